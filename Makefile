@@ -1,0 +1,95 @@
+# ecgfm — build, test, run, bench. `make run` and `make test` install what is missing first.
+# Layers point one way: server/ -> api/ -> core/. Each is its own static library.
+
+BUILD    ?= build
+CC       ?= cc
+PYTHON   ?= /usr/bin/python3
+PKGS     := libmicrohttpd jansson libuv fftw3f openblas sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT      ?= -O2 -march=native
+CFLAGS   ?= $(OPT) -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -I. $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lfftw3f_omp -fopenmp -lm -lpthread
+TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CORE_SRC   := $(shell find core -name '*.c' | sort)
+API_SRC    := $(shell find api -name '*.c' | sort)
+SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
+
+CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
+API_OBJ    := $(API_SRC:%.c=$(BUILD)/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps run test unit parity sanitize bench fixtures clean format
+
+all: $(BUILD)/ecgfm $(TEST_BIN) $(BENCH_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libcore.a: $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(BUILD)/libapi.a: $(API_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+$(BUILD)/libserver.a: $(SERVER_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/ecgfm: $(BUILD)/server/main.o $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a -o $@ $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< $(BUILD)/libcore.a -o $@ $(LDLIBS)
+
+# Installs the Debian packages a fresh machine lacks (skipped when all are present).
+deps:
+	@scripts/deps.sh
+
+# PyTorch reference fixtures, written by the committed scripts in tests/parity/.
+fixtures: $(BUILD)/fixtures/.stamp
+$(BUILD)/fixtures/.stamp: $(wildcard tests/parity/*.py)
+	@mkdir -p $(dir $@)
+	$(PYTHON) tests/parity/gen_all.py $(BUILD)/fixtures
+	@touch $@
+
+unit: all fixtures
+	@scripts/run_tests.sh $(BUILD)
+
+test: deps
+	$(MAKE) unit
+	$(MAKE) sanitize
+
+# ASan + UBSan build of core and the unit tests, in its own tree.
+sanitize: fixtures
+	$(MAKE) BUILD=build-san OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDLIBS_EXTRA= build-san/ecgfm $(TEST_BIN:$(BUILD)/%=build-san/%)
+	@ECGFM_FIXTURES=$(BUILD)/fixtures ECGFM_SANITIZE=1 scripts/run_tests.sh build-san
+
+run: deps
+	$(MAKE) $(BUILD)/ecgfm
+	$(BUILD)/ecgfm serve
+
+bench: deps
+	$(MAKE) all
+	@scripts/run_bench.sh $(BUILD)
+
+format:
+	clang-format -i $$(find core api server tests bench -name '*.[ch]')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) build-san -name '*.d' 2>/dev/null)
