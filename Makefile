@@ -25,7 +25,7 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test unit parity sanitize bench fixtures clean format
+.PHONY: all deps run test unit parity sanitize bench fixtures fuzz clean format
 
 all: $(BUILD)/ecgfm $(TEST_BIN) $(BENCH_BIN)
 
@@ -71,6 +71,26 @@ unit: all fixtures
 test: deps
 	$(MAKE) unit
 	$(MAKE) sanitize
+	$(MAKE) fuzz
+
+# libFuzzer targets (clang), each with the few sources it needs and a seed corpus from real files.
+FUZZ_SECONDS ?= 15
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined
+FUZZ_DEPS_fuzz_safetensors := core/format/safetensors.c core/format/atomic_file.c core/base/error.c
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $< $(FUZZ_DEPS_$*) -o $@
+.SECONDEXPANSION:
+$(FUZZ_BIN): $$(FUZZ_DEPS_$$(notdir $$@))
+fuzz: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do \
+	    name=$$(basename $$f); corpus=$(BUILD)/fuzz/corpus-$$name; mkdir -p $$corpus; \
+	    echo "fuzz $$name for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 $$corpus tests/fuzz/corpus/$${name#fuzz_} \
+	        >$(BUILD)/fuzz/$$name.log 2>&1 || { tail -n 40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+	    tail -n 1 $(BUILD)/fuzz/$$name.log; \
+	done
 
 # ASan + UBSan build of core and the unit tests, in its own tree.
 sanitize: fixtures

@@ -3,7 +3,8 @@
 # Only apt-get, only Debian packages; nothing is downloaded at run time.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libopenblas-dev libuv1-dev
-libfftw3-dev libsqlite3-dev libcmocka-dev python3 python3-torch python3-numpy curl"
+libfftw3-dev libsqlite3-dev libcmocka-dev python3 python3-torch python3-numpy curl
+clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
