@@ -1,0 +1,183 @@
+/* attention.c — multi-head self-attention with RoPE between the projections, forward and backward.
+ * Work is split over (batch, head) pairs; scores are handled in row blocks so causal skips the masked
+ * half and backward needs no heap. */
+#include "core/nn/attention.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* Cache layout, all float:
+ *   rope   T * hd      cos[t][i] then sin[t][i], i < hd/2 (filled even without RoPE, unused then)
+ *   qr     B*nh*T*hd   rotated q per (b, head), rows contiguous (a copy when RoPE is off)
+ *   kr     B*nh*T*hd   rotated k, same layout
+ *   p      B*nh*T*T    softmax probabilities, exact zeros above the diagonal when causal
+ * RoPE needs hd even (pairs (i, i + hd/2)); the caller's config check owns that. */
+
+/* Rows of scores handled per block. Small enough that the causal case wastes little above the
+ * diagonal, large enough for sgemm to run near full speed. */
+#define ATT_ROWS 32
+/* The backward keeps one block of score gradients on the stack: at most this many floats (64 KiB),
+ * or one row of T floats when T exceeds it. */
+#define ATT_STACK_FLOATS 16384
+
+size_t attention_cache_floats(int B, int T, int nh, int hd) {
+    size_t pairs = (size_t)B * nh, t = (size_t)T;
+    return t * hd + 2 * pairs * t * hd + pairs * t * t;
+}
+
+static int att_block_rows(int T) {
+    int r = ATT_STACK_FLOATS / (T > 0 ? T : 1);
+    if (r > ATT_ROWS) r = ATT_ROWS;
+    return r < 1 ? 1 : r;
+}
+
+/* cos/sin of t * base^(-2i/hd), computed in double once per call and rounded to float. */
+static void rope_fill_tables(float *tab, int T, int hd, float rope_base) {
+    int h2 = hd / 2;
+    float *c = tab, *s = tab + (size_t)T * h2;
+    for (int i = 0; i < h2; i++) {
+        double theta = pow((double)rope_base, -2.0 * i / hd);
+        for (int t = 0; t < T; t++) {
+            double a = t * theta;
+            c[(size_t)t * h2 + i] = (float)cos(a);
+            s[(size_t)t * h2 + i] = (float)sin(a);
+        }
+    }
+}
+
+/* dst (T, hd) contiguous = rotate(src rows of stride ld); plain copy when tab is NULL. */
+static void rope_rotate(float *dst, const float *src, size_t ld, int T, int hd, const float *tab) {
+    int h2 = hd / 2;
+    for (int t = 0; t < T; t++) {
+        const float *x = src + (size_t)t * ld;
+        float *y = dst + (size_t)t * hd;
+        if (!tab) {
+            memcpy(y, x, (size_t)hd * sizeof *y);
+            continue;
+        }
+        const float *c = tab + (size_t)t * h2, *s = tab + (size_t)T * h2 + (size_t)t * h2;
+        for (int i = 0; i < h2; i++) {
+            float a = x[i], b = x[i + h2];
+            y[i] = a * c[i] - b * s[i];
+            y[i + h2] = b * c[i] + a * s[i];
+        }
+    }
+}
+
+/* In place on rows of stride ld: the transpose of rope_rotate, taking gradients of rotated values
+ * back to gradients of the inputs. */
+static void rope_unrotate(float *g, size_t ld, int T, int hd, const float *tab) {
+    int h2 = hd / 2;
+    for (int t = 0; t < T; t++) {
+        float *y = g + (size_t)t * ld;
+        const float *c = tab + (size_t)t * h2, *s = tab + (size_t)T * h2 + (size_t)t * h2;
+        for (int i = 0; i < h2; i++) {
+            float a = y[i], b = y[i + h2];
+            y[i] = a * c[i] + b * s[i];
+            y[i + h2] = b * c[i] - a * s[i];
+        }
+    }
+}
+
+/* Softmax of row[0, n) in place, stable (max subtracted), zeros in row[n, width). */
+static void softmax_row(float *row, int n, int width) {
+    float mx = row[0];
+    for (int s = 1; s < n; s++)
+        if (row[s] > mx) mx = row[s];
+    float sum = 0;
+    for (int s = 0; s < n; s++) {
+        row[s] = expf(row[s] - mx);
+        sum += row[s];
+    }
+    float inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) row[s] *= inv;
+    for (int s = n; s < width; s++) row[s] = 0;
+}
+
+void attention_forward(float *out, float *cache, const float *qkv, int B, int T, int nh, int hd,
+                       float rope_base, int causal) {
+    if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
+    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T);
+    const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th, *pr = kr + (size_t)pairs * th;
+    const float *rope = rope_base > 0 ? tab : NULL;
+    if (rope) rope_fill_tables(tab, T, hd, rope_base);
+
+    /* One (b, head) per iteration: every output is written by one thread in a fixed order. */
+#pragma omp parallel for schedule(static)
+    for (int pi = 0; pi < pairs; pi++) {
+        int b = pi / nh, h = pi % nh;
+        const float *xq = qkv + (size_t)b * T * ld + (size_t)h * hd;
+        const float *xv = xq + 2 * (size_t)D;
+        float *q = qr + pi * th, *k = kr + pi * th, *p = pr + pi * tt;
+        float *o = out + (size_t)b * T * D + (size_t)h * hd;
+        rope_rotate(q, xq, ld, T, hd, rope);
+        rope_rotate(k, xq + D, ld, T, hd, rope);
+        for (int r0 = 0; r0 < T; r0 += R) {
+            int m = T - r0 < R ? T - r0 : R;
+            int n = causal ? r0 + m : T; /* keys this block can see */
+            float *pb = p + (size_t)r0 * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, hd, scale, q + (size_t)r0 * hd,
+                        hd, k, hd, 0.0f, pb, T);
+            for (int i = 0; i < m; i++) softmax_row(pb + (size_t)i * T, causal ? r0 + i + 1 : T, T);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, n, 1.0f, pb, T, xv, (int)ld,
+                        0.0f, o + (size_t)r0 * D, D);
+        }
+    }
+}
+
+void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *cache,
+                        int B, int T, int nh, int hd, float rope_base, int causal) {
+    if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
+    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T);
+    const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
+    const float scale = 1.0f / sqrtf((float)hd);
+    const float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th;
+    const float *pr = kr + (size_t)pairs * th;
+
+#pragma omp parallel for schedule(static)
+    for (int pi = 0; pi < pairs; pi++) {
+        int b = pi / nh, h = pi % nh;
+        const float *xv = qkv + (size_t)b * T * ld + 2 * (size_t)D + (size_t)h * hd;
+        const float *q = qr + pi * th, *k = kr + pi * th, *p = pr + pi * tt;
+        const float *go = dout + (size_t)b * T * D + (size_t)h * hd;
+        float *dq = dqkv + (size_t)b * T * ld + (size_t)h * hd, *dk = dq + D, *dv = dq + 2 * (size_t)D;
+        float ds[(size_t)R * T]; /* bounded by ATT_STACK_FLOATS, or T when R == 1 */
+
+        /* dk and dv gather contributions from every row block, in block order. */
+        for (int t = 0; t < T; t++) {
+            memset(dk + (size_t)t * ld, 0, (size_t)hd * sizeof *dk);
+            memset(dv + (size_t)t * ld, 0, (size_t)hd * sizeof *dv);
+        }
+        for (int r0 = 0; r0 < T; r0 += R) {
+            int m = T - r0 < R ? T - r0 : R;
+            int n = causal ? r0 + m : T;
+            const float *pb = p + (size_t)r0 * T;
+            const float *gob = go + (size_t)r0 * D;
+            /* dP = dO V^T, then dS = P * (dP - rowsum(P * dP)) * scale. */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, hd, 1.0f, gob, D, xv, (int)ld,
+                        0.0f, ds, n);
+            for (int i = 0; i < m; i++) {
+                const float *prow = pb + (size_t)i * T;
+                float *drow = ds + (size_t)i * n;
+                int nv = causal ? r0 + i + 1 : T;
+                float dot = 0;
+                for (int s = 0; s < nv; s++) dot += prow[s] * drow[s];
+                for (int s = 0; s < nv; s++) drow[s] = prow[s] * (drow[s] - dot) * scale;
+                for (int s = nv; s < n; s++) drow[s] = 0;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, n, 1.0f, ds, n, k, hd, 0.0f,
+                        dq + (size_t)r0 * ld, (int)ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, m, 1.0f, ds, n,
+                        q + (size_t)r0 * hd, hd, 1.0f, dk, (int)ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, m, 1.0f, pb, T, gob, D, 1.0f,
+                        dv, (int)ld);
+        }
+        if (rope_base > 0) {
+            rope_unrotate(dq, ld, T, hd, tab);
+            rope_unrotate(dk, ld, T, hd, tab);
+        }
+    }
+}
