@@ -1,0 +1,20 @@
+/* health.c — /healthz and /readyz bodies (see health.h).
+ * Readiness has one check today (the data directory); SQLite and loaded models join it later. */
+#include "api/health.h"
+
+void health_get_healthz(const health_state *s, api_response *res) {
+    json_t *json = json_pack("{s:s, s:s, s:I}", "status", "ok", "version", s->version, "uptime_s",
+                             (json_int_t)s->uptime_s);
+    api_response_json(res, 200, json);
+}
+
+void health_get_readyz(const health_state *s, api_response *res) {
+    if (!s->data_dir_ok) {
+        api_response_error(res, 503, "not_ready", "data directory %s is not usable: %s",
+                           s->data_dir, s->data_dir_error ? s->data_dir_error : "unknown reason");
+        return;
+    }
+    json_t *json = json_pack("{s:b, s:s, s:{s:{s:b, s:s}}}", "ready", 1, "version", s->version,
+                             "checks", "data_dir", "ok", 1, "path", s->data_dir);
+    api_response_json(res, 200, json);
+}

@@ -1,0 +1,34 @@
+/* config.h — the settings of `ecgfm serve` and where they come from: built-in defaults, then a JSON
+ * config file, then ECGFM_* environment variables, then command-line flags (later wins). */
+#ifndef ECGFM_SERVER_CONFIG_H
+#define ECGFM_SERVER_CONFIG_H
+
+#include <stdio.h>
+
+#include "core/base/error.h"
+
+#define CONFIG_MAX_STR 1024
+
+typedef struct {
+    char host[CONFIG_MAX_STR];         /* address to bind: numeric IPv4/IPv6 or a resolvable name */
+    long long port;                    /* 0 asks the kernel for a free port (printed at start) */
+    char data_dir[CONFIG_MAX_STR];     /* blobs and, later, the SQLite database live here */
+    long long max_connections;         /* concurrent connections; more are refused at accept */
+    long long connection_timeout_s;    /* an idle connection is closed after this many seconds */
+    long long max_body_bytes;          /* larger request bodies get 413 */
+    long long connection_memory_bytes; /* per-connection buffer; bounds request line + headers */
+    long long listen_backlog;
+    char config_path[CONFIG_MAX_STR]; /* the file read, "" when none */
+} server_config;
+
+void config_set_defaults(server_config *cfg);
+/* Resolve cfg from defaults, the config file (--config FILE, else $ECGFM_CONFIG, else none), the
+ * environment and args (the arguments after `serve`). ECG_EINVAL for a bad flag or value, ECG_EIO
+ * or ECG_EFORMAT for an unreadable config file; err says which source and which setting. */
+ecg_code config_load(server_config *cfg, int argc, char **argv, ecg_err *err);
+/* Apply one JSON config file on top of cfg. */
+ecg_code config_apply_file(server_config *cfg, const char *path, ecg_err *err);
+/* One line per setting: flag, environment variable, config key, default, meaning. */
+void config_print_options(FILE *out);
+
+#endif

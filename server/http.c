@@ -1,0 +1,165 @@
+/* http.c — the libmicrohttpd daemon (see http.h). One request = read headers, count (and for now
+ * discard) the body within max_body_bytes, route, send the JSON. Nothing here blocks: long work
+ * will suspend the connection and resume it from a worker, which external polling allows. */
+#include "server/http.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const routes_ctx *routes;
+    unsigned long long max_body_bytes;
+    int epoll_fd;
+};
+
+typedef struct {
+    unsigned long long body_bytes;
+    int answered; /* a response is queued; later body chunks are dropped */
+} request;
+
+static void log_mhd(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    fputs("ecgfm: http: ", stderr);
+    vfprintf(stderr, fmt, ap); /* MHD's messages end with a newline */
+}
+
+/* One access-log line; the method and URL come from the client, so control bytes are masked. */
+static void log_request(const char *method, const char *url, int status) {
+    char line[256];
+    snprintf(line, sizeof line, "%.15s %.200s", method, url);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) *p = '?';
+    fprintf(stderr, "ecgfm: %s %d\n", line, status);
+}
+
+/* Hand res to MHD (which frees the body) and log the request line with its status. */
+static enum MHD_Result send_response(struct MHD_Connection *conn, const char *method,
+                                     const char *url, api_response *res) {
+    int is_static = api_response_is_static(res);
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        res->body_len, res->body, is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        api_response_free(res);
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    }
+    res->body = NULL; /* owned by r now */
+    enum MHD_Result ok =
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (ok == MHD_YES) ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (ok == MHD_YES && res->allow)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
+    if (ok == MHD_YES) ok = MHD_queue_response(conn, (unsigned int)res->status, r);
+    MHD_destroy_response(r);
+    log_request(method, url, res->status);
+    return ok;
+}
+
+static enum MHD_Result reject_too_large(http_server *h, struct MHD_Connection *conn,
+                                        const char *method, const char *url, request *rq) {
+    api_response res = {0};
+    api_response_error(&res, 413, "payload_too_large", "request body exceeds %llu bytes",
+                       h->max_body_bytes);
+    rq->answered = 1;
+    return send_response(conn, method, url, &res);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls) {
+    (void)version;
+    (void)upload_data;
+    http_server *h = cls;
+    request *rq = *req_cls;
+    if (!rq) {
+        /* First call: headers only. Refuse an announced oversize body before it is sent. */
+        rq = calloc(1, sizeof *rq);
+        if (!rq) return MHD_NO;
+        *req_cls = rq;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > h->max_body_bytes)
+            return reject_too_large(h, conn, method, url, rq);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        rq->body_bytes += *upload_data_size;
+        *upload_data_size = 0;
+        if (!rq->answered && rq->body_bytes > h->max_body_bytes)
+            return reject_too_large(h, conn, method, url, rq);
+        return MHD_YES;
+    }
+    if (rq->answered) return MHD_YES;
+    api_response res = {0};
+    routes_dispatch(h->routes, method, url, &res);
+    rq->answered = 1;
+    return send_response(conn, method, url, &res);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
+ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
+                    const routes_ctx *routes, ecg_err *err) {
+    *out = NULL;
+    http_server *h = calloc(1, sizeof *h);
+    if (!h) {
+        close(listen_fd);
+        return err_set(err, ECG_ENOMEM, "out of memory starting the HTTP server");
+    }
+    h->routes = routes;
+    h->max_body_bytes = (unsigned long long)cfg->max_body_bytes;
+    h->daemon = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+        log_mhd, (void *)NULL, /* first, so it sees every message */
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)cfg->connection_memory_bytes, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL, MHD_OPTION_END);
+    if (!h->daemon) {
+        /* Ownership of listen_fd is ours again only if MHD did not get far enough to close it. */
+        if (fcntl(listen_fd, F_GETFD) != -1) close(listen_fd);
+        free(h);
+        return err_set(err, ECG_EIO, "libmicrohttpd refused to start (see its message above)");
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info) {
+        MHD_stop_daemon(h->daemon);
+        free(h);
+        return err_set(err, ECG_EIO,
+                       "libmicrohttpd has no epoll descriptor (built without epoll?)");
+    }
+    h->epoll_fd = info->epoll_fd;
+    *out = h;
+    return ECG_OK;
+}
+
+int http_poll_fd(const http_server *h) {
+    return h->epoll_fd;
+}
+
+long long http_run(http_server *h) {
+    MHD_run(h->daemon);
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(h->daemon, &ms) != MHD_YES) return -1;
+    return ms > (1ull << 40) ? (long long)(1ull << 40) : (long long)ms;
+}
+
+void http_stop(http_server *h) {
+    if (!h) return;
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,138 @@
+/* serve.c — the event loop (see serve.h). libuv owns the loop: a uv_poll on libmicrohttpd's epoll
+ * descriptor, a uv_timer for its deadlines (idle timeouts), uv_signals for SIGINT/SIGTERM. One
+ * thread runs all of it; training jobs will get their own threads, never this one or libuv's pool.
+ */
+#include "server/serve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "server/datadir.h"
+#include "server/http.h"
+#include "server/listen.h"
+#include "server/routes.h"
+#include "server/version.h"
+
+typedef struct {
+    uv_loop_t loop;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+    http_server *http;
+    int stopping;
+} serve_state;
+
+static void on_timer(uv_timer_t *t);
+
+/* Let MHD do what is pending, then arm the timer for its next deadline. */
+static void service_http(serve_state *s) {
+    if (s->stopping) return;
+    long long ms = http_run(s->http);
+    if (ms < 0)
+        uv_timer_stop(&s->timer);
+    else
+        uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+    (void)events;
+    serve_state *s = p->data;
+    if (status < 0) fprintf(stderr, "ecgfm: poll error: %s\n", uv_strerror(status));
+    service_http(s);
+}
+
+static void on_timer(uv_timer_t *t) {
+    service_http(t->data);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+    serve_state *s = sig->data;
+    if (s->stopping) return;
+    s->stopping = 1;
+    fprintf(stderr, "ecgfm: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Closing every handle lets uv_run return; the daemon is stopped after that, once nothing
+     * polls its descriptor any more. */
+    uv_close((uv_handle_t *)&s->poll, NULL);
+    uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+}
+
+static void print_banner(const server_config *cfg, const listen_socket *ls, int data_ok,
+                         const char *data_why) {
+    printf("ecgfm %s listening on %s\n", ECGFM_VERSION, ls->url);
+    printf("  data directory: %s (%s)\n", cfg->data_dir, data_ok ? "ready" : data_why);
+    if (cfg->config_path[0]) printf("  config: %s\n", cfg->config_path);
+    printf("  limits: %lld connections, %lld s idle timeout, %lld-byte bodies, "
+           "%lld-byte connection buffer\n",
+           cfg->max_connections, cfg->connection_timeout_s, cfg->max_body_bytes,
+           cfg->connection_memory_bytes);
+    printf("  authentication: none yet (API keys arrive with the service issue); "
+           "bind stays on loopback by default\n");
+    if (!ls->loopback)
+        printf("  WARNING: %s is not a loopback address and there is no authentication: anyone "
+               "who can reach this port can use the service\n",
+               cfg->host);
+    printf("  try: curl %s/healthz\n", ls->url);
+    fflush(stdout);
+}
+
+ecg_code serve_run(const server_config *cfg, ecg_err *err) {
+    /* A missing data directory is not fatal: /readyz answers 503 and says why until it is fixed. */
+    ecg_err derr = {0};
+    int data_ok = datadir_prepare(cfg->data_dir, &derr) == ECG_OK;
+
+    listen_socket ls;
+    ecg_code rc = listen_open(&ls, cfg->host, (int)cfg->port, (int)cfg->listen_backlog, err);
+    if (rc) return rc;
+
+    routes_ctx routes = {ECGFM_VERSION, cfg->data_dir, routes_now_s()};
+    serve_state s;
+    memset(&s, 0, sizeof s);
+    rc = http_start(&s.http, cfg, ls.fd, &routes, err);
+    if (rc) return rc;
+
+    int uerr = uv_loop_init(&s.loop);
+    if (uerr) {
+        http_stop(s.http);
+        return err_set(err, ECG_EIO, "uv_loop_init: %s", uv_strerror(uerr));
+    }
+    s.poll.data = s.timer.data = s.sigint.data = s.sigterm.data = &s;
+    /* Init cannot fail for timers and signals on Linux beyond what uv_loop_init already checked;
+     * uv_poll_init can (a bad descriptor), so it is checked and the loop unwound on failure. */
+    uv_timer_init(&s.loop, &s.timer);
+    uv_signal_init(&s.loop, &s.sigint);
+    uv_signal_init(&s.loop, &s.sigterm);
+    int poll_ok = 0;
+    uerr = uv_poll_init(&s.loop, &s.poll, http_poll_fd(s.http));
+    if (!uerr) {
+        poll_ok = 1;
+        uerr = uv_poll_start(&s.poll, UV_READABLE, on_poll);
+    }
+    if (!uerr) uerr = uv_signal_start(&s.sigint, on_signal, SIGINT);
+    if (!uerr) uerr = uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    if (uerr) {
+        err_set(err, ECG_EIO, "event loop setup: %s", uv_strerror(uerr));
+        s.stopping = 1;
+        if (poll_ok) uv_close((uv_handle_t *)&s.poll, NULL);
+        uv_close((uv_handle_t *)&s.timer, NULL);
+        uv_close((uv_handle_t *)&s.sigint, NULL);
+        uv_close((uv_handle_t *)&s.sigterm, NULL);
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s.loop);
+        http_stop(s.http);
+        return ECG_EIO;
+    }
+
+    print_banner(cfg, &ls, data_ok, derr.msg);
+    service_http(&s); /* MHD may already have a deadline */
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+
+    uerr = uv_loop_close(&s.loop);
+    http_stop(s.http);
+    if (uerr) return err_set(err, ECG_EIO, "event loop did not close: %s", uv_strerror(uerr));
+    fprintf(stderr, "ecgfm: stopped\n");
+    return ECG_OK;
+}
