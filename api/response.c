@@ -54,6 +54,14 @@ void api_response_error(api_response *res, int status, const char *code, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Messages quote client input (paths, methods) that need not be UTF-8, which jansson refuses;
+     * mask every non-ASCII byte then rather than fail the whole answer. */
+    json_t *probe = json_string(msg);
+    if (probe)
+        json_decref(probe);
+    else
+        for (char *p = msg; *p; p++)
+            if ((unsigned char)*p >= 0x80) *p = '?';
     json_t *json = json_pack("{s:{s:s, s:s, s:s}}", "error", "code", code, "message", msg, "type",
                              api_error_type(status));
     api_response_json(res, status, json);
