@@ -24,11 +24,13 @@ CONV = {
     "conv7": (2, 6, 3, 4, 2, 1, 2, 1),
 }
 # name: (n, in, out, bias)
-LINEAR = {"lin0": (7, 5, 6, 1), "lin1": (4, 9, 3, 0)}
+LINEAR = {"lin0": (7, 5, 6, 1), "lin1": (4, 9, 3, 0), "lin2": (5, 3, 70, 1)}
 # name: (B, C, L, train, offset): offset shifts the input to test the variance far from zero mean.
-BN = {"bn0": (3, 5, 7, 1, 0.0), "bn1": (3, 5, 7, 0, 0.0), "bn2": (4, 6, 9, 1, 30.0)}
+# bn3/bn4 have more than 64 channels (and bn4 more than 64 rows) to cross the C code's chunks.
+BN = {"bn0": (3, 5, 7, 1, 0.0), "bn1": (3, 5, 7, 0, 0.0), "bn2": (4, 6, 9, 1, 30.0),
+      "bn3": (2, 70, 5, 1, 0.0), "bn4": (3, 70, 30, 0, 0.0)}
 # name: (n, c, affine)
-LN = {"ln0": (6, 10, 1), "ln1": (5, 7, 0)}
+LN = {"ln0": (6, 10, 1), "ln1": (5, 7, 0), "ln2": (4, 130, 1)}
 BN_EPS, BN_MOM, LN_EPS = 1e-5, 0.1, 1e-5
 
 
@@ -148,6 +150,9 @@ def generate(outdir):
     torch.manual_seed(530)
     unary(t, "meanpool", lambda x: x.mean(dim=1), torch.randn(3, 7, 5), 531)
     t["meanpool.cfg"] = f32(3, 7, 5)
+    torch.manual_seed(535)
+    unary(t, "meanpool2", lambda x: x.mean(dim=1), torch.randn(2, 9, 70), 536)
+    t["meanpool2.cfg"] = f32(2, 9, 70)
     torch.manual_seed(540)
     a, b = torch.randn(37), torch.randn(37)
     t["vec.a"], t["vec.b"], t["vec.sum"] = a, b, a + b
