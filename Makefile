@@ -50,6 +50,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a -o $@ $(LDLIBS) $(TEST_LIBS)
 
+# The integration test drives the real binary (found next to it as ../ecgfm).
+$(BUILD)/tests/test_server: $(BUILD)/ecgfm
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< $(BUILD)/libcore.a -o $@ $(LDLIBS)

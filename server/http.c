@@ -12,6 +12,10 @@
 
 #include <microhttpd.h>
 
+/* How much of an oversize body (sent without Content-Length) is read and dropped so that the client
+ * still gets a 413 rather than a reset connection. */
+#define DRAIN_ALLOWANCE (1ull << 20)
+
 struct http_server {
     struct MHD_Daemon *daemon;
     const routes_ctx *routes;
@@ -89,13 +93,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* MHD lets a response be queued only before the body starts or after it ends, so a body
+         * that turns out too large (chunked, no Content-Length) is drained and answered 413 at its
+         * end; past a drain allowance the connection is simply closed. */
         rq->body_bytes += *upload_data_size;
         *upload_data_size = 0;
-        if (!rq->answered && rq->body_bytes > h->max_body_bytes)
-            return reject_too_large(h, conn, method, url, rq);
+        if (rq->body_bytes > h->max_body_bytes + DRAIN_ALLOWANCE) return MHD_NO;
         return MHD_YES;
     }
     if (rq->answered) return MHD_YES;
+    if (rq->body_bytes > h->max_body_bytes) return reject_too_large(h, conn, method, url, rq);
     api_response res = {0};
     routes_dispatch(h->routes, method, url, &res);
     rq->answered = 1;

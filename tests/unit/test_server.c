@@ -1,0 +1,470 @@
+/* test_server.c — the real build/ecgfm binary over HTTP on 127.0.0.1: command-line exit codes, the
+ * endpoints, limits, readiness, a port clash, and clean exit on SIGTERM/SIGINT within 5 s. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "server/version.h"
+
+#define START_TIMEOUT_MS 10000 /* sanitizer builds start slower */
+#define EXIT_TIMEOUT_MS 5000
+#define IO_TIMEOUT_S 5
+
+static char bin[PATH_MAX];
+static char tmpdir[] = "/tmp/ecgfm-test-server-XXXXXX";
+
+/* Children still running when a test fails are killed by the teardown. */
+#define MAX_CHILDREN 8
+static pid_t children[MAX_CHILDREN];
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void forget_child(pid_t pid) {
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid) children[i] = 0;
+}
+
+static int kill_children(void **state) {
+    (void)state;
+    for (int i = 0; i < MAX_CHILDREN; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    }
+    return 0;
+}
+
+/* Start bin with args (NULL-terminated), stdout+stderr to log, no inherited ECGFM_* settings except
+ * those in env ("NAME=VALUE" strings, NULL-terminated, may be NULL). */
+static pid_t spawn(const char *log, char *const args[], char *const env[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        const char *vars[] = {"ECGFM_CONFIG",
+                              "ECGFM_HOST",
+                              "ECGFM_PORT",
+                              "ECGFM_DATA_DIR",
+                              "ECGFM_MAX_CONNECTIONS",
+                              "ECGFM_CONNECTION_TIMEOUT_S",
+                              "ECGFM_MAX_BODY_BYTES",
+                              "ECGFM_CONNECTION_MEMORY_BYTES",
+                              "ECGFM_LISTEN_BACKLOG"};
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+            unsetenv(vars[i]);
+        for (int i = 0; env && env[i]; i++)
+            putenv(env[i]);
+        char *argv[32] = {bin};
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        execv(bin, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
+    return pid;
+}
+
+/* Wait up to ms for pid to exit; returns its wait status, or -1 on timeout (pid left running). */
+static int wait_exit(pid_t pid, int ms) {
+    long long deadline = now_ms() + ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            forget_child(pid);
+            return st;
+        }
+        assert_int_equal(r, 0);
+        if (now_ms() > deadline) return -1;
+        sleep_ms(10);
+    }
+}
+
+static char *read_file(const char *path) {
+    static char buf[1 << 16];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void path_in_tmp(char *out, size_t size, const char *name) {
+    snprintf(out, size, "%s/%s", tmpdir, name);
+}
+
+/* Run a short command to completion; returns its exit status, fails the test on a signal/timeout.
+ */
+static int run_cmd(const char *log, char *const args[]) {
+    pid_t pid = spawn(log, args, NULL);
+    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st))
+        fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
+    return WEXITSTATUS(st);
+}
+
+/* Wait for the "listening on http://127.0.0.1:PORT" line; returns the port. */
+static int wait_listening(pid_t pid, const char *log) {
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        const char *text = read_file(log);
+        const char *p = strstr(text, "listening on http://127.0.0.1:");
+        int port;
+        if (p && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1) return port;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            forget_child(pid);
+            fail_msg("server exited (status %d) before listening:\n%s", st, text);
+        }
+        sleep_ms(20);
+    }
+    fail_msg("server did not report listening within %d ms:\n%s", START_TIMEOUT_MS, read_file(log));
+    return -1;
+}
+
+/* Send raw bytes to 127.0.0.1:port, read the answer until the server closes; returns the length
+ * read, -1 when the connection failed. */
+static int http_raw(int port, const char *req, size_t req_len, char *resp, size_t cap) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    for (size_t off = 0; off < req_len;) {
+        ssize_t n = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
+        if (n <= 0) break; /* the server may answer and close before reading everything */
+        off += (size_t)n;
+    }
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = recv(fd, resp + len, cap - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    resp[len] = '\0';
+    close(fd);
+    return (int)len;
+}
+
+typedef struct {
+    int status;
+    char raw[1 << 16];
+    const char *body;
+} http_answer;
+
+static void http_send(http_answer *a, int port, const char *method, const char *path,
+                      const char *headers) {
+    static char req[128 * 1024];
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s\r\n", method,
+                     path, headers ? headers : "");
+    assert_true(n > 0 && n < (int)sizeof req);
+    memset(a, 0, sizeof *a);
+    int len = http_raw(port, req, (size_t)n, a->raw, sizeof a->raw);
+    if (len <= 0) fail_msg("%s %s: no answer", method, path);
+    if (sscanf(a->raw, "HTTP/1.1 %d", &a->status) != 1) fail_msg("bad status line: %.80s", a->raw);
+    const char *b = strstr(a->raw, "\r\n\r\n");
+    a->body = b ? b + 4 : "";
+}
+
+static json_t *answer_json(const http_answer *a) {
+    json_error_t e;
+    json_t *j = json_loads(a->body, 0, &e);
+    if (!j || !json_is_object(j)) fail_msg("body is not a JSON object (%s):\n%s", e.text, a->raw);
+    if (!strstr(a->raw, "Content-Type: application/json")) fail_msg("not JSON:\n%s", a->raw);
+    return j;
+}
+
+/* {"error": {"code": code, "message": non-empty, "type": string}} */
+static void assert_error_answer(const http_answer *a, int status, const char *code) {
+    if (a->status != status) fail_msg("want %d, got:\n%s", status, a->raw);
+    json_t *j = answer_json(a);
+    json_t *e = json_object_get(j, "error");
+    assert_true(json_is_object(e));
+    assert_string_equal(json_string_value(json_object_get(e, "code")), code);
+    assert_true(json_string_length(json_object_get(e, "message")) > 0);
+    assert_true(json_string_length(json_object_get(e, "type")) > 0);
+    json_decref(j);
+}
+
+static void wait_healthy(int port) {
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    char resp[4096];
+    const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    while (now_ms() < deadline) {
+        if (http_raw(port, req, sizeof req - 1, resp, sizeof resp) > 0 &&
+            strncmp(resp, "HTTP/1.1 200", 12) == 0)
+            return;
+        sleep_ms(20);
+    }
+    fail_msg("/healthz never answered 200 on port %d", port);
+}
+
+/* Signal pid and require exit status 0 within EXIT_TIMEOUT_MS. */
+static void stop_server(pid_t pid, int sig, const char *log) {
+    assert_int_equal(kill(pid, sig), 0);
+    long long t0 = now_ms();
+    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    if (st == -1) fail_msg("server still running %d ms after signal %d", EXIT_TIMEOUT_MS, sig);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("server did not exit 0 after signal %d (status %d):\n%s", sig, st, read_file(log));
+    print_message("stopped %lld ms after signal %d\n", now_ms() - t0, sig);
+}
+
+static void test_cli(void **state) {
+    (void)state;
+    char log[512];
+    path_in_tmp(log, sizeof log, "cli.log");
+    assert_int_equal(run_cmd(log, (char *[]){"version", NULL}), 0);
+    char want[64];
+    snprintf(want, sizeof want, "ecgfm %s\n", ECGFM_VERSION);
+    assert_string_equal(read_file(log), want);
+    assert_int_equal(run_cmd(log, (char *[]){"help", NULL}), 0);
+    assert_non_null(strstr(read_file(log), "--data-dir"));
+    assert_non_null(strstr(read_file(log), "ECGFM_PORT"));
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--help", NULL}), 0);
+    assert_int_equal(run_cmd(log, (char *[]){NULL}), 2);
+    assert_int_equal(run_cmd(log, (char *[]){"frobnicate", NULL}), 2);
+    assert_non_null(strstr(read_file(log), "unknown command \"frobnicate\""));
+    assert_int_equal(run_cmd(log, (char *[]){"version", "--extra", NULL}), 2);
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--prot", "1", NULL}), 2);
+    assert_non_null(strstr(read_file(log), "unknown option \"--prot\""));
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "70000", NULL}), 2);
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--config", "/nonexistent.json", NULL}), 2);
+}
+
+static void test_endpoints_and_sigterm(void **state) {
+    (void)state;
+    char log[512], data[512];
+    path_in_tmp(log, sizeof log, "serve.log");
+    path_in_tmp(data, sizeof data, "data/nested"); /* created by serve */
+    pid_t pid = spawn(
+        log,
+        (char *[]){"serve", "--port", "0", "--data-dir", data, "--max-body-bytes", "1000", NULL},
+        NULL);
+    int port = wait_listening(pid, log);
+    wait_healthy(port);
+
+    const char *banner = read_file(log);
+    assert_non_null(strstr(banner, "authentication: none yet"));
+    assert_non_null(strstr(banner, "bind stays on loopback by default"));
+    struct stat st;
+    assert_int_equal(stat(data, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+
+    static http_answer a;
+    http_send(&a, port, "GET", "/healthz", NULL);
+    assert_int_equal(a.status, 200);
+    json_t *j = answer_json(&a);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(j, "version")), ECGFM_VERSION);
+    json_decref(j);
+
+    http_send(&a, port, "GET", "/readyz", NULL);
+    assert_int_equal(a.status, 200);
+    j = answer_json(&a);
+    assert_true(json_is_true(json_object_get(j, "ready")));
+    json_decref(j);
+
+    http_send(&a, port, "GET", "/v1/checkpoints", NULL);
+    assert_error_answer(&a, 404, "not_found");
+    http_send(&a, port, "GET", "/healthz?verbose=1", NULL); /* query strings do not change routes */
+    assert_int_equal(a.status, 200);
+
+    http_send(&a, port, "POST", "/healthz", "Content-Length: 2\r\n\r\n{}");
+    assert_error_answer(&a, 405, "method_not_allowed");
+    assert_non_null(strstr(a.raw, "Allow: GET, HEAD"));
+
+    http_send(&a, port, "HEAD", "/readyz", NULL);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(a.body, "");
+
+    /* Limits: announced oversize body, oversize chunked body, oversize request line. */
+    http_send(&a, port, "POST", "/healthz", "Content-Length: 5000\r\n");
+    assert_error_answer(&a, 413, "payload_too_large");
+    {
+        static char req[8192];
+        int n = snprintf(req, sizeof req,
+                         "POST /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         "Transfer-Encoding: chunked\r\n\r\n%x\r\n",
+                         3000);
+        memset(req + n, 'a', 3000);
+        n += 3000;
+        n += snprintf(req + n, sizeof req - (size_t)n, "\r\n0\r\n\r\n");
+        int len = http_raw(port, req, (size_t)n, a.raw, sizeof a.raw);
+        assert_true(len > 0);
+        assert_int_equal(strncmp(a.raw, "HTTP/1.1 413", 12), 0);
+    }
+    {
+        static char path[100 * 1024];
+        path[0] = '/';
+        memset(path + 1, 'x', sizeof path - 2);
+        path[sizeof path - 1] = '\0';
+        http_send(&a, port, "GET", path, NULL);
+        if (a.status != 414 && a.status != 431) fail_msg("long URL: %.200s", a.raw);
+    }
+    /* Garbage and a client that hangs up mid-request cost a connection, not the server. */
+    {
+        const char junk[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n";
+        http_raw(port, junk, sizeof junk - 1, a.raw, sizeof a.raw);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {0};
+        sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)port);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        const char half[] = "GET /heal";
+        assert_int_equal(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), (ssize_t)sizeof half - 1);
+        close(fd);
+    }
+    http_send(&a, port, "GET", "/healthz", NULL);
+    assert_int_equal(a.status, 200);
+
+    /* Two requests on one keep-alive connection. */
+    {
+        const char two[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                           "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        assert_true(http_raw(port, two, sizeof two - 1, a.raw, sizeof a.raw) > 0);
+        const char *second = strstr(a.raw + 1, "HTTP/1.1 200");
+        assert_int_equal(strncmp(a.raw, "HTTP/1.1 200", 12), 0);
+        assert_non_null(second);
+        assert_non_null(strstr(second, "\"ready\":true"));
+    }
+
+    stop_server(pid, SIGTERM, log);
+    assert_non_null(strstr(read_file(log), "SIGTERM received"));
+    /* The port is released: nothing answers any more. */
+    char resp[64];
+    assert_int_equal(http_raw(port, "GET / HTTP/1.1\r\n\r\n", 18, resp, sizeof resp), -1);
+}
+
+static void test_not_ready_and_sigint(void **state) {
+    (void)state;
+    char log[512], file[512], envdir[600];
+    path_in_tmp(log, sizeof log, "notready.log");
+    path_in_tmp(file, sizeof file, "a-file");
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    /* The data directory comes from the environment this time; it is a file, so never ready. */
+    snprintf(envdir, sizeof envdir, "ECGFM_DATA_DIR=%s", file);
+    pid_t pid = spawn(log, (char *[]){"serve", "--port", "0", NULL}, (char *[]){envdir, NULL});
+    int port = wait_listening(pid, log);
+    wait_healthy(port);
+    static http_answer a;
+    http_send(&a, port, "GET", "/readyz", NULL);
+    assert_error_answer(&a, 503, "not_ready");
+    assert_non_null(strstr(a.body, "not a directory"));
+    http_send(&a, port, "GET", "/healthz", NULL); /* alive even when not ready */
+    assert_int_equal(a.status, 200);
+    stop_server(pid, SIGINT, log);
+}
+
+static void test_port_in_use(void **state) {
+    (void)state;
+    char log1[512], log2[512];
+    path_in_tmp(log1, sizeof log1, "first.log");
+    path_in_tmp(log2, sizeof log2, "second.log");
+    pid_t first = spawn(log1, (char *[]){"serve", "--port", "0", "--data-dir", tmpdir, NULL}, NULL);
+    int port = wait_listening(first, log1);
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    /* The port also arrives through ECGFM_PORT here, and the flag must win over it. */
+    char envport[32] = "ECGFM_PORT=1";
+    pid_t second = spawn(log2, (char *[]){"serve", "--port", portstr, "--data-dir", tmpdir, NULL},
+                         (char *[]){envport, NULL});
+    int st = wait_exit(second, EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 1)
+        fail_msg("second server on a taken port: status %d\n%s", st, read_file(log2));
+    assert_non_null(strstr(read_file(log2), "Address already in use"));
+    wait_healthy(port); /* the first one is unharmed */
+    stop_server(first, SIGTERM, log1);
+}
+
+static int find_binary(void) {
+    const char *env = getenv("ECGFM_BIN");
+    if (env && *env) {
+        snprintf(bin, sizeof bin, "%s", env);
+    } else {
+        /* build/tests/test_server -> build/ecgfm, so a sanitizer tree tests its own binary */
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) return -1;
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (!slash) return -1;
+        *slash = '\0';
+        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
+    }
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "test_server: no executable ecgfm at %s (build it, or set ECGFM_BIN)\n",
+                bin);
+        return -1;
+    }
+    return 0;
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    if (find_binary() != 0) return 1;
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_cli, kill_children),
+        cmocka_unit_test_teardown(test_endpoints_and_sigterm, kill_children),
+        cmocka_unit_test_teardown(test_not_ready_and_sigint, kill_children),
+        cmocka_unit_test_teardown(test_port_in_use, kill_children),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return failed;
+}
