@@ -20,6 +20,8 @@ struct http_server {
     struct MHD_Daemon *daemon;
     const routes_ctx *routes;
     unsigned long long max_body_bytes;
+    unsigned int max_connections;
+    int at_limit; /* the last run ended with max_connections open */
     int epoll_fd;
 };
 
@@ -128,6 +130,7 @@ ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
     }
     h->routes = routes;
     h->max_body_bytes = (unsigned long long)cfg->max_body_bytes;
+    h->max_connections = (unsigned int)cfg->max_connections;
     h->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
         log_mhd, (void *)NULL, /* first, so it sees every message */
@@ -160,6 +163,15 @@ int http_poll_fd(const http_server *h) {
 
 long long http_run(http_server *h) {
     MHD_run(h->daemon);
+    /* At the connection limit MHD takes the listening socket out of its epoll set, and puts it back
+     * only at the start of a later MHD_run. If connections closed during this run, nothing would
+     * wake us for that later run, and clients queued in the backlog would wait forever: run again
+     * at once instead. */
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    int was_full = h->at_limit;
+    h->at_limit = info && info->num_connections >= h->max_connections;
+    if (was_full && !h->at_limit) return 0;
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(h->daemon, &ms) != MHD_YES) return -1;
     return ms > (1ull << 40) ? (long long)(1ull << 40) : (long long)ms;
