@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Below this many elements a parallel region costs more than it saves. */
@@ -11,6 +12,9 @@
 /* Channel chunk for reductions over rows: each chunk is owned by one thread, which walks the rows
  * in order, so every per-channel sum has the same order whatever the thread count. */
 #define CHUNK 64
+
+/* Inner loops carry `omp simd`: GCC's -O2 cost model otherwise leaves most of them scalar. Vector
+ * lanes run over independent channels or elements, so no per-value summation order changes. */
 
 /* acc[j] += sum over rows of x[i, j] (and of x[i, j] * y[i, j] into acc2 when y is given),
  * summed in double, rows in order. */
@@ -22,16 +26,22 @@ static void colsum_acc(float *acc, float *acc2, const float *x, const float *y, 
         double s[CHUNK] = {0}, s2[CHUNK] = {0};
         for (int i = 0; i < n; i++) {
             const float *xr = x + (size_t)i * c + j0;
-            for (int j = 0; j < m; j++) s[j] += xr[j];
+#pragma omp simd
+            for (int j = 0; j < m; j++)
+                s[j] += xr[j];
             if (y) {
                 const float *yr = y + (size_t)i * c + j0;
-                for (int j = 0; j < m; j++) s2[j] += (double)xr[j] * yr[j];
+#pragma omp simd
+                for (int j = 0; j < m; j++)
+                    s2[j] += (double)xr[j] * yr[j];
             }
         }
         if (acc)
-            for (int j = 0; j < m; j++) acc[j0 + j] += (float)s[j];
+            for (int j = 0; j < m; j++)
+                acc[j0 + j] += (float)s[j];
         if (acc2)
-            for (int j = 0; j < m; j++) acc2[j0 + j] += (float)s2[j];
+            for (int j = 0; j < m; j++)
+                acc2[j0 + j] += (float)s2[j];
     }
 }
 
@@ -44,7 +54,8 @@ void linear_forward(float *out, const float *in, const float *w, const float *b,
     float beta = 0.0f;
     if (b) {
 #pragma omp parallel for schedule(static) if ((size_t)n * out_dim >= PAR_MIN)
-        for (int i = 0; i < n; i++) memcpy(out + (size_t)i * out_dim, b, out_dim * sizeof *out);
+        for (int i = 0; i < n; i++)
+            memcpy(out + (size_t)i * out_dim, b, out_dim * sizeof *out);
         beta = 1.0f;
     }
     if (in_dim <= 0) {
@@ -75,7 +86,9 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
 /* Conv1d as im2col + GEMM. A col row is one output position; its columns are ordered (ci, k) so
  * that the PyTorch weight (cout, cin, K) is already the (cout, cin*K) matrix the GEMM needs. */
 
-static int conv1d_direct(int K, int stride, int pad) { return K == 1 && stride == 1 && pad == 0; }
+static int conv1d_direct(int K, int stride, int pad) {
+    return K == 1 && stride == 1 && pad == 0;
+}
 
 int conv1d_out_len(int L, int K, int stride, int pad) {
     if (L <= 0 || K <= 0 || stride <= 0 || pad < 0 || L + 2 * pad < K) return 0;
@@ -97,10 +110,12 @@ static void conv1d_im2col(float *col, const float *in, int B, int L, int cin, in
         for (int k = 0; k < K; k++) {
             int l = t * stride - pad + k;
             if (l < 0 || l >= L) {
-                for (int ci = 0; ci < cin; ci++) cr[(size_t)ci * K + k] = 0.0f;
+                for (int ci = 0; ci < cin; ci++)
+                    cr[(size_t)ci * K + k] = 0.0f;
             } else {
                 const float *ir = in + ((size_t)b * L + l) * cin;
-                for (int ci = 0; ci < cin; ci++) cr[(size_t)ci * K + k] = ir[ci];
+                for (int ci = 0; ci < cin; ci++)
+                    cr[(size_t)ci * K + k] = ir[ci];
             }
         }
     }
@@ -115,14 +130,16 @@ static void conv1d_col2im(float *din, const float *dcol, int B, int L, int cin, 
     for (size_t r = 0; r < rows; r++) {
         int b = (int)(r / L), l = (int)(r % L);
         float *dr = din + r * cin;
-        for (int ci = 0; ci < cin; ci++) dr[ci] = 0.0f;
+        for (int ci = 0; ci < cin; ci++)
+            dr[ci] = 0.0f;
         for (int k = 0; k < K; k++) {
             int num = l + pad - k;
             if (num < 0 || num % stride) continue;
             int t = num / stride;
             if (t >= Lout) continue;
             const float *cr = dcol + ((size_t)b * Lout + t) * ck + k;
-            for (int ci = 0; ci < cin; ci++) dr[ci] += cr[(size_t)ci * K];
+            for (int ci = 0; ci < cin; ci++)
+                dr[ci] += cr[(size_t)ci * K];
         }
     }
 }
@@ -159,9 +176,41 @@ void conv1d_backward(float *din, float *dw, float *db, float *dcol, const float 
 /* ------------------------------------------------------------------------------------------ */
 /* BatchNorm1d */
 
+/* out = (x - mean) * scale + beta per channel, scale = gamma * rstd (rstd given, or
+ * 1/sqrt(var + eps) when rstd is NULL), folded per 64-channel chunk once per block of 64 rows.
+ * Subtracting the mean first (rather than folding it into a shift) keeps full precision when the
+ * mean is large against the spread. out may alias in. */
+static void bn_apply(float *out, const float *in, const float *gamma, const float *beta,
+                     const float *mean, const float *rstd, const float *var, float eps, int n,
+                     int c) {
+    if (c <= 0 || n <= 0) return;
+    int nblocks = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if ((size_t)n * c >= PAR_MIN)
+    for (int blk = 0; blk < nblocks; blk++) {
+        int i0 = blk * CHUNK, i1 = n - i0 < CHUNK ? n : i0 + CHUNK;
+        float scale[CHUNK], shift[CHUNK];
+        for (int j0 = 0; j0 < c; j0 += CHUNK) {
+            int m = c - j0 < CHUNK ? c - j0 : CHUNK;
+            const float *mu = mean + j0;
+            for (int j = 0; j < m; j++) {
+                double rs = rstd ? rstd[j0 + j] : 1.0 / sqrt((double)var[j0 + j] + (double)eps);
+                scale[j] = (float)((gamma ? gamma[j0 + j] : 1.0) * rs);
+                shift[j] = beta ? beta[j0 + j] : 0.0f;
+            }
+            for (int i = i0; i < i1; i++) {
+                const float *xr = in + (size_t)i * c + j0;
+                float *yr = out + (size_t)i * c + j0;
+#pragma omp simd
+                for (int j = 0; j < m; j++)
+                    yr[j] = (xr[j] - mu[j]) * scale[j] + shift[j];
+            }
+        }
+    }
+}
+
 void batchnorm_forward_train(float *out, float *mean, float *rstd, const float *in,
-                             const float *gamma, const float *beta, float *run_mean,
-                             float *run_var, int n, int c, float momentum, float eps) {
+                             const float *gamma, const float *beta, float *run_mean, float *run_var,
+                             int n, int c, float momentum, float eps) {
     if (c <= 0) return;
     int nchunks = (c + CHUNK - 1) / CHUNK;
     /* Statistics in one row-wise pass: sums of x - x[0, j] in double (the shift keeps the
@@ -171,9 +220,11 @@ void batchnorm_forward_train(float *out, float *mean, float *rstd, const float *
         int j0 = ch * CHUNK, m = c - j0 < CHUNK ? c - j0 : CHUNK;
         double k[CHUNK] = {0}, s[CHUNK] = {0}, s2[CHUNK] = {0};
         if (n > 0)
-            for (int j = 0; j < m; j++) k[j] = in[j0 + j];
+            for (int j = 0; j < m; j++)
+                k[j] = in[j0 + j];
         for (int i = 0; i < n; i++) {
             const float *xr = in + (size_t)i * c + j0;
+#pragma omp simd
             for (int j = 0; j < m; j++) {
                 double d = xr[j] - k[j];
                 s[j] += d;
@@ -190,54 +241,23 @@ void batchnorm_forward_train(float *out, float *mean, float *rstd, const float *
                 /* torch divides by n - 1 for the running variance; with one row it would be
                  * undefined (torch refuses), so the biased value is used instead. */
                 double uvar = n > 1 ? var * n / (n - 1) : var;
-                run_mean[j0 + j] = (float)((1.0 - momentum) * run_mean[j0 + j] +
-                                           (double)momentum * (k[j] + mu));
+                run_mean[j0 + j] =
+                    (float)((1.0 - momentum) * run_mean[j0 + j] + (double)momentum * (k[j] + mu));
                 run_var[j0 + j] =
                     (float)((1.0 - momentum) * run_var[j0 + j] + (double)momentum * uvar);
             }
         }
     }
-#pragma omp parallel for schedule(static) if ((size_t)n * c >= PAR_MIN)
-    for (int i = 0; i < n; i++) {
-        const float *xr = in + (size_t)i * c;
-        float *yr = out + (size_t)i * c;
-        for (int j = 0; j < c; j++) {
-            float y = (xr[j] - mean[j]) * rstd[j];
-            yr[j] = (gamma ? y * gamma[j] : y) + (beta ? beta[j] : 0.0f);
-        }
-    }
+    bn_apply(out, in, gamma, beta, mean, rstd, NULL, 0.0f, n, c);
 }
 
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                             const float *run_mean, const float *run_var, int n, int c, float eps) {
-    if (c <= 0 || n <= 0) return;
-    /* y = x * scale + shift with scale = gamma / sqrt(var + eps), shift = beta - mean * scale,
-     * folded per chunk of channels (once per block of rows) so the row loop is one multiply-add. */
-    int nblocks = (n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if ((size_t)n * c >= PAR_MIN)
-    for (int blk = 0; blk < nblocks; blk++) {
-        int i0 = blk * CHUNK, i1 = n - i0 < CHUNK ? n : i0 + CHUNK;
-        float scale[CHUNK], shift[CHUNK];
-        for (int j0 = 0; j0 < c; j0 += CHUNK) {
-            int m = c - j0 < CHUNK ? c - j0 : CHUNK;
-            for (int j = 0; j < m; j++) {
-                double rs = 1.0 / sqrt((double)run_var[j0 + j] + (double)eps);
-                double sc = (gamma ? gamma[j0 + j] : 1.0) * rs;
-                scale[j] = (float)sc;
-                shift[j] = (float)((beta ? beta[j0 + j] : 0.0) - run_mean[j0 + j] * sc);
-            }
-            for (int i = i0; i < i1; i++) {
-                const float *xr = in + (size_t)i * c + j0;
-                float *yr = out + (size_t)i * c + j0;
-                for (int j = 0; j < m; j++) yr[j] = xr[j] * scale[j] + shift[j];
-            }
-        }
-    }
+    bn_apply(out, in, gamma, beta, run_mean, NULL, run_var, eps, n, c);
 }
 
-void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout,
-                        const float *in, const float *mean, const float *rstd, const float *gamma,
-                        int n, int c) {
+void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *in,
+                        const float *mean, const float *rstd, const float *gamma, int n, int c) {
     if (c <= 0 || n <= 0) return;
     int nchunks = (c + CHUNK - 1) / CHUNK;
     /* Per chunk: one pass for sum(dy) and sum(dy * xhat), then (if din) one pass writing
@@ -249,6 +269,7 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *do
         const float *mu = mean + j0, *rs = rstd + j0;
         for (int i = 0; i < n; i++) {
             const float *xr = in + (size_t)i * c + j0, *gr = dout + (size_t)i * c + j0;
+#pragma omp simd
             for (int j = 0; j < m; j++) {
                 sdy[j] += gr[j];
                 sdyx[j] += (double)gr[j] * (xr[j] - mu[j]);
@@ -268,7 +289,9 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta, const float *do
         for (int i = 0; i < n; i++) {
             const float *xr = in + (size_t)i * c + j0, *gr = dout + (size_t)i * c + j0;
             float *dr = din + (size_t)i * c + j0;
-            for (int j = 0; j < m; j++) dr[j] = a[j] * gr[j] - bm[j] - (xr[j] - mu[j]) * cm[j];
+#pragma omp simd
+            for (int j = 0; j < m; j++)
+                dr[j] = a[j] * gr[j] - bm[j] - (xr[j] - mu[j]) * cm[j];
         }
     }
 }
@@ -293,13 +316,16 @@ void batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, const floa
         }
         for (int i = 0; i < n; i++) {
             const float *xr = in + (size_t)i * c + j0, *gr = dout + (size_t)i * c + j0;
+#pragma omp simd
             for (int j = 0; j < m; j++) {
                 sdy[j] += gr[j];
                 sdyx[j] += (double)gr[j] * (xr[j] - mu[j]);
             }
             if (din) {
                 float *dr = din + (size_t)i * c + j0;
-                for (int j = 0; j < m; j++) dr[j] = gr[j] * g[j];
+#pragma omp simd
+                for (int j = 0; j < m; j++)
+                    dr[j] = gr[j] * g[j];
             }
         }
         for (int j = 0; j < m; j++) {
@@ -313,47 +339,97 @@ void batchnorm_backward_eval(float *din, float *dgamma, float *dbeta, const floa
 /* Elementwise activations */
 
 void relu_forward(float *out, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
 void relu_backward(float *din, const float *dout, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) din[i] = in[i] > 0.0f ? dout[i] : 0.0f;
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        din[i] = in[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 #define INV_SQRT2 0.70710678118654752440f
 #define INV_SQRT_2PI 0.39894228040143267794f
 
+/* exp for the activations: Cephes' expf polynomial on x - n ln2, times 2^n built from bits.
+ * libm's expf and erff do not vectorise without -ffast-math, and a libmvec variant would give
+ * different bits from the scalar remainder loop, i.e. results that move with the thread count;
+ * this is plain IEEE arithmetic, the same bits in vector and scalar code. Relative error about
+ * 2e-7; the argument is clamped to [-87, 88] (exp(-87) ~ 1.6e-38 stands in for smaller values). */
+static inline float exp_act(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    /* Round to nearest by the 1.5 * 2^23 trick (floorf does not vectorise here). */
+    float fx = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - fx * 0.693359375f;
+    r = r - fx * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    union {
+        int32_t i;
+        float f;
+    } u = {.i = ((int32_t)fx + 127) << 23};
+    return p * u.f;
+}
+
+/* The standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2, with erfc from the Chebyshev fit of
+ * Numerical Recipes' erfcc (relative error < 1.2e-7 for every argument >= 0). Taking erfc of |x|
+ * keeps full relative accuracy in the lower tail, where 1 + erf(x) cancels. */
+static inline float normal_cdf(float x) {
+    float z = fabsf(x) * INV_SQRT2;
+    float t = 1.0f / (1.0f + 0.5f * z);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    float h = 0.5f * t * exp_act(p - z * z); /* Phi(-|x|) */
+    return x >= 0.0f ? 1.0f - h : h;
+}
+
 void gelu_forward(float *out, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN / 4)
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN / 4)
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
-        out[i] = 0.5f * x * (1.0f + erff(x * INV_SQRT2));
+        out[i] = x * normal_cdf(x);
     }
 }
 
 void gelu_backward(float *din, const float *dout, const float *in, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN / 4)
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN / 4)
     for (size_t i = 0; i < n; i++) {
         float x = in[i];
-        float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
-        float pdf = INV_SQRT_2PI * expf(-0.5f * x * x);
-        din[i] = dout[i] * (cdf + x * pdf);
+        float pdf = INV_SQRT_2PI * exp_act(-0.5f * x * x);
+        din[i] = dout[i] * (normal_cdf(x) + x * pdf);
     }
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* GLU */
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float sigmoid_act(float x) {
+    return 1.0f / (1.0f + exp_act(-x));
+}
 
 void glu_forward(float *out, const float *in, int n, int c) {
 #pragma omp parallel for schedule(static) if ((size_t)n * c >= PAR_MIN / 4)
     for (int i = 0; i < n; i++) {
         const float *a = in + (size_t)i * 2 * c, *g = a + c;
         float *y = out + (size_t)i * c;
-        for (int j = 0; j < c; j++) y[j] = a[j] * sigmoidf(g[j]);
+#pragma omp simd
+        for (int j = 0; j < c; j++)
+            y[j] = a[j] * sigmoid_act(g[j]);
     }
 }
 
@@ -362,8 +438,9 @@ void glu_backward(float *din, const float *dout, const float *in, int n, int c) 
     for (int i = 0; i < n; i++) {
         const float *a = in + (size_t)i * 2 * c, *g = a + c, *dy = dout + (size_t)i * c;
         float *da = din + (size_t)i * 2 * c, *dg = da + c;
+#pragma omp simd
         for (int j = 0; j < c; j++) {
-            float s = sigmoidf(g[j]);
+            float s = sigmoid_act(g[j]);
             da[j] = dy[j] * s;
             dg[j] = dy[j] * a[j] * s * (1.0f - s);
         }
@@ -381,8 +458,12 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *in, co
         const float *x = in + (size_t)i * c;
         float *y = out + (size_t)i * c;
         double s = 0, s2 = 0;
-        for (int j = 0; j < c; j++) s += x[j];
+        /* simd reductions reorder the sums, but identically for every row and thread count. */
+#pragma omp simd reduction(+ : s)
+        for (int j = 0; j < c; j++)
+            s += x[j];
         double mu = s / c;
+#pragma omp simd reduction(+ : s2)
         for (int j = 0; j < c; j++) {
             double d = x[j] - mu;
             s2 += d * d;
@@ -390,9 +471,15 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *in, co
         float m = (float)mu, r = (float)(1.0 / sqrt(s2 / c + (double)eps));
         mean[i] = m;
         rstd[i] = r;
-        for (int j = 0; j < c; j++) {
-            float h = (x[j] - m) * r;
-            y[j] = (w ? h * w[j] : h) + (b ? b[j] : 0.0f);
+        if (w && b) {
+#pragma omp simd
+            for (int j = 0; j < c; j++)
+                y[j] = (x[j] - m) * r * w[j] + b[j];
+        } else {
+            for (int j = 0; j < c; j++) {
+                float h = (x[j] - m) * r;
+                y[j] = (w ? h * w[j] : h) + (b ? b[j] : 0.0f);
+            }
         }
     }
 }
@@ -408,15 +495,29 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
             float *dx = din + (size_t)i * c;
             float m = mean[i], r = rstd[i];
             double sg = 0, sgx = 0;
-            for (int j = 0; j < c; j++) {
-                float g = w ? dy[j] * w[j] : dy[j];
-                sg += g;
-                sgx += (double)g * ((x[j] - m) * r);
+            if (w) {
+#pragma omp simd reduction(+ : sg, sgx)
+                for (int j = 0; j < c; j++) {
+                    float g = dy[j] * w[j];
+                    sg += g;
+                    sgx += (double)g * ((x[j] - m) * r);
+                }
+            } else {
+#pragma omp simd reduction(+ : sg, sgx)
+                for (int j = 0; j < c; j++) {
+                    sg += dy[j];
+                    sgx += (double)dy[j] * ((x[j] - m) * r);
+                }
             }
             float mg = (float)(sg / c), mgx = (float)(sgx / c);
-            for (int j = 0; j < c; j++) {
-                float g = w ? dy[j] * w[j] : dy[j];
-                dx[j] = r * (g - mg - (x[j] - m) * r * mgx);
+            if (w) {
+#pragma omp simd
+                for (int j = 0; j < c; j++)
+                    dx[j] = r * (dy[j] * w[j] - mg - (x[j] - m) * r * mgx);
+            } else {
+#pragma omp simd
+                for (int j = 0; j < c; j++)
+                    dx[j] = r * (dy[j] - mg - (x[j] - m) * r * mgx);
             }
         }
     }
@@ -430,6 +531,7 @@ void layernorm_backward(float *din, float *dw, float *db, const float *dout, con
         for (int i = 0; i < n; i++) {
             const float *x = in + (size_t)i * c + j0, *dy = dout + (size_t)i * c + j0;
             float mu = mean[i], r = rstd[i];
+#pragma omp simd
             for (int j = 0; j < m; j++) {
                 sdy[j] += dy[j];
                 sdyx[j] += (double)dy[j] * ((x[j] - mu) * r);
@@ -456,8 +558,9 @@ void dropout_forward(float *out, float *mask, const float *in, size_t n, float p
 }
 
 void dropout_backward(float *din, const float *dout, const float *mask, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) din[i] = dout[i] * mask[i];
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        din[i] = dout[i] * mask[i];
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -473,9 +576,12 @@ void meanpool_forward(float *out, const float *in, int B, int T, int C) {
             double s[CHUNK] = {0};
             for (int t = 0; t < T; t++) {
                 const float *xr = in + ((size_t)b * T + t) * C + j0;
-                for (int j = 0; j < m; j++) s[j] += xr[j];
+#pragma omp simd
+                for (int j = 0; j < m; j++)
+                    s[j] += xr[j];
             }
-            for (int j = 0; j < m; j++) y[j0 + j] = T > 0 ? (float)(s[j] / T) : 0.0f;
+            for (int j = 0; j < m; j++)
+                y[j0 + j] = T > 0 ? (float)(s[j] / T) : 0.0f;
         }
     }
 }
@@ -487,7 +593,9 @@ void meanpool_backward(float *din, const float *dout, int B, int T, int C) {
         for (int t = 0; t < T; t++) {
             const float *g = dout + (size_t)b * C;
             float *dx = din + ((size_t)b * T + t) * C;
-            for (int j = 0; j < C; j++) dx[j] = g[j] / (float)T;
+#pragma omp simd
+            for (int j = 0; j < C; j++)
+                dx[j] = g[j] / (float)T;
         }
 }
 
@@ -495,11 +603,13 @@ void meanpool_backward(float *din, const float *dout, int B, int T, int C) {
 /* Residual helpers */
 
 void vec_add(float *out, const float *a, const float *b, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
 }
 
 void vec_acc(float *out, const float *a, size_t n) {
-#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
-    for (size_t i = 0; i < n; i++) out[i] += a[i];
+#pragma omp parallel for simd schedule(static) if (parallel : n >= PAR_MIN)
+    for (size_t i = 0; i < n; i++)
+        out[i] += a[i];
 }

@@ -1,5 +1,6 @@
 /* test_layers.c — every basic layer checked backward against finite differences and forward and
- * backward against PyTorch (tests/parity/gen_layers.py), plus dropout statistics and determinism. */
+ * backward against PyTorch (tests/parity/gen_layers.py), plus dropout statistics and determinism.
+ */
 #include "testutil.h"
 
 #include <omp.h>
@@ -76,7 +77,8 @@ static float *fx(const st_file *f, const char *case_name, const char *field, siz
 static float *tu_nan(size_t n) {
     float *x = malloc((n ? n : 1) * sizeof *x);
     assert_non_null(x);
-    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    for (size_t i = 0; i < n; i++)
+        x[i] = NAN;
     return x;
 }
 
@@ -84,12 +86,14 @@ static float *tu_nan(size_t n) {
 static float *tu_fill(size_t n, float v) {
     float *x = malloc((n ? n : 1) * sizeof *x);
     assert_non_null(x);
-    for (size_t i = 0; i < n; i++) x[i] = v;
+    for (size_t i = 0; i < n; i++)
+        x[i] = v;
     return x;
 }
 
 static void unfill(float *x, size_t n, float v) {
-    for (size_t i = 0; i < n; i++) x[i] -= v;
+    for (size_t i = 0; i < n; i++)
+        x[i] -= v;
 }
 
 #define ACC0 0.25f /* what parameter-gradient buffers hold before a backward in parity tests */
@@ -139,10 +143,12 @@ static void test_linear_parity(void **state) {
         snprintf(nm, sizeof nm, "lin%d", k);
         int n = cases[k][0], di = cases[k][1], dout = cases[k][2], bias = cases[k][3];
         float *cfg = fx(&f, nm, "cfg", 4);
-        for (int i = 0; i < 4; i++) assert_int_equal((int)cfg[i], cases[k][i]);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal((int)cfg[i], cases[k][i]);
         size_t nx = (size_t)n * di, nw = (size_t)dout * di, ny = (size_t)n * dout;
         float *x = fx(&f, nm, "x", nx), *w = fx(&f, nm, "w", nw), *r = fx(&f, nm, "r", ny);
-        float *ref = fx(&f, nm, "out", ny), *rdx = fx(&f, nm, "dx", nx), *rdw = fx(&f, nm, "dw", nw);
+        float *ref = fx(&f, nm, "out", ny), *rdx = fx(&f, nm, "dx", nx),
+              *rdw = fx(&f, nm, "dw", nw);
         float *b = bias ? fx(&f, nm, "b", dout) : NULL, *rdb = bias ? fx(&f, nm, "db", dout) : NULL;
         float *y = tu_nan(ny), *dx = tu_nan(nx), *dw = tu_fill(nw, ACC0), *db = tu_fill(dout, ACC0);
         linear_forward(y, x, w, b, n, di, dout);
@@ -167,7 +173,7 @@ static const int conv_cases[][8] = {
     {2, 9, 6, 5, 1, 1, 0, 0},   /* k1: the direct path without im2col */
     {2, 9, 6, 5, 1, 1, 0, 1},   {3, 11, 4, 5, 5, 1, 2, 1}, {2, 13, 3, 4, 4, 3, 0, 1},
     {1, 10, 5, 3, 3, 1, 0, 0},  {2, 8, 4, 3, 1, 2, 0, 1}, /* k1 s2 goes through im2col */
-    {2, 6, 3, 4, 2, 1, 2, 1},                              /* pad >= K: rows of pure padding */
+    {2, 6, 3, 4, 2, 1, 2, 1},                             /* pad >= K: rows of pure padding */
 };
 #define N_CONV (int)(sizeof conv_cases / sizeof conv_cases[0])
 
@@ -187,11 +193,12 @@ static void test_conv1d_fd(void **state) {
     (void)state;
     for (int k = 0; k < N_CONV; k++) {
         const int *q = conv_cases[k];
-        conv_ctx c = {.B = q[0], .L = q[1], .cin = q[2], .cout = q[3], .K = q[4], .s = q[5],
-                      .p = q[6]};
+        conv_ctx c = {
+            .B = q[0], .L = q[1], .cin = q[2], .cout = q[3], .K = q[4], .s = q[5], .p = q[6]};
         int Lout = conv1d_out_len(c.L, c.K, c.s, c.p);
         size_t nx = (size_t)c.B * c.L * c.cin, nw = (size_t)c.cout * c.cin * c.K;
-        size_t ny = (size_t)c.B * Lout * c.cout, ncol = conv1d_col_floats(c.B, c.L, c.cin, c.K, c.s, c.p);
+        size_t ny = (size_t)c.B * Lout * c.cout,
+               ncol = conv1d_col_floats(c.B, c.L, c.cin, c.K, c.s, c.p);
         c.x = tu_randn(nx, 10 + k, 1.0f);
         c.w = tu_randn(nw, 20 + k, 0.4f);
         c.b = q[7] ? tu_randn(c.cout, 30 + k, 0.5f) : NULL;
@@ -224,12 +231,14 @@ static void test_conv1d_parity(void **state) {
         char nm[16];
         snprintf(nm, sizeof nm, "conv%d", k);
         float *cfg = fx(&f, nm, "cfg", 8);
-        for (int i = 0; i < 8; i++) assert_int_equal((int)cfg[i], q[i]);
+        for (int i = 0; i < 8; i++)
+            assert_int_equal((int)cfg[i], q[i]);
         int Lout = conv1d_out_len(L, K, s, p);
         size_t nx = (size_t)B * L * cin, nw = (size_t)cout * cin * K, ny = (size_t)B * Lout * cout;
         size_t ncol = conv1d_col_floats(B, L, cin, K, s, p);
         float *x = fx(&f, nm, "x", nx), *w = fx(&f, nm, "w", nw), *r = fx(&f, nm, "r", ny);
-        float *ref = fx(&f, nm, "out", ny), *rdx = fx(&f, nm, "dx", nx), *rdw = fx(&f, nm, "dw", nw);
+        float *ref = fx(&f, nm, "out", ny), *rdx = fx(&f, nm, "dx", nx),
+              *rdw = fx(&f, nm, "dw", nw);
         float *b = bias ? fx(&f, nm, "b", cout) : NULL, *rdb = bias ? fx(&f, nm, "db", cout) : NULL;
         float *col = ncol ? tu_nan(ncol) : NULL, *dcol = ncol ? tu_nan(ncol) : NULL;
         float *y = tu_nan(ny), *dx = tu_nan(nx), *dw = tu_fill(nw, ACC0), *db = tu_fill(cout, ACC0);
@@ -293,13 +302,16 @@ static void test_batchnorm_fd(void **state) {
             size_t nx = (size_t)n * C;
             bn_ctx c = {.n = n, .c = C, .train = train};
             c.x = tu_randn(nx, 50 + sh, 1.5f);
-            for (size_t i = 0; i < nx; i++) c.x[i] += 0.3f * (float)(i % C);
+            for (size_t i = 0; i < nx; i++)
+                c.x[i] += 0.3f * (float)(i % C);
             c.gamma = tu_randn(C, 51, 0.5f);
-            for (int j = 0; j < C; j++) c.gamma[j] += 1.0f;
+            for (int j = 0; j < C; j++)
+                c.gamma[j] += 1.0f;
             c.beta = tu_randn(C, 52, 0.5f);
             c.rm = tu_randn(C, 53, 0.5f);
             c.rv = tu_randn(C, 54, 0.3f);
-            for (int j = 0; j < C; j++) c.rv[j] = 0.5f + fabsf(c.rv[j]);
+            for (int j = 0; j < C; j++)
+                c.rv[j] = 0.5f + fabsf(c.rv[j]);
             c.mean = tu_zeros(C), c.rstd = tu_zeros(C);
             float *r = tu_randn(nx, 55, 1.0f);
             c.base = (fd_base){bn_fwd, tu_zeros(nx), r, nx};
@@ -330,7 +342,8 @@ static void test_batchnorm_parity(void **state) {
         snprintf(nm, sizeof nm, "bn%d", k);
         int n = cases[k][0], C = cases[k][1], train = cases[k][2];
         float *cfg = fx(&f, nm, "cfg", 4);
-        for (int i = 0; i < 3; i++) assert_int_equal((int)cfg[i], cases[k][i]);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal((int)cfg[i], cases[k][i]);
         size_t nx = (size_t)n * C;
         float *x = fx(&f, nm, "x", nx), *g = fx(&f, nm, "gamma", C), *bt = fx(&f, nm, "beta", C);
         float *rm = fx(&f, nm, "rm0", C), *rv = fx(&f, nm, "rv0", C), *r = fx(&f, nm, "r", nx);
@@ -426,6 +439,46 @@ static void test_gelu(void **state) {
     assert_float_equal(y, 0.8413447460685429f, 1e-7f);
 }
 
+/* GELU and GLU's sigmoid use ecgfm's own vectorisable exp and erfc (layers.c); check them against
+ * double-precision libm over a dense grid, including the lower tail, where x * Phi(x) must keep
+ * its relative accuracy. */
+static void test_activation_accuracy(void **state) {
+    (void)state;
+    size_t n = 240001;
+    float *x = tu_zeros(n), *y = tu_zeros(n), *d = tu_zeros(n), *one = tu_fill(n, 1.0f);
+    for (size_t i = 0; i < n; i++)
+        x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1);
+    gelu_forward(y, x, n);
+    gelu_backward(d, one, x, n);
+    double wa = 0, wt = 0, wd = 0;
+    for (size_t i = 0; i < n; i++) {
+        double X = x[i], cdf = 0.5 * erfc(-X / sqrt(2.0)), ref = X * cdf;
+        double dref = cdf + X * exp(-0.5 * X * X) / sqrt(2.0 * M_PI);
+        wa = fmax(wa, fabs(y[i] - ref) / fmax(1.0, fabs(X)));
+        if (X < 0) wt = fmax(wt, fabs(y[i] - ref) / fabs(ref));
+        wd = fmax(wd, fabs(d[i] - dref));
+    }
+    printf("  gelu: abs err / max(1,|x|) %.2e, lower-tail rel err %.2e, gradient abs err %.2e\n",
+           wa, wt, wd);
+    assert_true(wa < 4e-7); /* libm's 0.5 x (1 + erff(x / sqrt 2)) reaches 1.1e-7 */
+    assert_true(wt < 1e-4);
+    assert_true(wd < 1e-6);
+    /* sigmoid through GLU with a = 1: in = [1 | g]. */
+    int m = 6001;
+    float *in = tu_zeros((size_t)2 * m), *s = tu_zeros(m);
+    for (int j = 0; j < m; j++)
+        in[j] = 1.0f, in[m + j] = -30.0f + 60.0f * (float)j / (float)(m - 1);
+    glu_forward(s, in, 1, m);
+    double ws = 0;
+    for (int j = 0; j < m; j++) {
+        double ref = 1.0 / (1.0 + exp(-(double)in[m + j]));
+        ws = fmax(ws, fabs(s[j] - ref) / ref);
+    }
+    printf("  sigmoid: rel err %.2e\n", ws);
+    assert_true(ws < 1e-6);
+    free(x), free(y), free(d), free(one), free(in), free(s);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * GLU */
 
@@ -457,7 +510,8 @@ static void test_glu(void **state) {
     n = (int)cfg[0], C = (int)cfg[1];
     size_t nx = (size_t)n * 2 * C, ny = (size_t)n * C;
     double wf = 0, wg = 0;
-    float *x = fx(&f, "glu", "x", nx), *rr = fx(&f, "glu", "r", ny), *ref = fx(&f, "glu", "out", ny);
+    float *x = fx(&f, "glu", "x", nx), *rr = fx(&f, "glu", "r", ny),
+          *ref = fx(&f, "glu", "out", ny);
     float *rdx = fx(&f, "glu", "dx", nx), *y = tu_nan(ny), *dx2 = tu_nan(nx);
     glu_forward(y, x, n, C);
     near("glu", y, ref, ny, TOL_FWD, &wf);
@@ -492,7 +546,8 @@ static void test_layernorm_fd(void **state) {
         c.x = tu_randn(nx, 80 + k, 2.0f);
         c.w = affine ? tu_randn(C, 81, 0.5f) : NULL;
         if (affine)
-            for (int j = 0; j < C; j++) c.w[j] += 1.0f;
+            for (int j = 0; j < C; j++)
+                c.w[j] += 1.0f;
         c.b = affine ? tu_randn(C, 82, 0.5f) : NULL;
         c.mean = tu_zeros(n), c.rstd = tu_zeros(n);
         float *r = tu_randn(nx, 83, 1.0f), *dx = tu_nan(nx), *dw = tu_zeros(C), *db = tu_zeros(C);
@@ -522,12 +577,14 @@ static void test_layernorm_parity(void **state) {
         snprintf(nm, sizeof nm, "ln%d", k);
         int n = cases[k][0], C = cases[k][1], affine = cases[k][2];
         float *cfg = fx(&f, nm, "cfg", 3);
-        for (int i = 0; i < 3; i++) assert_int_equal((int)cfg[i], cases[k][i]);
+        for (int i = 0; i < 3; i++)
+            assert_int_equal((int)cfg[i], cases[k][i]);
         size_t nx = (size_t)n * C;
         float *x = fx(&f, nm, "x", nx), *r = fx(&f, nm, "r", nx), *ref = fx(&f, nm, "out", nx);
         float *rdx = fx(&f, nm, "dx", nx);
         float *w = affine ? fx(&f, nm, "w", C) : NULL, *b = affine ? fx(&f, nm, "b", C) : NULL;
-        float *rdw = affine ? fx(&f, nm, "dw", C) : NULL, *rdb = affine ? fx(&f, nm, "db", C) : NULL;
+        float *rdw = affine ? fx(&f, nm, "dw", C) : NULL,
+              *rdb = affine ? fx(&f, nm, "db", C) : NULL;
         float *y = tu_nan(nx), *dx = tu_nan(nx), *dw = tu_fill(C, ACC0), *db = tu_fill(C, ACC0);
         float *mean = tu_nan(n), *rstd = tu_nan(n);
         layernorm_forward(y, mean, rstd, x, w, b, n, C, 1e-5f);
@@ -580,7 +637,8 @@ static void test_dropout_statistics(void **state) {
         assert_true(fabs(same - expect) < 5 * sqrt(expect * (1 - expect) / n));
         /* Mean of the scaled output is unbiased: E[y] = E[x] (to sampling error). */
         double sx = 0, sy = 0;
-        for (size_t i = 0; i < n; i++) sx += x[i], sy += y[i];
+        for (size_t i = 0; i < n; i++)
+            sx += x[i], sy += y[i];
         assert_true(fabs(sy - sx) / n < 5 * sqrt(p / (1.0 - p) / n) + 1e-6);
     }
     free(x), free(y), free(m);
@@ -607,10 +665,12 @@ static void test_dropout_stream(void **state) {
         rng_state d, e;
         rng_seed(&d, 9), rng_seed(&e, 9);
         dropout_forward(y1, m1, x, n, ps[k], &d);
-        for (size_t i = 0; i < n; i++) rng_next_u64(&e);
+        for (size_t i = 0; i < n; i++)
+            rng_next_u64(&e);
         assert_true(rng_same(&d, &e));
         if (ps[k] == 0.0f) {
-            for (size_t i = 0; i < n; i++) assert_true(m1[i] == 1.0f);
+            for (size_t i = 0; i < n; i++)
+                assert_true(m1[i] == 1.0f);
             assert_memory_equal(y1, x, n * sizeof *x);
         }
     }
@@ -640,7 +700,8 @@ static void test_dropout_backward(void **state) {
     c.base = (fd_base){do_fwd, tu_zeros(n), r, n};
     do_fwd(&c);
     dropout_backward(dx, r, c.mask, n);
-    for (size_t i = 0; i < n; i++) assert_true(dx[i] == r[i] * c.mask[i]);
+    for (size_t i = 0; i < n; i++)
+        assert_true(dx[i] == r[i] * c.mask[i]);
     fd_expect("dropout dx", &c, c.x, dx, n, FD_EPS_LIN, FD_TOL_LIN);
     free(c.x), free(c.mask), free(r), free(dx), free(c.base.out);
 }
@@ -723,7 +784,8 @@ static void test_vec(void **state) {
         float *r = tu_randn(n, 113, 1.0f);
         c.base = (fd_base){vec_fwd, tu_zeros(n), r, n};
         fd_expect(acc ? "vec_acc da" : "vec_add da", &c, c.a, r, n, FD_EPS_LIN, FD_TOL_LIN);
-        fd_expect(acc ? "vec_acc dout0" : "vec_add db", &c, acc ? c.o0 : c.b, r, n, FD_EPS_LIN, FD_TOL_LIN);
+        fd_expect(acc ? "vec_acc dout0" : "vec_add db", &c, acc ? c.o0 : c.b, r, n, FD_EPS_LIN,
+                  FD_TOL_LIN);
         free(c.a), free(c.b), free(c.o0), free(r), free(c.base.out);
     }
     st_file f;
@@ -750,7 +812,7 @@ static void test_vec(void **state) {
 
 typedef struct {
     float *y, *col, *dx, *dw, *db, *dcol, *mean, *rstd, *rm, *rv, *dg, *dbt, *ln_y, *ln_dx, *ln_dw,
-        *ln_db, *lm, *lr, *g, *gdx, *mp, *mpdx;
+        *ln_db, *lm, *lr, *g, *gdx, *mp, *mpdx, *glu, *gludx;
 } det_out;
 
 enum { DB = 4, DL = 150, DCIN = 12, DCOUT = 200, DK = 3, DS = 2, DP = 1 };
@@ -781,6 +843,9 @@ static void det_run(det_out *o, const float *x, const float *w, const float *b, 
     o->mp = tu_zeros((size_t)DB * DCOUT), o->mpdx = tu_zeros(ny);
     meanpool_forward(o->mp, o->g, DB, Lout, DCOUT);
     meanpool_backward(o->mpdx, o->mp, DB, Lout, DCOUT);
+    o->glu = tu_zeros(ny / 2), o->gludx = tu_zeros(ny);
+    glu_forward(o->glu, o->ln_y, n, DCOUT / 2);
+    glu_backward(o->gludx, o->g, o->ln_y, n, DCOUT / 2);
     free(bn), free(bdx);
 }
 
@@ -791,7 +856,8 @@ static void test_thread_count_determinism(void **state) {
     float *x = tu_randn(nx, 120, 1.0f), *w = tu_randn((size_t)DCOUT * DCIN * DK, 121, 0.2f);
     float *b = tu_randn(DCOUT, 122, 0.1f), *r = tu_randn(ny, 123, 1.0f);
     float *gamma = tu_randn(DCOUT, 124, 0.2f), *beta = tu_randn(DCOUT, 125, 0.2f);
-    for (int j = 0; j < DCOUT; j++) gamma[j] += 1.0f;
+    for (int j = 0; j < DCOUT; j++)
+        gamma[j] += 1.0f;
     /* Only ecgfm's own OpenMP threads vary here: OpenBLAS's sgemm is not bit-stable across its
      * thread counts for some shapes and kernels (e.g. 300x200x36 on its Prescott and Haswell
      * kernels), which is outside these layers. */
@@ -802,10 +868,30 @@ static void test_thread_count_determinism(void **state) {
     omp_set_num_threads(2);
     det_run(&o2, x, w, b, r, gamma, beta);
     omp_set_num_threads(keep);
-    size_t sizes[] = {ny, conv1d_col_floats(DB, DL, DCIN, DK, DS, DP), nx, (size_t)DCOUT * DCIN * DK,
-                      DCOUT, conv1d_col_floats(DB, DL, DCIN, DK, DS, DP), DCOUT, DCOUT, DCOUT,
-                      DCOUT, DCOUT, DCOUT, ny, ny, DCOUT, DCOUT, (size_t)DB * Lout,
-                      (size_t)DB * Lout, ny, ny, (size_t)DB * DCOUT, ny};
+    size_t sizes[] = {ny,
+                      conv1d_col_floats(DB, DL, DCIN, DK, DS, DP),
+                      nx,
+                      (size_t)DCOUT * DCIN * DK,
+                      DCOUT,
+                      conv1d_col_floats(DB, DL, DCIN, DK, DS, DP),
+                      DCOUT,
+                      DCOUT,
+                      DCOUT,
+                      DCOUT,
+                      DCOUT,
+                      DCOUT,
+                      ny,
+                      ny,
+                      DCOUT,
+                      DCOUT,
+                      (size_t)DB * Lout,
+                      (size_t)DB * Lout,
+                      ny,
+                      ny,
+                      (size_t)DB * DCOUT,
+                      ny,
+                      ny / 2,
+                      ny};
     float **p1 = (float **)&o1, **p2 = (float **)&o2;
     size_t nf = sizeof o1 / sizeof(float *);
     assert_int_equal(nf, sizeof sizes / sizeof sizes[0]);
@@ -828,6 +914,7 @@ int main(void) {
         cmocka_unit_test(test_batchnorm_parity),
         cmocka_unit_test(test_relu),
         cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_activation_accuracy),
         cmocka_unit_test(test_glu),
         cmocka_unit_test(test_layernorm_fd),
         cmocka_unit_test(test_layernorm_parity),
