@@ -131,7 +131,8 @@ def unary(t, name, module, x, seed):
     y = module(x)
     r = torch.randn_like(y)
     y.backward(r)
-    t[f"{name}.x"], t[f"{name}.out"], t[f"{name}.r"], t[f"{name}.dx"] = x.detach(), y.detach(), r, x.grad
+    t[f"{name}.x"], t[f"{name}.out"] = x.detach(), y.detach()
+    t[f"{name}.r"], t[f"{name}.dx"] = r, x.grad
 
 
 def generate(outdir):
