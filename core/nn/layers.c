@@ -16,32 +16,21 @@
 /* Inner loops carry `omp simd`: GCC's -O2 cost model otherwise leaves most of them scalar. Vector
  * lanes run over independent channels or elements, so no per-value summation order changes. */
 
-/* acc[j] += sum over rows of x[i, j] (and of x[i, j] * y[i, j] into acc2 when y is given),
- * summed in double, rows in order. */
-static void colsum_acc(float *acc, float *acc2, const float *x, const float *y, int n, int c) {
+/* acc[j] += sum over rows of x[i, j], summed in double, rows in order. */
+static void colsum_acc(float *acc, const float *x, int n, int c) {
     int nchunks = (c + CHUNK - 1) / CHUNK;
 #pragma omp parallel for schedule(static) if ((size_t)n * c >= PAR_MIN)
     for (int ch = 0; ch < nchunks; ch++) {
         int j0 = ch * CHUNK, m = c - j0 < CHUNK ? c - j0 : CHUNK;
-        double s[CHUNK] = {0}, s2[CHUNK] = {0};
+        double s[CHUNK] = {0};
         for (int i = 0; i < n; i++) {
             const float *xr = x + (size_t)i * c + j0;
 #pragma omp simd
             for (int j = 0; j < m; j++)
                 s[j] += xr[j];
-            if (y) {
-                const float *yr = y + (size_t)i * c + j0;
-#pragma omp simd
-                for (int j = 0; j < m; j++)
-                    s2[j] += (double)xr[j] * yr[j];
-            }
         }
-        if (acc)
-            for (int j = 0; j < m; j++)
-                acc[j0 + j] += (float)s[j];
-        if (acc2)
-            for (int j = 0; j < m; j++)
-                acc2[j0 + j] += (float)s2[j];
+        for (int j = 0; j < m; j++)
+            acc[j0 + j] += (float)s[j];
     }
 }
 
@@ -79,7 +68,7 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
     if (dw) /* dw (out, in) += dout^T . in */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out_dim, in_dim, n, 1.0f, dout,
                     out_dim, in, in_dim, 1.0f, dw, in_dim);
-    if (db) colsum_acc(db, NULL, dout, NULL, n, out_dim);
+    if (db) colsum_acc(db, dout, n, out_dim);
 }
 
 /* ------------------------------------------------------------------------------------------ */
