@@ -13,6 +13,13 @@ CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -I. $(PKG_CFLA
 LDLIBS   += $(PKG_LIBS) -lfftw3f_omp -fopenmp -lm -lpthread
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
+# OpenBLAS must be told the kernel family on CPUs newer than it knows (see scripts/blas_coretype.sh);
+# every test, benchmark (ecgfm and its PyTorch peer alike) and `make run` sees the same setting.
+OPENBLAS_CORETYPE ?= $(shell scripts/blas_coretype.sh)
+ifneq ($(OPENBLAS_CORETYPE),)
+export OPENBLAS_CORETYPE
+endif
+
 CORE_SRC   := $(shell find core -name '*.c' | sort)
 API_SRC    := $(shell find api -name '*.c' | sort)
 SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
@@ -80,6 +87,8 @@ test: deps
 FUZZ_SECONDS ?= 15
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined
 FUZZ_DEPS_fuzz_safetensors := core/format/safetensors.c core/format/atomic_file.c core/base/error.c
+FUZZ_DEPS_fuzz_wfdb_header := core/data/wfdb_header.c core/data/wfdb_signal.c core/data/record.c core/base/error.c
+FUZZ_DEPS_fuzz_wfdb_annot := core/data/wfdb_annot.c core/base/error.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
