@@ -14,8 +14,10 @@
 #define WFDB_MAX_SIGNALS 4096
 #define WFDB_MAX_SEGMENTS 1000000
 #define WFDB_MAX_SPF 65536         /* samples per frame of one signal */
-#define WFDB_MAX_HEADER_BYTES ((size_t)64 << 20)
+#define WFDB_MAX_HEADER_BYTES ((size_t)16 << 20)       /* one .hea file */
+#define WFDB_MAX_RECORD_HEADER_BYTES ((size_t)64 << 20) /* all headers of a multi-segment record */
 #define WFDB_MAX_ANNOT_BYTES ((size_t)256 << 20)
+#define WFDB_MAX_ANNOTATIONS ((size_t)1 << 22)         /* 4M: weeks of beats, ~200 MB in memory */
 
 /* Multi-frequency records (a signal with more than one sample per frame, e.g. "212x4"):
  * UPSAMPLE returns every signal at the highest rate, fs x max(samples per frame), repeating each
@@ -140,7 +142,8 @@ typedef struct {
 /* Parse an annotation file held in memory; `where` names it in messages. Modifiers before the
  * first annotation set the carried NUM/CHN and are otherwise ignored. Reading stops at the
  * end-of-file word (0) or the end of the data. Errors: ECG_EFORMAT (a truncated SKIP or AUX, a
- * time before 0 or past 2^62), ECG_ENOMEM. */
+ * time before 0 or past 2^62, a file past WFDB_MAX_ANNOT_BYTES), ECG_EINVAL (more than
+ * WFDB_MAX_ANNOTATIONS annotations), ECG_ENOMEM. */
 ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, const char *where,
                           ecg_err *err);
 ecg_code wfdb_annot_read(wfdb_annotations *a, const char *path, ecg_err *err);

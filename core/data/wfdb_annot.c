@@ -45,15 +45,20 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
                           ecg_err *err) {
     memset(a, 0, sizeof *a);
     if (!where) where = "annotations";
-    /* Every annotation takes at least one word, every aux byte one byte: the file bounds both. */
-    size_t max_items = len / 2, n = 0, pool_len = 0;
-    wfdb_annotation *items = malloc((max_items ? max_items : 1) * sizeof *items);
-    size_t *aux_at = malloc((max_items ? max_items : 1) * sizeof *aux_at);
+    /* The item arrays grow with what is found (an annotation is 2 bytes on disk but 40 in
+     * memory) up to WFDB_MAX_ANNOTATIONS; aux text is bounded by the file itself. */
+    size_t n = 0, cap = 0, pool_len = 0;
+    wfdb_annotation *items = NULL;
+    size_t *aux_at = NULL;
     char *pool = malloc(len + 1);
     ecg_code rc = ECG_OK;
-    if (!items || !aux_at || !pool) {
-        rc = err_set(err, ECG_ENOMEM, "%s: cannot allocate for %zu bytes of annotations", where,
-                     len);
+    if (!pool) {
+        rc = err_set(err, ECG_ENOMEM, "%s: cannot allocate %zu bytes", where, len + 1);
+        goto out;
+    }
+    if (len > WFDB_MAX_ANNOT_BYTES) {
+        rc = err_set(err, ECG_EFORMAT, "%s: %zu bytes, more than the %zu allowed for an annotation "
+                     "file", where, len, WFDB_MAX_ANNOT_BYTES);
         goto out;
     }
     int64_t t = 0;
@@ -125,6 +130,24 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
                 rc = err_set(err, ECG_EFORMAT, "%s: byte %zu: time past 2^62", where, at);
                 goto out;
             }
+            if (n == cap) {
+                if (n == WFDB_MAX_ANNOTATIONS) {
+                    rc = err_set(err, ECG_EINVAL, "%s: more than %zu annotations", where,
+                                 WFDB_MAX_ANNOTATIONS);
+                    goto out;
+                }
+                size_t nc = cap ? cap * 2 : 256;
+                if (nc > WFDB_MAX_ANNOTATIONS) nc = WFDB_MAX_ANNOTATIONS;
+                wfdb_annotation *ni = realloc(items, nc * sizeof *ni);
+                if (ni) items = ni;
+                size_t *na = ni ? realloc(aux_at, nc * sizeof *na) : NULL;
+                if (na) aux_at = na;
+                if (!ni || !na) {
+                    rc = err_set(err, ECG_ENOMEM, "%s: cannot allocate %zu annotations", where, nc);
+                    goto out;
+                }
+                cap = nc;
+            }
             wfdb_annotation *x = &items[n];
             aux_at[n] = SIZE_MAX;
             n++;
@@ -141,6 +164,11 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
         }
     }
     for (size_t k = 0; k < n; k++) items[k].aux = aux_at[k] == SIZE_MAX ? NULL : pool + aux_at[k];
+    if (!items) items = calloc(1, sizeof *items); /* an empty list still owns an array */
+    if (!items) {
+        rc = err_set(err, ECG_ENOMEM, "%s: out of memory", where);
+        goto out;
+    }
     a->n = n;
     a->items = items;
     a->aux_pool = pool;

@@ -20,6 +20,7 @@ typedef struct {
     char *notes;
     size_t notes_len, notes_cap;
     int n_notes;
+    size_t header_bytes; /* read so far for this record, against WFDB_MAX_RECORD_HEADER_BYTES */
 } reader;
 
 __attribute__((format(printf, 2, 3))) static void add_note(reader *R, const char *fmt, ...) {
@@ -209,6 +210,12 @@ static ecg_code load_header(reader *R, const char *record_name, wfdb_header *h,
     uint64_t size;
     ecg_code rc = read_file(R, name, 0, WFDB_MAX_HEADER_BYTES + 1, &text, &len, &size, referrer);
     if (rc) return rc;
+    R->header_bytes += len;
+    if (R->header_bytes > WFDB_MAX_RECORD_HEADER_BYTES) {
+        free(text);
+        return err_set(R->err, ECG_EINVAL, "%s: the record's headers add up to more than %zu bytes",
+                       name, WFDB_MAX_RECORD_HEADER_BYTES);
+    }
     rc = wfdb_header_parse(h, (const char *)text, len, name, R->err);
     free(text);
     return rc;
@@ -596,7 +603,7 @@ out:
 ecg_code wfdb_read_record_from(ecg_record *r, const char *record_name, const wfdb_source *src,
                                const wfdb_options *opt, ecg_err *err) {
     memset(r, 0, sizeof *r);
-    reader R = {src, {0}, err, NULL, 0, 0, 0};
+    reader R = {src, {0}, err, NULL, 0, 0, 0, 0};
     if (opt) R.opt = *opt;
     if (!R.opt.max_samples) R.opt.max_samples = WFDB_DEFAULT_MAX_SAMPLES;
     if (R.opt.max_samples > SIZE_MAX / 16) R.opt.max_samples = SIZE_MAX / 16;
