@@ -1,5 +1,5 @@
-/* wfdb.h — PhysioNet WFDB records: .hea header parsing, signal decoding into an ecg_record in
- * millivolts (single- and multi-segment), and annotation files (.atr, .qrs, per-lead LUDB files). */
+/* wfdb.h — PhysioNet WFDB records: .hea parsing, signal decoding into an ecg_record in mV
+ * (single- and multi-segment), and annotation files (.atr, .qrs, per-lead LUDB files). */
 #ifndef ECGFM_CORE_WFDB_H
 #define ECGFM_CORE_WFDB_H
 
@@ -13,11 +13,11 @@
 #define WFDB_DEFAULT_MAX_SAMPLES ((size_t)1 << 28) /* channels x samples: 1 GiB of floats */
 #define WFDB_MAX_SIGNALS 4096
 #define WFDB_MAX_SEGMENTS 1000000
-#define WFDB_MAX_SPF 65536         /* samples per frame of one signal */
-#define WFDB_MAX_HEADER_BYTES ((size_t)16 << 20)       /* one .hea file */
-#define WFDB_MAX_RECORD_HEADER_BYTES ((size_t)64 << 20) /* all headers of a multi-segment record */
+#define WFDB_MAX_SPF 65536                              /* samples per frame of one signal */
+#define WFDB_MAX_HEADER_BYTES ((size_t)16 << 20)        /* one .hea file */
+#define WFDB_MAX_RECORD_HEADER_BYTES ((size_t)64 << 20) /* all headers of one record */
 #define WFDB_MAX_ANNOT_BYTES ((size_t)256 << 20)
-#define WFDB_MAX_ANNOTATIONS ((size_t)1 << 22)         /* 4M: weeks of beats, ~200 MB in memory */
+#define WFDB_MAX_ANNOTATIONS ((size_t)1 << 22) /* 4M: weeks of beats, ~200 MB in memory */
 
 /* Multi-frequency records (a signal with more than one sample per frame, e.g. "212x4"):
  * UPSAMPLE returns every signal at the highest rate, fs x max(samples per frame), repeating each
@@ -27,37 +27,37 @@
 typedef enum { WFDB_FRAMES_UPSAMPLE = 0, WFDB_FRAMES_AVERAGE = 1 } wfdb_frame_mode;
 
 typedef struct {
-    size_t max_samples;    /* refuse records with more channels x samples (0: the default) */
-    int warn_only;         /* 1: checksum and initial-value mismatches become notes in comments */
+    size_t max_samples; /* refuse records with more channels x samples (0: the default) */
+    int warn_only;      /* 1: checksum and initial-value mismatches become notes in comments */
     wfdb_frame_mode frames;
 } wfdb_options;
 
 /* One signal line: file format[xspf][:skew][+offset] gain(baseline)/units adcres adczero
  * initval checksum blocksize description. Absent optional fields hold WFDB's defaults. */
 typedef struct {
-    char file[256];        /* signal file, "~" for a signal with no samples */
-    int format;            /* 0, 8, 16, 24, 32, 61, 80, 160, 212, 310 or 311 */
-    int spf;               /* samples per frame, >= 1 */
-    int skew;              /* frames by which this signal lags: output t reads stored t + skew */
-    uint64_t byte_offset;  /* bytes before the first sample ("+24" in MATLAB v4 .mat files) */
-    double gain;           /* ADC units per physical unit, > 0 (200 when absent or 0) */
-    int gain_given;        /* 0 when the header gave no gain or 0 ("uncalibrated") */
-    int32_t baseline;      /* ADC value of 0 physical units (defaults to adc_zero) */
-    char units[16];        /* "mV" when absent */
-    int adc_res;           /* bits; 0 when absent */
+    char file[256];       /* signal file, "~" for a signal with no samples */
+    int format;           /* 0, 8, 16, 24, 32, 61, 80, 160, 212, 310 or 311 */
+    int spf;              /* samples per frame, >= 1 */
+    int skew;             /* frames by which this signal lags: output t reads stored t + skew */
+    uint64_t byte_offset; /* bytes before the first sample ("+24" in MATLAB v4 .mat files) */
+    double gain;          /* ADC units per physical unit, > 0 (200 when absent or 0) */
+    int gain_given;       /* 0 when the header gave no gain or 0 ("uncalibrated") */
+    int32_t baseline;     /* ADC value of 0 physical units (defaults to adc_zero) */
+    char units[16];       /* "mV" when absent */
+    int adc_res;          /* bits; 0 when absent */
     int32_t adc_zero;
-    int32_t init_value;    /* first sample (defaults to adc_zero) */
+    int32_t init_value; /* first sample (defaults to adc_zero) */
     int has_init;
-    int64_t checksum;      /* 16-bit sum of all samples, as written (signed or unsigned) */
+    int64_t checksum; /* 16-bit sum of all samples, as written (signed or unsigned) */
     int has_checksum;
     int block_size;
-    char desc[128];        /* the channel name */
-    int line;              /* line number in the header, for messages */
+    char desc[128]; /* the channel name */
+    int line;       /* line number in the header, for messages */
 } wfdb_signal_spec;
 
 typedef struct {
-    char name[128];        /* segment record name, "~" for a null (all-missing) segment */
-    size_t n_samples;      /* frames */
+    char name[128];   /* segment record name, "~" for a null (all-missing) segment */
+    size_t n_samples; /* frames */
     int line;
 } wfdb_segment_spec;
 
@@ -66,15 +66,15 @@ typedef struct {
     int n_segments;              /* 0 for a single-segment record */
     wfdb_segment_spec *segments; /* n_segments entries */
     int n_signals;
-    wfdb_signal_spec *signals;   /* n_signals entries (none in a multi-segment master header) */
-    double fs;                   /* frames per second (250 when absent) */
-    double counter_freq;         /* 0 when absent */
+    wfdb_signal_spec *signals; /* n_signals entries (none in a multi-segment master header) */
+    double fs;                 /* frames per second (250 when absent) */
+    double counter_freq;       /* 0 when absent */
     double base_counter;
-    size_t n_samples;            /* frames per signal */
-    int has_n_samples;           /* 0 when absent (or 0 in a single-segment header) */
-    char base_time[32];          /* as written, "" when absent */
+    size_t n_samples;   /* frames per signal */
+    int has_n_samples;  /* 0 when absent (or 0 in a single-segment header) */
+    char base_time[32]; /* as written, "" when absent */
     char base_date[32];
-    char *comments;              /* '#' lines without the '#', joined by '\n'; NULL when none */
+    char *comments; /* '#' lines without the '#', joined by '\n'; NULL when none */
 } wfdb_header;
 
 /* Parse header text of len bytes (no NUL needed). `where` names the source in error messages
@@ -89,13 +89,13 @@ void wfdb_header_free(wfdb_header *h);
  * caller frees; may be shorter at end of file) and the whole file's size in *file_size.
  * Missing files give ECG_ENOTFOUND. */
 typedef struct {
-    ecg_code (*read)(void *ctx, const char *name, uint64_t offset, size_t max_bytes,
-                     uint8_t **data, size_t *len, uint64_t *file_size, ecg_err *err);
+    ecg_code (*read)(void *ctx, const char *name, uint64_t offset, size_t max_bytes, uint8_t **data,
+                     size_t *len, uint64_t *file_size, ecg_err *err);
     void *ctx;
 } wfdb_source;
 
 typedef struct {
-    const char *name;      /* file name as the header writes it ("100.dat", "100.hea") */
+    const char *name; /* file name as the header writes it ("100.dat", "100.hea") */
     const uint8_t *data;
     size_t len;
 } wfdb_blob;
@@ -124,19 +124,19 @@ wfdb_source wfdb_source_dir(const char *dir);
  * NUM, SUB, CHN and AUX pseudo-annotations). ---- */
 
 typedef struct {
-    int64_t sample;        /* sample (frame) number */
-    int code;              /* annotation type, 1..49 (ecgcodes.h: 1 NORMAL, 5 PVC, 28 RHYTHM, ...) */
-    char symbol[8];        /* mnemonic: "N", "V", "A", "+", "(", ... or "[n]" for unnamed codes */
-    int subtype;           /* SUB, -512..511, 0 when absent */
-    int chan;              /* CHN, carried over from the previous annotation as WFDB does */
-    int num;               /* NUM, carried over likewise */
-    const char *aux;       /* AUX text up to its first NUL ("(AFIB", "(N"), NULL when absent */
+    int64_t sample;  /* sample (frame) number */
+    int code;        /* annotation type, 1..49 (ecgcodes.h: 1 NORMAL, 5 PVC, 28 RHYTHM, ...) */
+    char symbol[8];  /* mnemonic: "N", "V", "A", "+", "(", ... or "[n]" for unnamed codes */
+    int subtype;     /* SUB, -512..511, 0 when absent */
+    int chan;        /* CHN, carried over from the previous annotation as WFDB does */
+    int num;         /* NUM, carried over likewise */
+    const char *aux; /* AUX text up to its first NUL ("(AFIB", "(N"), NULL when absent */
 } wfdb_annotation;
 
 typedef struct {
     size_t n;
     wfdb_annotation *items;
-    char *aux_pool;        /* backing store of every aux string */
+    char *aux_pool; /* backing store of every aux string */
 } wfdb_annotations;
 
 /* Parse an annotation file held in memory; `where` names it in messages. Modifiers before the

@@ -12,12 +12,11 @@ enum { A_SKIP = 59, A_NUM = 60, A_SUB = 61, A_CHN = 62, A_AUX = 63 };
 
 /* ecgcodes.h mnemonics; NULL where the code has none. */
 static const char *const symbols[50] = {
-    [1] = "N",  [2] = "L",  [3] = "R",  [4] = "a",   [5] = "V",  [6] = "F",  [7] = "J",
-    [8] = "A",  [9] = "S",  [10] = "E", [11] = "j",  [12] = "/", [13] = "Q", [14] = "~",
-    [16] = "|", [18] = "s", [19] = "T", [20] = "*",  [21] = "D", [22] = "\"", [23] = "=",
-    [24] = "p", [25] = "B", [26] = "^", [27] = "t",  [28] = "+", [29] = "u", [30] = "?",
-    [31] = "!", [32] = "[", [33] = "]", [34] = "e",  [35] = "n", [36] = "@", [37] = "x",
-    [38] = "f", [39] = "(", [40] = ")", [41] = "r",
+    [1] = "N",  [2] = "L",  [3] = "R",  [4] = "a",   [5] = "V",  [6] = "F",  [7] = "J",  [8] = "A",
+    [9] = "S",  [10] = "E", [11] = "j", [12] = "/",  [13] = "Q", [14] = "~", [16] = "|", [18] = "s",
+    [19] = "T", [20] = "*", [21] = "D", [22] = "\"", [23] = "=", [24] = "p", [25] = "B", [26] = "^",
+    [27] = "t", [28] = "+", [29] = "u", [30] = "?",  [31] = "!", [32] = "[", [33] = "]", [34] = "e",
+    [35] = "n", [36] = "@", [37] = "x", [38] = "f",  [39] = "(", [40] = ")", [41] = "r",
 };
 
 const char *wfdb_annot_symbol(int code) {
@@ -39,7 +38,9 @@ void wfdb_annot_free(wfdb_annotations *a) {
     memset(a, 0, sizeof *a);
 }
 
-static int sign10(unsigned v) { return v >= 512 ? (int)v - 1024 : (int)v; }
+static int sign10(unsigned v) {
+    return v >= 512 ? (int)v - 1024 : (int)v;
+}
 
 ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, const char *where,
                           ecg_err *err) {
@@ -57,8 +58,10 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
         goto out;
     }
     if (len > WFDB_MAX_ANNOT_BYTES) {
-        rc = err_set(err, ECG_EFORMAT, "%s: %zu bytes, more than the %zu allowed for an annotation "
-                     "file", where, len, WFDB_MAX_ANNOT_BYTES);
+        rc = err_set(err, ECG_EFORMAT,
+                     "%s: %zu bytes, more than the %zu allowed for an annotation "
+                     "file",
+                     where, len, WFDB_MAX_ANNOT_BYTES);
         goto out;
     }
     int64_t t = 0;
@@ -106,8 +109,10 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
         case A_AUX: {
             size_t m = step, padded = m + (m & 1);
             if (i + m > len) {
-                rc = err_set(err, ECG_EFORMAT, "%s: byte %zu: aux string of %zu bytes cut off by "
-                             "the end of the file", where, at, m);
+                rc = err_set(err, ECG_EFORMAT,
+                             "%s: byte %zu: aux string of %zu bytes cut off by "
+                             "the end of the file",
+                             where, at, m);
                 goto out;
             }
             if (cur) {
@@ -115,7 +120,8 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
                  * up to the first NUL. */
                 const uint8_t *s = data + i;
                 size_t k = 0;
-                while (k < m && s[k]) k++;
+                while (k < m && s[k])
+                    k++;
                 aux_at[n - 1] = pool_len;
                 memcpy(pool + pool_len, s, k);
                 pool_len += k;
@@ -157,13 +163,16 @@ ecg_code wfdb_annot_parse(wfdb_annotations *a, const uint8_t *data, size_t len, 
             x->num = num;
             x->chan = chan;
             const char *sym = wfdb_annot_symbol((int)code);
-            if (*sym) snprintf(x->symbol, sizeof x->symbol, "%s", sym);
-            else snprintf(x->symbol, sizeof x->symbol, "[%u]", code);
+            if (*sym)
+                snprintf(x->symbol, sizeof x->symbol, "%s", sym);
+            else
+                snprintf(x->symbol, sizeof x->symbol, "[%u]", code);
             break;
         }
         }
     }
-    for (size_t k = 0; k < n; k++) items[k].aux = aux_at[k] == SIZE_MAX ? NULL : pool + aux_at[k];
+    for (size_t k = 0; k < n; k++)
+        items[k].aux = aux_at[k] == SIZE_MAX ? NULL : pool + aux_at[k];
     if (!items) items = calloc(1, sizeof *items); /* an empty list still owns an array */
     if (!items) {
         rc = err_set(err, ECG_ENOMEM, "%s: out of memory", where);
@@ -198,8 +207,10 @@ ecg_code wfdb_annot_read(wfdb_annotations *a, const char *path, ecg_err *err) {
     }
     if ((uint64_t)size > WFDB_MAX_ANNOT_BYTES) {
         fclose(f);
-        return err_set(err, ECG_EFORMAT, "%s: %lld bytes, more than the %zu allowed for an "
-                       "annotation file", path, (long long)size, WFDB_MAX_ANNOT_BYTES);
+        return err_set(err, ECG_EFORMAT,
+                       "%s: %lld bytes, more than the %zu allowed for an "
+                       "annotation file",
+                       path, (long long)size, WFDB_MAX_ANNOT_BYTES);
     }
     size_t n = (size_t)size;
     uint8_t *buf = malloc(n ? n : 1);

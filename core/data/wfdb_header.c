@@ -61,7 +61,9 @@ static int copy_str(char *dst, size_t cap, const char *src, size_t n) {
     return 1;
 }
 
-static int is_space(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f'; }
+static int is_space(char ch) {
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
 
 /* Split a line (NUL-terminated copy, modified in place) into at most max tokens; *rest points
  * at the text after the max-th token's separator (the description), or NULL. */
@@ -70,14 +72,16 @@ static int tokenize(char *s, char **tok, int max, char **rest) {
     *rest = NULL;
     char *p = s;
     while (*p) {
-        while (*p && is_space(*p)) p++;
+        while (*p && is_space(*p))
+            p++;
         if (!*p) break;
         if (n == max) {
             *rest = p;
             break;
         }
         tok[n++] = p;
-        while (*p && !is_space(*p)) p++;
+        while (*p && !is_space(*p))
+            p++;
         if (*p) *p++ = 0;
     }
     return n;
@@ -88,7 +92,8 @@ static ecg_code append_comment(wfdb_header *h, size_t *cap, size_t *len, const c
     size_t need = *len + n + 2;
     if (need > *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
-        while (nc < need) nc *= 2;
+        while (nc < need)
+            nc *= 2;
         char *p = realloc(h->comments, nc);
         if (!p) return err_set(c->err, ECG_ENOMEM, "%s: out of memory for comments", c->where);
         h->comments = p;
@@ -104,8 +109,10 @@ static ecg_code append_comment(wfdb_header *h, size_t *cap, size_t *len, const c
 static ecg_code parse_record_line(wfdb_header *h, char *line, const ctx_t *c) {
     char *tok[MAX_TOKENS], *rest;
     int n = tokenize(line, tok, 6, &rest);
-    if (rest) return fail(c, "record line has unexpected text after the base date: '%s'", rest, NULL);
-    if (n < 2) return fail(c, "record line needs at least a record name and a signal count", NULL, NULL);
+    if (rest)
+        return fail(c, "record line has unexpected text after the base date: '%s'", rest, NULL);
+    if (n < 2)
+        return fail(c, "record line needs at least a record name and a signal count", NULL, NULL);
     char *slash = strchr(tok[0], '/');
     if (slash) {
         *slash = 0;
@@ -114,8 +121,7 @@ static ecg_code parse_record_line(wfdb_header *h, char *line, const ctx_t *c) {
             return fail(c, "bad segment count '%s' (1 to 1000000)", slash + 1, NULL);
         h->n_segments = (int)ns;
     }
-    if (!tok[0][0] || strchr(tok[0], '/'))
-        return fail(c, "bad record name '%s'", tok[0], NULL);
+    if (!tok[0][0] || strchr(tok[0], '/')) return fail(c, "bad record name '%s'", tok[0], NULL);
     if (!copy_str(h->name, sizeof h->name, tok[0], strlen(tok[0])))
         return fail(c, "record name '%.40s...' is too long", tok[0], NULL);
     int64_t nsig;
@@ -171,9 +177,17 @@ static ecg_code parse_record_line(wfdb_header *h, char *line, const ctx_t *c) {
 
 static int format_known(int f) {
     switch (f) {
-    case 0: case 8: case 16: case 24: case 32: case 61: case 80: case 160: case 212: case 310:
-    case 311:
-        return 1;
+    case 0:
+    case 8:
+    case 16:
+    case 24:
+    case 32:
+    case 61:
+    case 80:
+    case 160:
+    case 212:
+    case 310:
+    case 311: return 1;
     }
     return 0;
 }
@@ -182,7 +196,8 @@ static int format_known(int f) {
 static ecg_code parse_format(wfdb_signal_spec *s, char *f, const ctx_t *c) {
     const char *orig = f;
     char *p = f;
-    while (*p >= '0' && *p <= '9') p++;
+    while (*p >= '0' && *p <= '9')
+        p++;
     char save = *p;
     *p = 0;
     int64_t v;
@@ -194,8 +209,10 @@ static ecg_code parse_format(wfdb_signal_spec *s, char *f, const ctx_t *c) {
     if (!format_known((int)v)) {
         char num[24];
         snprintf(num, sizeof num, "%d", (int)v);
-        return fail(c, "unsupported signal format %s (readable: 0, 8, 16, 24, 32, 61, 80, 160, "
-                       "212, 310, 311)", num, NULL);
+        return fail(c,
+                    "unsupported signal format %s (readable: 0, 8, 16, 24, 32, 61, 80, 160, "
+                    "212, 310, 311)",
+                    num, NULL);
     }
     s->format = (int)v;
     s->spf = 1;
@@ -207,7 +224,8 @@ static ecg_code parse_format(wfdb_signal_spec *s, char *f, const ctx_t *c) {
         stage = (int)(o - order) + 1;
         char kind = *p++;
         char *q = p;
-        while (*q >= '0' && *q <= '9') q++;
+        while (*q >= '0' && *q <= '9')
+            q++;
         save = *q;
         *q = 0;
         int ok;
@@ -222,8 +240,11 @@ static ecg_code parse_format(wfdb_signal_spec *s, char *f, const ctx_t *c) {
             s->byte_offset = (uint64_t)v;
         }
         *q = save;
-        if (!ok) return fail(c, "bad signal format '%s' (samples per frame 1..65536, skew and "
-                                "byte offset non-negative)", orig, NULL);
+        if (!ok)
+            return fail(c,
+                        "bad signal format '%s' (samples per frame 1..65536, skew and "
+                        "byte offset non-negative)",
+                        orig, NULL);
         p = q;
     }
     return ECG_OK;
@@ -279,33 +300,39 @@ static ecg_code parse_signal_line(wfdb_signal_spec *s, char *line, const ctx_t *
     if (n > 2 && (rc = parse_gain(s, tok[2], &has_baseline, c))) return rc;
     int64_t v;
     if (n > 3) {
-        if (!parse_i64(tok[3], 0, 32, &v)) return fail(c, "bad ADC resolution '%s' (0 to 32 bits)", tok[3], NULL);
+        if (!parse_i64(tok[3], 0, 32, &v))
+            return fail(c, "bad ADC resolution '%s' (0 to 32 bits)", tok[3], NULL);
         s->adc_res = (int)v;
     }
     if (n > 4) {
-        if (!parse_i64(tok[4], INT32_MIN, INT32_MAX, &v)) return fail(c, "bad ADC zero '%s'", tok[4], NULL);
+        if (!parse_i64(tok[4], INT32_MIN, INT32_MAX, &v))
+            return fail(c, "bad ADC zero '%s'", tok[4], NULL);
         s->adc_zero = (int32_t)v;
     }
     if (!has_baseline) s->baseline = s->adc_zero;
     s->init_value = s->adc_zero;
     if (n > 5) {
-        if (!parse_i64(tok[5], INT32_MIN, INT32_MAX, &v)) return fail(c, "bad initial value '%s'", tok[5], NULL);
+        if (!parse_i64(tok[5], INT32_MIN, INT32_MAX, &v))
+            return fail(c, "bad initial value '%s'", tok[5], NULL);
         s->init_value = (int32_t)v;
         s->has_init = 1;
     }
     if (n > 6) {
         /* Written signed (-22131) by most tools, unsigned (64758) by PTB-XL's. */
-        if (!parse_i64(tok[6], INT32_MIN, UINT32_MAX, &v)) return fail(c, "bad checksum '%s'", tok[6], NULL);
+        if (!parse_i64(tok[6], INT32_MIN, UINT32_MAX, &v))
+            return fail(c, "bad checksum '%s'", tok[6], NULL);
         s->checksum = v;
         s->has_checksum = 1;
     }
     if (n > 7) {
-        if (!parse_i64(tok[7], 0, INT32_MAX, &v)) return fail(c, "bad block size '%s'", tok[7], NULL);
+        if (!parse_i64(tok[7], 0, INT32_MAX, &v))
+            return fail(c, "bad block size '%s'", tok[7], NULL);
         s->block_size = (int)v;
     }
     if (rest) {
         size_t dl = strlen(rest);
-        while (dl > 0 && is_space(rest[dl - 1])) dl--;
+        while (dl > 0 && is_space(rest[dl - 1]))
+            dl--;
         if (dl >= sizeof s->desc) dl = sizeof s->desc - 1;
         memcpy(s->desc, rest, dl);
         s->desc[dl] = 0;
@@ -351,7 +378,8 @@ ecg_code wfdb_header_parse(wfdb_header *h, const char *text, size_t len, const c
     size_t pos = 0;
     while (pos < len) {
         size_t end = pos;
-        while (end < len && text[end] != '\n') end++;
+        while (end < len && text[end] != '\n')
+            end++;
         c.line++;
         size_t n = end - pos;
         const char *src = text + pos;
@@ -361,11 +389,13 @@ ecg_code wfdb_header_parse(wfdb_header *h, const char *text, size_t len, const c
             goto out;
         }
         size_t a = 0;
-        while (a < n && is_space(src[a])) a++;
+        while (a < n && is_space(src[a]))
+            a++;
         if (a == n) continue; /* blank, or a stray '\r' */
         if (src[a] == '#') {
             size_t b = n;
-            while (b > a + 1 && is_space(src[b - 1])) b--;
+            while (b > a + 1 && is_space(src[b - 1]))
+                b--;
             size_t s0 = a + 1;
             if (s0 < b && src[s0] == ' ') s0++;
             if ((rc = append_comment(h, &com_cap, &com_len, src + s0, b - s0, &c))) goto out;
@@ -404,8 +434,10 @@ ecg_code wfdb_header_parse(wfdb_header *h, const char *text, size_t len, const c
                       h->n_segments ? "segment" : "signal", NULL);
             goto out;
         }
-        if (h->n_segments) rc = parse_segment_line(&h->segments[n_body], line, &c);
-        else rc = parse_signal_line(&h->signals[n_body], line, &c);
+        if (h->n_segments)
+            rc = parse_segment_line(&h->segments[n_body], line, &c);
+        else
+            rc = parse_signal_line(&h->signals[n_body], line, &c);
         if (rc) goto out;
         n_body++;
     }

@@ -3,6 +3,7 @@
 #include "core/data/wfdb.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_NOTES 64
 
@@ -43,7 +45,8 @@ __attribute__((format(printf, 2, 3))) static void add_note(reader *R, const char
     size_t need = R->notes_len + len + 2;
     if (need > R->notes_cap) {
         size_t cap = R->notes_cap ? R->notes_cap * 2 : 512;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         char *p = realloc(R->notes, cap);
         if (!p) return; /* a note is advice; losing it under memory pressure is acceptable */
         R->notes = p;
@@ -66,8 +69,11 @@ static int plain_name(const char *name) {
 static uint64_t bytes_for(int fmt, uint64_t n) {
     if (n > UINT64_MAX / 4) return UINT64_MAX; /* only reached when describing absurd headers */
     switch (fmt) {
-    case 8: case 80: return n;
-    case 16: case 61: case 160: return 2 * n;
+    case 8:
+    case 80: return n;
+    case 16:
+    case 61:
+    case 160: return 2 * n;
     case 24: return 3 * n;
     case 32: return 4 * n;
     case 212: return (3 * n + 1) / 2;
@@ -80,8 +86,11 @@ static uint64_t bytes_for(int fmt, uint64_t n) {
 /* The most samples whose bytes fit in b bytes (inverse of bytes_for). */
 static uint64_t samples_in(int fmt, uint64_t b) {
     switch (fmt) {
-    case 8: case 80: return b;
-    case 16: case 61: case 160: return b / 2;
+    case 8:
+    case 80: return b;
+    case 16:
+    case 61:
+    case 160: return b / 2;
     case 24: return b / 3;
     case 32: return b / 4;
     case 212: return 2 * b / 3;
@@ -95,16 +104,21 @@ static uint64_t samples_in(int fmt, uint64_t b) {
 static int64_t invalid_code(int fmt) {
     switch (fmt) {
     case 80: return -128;
-    case 16: case 61: case 160: return -32768;
+    case 16:
+    case 61:
+    case 160: return -32768;
     case 24: return -8388608;
     case 32: return INT32_MIN;
     case 212: return -2048;
-    case 310: case 311: return -512;
+    case 310:
+    case 311: return -512;
     }
     return INT64_MIN; /* format 8 stores differences: no code */
 }
 
-static inline uint32_t at(const uint8_t *d, size_t len, size_t i) { return i < len ? d[i] : 0; }
+static inline uint32_t at(const uint8_t *d, size_t len, size_t i) {
+    return i < len ? d[i] : 0;
+}
 
 static inline int32_t sext(uint32_t v, int bits) {
     uint32_t m = 1u << (bits - 1);
@@ -116,24 +130,30 @@ static void decode_stream(int fmt, const uint8_t *d, size_t len, size_t n, int32
     size_t i;
     switch (fmt) {
     case 8:
-        for (i = 0; i < n; i++) out[i] = (int8_t)d[i];
+        for (i = 0; i < n; i++)
+            out[i] = (int8_t)d[i];
         break;
     case 80:
-        for (i = 0; i < n; i++) out[i] = (int32_t)d[i] - 128;
+        for (i = 0; i < n; i++)
+            out[i] = (int32_t)d[i] - 128;
         break;
     case 16:
-        for (i = 0; i < n; i++) out[i] = (int16_t)(uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
+        for (i = 0; i < n; i++)
+            out[i] = (int16_t)(uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
         break;
     case 61:
-        for (i = 0; i < n; i++) out[i] = (int16_t)(uint16_t)(d[2 * i] << 8 | d[2 * i + 1]);
+        for (i = 0; i < n; i++)
+            out[i] = (int16_t)(uint16_t)(d[2 * i] << 8 | d[2 * i + 1]);
         break;
     case 160:
-        for (i = 0; i < n; i++) out[i] = (int32_t)(d[2 * i] | d[2 * i + 1] << 8) - 32768;
+        for (i = 0; i < n; i++)
+            out[i] = (int32_t)(d[2 * i] | d[2 * i + 1] << 8) - 32768;
         break;
     case 24:
         for (i = 0; i < n; i++)
             out[i] = sext((uint32_t)d[3 * i] | (uint32_t)d[3 * i + 1] << 8 |
-                              (uint32_t)d[3 * i + 2] << 16, 24);
+                              (uint32_t)d[3 * i + 2] << 16,
+                          24);
         break;
     case 32:
         for (i = 0; i < n; i++)
@@ -156,7 +176,7 @@ static void decode_stream(int fmt, const uint8_t *d, size_t len, size_t n, int32
             size_t b = 4 * (i / 3);
             uint32_t w0 = at(d, len, b) | at(d, len, b + 1) << 8;
             uint32_t w1 = at(d, len, b + 2) | at(d, len, b + 3) << 8;
-            uint32_t v = i % 3 == 0 ? (w0 >> 1) & 0x3ff
+            uint32_t v = i % 3 == 0   ? (w0 >> 1) & 0x3ff
                          : i % 3 == 1 ? (w1 >> 1) & 0x3ff
                                       : ((w0 >> 11) & 0x1f) | ((w1 >> 11) & 0x1f) << 5;
             out[i] = sext(v, 10);
@@ -193,8 +213,8 @@ static ecg_code read_file(reader *R, const char *name, uint64_t offset, size_t m
     *len = 0;
     if (!plain_name(name))
         return err_set(R->err, ECG_EFORMAT,
-                       "%s: file name '%s' is not a plain name in the record's directory",
-                       referrer, name);
+                       "%s: file name '%s' is not a plain name in the record's directory", referrer,
+                       name);
     ecg_code rc = R->src->read(R->src->ctx, name, offset, max_bytes, data, len, size, R->err);
     if (rc == ECG_ENOTFOUND)
         return err_set(R->err, ECG_ENOTFOUND, "%s: file '%s' not found", referrer, name);
@@ -229,7 +249,8 @@ static int mul_cap(size_t a, size_t b, size_t cap, size_t *out) {
 }
 
 static void fill_nan(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = NAN;
+    for (size_t i = 0; i < n; i++)
+        x[i] = NAN;
 }
 
 static void set_channel(ecg_channel *ch, const wfdb_signal_spec *s) {
@@ -256,11 +277,13 @@ static ecg_code check_groups(reader *R, const wfdb_header *h, const char *hea) {
         if (a->format != b->format)
             return err_set(R->err, ECG_EFORMAT,
                            "%s: line %d: signal in '%s' has format %d but the previous signal in "
-                           "the same file has %d", hea, b->line, b->file, b->format, a->format);
+                           "the same file has %d",
+                           hea, b->line, b->file, b->format, a->format);
         if (b->byte_offset != a->byte_offset && b->byte_offset != 0)
             return err_set(R->err, ECG_EFORMAT,
                            "%s: line %d: byte offset %llu differs from the previous signal's in "
-                           "'%s'", hea, b->line, (unsigned long long)b->byte_offset, b->file);
+                           "'%s'",
+                           hea, b->line, (unsigned long long)b->byte_offset, b->file);
     }
     return ECG_OK;
 }
@@ -288,8 +311,8 @@ static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, si
     uint64_t size;
     char ref[400];
     snprintf(ref, sizeof ref, "%s: line %d", hea, first->line);
-    ecg_code rc = read_file(R, first->file, first->byte_offset, (size_t)want_bytes, &data, &len,
-                            &size, ref);
+    ecg_code rc =
+        read_file(R, first->file, first->byte_offset, (size_t)want_bytes, &data, &len, &size, ref);
     if (rc) return rc;
     size_t avail_frames = (size_t)(samples_in(fmt, len) / F);
     if (avail_frames > want_frames) avail_frames = want_frames;
@@ -297,7 +320,8 @@ static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, si
         free(data);
         return err_set(R->err, ECG_EFORMAT,
                        "%s: truncated: the header (%s) says %zu samples per signal, %llu bytes "
-                       "from offset %llu, but the file has %llu bytes", first->file, ref, n_frames,
+                       "from offset %llu, but the file has %llu bytes",
+                       first->file, ref, n_frames,
                        (unsigned long long)bytes_for(fmt, (uint64_t)n_frames * F),
                        (unsigned long long)first->byte_offset, (unsigned long long)size);
     }
@@ -328,29 +352,30 @@ static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, si
         /* Checksum and initial value are over the samples as stored (before skew). */
         uint32_t sum = 0;
         for (size_t f = 0; f < n_frames; f++)
-            for (size_t j = 0; j < spf; j++) sum += (uint32_t)raw[f * F + o + j];
+            for (size_t j = 0; j < spf; j++)
+                sum += (uint32_t)raw[f * F + o + j];
         sum &= 0xffff;
         if (sp->has_checksum && (uint32_t)(sp->checksum & 0xffff) != sum) {
             if (R->opt.warn_only)
-                add_note(R, "%s line %d (%s): checksum %lld in the header, samples sum to %u",
-                         hea, sp->line, sp->desc, (long long)sp->checksum, sum);
+                add_note(R, "%s line %d (%s): checksum %lld in the header, samples sum to %u", hea,
+                         sp->line, sp->desc, (long long)sp->checksum, sum);
             else {
                 rc = err_set(R->err, ECG_EFORMAT,
                              "%s: checksum mismatch for signal %d '%s' (%s line %d): header says "
-                             "%lld, samples sum to %u (mod 65536)", first->file, s, sp->desc, hea,
-                             sp->line, (long long)sp->checksum, sum);
+                             "%lld, samples sum to %u (mod 65536)",
+                             first->file, s, sp->desc, hea, sp->line, (long long)sp->checksum, sum);
                 break;
             }
         }
         if (sp->has_init && n_frames > 0 && raw[o] != sp->init_value) {
             if (R->opt.warn_only)
-                add_note(R, "%s line %d (%s): initial value %d in the header, first sample %d",
-                         hea, sp->line, sp->desc, sp->init_value, raw[o]);
+                add_note(R, "%s line %d (%s): initial value %d in the header, first sample %d", hea,
+                         sp->line, sp->desc, sp->init_value, raw[o]);
             else {
                 rc = err_set(R->err, ECG_EFORMAT,
                              "%s: initial value mismatch for signal %d '%s' (%s line %d): header "
-                             "says %d, first sample is %d", first->file, s, sp->desc, hea,
-                             sp->line, sp->init_value, raw[o]);
+                             "says %d, first sample is %d",
+                             first->file, s, sp->desc, hea, sp->line, sp->init_value, raw[o]);
                 break;
             }
         }
@@ -394,8 +419,10 @@ static ecg_code decode_single(reader *R, wfdb_header *h, ecg_record *r, const ch
                               int lead_notes) {
     memset(r, 0, sizeof *r);
     if (h->n_segments)
-        return err_set(R->err, ECG_EFORMAT, "%s: a segment of a multi-segment record is itself "
-                       "multi-segment", hea);
+        return err_set(R->err, ECG_EFORMAT,
+                       "%s: a segment of a multi-segment record is itself "
+                       "multi-segment",
+                       hea);
     if (h->n_signals == 0) return err_set(R->err, ECG_EFORMAT, "%s: record has no signals", hea);
     ecg_code rc = check_groups(R, h, hea);
     if (rc) return rc;
@@ -430,29 +457,34 @@ static ecg_code decode_single(reader *R, wfdb_header *h, ecg_record *r, const ch
         uint64_t body = size > sp->byte_offset ? size - sp->byte_offset : 0;
         uint64_t fr = samples_in(sp->format, body) / F;
         if (h->has_n_samples && fr < h->n_samples)
-            return err_set(R->err, ECG_EFORMAT,
-                           "%s: truncated: the header (%s) says %zu samples per signal, %llu "
-                           "bytes from offset %llu, but the file has %llu bytes", sp->file, ref,
-                           h->n_samples,
-                           (unsigned long long)bytes_for(sp->format, h->n_samples > UINT64_MAX / F
-                                                                   ? UINT64_MAX
-                                                                   : (uint64_t)h->n_samples * F),
-                           (unsigned long long)sp->byte_offset, (unsigned long long)size);
+            return err_set(
+                R->err, ECG_EFORMAT,
+                "%s: truncated: the header (%s) says %zu samples per signal, %llu "
+                "bytes from offset %llu, but the file has %llu bytes",
+                sp->file, ref, h->n_samples,
+                (unsigned long long)bytes_for(sp->format, h->n_samples > UINT64_MAX / F
+                                                              ? UINT64_MAX
+                                                              : (uint64_t)h->n_samples * F),
+                (unsigned long long)sp->byte_offset, (unsigned long long)size);
         if (!h->has_n_samples && fr < n_frames)
             n_frames = fr > SIZE_MAX / 8 ? SIZE_MAX / 8 : (size_t)fr;
         measured = 1;
     }
     if (!measured && !h->has_n_samples)
-        return err_set(R->err, ECG_EFORMAT, "%s: no sample count and no signal file to measure "
-                       "it from", hea);
+        return err_set(R->err, ECG_EFORMAT,
+                       "%s: no sample count and no signal file to measure "
+                       "it from",
+                       hea);
     size_t n_out, total;
     if (!mul_cap(n_frames, (size_t)opf, R->opt.max_samples, &n_out) ||
         !mul_cap(n_out, (size_t)h->n_signals, R->opt.max_samples, &total))
-        return err_set(R->err, ECG_EINVAL, "%s: %d signals x %zu samples (x%d per frame) is more "
-                       "than the %zu samples allowed", hea, h->n_signals, n_frames, opf,
-                       R->opt.max_samples);
+        return err_set(R->err, ECG_EINVAL,
+                       "%s: %d signals x %zu samples (x%d per frame) is more "
+                       "than the %zu samples allowed",
+                       hea, h->n_signals, n_frames, opf, R->opt.max_samples);
     if ((rc = record_alloc(r, h->n_signals, n_out, R->err))) return rc;
-    for (int s = 0; s < h->n_signals; s++) set_channel(&r->channels[s], &h->signals[s]);
+    for (int s = 0; s < h->n_signals; s++)
+        set_channel(&r->channels[s], &h->signals[s]);
     int s = 0;
     while (s < h->n_signals) {
         if (is_null_signal(&h->signals[s])) {
@@ -485,7 +517,8 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
     char ref[400];
     /* The channels: a layout header (first segment, length 0) or the first real segment. */
     int k = 0;
-    if (h->segments[0].n_samples == 0 && strcmp(h->segments[0].name, "~") != 0) variable = 1;
+    if (h->segments[0].n_samples == 0 && strcmp(h->segments[0].name, "~") != 0)
+        variable = 1;
     else
         while (k < h->n_segments &&
                (strcmp(h->segments[k].name, "~") == 0 || h->segments[k].n_samples == 0))
@@ -500,9 +533,11 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
         goto out;
     }
     if (lay.n_signals == 0 || (h->n_signals && lay.n_signals != h->n_signals)) {
-        rc = err_set(R->err, ECG_EFORMAT, "%s: the record line says %d signals but %s '%s' has "
-                     "%d", hea, h->n_signals, variable ? "layout" : "segment",
-                     h->segments[k].name, lay.n_signals);
+        rc = err_set(R->err, ECG_EFORMAT,
+                     "%s: the record line says %d signals but %s '%s' has "
+                     "%d",
+                     hea, h->n_signals, variable ? "layout" : "segment", h->segments[k].name,
+                     lay.n_signals);
         goto out;
     }
     int n_ch = lay.n_signals, max_spf = 1;
@@ -512,14 +547,16 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
     size_t n_out, total;
     if (!mul_cap(h->n_samples, (size_t)opf, R->opt.max_samples, &n_out) ||
         !mul_cap(n_out, (size_t)n_ch, R->opt.max_samples, &total)) {
-        rc = err_set(R->err, ECG_EINVAL, "%s: %d signals x %zu samples (x%d per frame) is more "
-                     "than the %zu samples allowed", hea, n_ch, h->n_samples, opf,
-                     R->opt.max_samples);
+        rc = err_set(R->err, ECG_EINVAL,
+                     "%s: %d signals x %zu samples (x%d per frame) is more "
+                     "than the %zu samples allowed",
+                     hea, n_ch, h->n_samples, opf, R->opt.max_samples);
         goto out;
     }
     if ((rc = record_alloc(r, n_ch, n_out, R->err))) goto out;
     fill_nan(r->signal, total);
-    for (int s = 0; s < n_ch; s++) set_channel(&r->channels[s], &lay.signals[s]);
+    for (int s = 0; s < n_ch; s++)
+        set_channel(&r->channels[s], &lay.signals[s]);
 
     size_t at_frame = 0;
     for (int i = 0; i < h->n_segments; i++) {
@@ -539,8 +576,10 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
             goto out;
         }
         if (fabs(sh.fs - h->fs) > 1e-9 * h->fs) {
-            rc = err_set(R->err, ECG_EFORMAT, "%s: sampling frequency %g differs from the "
-                         "record's %g", hname, sh.fs, h->fs);
+            rc = err_set(R->err, ECG_EFORMAT,
+                         "%s: sampling frequency %g differs from the "
+                         "record's %g",
+                         hname, sh.fs, h->fs);
             wfdb_header_free(&sh);
             goto out;
         }
@@ -550,8 +589,10 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
         wfdb_header_free(&sh);
         if (rc) goto out;
         if (seg.n_samples != g->n_samples * (size_t)opf) {
-            rc = err_set(R->err, ECG_EFORMAT, "%s: its samples per frame differ from the "
-                         "record's (%d)", hname, max_spf);
+            rc = err_set(R->err, ECG_EFORMAT,
+                         "%s: its samples per frame differ from the "
+                         "record's (%d)",
+                         hname, max_spf);
             goto out;
         }
         if (!variable && seg.n_channels != n_ch) {
@@ -562,11 +603,11 @@ static ecg_code decode_multi(reader *R, wfdb_header *h, ecg_record *r, const cha
         uint8_t used[WFDB_MAX_SIGNALS] = {0};
         for (int c = 0; c < seg.n_channels; c++) {
             int dst = -1;
-            if (!variable) dst = c;
+            if (!variable)
+                dst = c;
             else
                 for (int t = 0; t < n_ch && dst < 0; t++)
-                    if (!used[t] && strcmp(lay.signals[t].desc, seg.channels[c].name) == 0)
-                        dst = t;
+                    if (!used[t] && strcmp(lay.signals[t].desc, seg.channels[c].name) == 0) dst = t;
             if (dst < 0) {
                 add_note(R, "segment '%s': signal '%s' is not in the layout, dropped", g->name,
                          seg.channels[c].name);
@@ -640,15 +681,21 @@ static ecg_code dir_read(void *ctx, const char *name, uint64_t offset, size_t ma
     int n = snprintf(path, sizeof path, "%s/%s", (const char *)ctx, name);
     if (n < 0 || (size_t)n >= sizeof path)
         return err_set(err, ECG_EINVAL, "%s: path too long", name);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK so that a FIFO named by a hostile header cannot hang the open. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
         if (errno == ENOENT) return err_set(err, ECG_ENOTFOUND, "%s: no such file", path);
         return err_set(err, ECG_EIO, "%s: %s", path, strerror(errno));
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return err_set(err, ECG_EIO, "%s: not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return err_set(err, ECG_EIO, "%s: %s", path, strerror(errno));
     }
     *file_size = (uint64_t)st.st_size;
     uint64_t avail = *file_size > offset ? *file_size - offset : 0;

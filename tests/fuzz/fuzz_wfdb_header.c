@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (size_t)r.n_channels * r.n_samples > opt.max_samples)
             abort();
         volatile float sink = 0;
-        for (size_t i = 0; i < (size_t)r.n_channels * r.n_samples; i++) sink += r.signal[i];
+        for (size_t i = 0; i < (size_t)r.n_channels * r.n_samples; i++)
+            sink += r.signal[i];
         for (int c = 0; c < r.n_channels; c++)
             if (r.channels[c].lead < -1 || r.channels[c].lead >= ECG_N_LEADS ||
                 strlen(r.channels[c].name) >= ECG_NAME_MAX)

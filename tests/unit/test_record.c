@@ -10,19 +10,64 @@ static void test_lead_names(void **state) {
         const char *name;
         int lead;
     } cases[] = {
-        {"I", 0},        {"II", 1},        {"III", 2},      {"aVR", 3},     {"aVL", 4},
-        {"aVF", 5},      {"V1", 6},        {"V2", 7},       {"V3", 8},      {"V4", 9},
-        {"V5", 10},      {"V6", 11},       {"i", 0},        {"ii", 1},      {"iii", 2},
-        {"AVR", 3},      {"avr", 3},       {"AVL", 4},      {"avf", 5},     {"v1", 6},
-        {"v6", 11},      {"lead I", 0},    {"Lead II", 1},  {"LEAD_III", 2}, {"lead-aVR", 3},
-        {"leadV2", 7},   {"MLII", 1},      {"MLI", 0},      {"ML II", 1},   {"MLIII", 2},
-        {"ECG II", 1},   {"ECG lead V1", 6}, {"DI", 0},     {"DII", 1},     {"DIII", 2},
-        {"  V5 ", 10},   {"II\r", 1},
+        {"I", 0},
+        {"II", 1},
+        {"III", 2},
+        {"aVR", 3},
+        {"aVL", 4},
+        {"aVF", 5},
+        {"V1", 6},
+        {"V2", 7},
+        {"V3", 8},
+        {"V4", 9},
+        {"V5", 10},
+        {"V6", 11},
+        {"i", 0},
+        {"ii", 1},
+        {"iii", 2},
+        {"AVR", 3},
+        {"avr", 3},
+        {"AVL", 4},
+        {"avf", 5},
+        {"v1", 6},
+        {"v6", 11},
+        {"lead I", 0},
+        {"Lead II", 1},
+        {"LEAD_III", 2},
+        {"lead-aVR", 3},
+        {"leadV2", 7},
+        {"MLII", 1},
+        {"MLI", 0},
+        {"ML II", 1},
+        {"MLIII", 2},
+        {"ECG II", 1},
+        {"ECG lead V1", 6},
+        {"DI", 0},
+        {"DII", 1},
+        {"DIII", 2},
+        {"  V5 ", 10},
+        {"II\r", 1},
         /* Not one of the 12: */
-        {"PLETH", -1},   {"ABP", -1},      {"vx", -1},      {"vy", -1},     {"RESP", -1},
-        {"ECG", -1},     {"ECG1", -1},     {"MCL1", -1},    {"V7", -1},     {"V4R", -1},
-        {"IV", -1},      {"", -1},         {"   ", -1},     {"lead", -1},   {"ML", -1},
-        {"-aVR", -1},    {"V", -1},        {"1", -1},       {"aVRx", -1},   {"D", -1},
+        {"PLETH", -1},
+        {"ABP", -1},
+        {"vx", -1},
+        {"vy", -1},
+        {"RESP", -1},
+        {"ECG", -1},
+        {"ECG1", -1},
+        {"MCL1", -1},
+        {"V7", -1},
+        {"V4R", -1},
+        {"IV", -1},
+        {"", -1},
+        {"   ", -1},
+        {"lead", -1},
+        {"ML", -1},
+        {"-aVR", -1},
+        {"V", -1},
+        {"1", -1},
+        {"aVRx", -1},
+        {"D", -1},
         {"sig 0, fmt 8", -1},
         {"a very long channel name that does not fit in the buffer V1", -1},
     };
@@ -33,7 +78,8 @@ static void test_lead_names(void **state) {
     }
     assert_int_equal(record_lead_from_name(NULL), -1);
     /* Each standard name maps to its own index, and back. */
-    for (int k = 0; k < ECG_N_LEADS; k++) assert_int_equal(record_lead_from_name(ecg_lead_names[k]), k);
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        assert_int_equal(record_lead_from_name(ecg_lead_names[k]), k);
     assert_string_equal(ecg_lead_names[3], "aVR");
     assert_string_equal(ecg_lead_names[11], "V6");
 }
@@ -46,9 +92,11 @@ static void test_alloc(void **state) {
     assert_int_equal(r.n_channels, 3);
     assert_int_equal(r.n_samples, 10);
     assert_non_null(r.signal);
-    for (int c = 0; c < 3; c++) assert_int_equal(r.channels[c].lead, -1);
+    for (int c = 0; c < 3; c++)
+        assert_int_equal(r.channels[c].lead, -1);
     assert_null(r.comments);
-    for (int i = 0; i < 30; i++) r.signal[i] = (float)i; /* the whole block is ours */
+    for (int i = 0; i < 30; i++)
+        r.signal[i] = (float)i; /* the whole block is ours */
     record_free(&r);
     assert_null(r.signal);
     record_free(&r); /* twice is harmless */
@@ -72,9 +120,11 @@ static void test_to_12lead(void **state) {
     r.channels[2].lead = 1;  /* II */
     r.channels[3].lead = 10; /* a second V5: the first wins */
     for (int c = 0; c < 4; c++)
-        for (size_t t = 0; t < n; t++) r.signal[c * n + t] = (float)(100 * c + t);
+        for (size_t t = 0; t < n; t++)
+            r.signal[c * n + t] = (float)(100 * c + t);
     float out[ECG_N_LEADS * 4];
-    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) out[i] = 7; /* must be overwritten */
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        out[i] = 7; /* must be overwritten */
     int mask[ECG_N_LEADS];
     assert_int_equal(record_to_12lead(&r, out, mask), 2);
     for (int k = 0; k < ECG_N_LEADS; k++) {

@@ -3,11 +3,11 @@
  * crafted bad files that must be refused with a message naming the file and the problem.
  *
  * Reference sample values were obtained with an independent numpy decoder written for this test
- * (np.frombuffer '<i2' for format 16; for 212, even = b0 | (b1 & 15) << 8, odd = b2 | (b1 >> 4) << 8,
- * sign-extended from 12 bits; frames reshaped (n_frames, samples per frame); physical =
- * (adc - baseline) / gain) run over the files in tests/data/ecg, and pasted here as constants.
- * The annotation constants come from a Python decode of the same files (16-bit words, type =
- * word >> 10, step = word & 1023, SKIP/NUM/SUB/CHN/AUX handled as in WFDB's annot.c). */
+ * (np.frombuffer '<i2' for format 16; for 212, even = b0 | (b1 & 15) << 8, odd = b2 | (b1 >> 4) <<
+ * 8, sign-extended from 12 bits; frames reshaped (n_frames, samples per frame); physical = (adc -
+ * baseline) / gain) run over the files in tests/data/ecg, and pasted here as constants. The
+ * annotation constants come from a Python decode of the same files (16-bit words, type = word >>
+ * 10, step = word & 1023, SKIP/NUM/SUB/CHN/AUX handled as in WFDB's annot.c). */
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -73,7 +73,9 @@ static wfdb_header header_ok(const char *rel) {
     return h;
 }
 
-static float at(const ecg_record *r, int c, size_t t) { return r->signal[(size_t)c * r->n_samples + t]; }
+static float at(const ecg_record *r, int c, size_t t) {
+    return r->signal[(size_t)c * r->n_samples + t];
+}
 
 static void expect_near(double got, double want, double tol, const char *what, size_t t) {
     if (!(fabs(got - want) <= tol)) fail_msg("%s[%zu]: got %.9g, want %.9g", what, t, got, want);
@@ -100,7 +102,9 @@ static void put(const char *name, const void *data, size_t len) {
     fclose(f);
 }
 
-static void put_text(const char *name, const char *text) { put(name, text, strlen(text)); }
+static void put_text(const char *name, const char *text) {
+    put(name, text, strlen(text));
+}
 
 static ecg_code read_tmp(ecg_record *r, const char *rec, const wfdb_options *opt, ecg_err *err) {
     char path[512];
@@ -117,7 +121,8 @@ static void make_rec16(const char *rec, double fs, int nsig, size_t n, const int
     int k = snprintf(hea, sizeof hea, "%s %d %g %zu\n", rec, nsig, fs, n);
     for (int s = 0; s < nsig; s++) {
         int sum = 0;
-        for (size_t t = 0; t < n; t++) sum += frames[t * (size_t)nsig + (size_t)s];
+        for (size_t t = 0; t < n; t++)
+            sum += frames[t * (size_t)nsig + (size_t)s];
         k += snprintf(hea + k, sizeof hea - (size_t)k, "%s 16 %s 16 0 %d %d 0 %s\n", dat, gains[s],
                       n ? frames[s] : 0, sum & 0xffff, names[s]);
     }
@@ -207,7 +212,8 @@ static void test_mitdb_100_crlf_variant(void **state) {
     record_free(&m);
     /* A missing blob is ECG_ENOTFOUND, naming the file and who asked for it. */
     assert_int_equal(wfdb_read_record_mem(&m, "100", files, 1, NULL, &err), ECG_ENOTFOUND);
-    assert_string_equal(err.msg, "100.hea: line 3: file '100.dat' not found"); /* after the comment */
+    assert_string_equal(err.msg,
+                        "100.hea: line 3: file '100.dat' not found"); /* after the comment */
     free(ht);
     free(dt);
     record_free(&d);
@@ -223,7 +229,8 @@ static void test_ptbxl(void **state) {
     assert_int_equal(r.n_samples, 1000);
     assert_true(r.fs == 100);
     /* "AVR", "AVL", "AVF" map to aVR.. ; the channels are in standard order. */
-    for (int c = 0; c < 12; c++) assert_int_equal(r.channels[c].lead, c);
+    for (int c = 0; c < 12; c++)
+        assert_int_equal(r.channels[c].lead, c);
     assert_string_equal(r.channels[3].name, "AVR");
     /* PTB-XL writes checksums unsigned: 64758 is -778 mod 65536 and must match. */
     assert_int_equal(h.signals[2].checksum, 64758);
@@ -231,7 +238,8 @@ static void test_ptbxl(void **state) {
     check_first_samples(&r, &h);
     const size_t idx[] = {0, 1, 2, 3, 4, 500, 999};
     const double lead_i[] = {-0.119, -0.116, -0.12, -0.117, -0.103, -0.075, 0.022};
-    for (int i = 0; i < 7; i++) expect_near(at(&r, 0, idx[i]), lead_i[i], 1e-7, "I", idx[i]);
+    for (int i = 0; i < 7; i++)
+        expect_near(at(&r, 0, idx[i]), lead_i[i], 1e-7, "I", idx[i]);
     expect_near(at(&r, 11, 500), -0.083, 1e-7, "V6", 500);
     expect_near(at(&r, 11, 999), -0.12, 1e-7, "V6", 999);
     assert_null(r.comments);
@@ -239,7 +247,8 @@ static void test_ptbxl(void **state) {
     float *out = malloc(12 * r.n_samples * sizeof *out);
     int mask[12];
     assert_int_equal(record_to_12lead(&r, out, mask), 12);
-    for (int k = 0; k < 12; k++) assert_int_equal(mask[k], 1);
+    for (int k = 0; k < 12; k++)
+        assert_int_equal(mask[k], 1);
     expect_near(out[3 * r.n_samples], 0.086, 1e-7, "aVR", 0);
     free(out);
 
@@ -290,7 +299,8 @@ static void test_cinc2021_mat(void **state) {
         assert_true(r.fs == 500);
         assert_int_equal(h.signals[0].byte_offset, 24);
         assert_int_equal(h.signals[0].spf, 1);
-        for (int c = 0; c < 12; c++) assert_int_equal(r.channels[c].lead, c);
+        for (int c = 0; c < 12; c++)
+            assert_int_equal(r.channels[c].lead, c);
         check_first_samples(&r, &h);
         assert_non_null(strstr(r.comments, "Dx: "));
         if (i == 0) {
@@ -298,7 +308,8 @@ static void test_cinc2021_mat(void **state) {
             assert_non_null(strstr(r.comments, "Dx: 164934002,426783006"));
             const double s2500[] = {-0.05, -0.085, -0.035, 0.068, -0.007, -0.06,
                                     0.065, 0.04,   0.05,   0.09,  -0.13,  -0.275};
-            for (int c = 0; c < 12; c++) expect_near(at(&r, c, 2500), s2500[c], 1e-7, ecg_lead_names[c], 2500);
+            for (int c = 0; c < 12; c++)
+                expect_near(at(&r, c, 2500), s2500[c], 1e-7, ecg_lead_names[c], 2500);
         } else if (i == 1) {
             expect_near(at(&r, 0, 1234), -0.078, 1e-7, "I", 1234);
             expect_near(at(&r, 0, 4999), -0.131, 1e-7, "I", 4999);
@@ -319,13 +330,15 @@ static void test_ludb(void **state) {
     wfdb_header h = header_ok("ludb/1.hea");
     assert_int_equal(r.n_channels, 12);
     assert_int_equal(r.n_samples, 5000);
-    for (int c = 0; c < 12; c++) assert_int_equal(r.channels[c].lead, c); /* "i".."v6" */
+    for (int c = 0; c < 12; c++)
+        assert_int_equal(r.channels[c].lead, c); /* "i".."v6" */
     /* "1206(2)/mV": gain 1206, baseline 2 (not the ADC zero 0). */
     assert_true(h.signals[1].gain == 1206);
     assert_int_equal(h.signals[1].baseline, 2);
     check_first_samples(&r, &h);
     const double ii[] = {0.0190713101, 0.0787728027, 0.160033167, 0.232172471, 0.288557214};
-    for (size_t t = 0; t < 5; t++) expect_near(at(&r, 1, t), ii[t], 1e-7, "ii", t);
+    for (size_t t = 0; t < 5; t++)
+        expect_near(at(&r, 1, t), ii[t], 1e-7, "ii", t);
     expect_near(at(&r, 1, 4999), -0.0199004975, 1e-7, "ii", 4999);
     expect_near(at(&r, 0, 2500), -0.0174825175, 1e-7, "i", 2500);
     assert_non_null(strstr(r.comments, "Rhythm: Sinus bradycardia."));
@@ -382,7 +395,8 @@ static void test_binformats(void **state) {
                         h.signals[s].desc, idx[i]);
         if (s < 8) { /* up to 16 bits a float holds adc/200 exactly enough to recover adc */
             uint32_t sum = 0;
-            for (size_t t = 0; t < 499; t++) sum += (uint32_t)(int32_t)lrint(at(&r, s, t) * 200.0);
+            for (size_t t = 0; t < 499; t++)
+                sum += (uint32_t)(int32_t)lrint(at(&r, s, t) * 200.0);
             assert_int_equal(sum & 0xffff, (uint32_t)h.signals[s].checksum & 0xffff);
         }
     }
@@ -414,14 +428,16 @@ static void test_multifrequency_skew(void **state) {
     const double mcl1[4] = {-1227, -1205, -1139, -1095}; /* frame 1000 */
     for (int j = 0; j < 4; j++) {
         expect_near(at(&r, 0, 4000 + (size_t)j), mcl1[j] / 2963.77, 1e-6, "MCL1", 4000 + (size_t)j);
-        expect_near(at(&r, 1, 4000 + (size_t)j), (-1206 + 1605) / 12.84, 1e-4, "ABP", 4000 + (size_t)j);
+        expect_near(at(&r, 1, 4000 + (size_t)j), (-1206 + 1605) / 12.84, 1e-4, "ABP",
+                    4000 + (size_t)j);
         /* RESP output frame 1000 is stored frame 1004. */
         expect_near(at(&r, 2, 4000 + (size_t)j), -214 / 2000.0, 1e-7, "RESP", 4000 + (size_t)j);
     }
     expect_near(at(&r, 0, 299999), 418 / 2963.77, 1e-6, "MCL1", 299999);
     expect_near(at(&r, 2, 4 * 74995), 550 / 2000.0, 1e-7, "RESP", 4 * 74995);
     /* The last 4 frames of RESP lie past the end of the file: missing, not invented. */
-    for (size_t t = 4 * 74996; t < 300000; t++) assert_true(isnan(at(&r, 2, t)));
+    for (size_t t = 4 * 74996; t < 300000; t++)
+        assert_true(isnan(at(&r, 2, t)));
     assert_false(isnan(at(&r, 2, 4 * 74996 - 1)));
     assert_false(isnan(at(&r, 0, 299999)));
     record_free(&r);
@@ -553,7 +569,8 @@ static void test_units_and_invalid(void **state) {
     const uint8_t e[6] = {0, 0, 200, 0, 144, 1};
     put("nul.dat", e, sizeof e);
     assert_int_equal(read_tmp(&r, "nul", NULL, &err), ECG_OK);
-    for (size_t t = 0; t < 3; t++) assert_true(isnan(at(&r, 1, t)));
+    for (size_t t = 0; t < 3; t++)
+        assert_true(isnan(at(&r, 1, t)));
     assert_true(at(&r, 0, 2) == 2);
     record_free(&r);
 }
@@ -586,10 +603,14 @@ static void test_multisegment(void **state) {
     const double ii[12] = {0.1, 0.2, 0.3, 0.4, 0.5, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     const double v1[12] = {-0.1, -0.2, -0.3, -0.4, -0.5, NAN, NAN, NAN, 0.01, 0.02, 0.03, 0.04};
     for (size_t t = 0; t < 12; t++) {
-        if (isnan(ii[t])) assert_true(isnan(at(&r, 0, t)));
-        else expect_near(at(&r, 0, t), ii[t], 1e-7, "II", t);
-        if (isnan(v1[t])) assert_true(isnan(at(&r, 1, t)));
-        else expect_near(at(&r, 1, t), v1[t], 1e-7, "V1", t);
+        if (isnan(ii[t]))
+            assert_true(isnan(at(&r, 0, t)));
+        else
+            expect_near(at(&r, 0, t), ii[t], 1e-7, "II", t);
+        if (isnan(v1[t]))
+            assert_true(isnan(at(&r, 1, t)));
+        else
+            expect_near(at(&r, 1, t), v1[t], 1e-7, "V1", t);
     }
     assert_non_null(strstr(r.comments, "master comment\nlayout comment"));
     assert_non_null(strstr(r.comments, "segment 'seg2': signal 'PLETH' is not in the layout"));
@@ -604,7 +625,8 @@ static void test_multisegment(void **state) {
     assert_int_equal(read_tmp(&r, "fx", NULL, &err), ECG_OK);
     assert_int_equal(r.n_samples, 6);
     const double want[6] = {0.01, 0.02, 0.03, 0.08, 0.1, 0.12};
-    for (size_t t = 0; t < 6; t++) expect_near(at(&r, 0, t), want[t], 1e-7, "I", t);
+    for (size_t t = 0; t < 6; t++)
+        expect_near(at(&r, 0, t), want[t], 1e-7, "I", t);
     record_free(&r);
 
     /* Broken multi-segment records. */
@@ -618,15 +640,18 @@ static void test_multisegment(void **state) {
         {"mb/1 1 100 3\nnosuch 3\n", ECG_ENOTFOUND, "file 'nosuch.hea' not found"},
         {"mb/2 1 100 6\n~ 3\n~ 3\n", ECG_EFORMAT, "every segment is empty or null"},
         {"mb/1 1 100 3\n../fa 3\n", ECG_EFORMAT, "not a plain name"},
-        {"mb/1 1 200 3\nfa 3\n", ECG_EFORMAT, "sampling frequency 100 differs from the record's 200"},
-        {"mb/1 2 100 3\nfa 3\n", ECG_EFORMAT, "the record line says 2 signals but segment 'fa' has 1"},
+        {"mb/1 1 200 3\nfa 3\n", ECG_EFORMAT,
+         "sampling frequency 100 differs from the record's 200"},
+        {"mb/1 2 100 3\nfa 3\n", ECG_EFORMAT,
+         "the record line says 2 signals but segment 'fa' has 1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         put_text("mb.hea", bad[i].hea);
         err.msg[0] = 0;
         ecg_code rc = read_tmp(&r, "mb", NULL, &err);
         if (rc != bad[i].want || !strstr(err.msg, bad[i].needle))
-            fail_msg("case %zu: got %d '%s', want %d '%s'", i, rc, err.msg, bad[i].want, bad[i].needle);
+            fail_msg("case %zu: got %d '%s', want %d '%s'", i, rc, err.msg, bad[i].want,
+                     bad[i].needle);
         assert_null(r.signal);
     }
 }
@@ -636,7 +661,8 @@ static void test_bad_files(void **state) {
     (void)state;
     /* bad.dat: format 16 samples 0..9 (checksum 45, initial value 0). */
     uint8_t dat[20];
-    for (int i = 0; i < 10; i++) dat[2 * i] = (uint8_t)i, dat[2 * i + 1] = 0;
+    for (int i = 0; i < 10; i++)
+        dat[2 * i] = (uint8_t)i, dat[2 * i + 1] = 0;
     put("bad.dat", dat, sizeof dat);
     struct {
         const char *hea;
@@ -660,8 +686,10 @@ static void test_bad_files(void **state) {
         {"bad 1 100 10\nbad.dat 16x0 200\n", ECG_EFORMAT, "line 2: bad signal format '16x0'"},
         {"bad 1 100 10\nbad.dat 16+4:1 200\n", ECG_EFORMAT, "line 2: bad signal format"},
         {"bad 1 100 10\nbad.dat 16x70000 200\n", ECG_EFORMAT, "line 2: bad signal format"},
-        {"bad 1 100 10\nbad.dat\n", ECG_EFORMAT, "line 2: signal line needs a file name and a format"},
-        {"bad\n", ECG_EFORMAT, "line 1: record line needs at least a record name and a signal count"},
+        {"bad 1 100 10\nbad.dat\n", ECG_EFORMAT,
+         "line 2: signal line needs a file name and a format"},
+        {"bad\n", ECG_EFORMAT,
+         "line 1: record line needs at least a record name and a signal count"},
         {"bad 2 100 10\nbad.dat 16 200/mV 16 0 0 45 0 II\n", ECG_EFORMAT,
          "header ends after 1 of 2 signal lines"},
         {"bad 1 100 10\nbad.dat 16 200/mV 16 0 0 45 0 II\nbad.dat 16 200\n", ECG_EFORMAT,
@@ -678,8 +706,10 @@ static void test_bad_files(void **state) {
         {"bad 1 100 10\nbad.dat 16 200/mV 16 0 3 45 0 II\n", ECG_EFORMAT,
          "bad.dat: initial value mismatch for signal 0 'II' (bad.hea line 2): header says 3, "
          "first sample is 0"},
-        {"bad 1 100 10\nbad.dat 16 200/mV 16 0 0 x45 0 II\n", ECG_EFORMAT, "line 2: bad checksum 'x45'"},
-        {"bad 1 100 10\nbad.dat 16 200/mV 16 0 99999999999 45\n", ECG_EFORMAT, "line 2: bad initial value"},
+        {"bad 1 100 10\nbad.dat 16 200/mV 16 0 0 x45 0 II\n", ECG_EFORMAT,
+         "line 2: bad checksum 'x45'"},
+        {"bad 1 100 10\nbad.dat 16 200/mV 16 0 99999999999 45\n", ECG_EFORMAT,
+         "line 2: bad initial value"},
         {"bad 1 100 10\nbad.dat 16 200/mV 40\n", ECG_EFORMAT, "line 2: bad ADC resolution '40'"},
         {"bad 1 100 10\nbad.dat 16 200/mV 16 zero\n", ECG_EFORMAT, "line 2: bad ADC zero 'zero'"},
         {"bad 1 0 10\nbad.dat 16 200\n", ECG_EFORMAT, "line 1: bad sampling frequency '0'"},
@@ -694,14 +724,16 @@ static void test_bad_files(void **state) {
         {"bad 0 100 10\n", ECG_EFORMAT, "bad.hea: record has no signals"},
         {"bad/0 1 100 10\n", ECG_EFORMAT, "line 1: bad segment count '0'"},
         {"bad 1 100 10 12:xx\n", ECG_EFORMAT, "line 1: bad base time '12:xx'"},
-        {"bad 1 100 10 12:00:00 1/1/2000 more\n", ECG_EFORMAT, "line 1: record line has unexpected text"},
+        {"bad 1 100 10 12:00:00 1/1/2000 more\n", ECG_EFORMAT,
+         "line 1: record line has unexpected text"},
         {"bad 1 100 10\n../bad.dat 16 200\n", ECG_EFORMAT,
          "bad.hea: line 2: file name '../bad.dat' is not a plain name"},
         {"bad 1 100 10\n/etc/passwd 16 200\n", ECG_EFORMAT, "is not a plain name"},
         {"bad 1 100 10\nnothere.dat 16 200\n", ECG_ENOTFOUND,
          "bad.hea: line 2: file 'nothere.dat' not found"},
         {"bad 2 100 5\nbad.dat 16 200\nbad.dat 212 200\n", ECG_EFORMAT,
-         "line 3: signal in 'bad.dat' has format 212 but the previous signal in the same file has 16"},
+         "line 3: signal in 'bad.dat' has format 212 but the previous signal in the same file has "
+         "16"},
         {"", ECG_EFORMAT, "bad.hea: no record line"},
         {"# only a comment\n\r\n", ECG_EFORMAT, "bad.hea: no record line"},
     };
@@ -714,9 +746,24 @@ static void test_bad_files(void **state) {
         if (rc != cases[i].want || !strstr(err.msg, cases[i].needle))
             fail_msg("case %zu: got %d '%s', want %d '%s'", i, rc, err.msg, cases[i].want,
                      cases[i].needle);
-        if (rc == ECG_OK) record_free(&r);
-        else assert_null(r.signal);
+        if (rc == ECG_OK)
+            record_free(&r);
+        else
+            assert_null(r.signal);
     }
+    /* A FIFO or a directory where the signal file should be: refused, and never waited on. */
+    char fifo[512];
+    snprintf(fifo, sizeof fifo, "%s/fifo.dat", tmpdir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    put_text("bad.hea", "bad 1 100 10\nfifo.dat 16 200\n");
+    assert_int_equal(read_tmp(&r, "bad", NULL, &err), ECG_EIO);
+    assert_non_null(strstr(err.msg, "fifo.dat: not a regular file"));
+    snprintf(fifo, sizeof fifo, "%s/dir.dat", tmpdir);
+    assert_int_equal(mkdir(fifo, 0700), 0);
+    put_text("bad.hea", "bad 1 100 10\ndir.dat 16 200\n");
+    assert_int_equal(read_tmp(&r, "bad", NULL, &err), ECG_EIO);
+    assert_non_null(strstr(err.msg, "dir.dat: not a regular file"));
+
     /* A NUL byte in the header text. */
     put("bad.hea", "bad 1 100 10\n\0bad.dat 16 200\n", 29);
     assert_int_equal(read_tmp(&r, "bad", NULL, &err), ECG_EFORMAT);
@@ -726,8 +773,10 @@ static void test_bad_files(void **state) {
     put_text("bad.hea", "bad 1 100 10\nbad.dat 16 200/mV 16 0 3 46 0 II\n");
     wfdb_options warn = {0, 1, WFDB_FRAMES_UPSAMPLE};
     assert_int_equal(read_tmp(&r, "bad", &warn, &err), ECG_OK);
-    assert_non_null(strstr(r.comments, "wfdb: bad.hea line 2 (II): checksum 46 in the header, samples sum to 45"));
-    assert_non_null(strstr(r.comments, "wfdb: bad.hea line 2 (II): initial value 3 in the header, first sample 0"));
+    assert_non_null(strstr(
+        r.comments, "wfdb: bad.hea line 2 (II): checksum 46 in the header, samples sum to 45"));
+    assert_non_null(strstr(
+        r.comments, "wfdb: bad.hea line 2 (II): initial value 3 in the header, first sample 0"));
     assert_true(at(&r, 0, 9) == 9 / 200.0f);
     record_free(&r);
 
@@ -736,7 +785,8 @@ static void test_bad_files(void **state) {
     char path[1024];
     data_path(path, sizeof path, "mitdb/100");
     assert_int_equal(wfdb_read_record(&r, path, &small, &err), ECG_EINVAL);
-    assert_non_null(strstr(err.msg, "100.hea: 2 signals x 650000 samples (x1 per frame) is more than the 1000 samples allowed"));
+    assert_non_null(strstr(err.msg, "100.hea: 2 signals x 650000 samples (x1 per frame) is more "
+                                    "than the 1000 samples allowed"));
     assert_null(r.signal);
     data_path(path, sizeof path, "nonexistent/rec");
     assert_int_equal(wfdb_read_record(&r, path, NULL, &err), ECG_ENOTFOUND);
@@ -797,7 +847,8 @@ static void test_annot_ludb_cpsc(void **state) {
         assert_int_equal(a.items[i].sample, pos[i]);
     }
     size_t count[50] = {0};
-    for (size_t i = 0; i < a.n; i++) count[a.items[i].code]++;
+    for (size_t i = 0; i < a.n; i++)
+        count[a.items[i].code]++;
     assert_int_equal(count[39], 16);
     assert_int_equal(count[40], 16);
     assert_int_equal(count[1], 6);
