@@ -39,14 +39,17 @@ void s4_kernel_forward(float *k, const s4_params *p, int H, int N, int ch, int L
 void s4_kernel_backward(s4_params *g, const float *dk, const s4_params *p, int H, int N, int ch,
                         int L, int train_A);
 
-/* FFT plans for one sequence length L (transform size 2L). Creating plans is not thread-safe
- * (FFTW); executing them is. One plan per layer shape, made once. */
+/* FFT plans for one sequence length L (transform size: the smallest 2^a 5^b >= 2L, which gives
+ * the same circular convolution as 2L padding; 640 for L = 300). Creating plans is not
+ * thread-safe (FFTW); executing them is. One plan per layer shape, made once. Fails for L past
+ * what the per-thread stack buffers of the convolution allow (L <= 8192). */
 typedef struct s4_fft s4_fft;
 ecg_code s4_fft_init(s4_fft **out, int L, ecg_err *err);
 void s4_fft_free(s4_fft *f);
 
 /* The convolution y = K * u + D ⊙ u on channels-last u, y of shape (B, L, H); k is [ch, H, L].
- * cache holds s4_conv_cache_floats() floats written by forward and read by backward.
+ * cache holds s4_conv_cache_floats() floats written by forward and read by backward (the
+ * spectra of k and D: backward reads k and D from there, not from its own arguments).
  * Backward writes du (=, may be NULL) and accumulates dk and dD (+=). */
 size_t s4_conv_cache_floats(int B, int L, int H, int ch);
 void s4_conv_forward(float *y, float *cache, const float *u, const float *k, const float *D, int B,
