@@ -139,22 +139,33 @@ static double complex s4_c(const float *C, int c, int h, int m, int H, int M) {
     return (double)z[0] + I * (double)z[1];
 }
 
+/* The hot loops keep the modes' powers as separate real and imaginary arrays, so they run across
+ * modes in SIMD lanes (C's complex multiply also carries a NaN check per product). */
 void s4_kernel_forward(float *k, const s4_params *p, int H, int N, int ch, int L) {
     int M = N / 2;
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; h++) {
-        double complex dA[M], pw[M];
-        for (int m = 0; m < M; m++)
-            dA[m] = s4_mode_get(p, h, m, M).dA;
+        double ar[M], ai[M], pr[M], pi[M];
+        for (int m = 0; m < M; m++) {
+            double complex dA = s4_mode_get(p, h, m, M).dA;
+            ar[m] = creal(dA);
+            ai[m] = cimag(dA);
+        }
         for (int c = 0; c < ch; c++) {
-            for (int m = 0; m < M; m++)
-                pw[m] = s4_c(p->C, c, h, m, H, M) * s4_mode_get(p, h, m, M).dB;
+            for (int m = 0; m < M; m++) {
+                double complex w = s4_c(p->C, c, h, m, H, M) * s4_mode_get(p, h, m, M).dB;
+                pr[m] = creal(w);
+                pi[m] = cimag(w);
+            }
             float *kc = k + ((size_t)c * H + h) * L;
             for (int l = 0; l < L; l++) {
                 double s = 0;
+#pragma omp simd reduction(+ : s)
                 for (int m = 0; m < M; m++) {
-                    s += creal(pw[m]);
-                    pw[m] *= dA[m];
+                    s += pr[m];
+                    double t = pr[m] * ar[m] - pi[m] * ai[m];
+                    pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
+                    pr[m] = t;
                 }
                 kc[l] = (float)(2.0 * s);
             }
@@ -171,19 +182,41 @@ void s4_kernel_backward(s4_params *g, const float *dk, const s4_params *p, int H
     int M = N / 2;
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; h++) {
+        double ar[M], ai[M], pr[M], pi[M], qr[M], qi[M];
+        double s0r[2][M], s0i[2][M], s1r[2][M], s1i[2][M]; /* per channel c < ch <= 2 */
+        for (int m = 0; m < M; m++) {
+            double complex dA = s4_mode_get(p, h, m, M).dA;
+            ar[m] = creal(dA);
+            ai[m] = cimag(dA);
+        }
+        for (int c = 0; c < ch; c++) {
+            const float *dkc = dk + ((size_t)c * H + h) * L;
+            for (int m = 0; m < M; m++) {
+                pr[m] = 1, pi[m] = 0, qr[m] = 0, qi[m] = 0; /* z^l and z^(l-1) */
+                s0r[c][m] = s0i[c][m] = s1r[c][m] = s1i[c][m] = 0;
+            }
+            for (int l = 0; l < L; l++) {
+                double d = dkc[l], dl = (double)l * dkc[l];
+#pragma omp simd
+                for (int m = 0; m < M; m++) {
+                    s0r[c][m] += d * pr[m];
+                    s0i[c][m] += d * pi[m];
+                    s1r[c][m] += dl * qr[m];
+                    s1i[c][m] += dl * qi[m];
+                    qr[m] = pr[m];
+                    qi[m] = pi[m];
+                    double t = pr[m] * ar[m] - pi[m] * ai[m];
+                    pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
+                    pr[m] = t;
+                }
+            }
+        }
         double gdt = 0;
         for (int m = 0; m < M; m++) {
             s4_mode d = s4_mode_get(p, h, m, M);
             double complex gz = 0, gdB = 0;
             for (int c = 0; c < ch; c++) {
-                const float *dkc = dk + ((size_t)c * H + h) * L;
-                double complex s0 = 0, s1 = 0, pw = 1, prev = 0;
-                for (int l = 0; l < L; l++) {
-                    s0 += dkc[l] * pw;
-                    s1 += (double)l * dkc[l] * prev;
-                    prev = pw;
-                    pw *= d.dA;
-                }
+                double complex s0 = s0r[c][m] + I * s0i[c][m], s1 = s1r[c][m] + I * s1i[c][m];
                 double complex C = s4_c(p->C, c, h, m, H, M);
                 double complex gW = 2.0 * conj(s0);
                 double complex gC = conj(d.dB) * gW;
