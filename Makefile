@@ -89,6 +89,11 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undef
 FUZZ_DEPS_fuzz_safetensors := core/format/safetensors.c core/format/atomic_file.c core/base/error.c
 FUZZ_DEPS_fuzz_wfdb_header := core/data/wfdb_header.c core/data/wfdb_signal.c core/data/record.c core/base/error.c
 FUZZ_DEPS_fuzz_wfdb_annot := core/data/wfdb_annot.c core/base/error.c
+FUZZ_DEPS_fuzz_ts := core/data/sktime_ts.c core/data/taskfmt.c core/base/error.c
+FUZZ_DEPS_fuzz_arff := core/data/arff.c core/data/taskfmt.c core/base/error.c
+FUZZ_DEPS_fuzz_ucr := core/data/ucr.c core/data/taskfmt.c core/base/error.c
+FUZZ_DEPS_fuzz_csv := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
+FUZZ_DEPS_fuzz_npy := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
