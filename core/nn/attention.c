@@ -24,6 +24,9 @@
  * 65536 * GEMM_MULTITHREAD_THRESHOLD. Called from inside our (b, head) loop that oversubscribes
  * the cores: 2.2 s instead of 0.47 s for B=32, T=300, 8x64 heads on 2 cores. Blocks stay below it,
  * so each sgemm runs on the calling thread whatever openblas_set_num_threads said. */
+/* Below this many score multiply-adds (pairs * T * T * hd) one thread does the call: forking costs
+ * more than it saves, and far more when the cores are busy with other work. */
+#define ATT_PARALLEL_MIN (1L << 20)
 #ifdef OPENBLAS_GEMM_MULTITHREAD_THRESHOLD
 #define ATT_SERIAL_MNK (65536L * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD)
 #else
@@ -36,6 +39,10 @@ size_t attention_cache_floats(int B, int T, int nh, int hd) {
 }
 
 /* Every sgemm below multiplies at most R x T x hd. */
+static int att_parallel(int pairs, int T, int hd) {
+    return pairs > 1 && (double)pairs * T * T * hd >= (double)ATT_PARALLEL_MIN;
+}
+
 static int att_block_rows(int T, int hd) {
     long r = ATT_SERIAL_MNK / ((long)T * hd);
     if (r > ATT_STACK_FLOATS / T) r = ATT_STACK_FLOATS / T;
@@ -111,7 +118,8 @@ static void softmax_row(float *row, int n, int width) {
 void attention_forward(float *out, float *cache, const float *qkv, int B, int T, int nh, int hd,
                        float rope_base, int causal) {
     if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
-    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd);
+    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd),
+              par = att_parallel(pairs, T, hd);
     const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
     const float scale = 1.0f / sqrtf((float)hd);
     float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th,
@@ -119,7 +127,7 @@ void attention_forward(float *out, float *cache, const float *qkv, int B, int T,
     const float *rope = rope_base > 0 ? tab : NULL;
     if (rope) rope_fill_tables(tab, T, hd, rope_base);
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (int pi = 0; pi < pairs; pi++) {
         /* One (b, head) per iteration: every output is written by one thread in a fixed order. */
         int b = pi / nh, h = pi % nh;
@@ -146,13 +154,14 @@ void attention_forward(float *out, float *cache, const float *qkv, int B, int T,
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *cache, int B,
                         int T, int nh, int hd, float rope_base, int causal) {
     if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
-    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd);
+    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd),
+              par = att_parallel(pairs, T, hd);
     const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
     const float scale = 1.0f / sqrtf((float)hd);
     const float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th;
     const float *pr = kr + (size_t)pairs * th;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (par)
     for (int pi = 0; pi < pairs; pi++) {
         int b = pi / nh, h = pi % nh;
         const float *xv = qkv + (size_t)b * T * ld + 2 * (size_t)D + (size_t)h * hd;
