@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -203,6 +204,13 @@ static double unit_scale(const char *u) {
     return 1;
 }
 
+/* double to float without the undefined out-of-range conversion (a gain of 1e-300 is legal). */
+static inline float to_f(double x) {
+    if (x > FLT_MAX) return INFINITY;
+    if (x < -FLT_MAX) return -INFINITY;
+    return (float)x;
+}
+
 static int is_null_signal(const wfdb_signal_spec *s) {
     return s->format == 0 || strcmp(s->file, "~") == 0;
 }
@@ -399,11 +407,11 @@ static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, si
                         acc += in[j];
                         k++;
                     }
-                out[0] = k ? (float)((acc / (double)k - base) * scale) : NAN;
+                out[0] = k ? to_f((acc / (double)k - base) * scale) : NAN;
             } else {
                 for (int p = 0; p < opf; p++) {
                     int32_t v = in[(size_t)p * spf / (size_t)max_spf];
-                    out[p] = v == bad ? NAN : (float)(((double)v - base) * scale);
+                    out[p] = v == bad ? NAN : to_f(((double)v - base) * scale);
                 }
             }
         }
@@ -420,9 +428,7 @@ static ecg_code decode_single(reader *R, wfdb_header *h, ecg_record *r, const ch
     memset(r, 0, sizeof *r);
     if (h->n_segments)
         return err_set(R->err, ECG_EFORMAT,
-                       "%s: a segment of a multi-segment record is itself "
-                       "multi-segment",
-                       hea);
+                       "%s: a segment of a multi-segment record is itself multi-segment", hea);
     if (h->n_signals == 0) return err_set(R->err, ECG_EFORMAT, "%s: record has no signals", hea);
     ecg_code rc = check_groups(R, h, hea);
     if (rc) return rc;
@@ -472,9 +478,7 @@ static ecg_code decode_single(reader *R, wfdb_header *h, ecg_record *r, const ch
     }
     if (!measured && !h->has_n_samples)
         return err_set(R->err, ECG_EFORMAT,
-                       "%s: no sample count and no signal file to measure "
-                       "it from",
-                       hea);
+                       "%s: no sample count and no signal file to measure it from", hea);
     size_t n_out, total;
     if (!mul_cap(n_frames, (size_t)opf, R->opt.max_samples, &n_out) ||
         !mul_cap(n_out, (size_t)h->n_signals, R->opt.max_samples, &total))

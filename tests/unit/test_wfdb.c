@@ -544,6 +544,17 @@ static void test_units_and_invalid(void **state) {
     assert_string_equal(r.channels[3].units, "mV");
     record_free(&r);
 
+    /* A legal but absurd gain saturates to infinity rather than overflowing a float. */
+    const int16_t big[] = {0, 1000, -1000};
+    const char *gbig[] = {"1e-300"};
+    const char *nbig[] = {"I"};
+    make_rec16("tiny", 100, 1, 3, big, gbig, nbig);
+    assert_int_equal(read_tmp(&r, "tiny", NULL, &err), ECG_OK);
+    assert_true(at(&r, 0, 0) == 0);
+    assert_true(isinf(at(&r, 0, 1)) && at(&r, 0, 1) > 0);
+    assert_true(isinf(at(&r, 0, 2)) && at(&r, 0, 2) < 0);
+    record_free(&r);
+
     /* -32768 is format 16's "no sample" code: NaN, still counted in the checksum. */
     const int16_t g[] = {0, -32768, 400};
     const char *g1[] = {"200/mV"};
