@@ -27,8 +27,8 @@
  *   tile width is the largest power of two <= 64 whose buffers fit S4_STACK_BYTES per thread
  *   (forward 170 KiB, backward 333 KiB at L = 300); s4_fft_init refuses an L whose one-channel
  *   buffers would exceed S4_STACK_MAX.
- * The cache holds kf, H * n complex floats: the spectrum of each channel's combined kernel plus D,
- * divided by n. */
+ * The cache holds kf, H * (n/2+1) complex floats: the half spectrum of each channel's combined
+ * kernel plus D, divided by n. */
 #define S4_TILE_MAX 64
 #define S4_STACK_BYTES (384 * 1024)
 #define S4_STACK_MAX (1024 * 1024)
@@ -117,7 +117,7 @@ void s4_fft_free(s4_fft *f) {
 size_t s4_conv_cache_floats(int B, int L, int H, int ch) {
     (void)B;
     (void)ch;
-    return (size_t)H * (size_t)s4_fft_size(L) * 2;
+    return (size_t)H * (size_t)(s4_fft_size(L) / 2 + 1) * 2;
 }
 
 static float *s4_align64(float *p) {
@@ -132,8 +132,8 @@ static void s4_inv(const s4_fft *f, float *in, float *out) {
     fftwf_execute_dft(f->inv, (fftwf_complex *)in, (fftwf_complex *)out);
 }
 
-/* kf (n complex) = (FFT of channel h's combined kernel + D[h]) / n. kk (n floats) and spec
- * (n/2+1 complex) are aligned scratch. */
+/* kf (n/2+1 complex) = (FFT of channel h's combined kernel + D[h]) / n, bins 0..n/2. kk (n floats)
+ * and spec (n/2+1 complex) are aligned scratch. */
 static void s4_kernel_spectrum(float *kf, float *kk, float *spec, const float *k, const float *D,
                                int h, int H, int L, int ch, const s4_fft *f) {
     int n = f->n;
@@ -149,10 +149,6 @@ static void s4_kernel_spectrum(float *kf, float *kk, float *spec, const float *k
     for (int i = 0; i <= n / 2; i++) {
         kf[2 * i] = (spec[2 * i] + D[h]) * s;
         kf[2 * i + 1] = spec[2 * i + 1] * s;
-    }
-    for (int i = n / 2 + 1; i < n; i++) { /* a real sequence's spectrum: kf[i] = conj kf[n-i] */
-        kf[2 * i] = kf[2 * (n - i)];
-        kf[2 * i + 1] = -kf[2 * (n - i) + 1];
     }
 }
 
@@ -207,12 +203,19 @@ static void s4_scatter_pair(float *out, const float *T, int p, int B, int L, int
     }
 }
 
-/* out = a * k (sg = 1) or a * conj(k) (sg = -1), n complex values. */
+/* out = a * k (sg = 1) or a * conj(k) (sg = -1), n complex values, k given as the half spectrum
+ * (bins 0..n/2) of a real sequence: k[i] = conj k[n-i] above n/2. */
 static void s4_cmul(float *restrict out, const float *restrict a, const float *restrict k, int n,
                     float sg) {
 #pragma omp simd
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i <= n / 2; i++) {
         float ar = a[2 * i], ai = a[2 * i + 1], kr = k[2 * i], ki = sg * k[2 * i + 1];
+        out[2 * i] = ar * kr - ai * ki;
+        out[2 * i + 1] = ar * ki + ai * kr;
+    }
+#pragma omp simd
+    for (int i = n / 2 + 1; i < n; i++) {
+        float ar = a[2 * i], ai = a[2 * i + 1], kr = k[2 * (n - i)], ki = -sg * k[2 * (n - i) + 1];
         out[2 * i] = ar * kr - ai * ki;
         out[2 * i + 1] = ar * ki + ai * kr;
     }
@@ -231,7 +234,7 @@ static void s4_cmul_conj_into(float *restrict z, const float *restrict g, int n)
 void s4_conv_forward(float *y, float *cache, const float *u, const float *k, const float *D, int B,
                      int L, int H, int ch, const s4_fft *f) {
     int n = f->n, tw = f->tw_fwd, ntile = (H + tw - 1) / tw, P = (B + 1) / 2;
-    size_t ss = s4_scratch_stride(n), lw = 2 * (size_t)L, kfl = 2 * (size_t)n;
+    size_t ss = s4_scratch_stride(n), lw = 2 * (size_t)L, kfl = 2 * (size_t)(n / 2 + 1);
     float *kf = cache;
 #pragma omp parallel
     {
@@ -240,7 +243,9 @@ void s4_conv_forward(float *y, float *cache, const float *u, const float *k, con
 #pragma omp for schedule(static)
         for (int h = 0; h < H; h++)
             s4_kernel_spectrum(kf + h * kfl, x0, x1, k, D, h, H, L, ch, f);
-        memset(x0, 0, kfl * sizeof *x0); /* the zero padding; FFTW's c2c leaves its input alone */
+        memset(x0, 0,
+               2 * (size_t)n *
+                   sizeof *x0); /* the zero padding; FFTW's c2c leaves its input alone */
 #pragma omp for schedule(static)
         for (int task = 0; task < P * ntile; task++) {
             int p = task / ntile, h0 = (task % ntile) * tw, nl = H - h0 < tw ? H - h0 : tw;
@@ -294,7 +299,7 @@ void s4_conv_backward(float *du, float *dk, float *dD, const float *dy, const fl
     (void)k;
     (void)D;
     int n = f->n, tw = f->tw_bwd, ntile = (H + tw - 1) / tw, P = (B + 1) / 2;
-    size_t ss = s4_scratch_stride(n), lw = 2 * (size_t)L, kfl = 2 * (size_t)n;
+    size_t ss = s4_scratch_stride(n), lw = 2 * (size_t)L, kfl = 2 * (size_t)(n / 2 + 1);
     const float *kf = cache;
     float s = 1.0f / (float)n;
 #pragma omp parallel
@@ -302,7 +307,7 @@ void s4_conv_backward(float *du, float *dk, float *dD, const float *dy, const fl
         float raw[s4_stack_floats(2, tw, L, n, S4_BWD_SCRATCH)];
         float *x0 = s4_align64(raw), *za = x0 + ss, *zb = za + ss, *ga = zb + ss, *gb = ga + ss;
         float *w = gb + ss, *Tg = w + ss, *Tu = Tg + (size_t)tw * lw; /* dy (then du), u tiles */
-        memset(x0, 0, kfl * sizeof *x0);
+        memset(x0, 0, 2 * (size_t)n * sizeof *x0);
         for (int p = 0; p < P; p++) {
             /* One pair at a time: the implicit barrier keeps each dk entry's sum in batch order. */
 #pragma omp for schedule(static)
