@@ -1,0 +1,714 @@
+/* store_import.c — bringing ECGs into the dataset store: one ecg_record (12-lead map, 240 Hz), a
+ * whole WFDB tree (parallel read and resample, appended in path order) and CSV metadata labels. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/data/resample.h"
+#include "core/data/store.h"
+
+/* ---- one record ----------------------------------------------------------------------------- */
+
+/* Resampling plans by ratio and the 12-lead scratch, one per thread. */
+#define PLAN_SLOTS 4
+typedef struct {
+    struct {
+        int up, down, used;
+        resample_plan p;
+    } slot[PLAN_SLOTS];
+    int next;
+    float *tmp;
+    size_t tmp_cap;
+} prep_cache;
+
+static void prep_cache_free(prep_cache *c) {
+    for (int i = 0; i < PLAN_SLOTS; i++)
+        if (c->slot[i].used) resample_plan_free(&c->slot[i].p);
+    free(c->tmp);
+    memset(c, 0, sizeof *c);
+}
+
+static ecg_code cached_plan(prep_cache *c, int up, int down, const resample_plan **p,
+                            ecg_err *err) {
+    for (int i = 0; i < PLAN_SLOTS; i++)
+        if (c->slot[i].used && c->slot[i].up == up && c->slot[i].down == down) {
+            *p = &c->slot[i].p;
+            return ECG_OK;
+        }
+    int i = c->next;
+    c->next = (c->next + 1) % PLAN_SLOTS;
+    if (c->slot[i].used) resample_plan_free(&c->slot[i].p);
+    c->slot[i].used = 0;
+    ecg_code rc = resample_plan_init(&c->slot[i].p, up, down, err);
+    if (rc) return rc;
+    c->slot[i].used = 1;
+    c->slot[i].up = up;
+    c->slot[i].down = down;
+    *p = &c->slot[i].p;
+    return ECG_OK;
+}
+
+static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record *r, ecg_err *err) {
+    memset(p, 0, sizeof *p);
+    const char *name = r->record_name[0] ? r->record_name : "record";
+    size_t n = r->n_samples;
+    if (n == 0 || r->n_channels <= 0 || !r->signal)
+        return err_set(err, ECG_EINVAL, "%s: no samples", name);
+    if (!(r->fs > 0) || !isfinite(r->fs))
+        return err_set(err, ECG_EINVAL, "%s: bad sampling rate %g", name, r->fs);
+    if (n > SIZE_MAX / sizeof(float) / ECG_N_LEADS)
+        return err_set(err, ECG_EINVAL, "%s: %zu samples: too long", name, n);
+    double n_est = (double)n * STORE_FS / r->fs;
+    if (n_est > (double)STORE_MAX_SAMPLES)
+        return err_set(err, ECG_EINVAL, "%s: %zu samples at %g Hz give %.0f at %d Hz (limit %zu)",
+                       name, n, r->fs, n_est, STORE_FS, STORE_MAX_SAMPLES);
+    int up = 1, down = 1, poly = resample_ratio(r->fs, STORE_FS, &up, &down);
+    const resample_plan *plan = NULL;
+    ecg_code rc;
+    if (poly && up != down && (rc = cached_plan(c, up, down, &plan, err))) return rc;
+    size_t n_out = plan ? resample_plan_out_len(plan, n)
+                        : poly ? n : resample_out_len(n, r->fs, STORE_FS);
+    if (n_out == 0 || n_out > STORE_MAX_SAMPLES)
+        return err_set(err, ECG_EINVAL, "%s: %zu samples at %g Hz give %zu at %d Hz", name, n,
+                       r->fs, n_out, STORE_FS);
+    if (c->tmp_cap < ECG_N_LEADS * n) {
+        float *t = realloc(c->tmp, ECG_N_LEADS * n * sizeof *t);
+        if (!t) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n);
+        c->tmp = t;
+        c->tmp_cap = ECG_N_LEADS * n;
+    }
+    int mask[ECG_N_LEADS];
+    if (record_to_12lead(r, c->tmp, mask) == 0)
+        return err_set(err, ECG_EINVAL, "%s: none of its %d channels is one of the 12 leads", name,
+                       r->n_channels);
+    p->x = malloc(ECG_N_LEADS * n_out * sizeof *p->x);
+    if (!p->x) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n_out);
+    p->n = n_out;
+    p->orig_fs = r->fs;
+    for (int k = 0; k < ECG_N_LEADS; k++) {
+        float *x = c->tmp + (size_t)k * n, *y = p->x + (size_t)k * n_out;
+        size_t bad = 0;
+        if (mask[k])
+            for (size_t t = 0; t < n; t++)
+                if (!isfinite(x[t])) {
+                    x[t] = 0;
+                    bad++;
+                }
+        if (bad == n) mask[k] = 0;
+        p->nan_filled += mask[k] ? (int)(bad > INT32_MAX ? INT32_MAX : bad) : 0;
+        if (!mask[k]) {
+            memset(y, 0, n_out * sizeof *y);
+            continue;
+        }
+        p->lead_mask |= (uint16_t)(1u << k);
+        if (plan)
+            resample_plan_apply(plan, x, n, y);
+        else if (poly)
+            memcpy(y, x, n * sizeof *y);
+        else if ((rc = resample_rate_sinc(x, n, r->fs, STORE_FS, y, err))) {
+            store_prepared_free(p);
+            return rc;
+        }
+    }
+    if (!p->lead_mask) {
+        store_prepared_free(p);
+        return err_set(err, ECG_EINVAL, "%s: every standard lead is missing (NaN)", name);
+    }
+    return ECG_OK;
+}
+
+ecg_code store_prepare(store_prepared *p, const ecg_record *r, ecg_err *err) {
+    prep_cache c = {0};
+    ecg_code rc = prepare_with(&c, p, r, err);
+    prep_cache_free(&c);
+    return rc;
+}
+
+void store_prepared_free(store_prepared *p) {
+    free(p->x);
+    memset(p, 0, sizeof *p);
+}
+
+ecg_code store_import_record(store_writer *w, const ecg_record *r,
+                             const int32_t labels[STORE_N_LABELS], const char *source_id,
+                             ecg_err *err) {
+    store_prepared p;
+    ecg_code rc = store_prepare(&p, r, err);
+    if (rc) return rc;
+    rc = store_writer_add(w, p.x, p.n, p.lead_mask, labels, p.orig_fs,
+                          source_id ? source_id : r->record_name, err);
+    store_prepared_free(&p);
+    return rc;
+}
+
+/* ---- labels from a metadata CSV ------------------------------------------------------------- */
+
+#define CSV_MAX_BYTES ((size_t)1 << 30)
+
+struct store_labels {
+    int n_cols;
+    char names[STORE_N_LABELS][64];
+    char **vocab[STORE_N_LABELS]; /* sorted text values of text columns, NULL for numeric ones */
+    size_t n_vocab[STORE_N_LABELS];
+    size_t n_rows;
+    char **keys;
+    int32_t *labels; /* [n_rows][4] */
+    int64_t *by_key, *by_base; /* open addressing over rows by key and by key base name */
+    size_t table_cap;
+    char *buf; /* the file; keys and text values point into it */
+};
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static const char *base_name(const char *s) {
+    const char *b = strrchr(s, '/');
+    return b ? b + 1 : s;
+}
+
+/* The slot holding key in table, or the empty slot where it would go. Rows below -1 are base
+ * names shared by several keys, stored as -row - 3 so the name can still be compared. */
+static size_t table_slot(const store_labels *l, const int64_t *table, const char *key, int base) {
+    size_t mask = l->table_cap - 1, i = fnv1a(key) & mask;
+    for (;; i = (i + 1) & mask) {
+        int64_t row = table[i];
+        if (row == -1) return i;
+        int64_t real = row >= 0 ? row : -row - 3;
+        const char *k = base ? base_name(l->keys[real]) : l->keys[real];
+        if (strcmp(k, key) == 0) return i;
+    }
+}
+
+/* One CSV field parser over a NUL-terminated buffer; RFC 4180 quoting, CRLF tolerated. Returns
+ * the field (unquoted, in place) and advances *pos; *eol = 1 at the end of a record. */
+static char *csv_field(char **pos, int *eol, int *eof) {
+    char *p = *pos, *out = p, *start = p;
+    *eol = 0;
+    if (*p == '"') {
+        p++;
+        for (;;) {
+            if (*p == 0) break;
+            if (*p == '"') {
+                if (p[1] == '"') {
+                    *out++ = '"';
+                    p += 2;
+                    continue;
+                }
+                p++;
+                break;
+            }
+            *out++ = *p++;
+        }
+        while (*p && *p != ',' && *p != '\n' && *p != '\r') p++; /* junk after the quote */
+    } else {
+        while (*p && *p != ',' && *p != '\n' && *p != '\r') *out++ = *p++;
+    }
+    if (*p == ',') {
+        p++;
+    } else {
+        if (*p == '\r') p++;
+        if (*p == '\n') p++;
+        *eol = 1;
+    }
+    *eof = *p == 0;
+    *out = 0;
+    *pos = p;
+    return start;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int parse_number(const char *s, int32_t *v) {
+    if (!*s) return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    while (*end == ' ') end++;
+    if (errno || *end || !isfinite(d) || d < INT32_MIN || d > INT32_MAX) return 0;
+    *v = (int32_t)lrint(d);
+    return 1;
+}
+
+void store_labels_free(store_labels *l) {
+    if (!l) return;
+    for (int k = 0; k < STORE_N_LABELS; k++) free(l->vocab[k]); /* strings live in the file buffer */
+    free(l->keys);
+    free(l->labels);
+    free(l->by_key);
+    free(l->by_base);
+    free(l->buf);
+    free(l);
+}
+
+ecg_code store_labels_load_csv(store_labels **out, const char *path, const char *key_column,
+                               const char *const *label_columns, int n_label_columns,
+                               ecg_err *err) {
+    *out = NULL;
+    if (!key_column || n_label_columns < 0 || n_label_columns > STORE_N_LABELS ||
+        (n_label_columns > 0 && !label_columns))
+        return err_set(err, ECG_EINVAL, "%s: no key column or %d label columns (at most %d)", path,
+                       n_label_columns, STORE_N_LABELS);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot open: %s",
+                       path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > CSV_MAX_BYTES) {
+        fclose(fp);
+        return err_set(err, ECG_EINVAL, "%s: not a readable file under %zu bytes", path,
+                       CSV_MAX_BYTES);
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size + 1);
+    if (!buf) {
+        fclose(fp);
+        return err_set(err, ECG_ENOMEM, "%s: no memory for %zu bytes", path, size);
+    }
+    size_t got = fread(buf, 1, size, fp);
+    fclose(fp);
+    if (got != size) {
+        free(buf);
+        return err_set(err, ECG_EIO, "%s: short read", path);
+    }
+    buf[size] = 0;
+    if (memchr(buf, 0, size)) {
+        free(buf);
+        return err_set(err, ECG_EFORMAT, "%s: NUL byte: not a CSV text file", path);
+    }
+    store_labels *l = calloc(1, sizeof *l);
+    if (!l) {
+        free(buf);
+        return err_set(err, ECG_ENOMEM, "%s: no memory", path);
+    }
+    l->buf = buf;
+    l->n_cols = n_label_columns;
+    ecg_code rc = ECG_OK;
+    char *pos = buf;
+    int eol = 0, eof = *pos == 0;
+    int key_col = -1, col_of[STORE_N_LABELS];
+    for (int k = 0; k < STORE_N_LABELS; k++) col_of[k] = -1;
+    int n_header = 0;
+    if (size >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
+        (unsigned char)buf[2] == 0xBF)
+        pos += 3; /* UTF-8 byte order mark */
+    while (!eof && !eol) {
+        char *f = csv_field(&pos, &eol, &eof);
+        if (strcmp(f, key_column) == 0 && key_col < 0) key_col = n_header;
+        for (int k = 0; k < n_label_columns; k++)
+            if (col_of[k] < 0 && strcmp(f, label_columns[k]) == 0) col_of[k] = n_header;
+        n_header++;
+    }
+    if (key_col < 0) rc = err_set(err, ECG_EFORMAT, "%s: no column '%s'", path, key_column);
+    for (int k = 0; !rc && k < n_label_columns; k++) {
+        if (col_of[k] < 0)
+            rc = err_set(err, ECG_EFORMAT, "%s: no column '%s'", path, label_columns[k]);
+        snprintf(l->names[k], sizeof l->names[k], "%s", label_columns[k]);
+    }
+    /* Rows: the key and the label cells (pointers into buf). */
+    size_t cap = 0;
+    char **cells = NULL; /* [rows][1 + 4] */
+    while (!rc && !eof) {
+        char *row[1 + STORE_N_LABELS] = {0};
+        int c = 0, any = 0;
+        eol = 0;
+        while (!eof && !eol) {
+            char *f = csv_field(&pos, &eol, &eof);
+            if (*f) any = 1;
+            if (c == key_col) row[0] = f;
+            for (int k = 0; k < n_label_columns; k++)
+                if (c == col_of[k]) row[1 + k] = f;
+            c++;
+        }
+        if (!any) continue; /* blank line */
+        if (!row[0] || !*row[0]) {
+            rc = err_set(err, ECG_EFORMAT, "%s: row %zu has no '%s'", path, l->n_rows + 2,
+                         key_column);
+            break;
+        }
+        if (l->n_rows == cap) {
+            cap = cap ? 2 * cap : 1024;
+            char **p = realloc(cells, cap * (1 + STORE_N_LABELS) * sizeof *p);
+            if (!p) {
+                rc = err_set(err, ECG_ENOMEM, "%s: no memory for %zu rows", path, cap);
+                break;
+            }
+            cells = p;
+        }
+        for (int k = 0; k <= STORE_N_LABELS; k++)
+            cells[l->n_rows * (1 + STORE_N_LABELS) + k] = row[k] ? row[k] : "";
+        l->n_rows++;
+    }
+    size_t nr = l->n_rows;
+    if (!rc) {
+        l->keys = malloc((nr ? nr : 1) * sizeof *l->keys);
+        l->labels = malloc((nr ? nr : 1) * STORE_N_LABELS * sizeof *l->labels);
+        l->table_cap = 16;
+        while (l->table_cap < 2 * nr) l->table_cap *= 2;
+        l->by_key = malloc(l->table_cap * sizeof *l->by_key);
+        l->by_base = malloc(l->table_cap * sizeof *l->by_base);
+        if (!l->keys || !l->labels || !l->by_key || !l->by_base)
+            rc = err_set(err, ECG_ENOMEM, "%s: no memory for %zu rows", path, nr);
+    }
+    for (int k = 0; !rc && k < n_label_columns; k++) {
+        int numeric = 1;
+        int32_t v;
+        for (size_t i = 0; i < nr && numeric; i++) {
+            const char *s = cells[i * (1 + STORE_N_LABELS) + 1 + k];
+            if (*s && !parse_number(s, &v)) numeric = 0;
+        }
+        for (size_t i = 0; numeric && i < nr; i++) {
+            const char *s = cells[i * (1 + STORE_N_LABELS) + 1 + k];
+            l->labels[i * STORE_N_LABELS + k] = *s && parse_number(s, &v) ? v : STORE_LABEL_MISSING;
+        }
+        if (numeric) continue;
+        char **vals = malloc((nr ? nr : 1) * sizeof *vals);
+        if (!vals) {
+            rc = err_set(err, ECG_ENOMEM, "%s: no memory", path);
+            break;
+        }
+        size_t nv = 0;
+        for (size_t i = 0; i < nr; i++) {
+            char *s = cells[i * (1 + STORE_N_LABELS) + 1 + k];
+            if (*s) vals[nv++] = s;
+        }
+        qsort(vals, nv, sizeof *vals, cmp_str);
+        size_t u = 0;
+        for (size_t i = 0; i < nv; i++)
+            if (u == 0 || strcmp(vals[u - 1], vals[i]) != 0) vals[u++] = vals[i];
+        l->vocab[k] = vals;
+        l->n_vocab[k] = u;
+        for (size_t i = 0; i < nr; i++) {
+            char *s = cells[i * (1 + STORE_N_LABELS) + 1 + k];
+            int32_t lab = STORE_LABEL_MISSING;
+            if (*s) {
+                char **hit = bsearch(&s, vals, u, sizeof *vals, cmp_str);
+                lab = (int32_t)(hit - vals);
+            }
+            l->labels[i * STORE_N_LABELS + k] = lab;
+        }
+    }
+    if (!rc) {
+        for (size_t i = 0; i < l->table_cap; i++) l->by_key[i] = l->by_base[i] = -1;
+        for (size_t i = 0; i < nr; i++) {
+            l->keys[i] = cells[i * (1 + STORE_N_LABELS)];
+            for (int k = n_label_columns; k < STORE_N_LABELS; k++)
+                l->labels[i * STORE_N_LABELS + k] = STORE_LABEL_MISSING;
+            size_t s = table_slot(l, l->by_key, l->keys[i], 0);
+            if (l->by_key[s] >= 0) {
+                rc = err_set(err, ECG_EFORMAT, "%s: key '%.200s' appears twice", path, l->keys[i]);
+                break;
+            }
+            l->by_key[s] = (int64_t)i;
+        }
+        /* Base names: a name shared by two keys is dropped from this table (ambiguous). */
+        for (size_t i = 0; !rc && i < nr; i++) {
+            size_t s = table_slot(l, l->by_base, base_name(l->keys[i]), 1);
+            if (l->by_base[s] == -1)
+                l->by_base[s] = (int64_t)i;
+            else if (l->by_base[s] >= 0)
+                l->by_base[s] = -l->by_base[s] - 3;
+        }
+    }
+    free(cells);
+    if (rc) {
+        store_labels_free(l);
+        return rc;
+    }
+    *out = l;
+    return ECG_OK;
+}
+
+int store_labels_lookup(const store_labels *l, const char *rel, int32_t labels[STORE_N_LABELS]) {
+    int64_t row = -1;
+    if (l->n_rows) {
+        row = l->by_key[table_slot(l, l->by_key, rel, 0)];
+        if (row < 0) row = l->by_key[table_slot(l, l->by_key, base_name(rel), 0)];
+        if (row < 0) row = l->by_base[table_slot(l, l->by_base, base_name(rel), 1)];
+        if (row < 0) row = -1; /* no row, or a base name two keys share */
+    }
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        labels[k] = row >= 0 ? l->labels[row * STORE_N_LABELS + k] : STORE_LABEL_MISSING;
+    return row >= 0;
+}
+
+const char *store_labels_value_name(const store_labels *l, int k, int32_t v) {
+    if (k < 0 || k >= l->n_cols || !l->vocab[k] || v < 0 || (size_t)v >= l->n_vocab[k])
+        return NULL;
+    return l->vocab[k][v];
+}
+
+int store_labels_count(const store_labels *l) { return (int)l->n_rows; }
+
+/* ---- a WFDB tree ---------------------------------------------------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} strvec;
+
+static int strvec_push(strvec *s, const char *x) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 256;
+        char **p = realloc(s->v, cap * sizeof *p);
+        if (!p) return -1;
+        s->v = p;
+        s->cap = cap;
+    }
+    char *d = strdup(x);
+    if (!d) return -1;
+    s->v[s->n++] = d;
+    return 0;
+}
+
+static void strvec_free(strvec *s) {
+    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+#define WALK_MAX_DEPTH 64
+
+/* Collect rel paths ("a/b/rec", without ".hea") of header files under root/rel. */
+static ecg_code walk(const char *root, const char *rel, int depth, strvec *out, ecg_err *err) {
+    char dir[4096];
+    int k = snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
+    if (k < 0 || (size_t)k >= sizeof dir) return err_set(err, ECG_EINVAL, "%s: path too long", rel);
+    if (depth > WALK_MAX_DEPTH)
+        return err_set(err, ECG_EINVAL, "%s: deeper than %d directories", dir, WALK_MAX_DEPTH);
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot list: %s", dir,
+                       strerror(errno));
+    ecg_code rc = ECG_OK;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        const char *name = e->d_name;
+        if (name[0] == '.') continue; /* ., .., hidden files */
+        char sub[4096], full[4096];
+        k = snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name);
+        if (k < 0 || (size_t)k >= sizeof sub || (size_t)snprintf(full, sizeof full, "%s/%s", root, sub) >= sizeof full) {
+            rc = err_set(err, ECG_EINVAL, "%s/%s: path too long", dir, name);
+            break;
+        }
+        int is_dir = e->d_type == DT_DIR, is_reg = e->d_type == DT_REG;
+        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+            struct stat st;
+            /* Symbolic links to files are followed; to directories they are not (no loops). */
+            if (stat(full, &st) == 0) {
+                is_reg = S_ISREG(st.st_mode);
+                is_dir = S_ISDIR(st.st_mode) && e->d_type == DT_UNKNOWN;
+                if (is_dir && lstat(full, &st) == 0 && S_ISLNK(st.st_mode)) is_dir = 0;
+            }
+        }
+        size_t len = strlen(sub);
+        if (is_dir) {
+            rc = walk(root, sub, depth + 1, out, err);
+        } else if (is_reg && len > 4 && strcmp(sub + len - 4, ".hea") == 0) {
+            sub[len - 4] = 0;
+            if (strvec_push(out, sub)) rc = err_set(err, ECG_ENOMEM, "walk: no memory");
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Is this header a multi-segment master ("name/segments ..." on its record line)? Its segment
+ * names (in the same directory) go to segs. Reads only the header. */
+static int master_segments(const char *root, const char *rel, strvec *segs, int *oom) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.hea", root, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
+    char line[1024];
+    int master = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0) continue;
+        size_t tok = strcspn(p, " \t\r\n");
+        master = memchr(p, '/', tok) != NULL;
+        break;
+    }
+    if (!master) {
+        fclose(fp);
+        return 0;
+    }
+    /* Parse the whole header with the WFDB parser to get the segment names right. */
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *text = size > 0 && (size_t)size <= WFDB_MAX_HEADER_BYTES ? malloc((size_t)size) : NULL;
+    if (text && fread(text, 1, (size_t)size, fp) == (size_t)size) {
+        wfdb_header h;
+        if (wfdb_header_parse(&h, text, (size_t)size, path, NULL) == ECG_OK) {
+            const char *slash = strrchr(rel, '/');
+            size_t dlen = slash ? (size_t)(slash - rel) + 1 : 0;
+            for (int i = 0; i < h.n_segments; i++) {
+                char seg[4096];
+                if (strcmp(h.segments[i].name, "~") == 0) continue;
+                snprintf(seg, sizeof seg, "%.*s%s", (int)dlen, rel, h.segments[i].name);
+                if (strvec_push(segs, seg)) *oom = 1;
+            }
+            wfdb_header_free(&h);
+        }
+    }
+    free(text);
+    fclose(fp);
+    return 1;
+}
+
+typedef struct {
+    store_prepared p;
+    ecg_code code;
+    char msg[512];
+} import_slot;
+
+static void note_skip(store_import_summary *sum, const char *rel, ecg_code code, const char *msg) {
+    sum->skipped++;
+    sum->by_code[(unsigned)code < 8 ? code : 0]++;
+    if (sum->n_skips < STORE_MAX_SKIPS && sum->skips) {
+        store_skip *s = &sum->skips[sum->n_skips++];
+        snprintf(s->path, sizeof s->path, "%s", rel);
+        s->code = code;
+        snprintf(s->reason, sizeof s->reason, "%s", msg);
+    }
+}
+
+/* Label names and text values go into the manifest, sanitised to what it accepts. */
+static void copy_label_meta(store_writer *w, const store_labels *l) {
+    for (int k = 0; k < l->n_cols; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", l->names[k]);
+        for (char *p = name; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  strchr("_-.", *p)))
+                *p = '_';
+        store_writer_set_label_name(w, k, name, NULL);
+        if (!l->vocab[k] || l->n_vocab[k] > 4096) continue; /* too many to be a class list */
+        for (size_t v = 0; v < l->n_vocab[k]; v++) {
+            char text[256];
+            snprintf(text, sizeof text, "%s", l->vocab[k][v]);
+            for (char *p = text; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+            store_writer_set_label_value(w, k, (int32_t)v, text, NULL);
+        }
+    }
+}
+
+ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_import_opts *opt,
+                                store_import_summary *sum, ecg_err *err) {
+    memset(sum, 0, sizeof *sum);
+    store_import_opts o = {0};
+    if (opt) o = *opt;
+    if (o.batch <= 0) o.batch = 64;
+    strvec all = {0}, segs = {0};
+    ecg_code rc = walk(root, "", 0, &all, err);
+    if (rc) {
+        strvec_free(&all);
+        return rc;
+    }
+    qsort(all.v, all.n, sizeof *all.v, cmp_str);
+    /* Multi-segment masters: their segments are not records of their own. */
+    int oom = 0;
+    for (size_t i = 0; i < all.n; i++) master_segments(root, all.v[i], &segs, &oom);
+    if (oom) {
+        strvec_free(&all);
+        strvec_free(&segs);
+        return err_set(err, ECG_ENOMEM, "import: no memory for segment names");
+    }
+    qsort(segs.v, segs.n, sizeof *segs.v, cmp_str);
+    size_t kept = 0;
+    for (size_t i = 0; i < all.n; i++) {
+        if (segs.n && bsearch(&all.v[i], segs.v, segs.n, sizeof *segs.v, cmp_str)) {
+            free(all.v[i]);
+            continue;
+        }
+        all.v[kept++] = all.v[i];
+    }
+    all.n = kept;
+    strvec_free(&segs);
+    sum->found = kept;
+    sum->skips = calloc(STORE_MAX_SKIPS, sizeof *sum->skips);
+    if (!sum->skips) {
+        strvec_free(&all);
+        return err_set(err, ECG_ENOMEM, "import: no memory for the skip list");
+    }
+    if (o.labels) copy_label_meta(w, o.labels);
+    int n_threads = 1;
+#ifdef _OPENMP
+    n_threads = omp_get_max_threads();
+#endif
+    prep_cache *caches = calloc((size_t)n_threads, sizeof *caches);
+    import_slot *slots = calloc((size_t)o.batch, sizeof *slots);
+    if (!caches || !slots) {
+        free(caches);
+        free(slots);
+        strvec_free(&all);
+        return err_set(err, ECG_ENOMEM, "import: no memory for %d slots", o.batch);
+    }
+    for (size_t b0 = 0; !rc && b0 < all.n; b0 += (size_t)o.batch) {
+        int nb = (int)(all.n - b0 < (size_t)o.batch ? all.n - b0 : (size_t)o.batch);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+        for (int s = 0; s < nb; s++) {
+            int t = 0;
+#ifdef _OPENMP
+            t = omp_get_thread_num();
+#endif
+            import_slot *sl = &slots[s];
+            char path[4096];
+            ecg_err e;
+            ecg_record r;
+            snprintf(path, sizeof path, "%s/%s", root, all.v[b0 + (size_t)s]);
+            sl->code = wfdb_read_record(&r, path, o.wfdb, &e);
+            if (!sl->code) {
+                snprintf(r.record_name, sizeof r.record_name, "%s", all.v[b0 + (size_t)s]);
+                sl->code = prepare_with(&caches[t], &sl->p, &r, &e);
+                record_free(&r);
+            }
+            if (sl->code) snprintf(sl->msg, sizeof sl->msg, "%s", e.msg);
+        }
+        for (int s = 0; s < nb; s++) {
+            import_slot *sl = &slots[s];
+            const char *rel = all.v[b0 + (size_t)s];
+            if (!rc && !sl->code) {
+                int32_t labels[STORE_N_LABELS];
+                for (int k = 0; k < STORE_N_LABELS; k++) labels[k] = STORE_LABEL_MISSING;
+                if (o.labels && !store_labels_lookup(o.labels, rel, labels)) sum->unlabelled++;
+                rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels, sl->p.orig_fs,
+                                      rel, err);
+                if (!rc) {
+                    sum->imported++;
+                    if (sl->p.nan_filled) sum->nan_records++;
+                }
+            } else if (!rc) {
+                note_skip(sum, rel, sl->code, sl->msg);
+            }
+            store_prepared_free(&sl->p);
+        }
+        if (!rc && o.progress) o.progress(o.progress_ctx, b0 + (size_t)nb, all.n, sum->skipped);
+    }
+    for (int t = 0; t < n_threads; t++) prep_cache_free(&caches[t]);
+    free(caches);
+    free(slots);
+    strvec_free(&all);
+    if (!rc) rc = store_writer_flush(w, err);
+    return rc;
+}
+
+void store_import_summary_free(store_import_summary *sum) {
+    free(sum->skips);
+    memset(sum, 0, sizeof *sum);
+}
