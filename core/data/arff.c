@@ -25,30 +25,36 @@ typedef struct {
     size_t vcap;
 } arff_scratch;
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+static int is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
 
 /* Next comma-separated field of [*p, end): a quoted field is returned without its quotes, still
  * escaped, with *quoted set. Returns 1, 0 at the end, -1 for an unterminated quote, -2 for text
  * between a closing quote and the next comma. */
 static int next_field(const char **p, const char *end, const char **f, size_t *fn, int *quoted) {
     const char *q = *p;
-    while (q < end && is_blank(*q)) q++;
+    while (q < end && is_blank(*q))
+        q++;
     if (q >= end) return 0;
     *quoted = 0;
     if (*q == '\'' || *q == '"') {
         char qc = *q++;
         const char *s = q;
-        while (q < end && *q != qc) q += (*q == '\\' && q + 1 < end) ? 2 : 1;
+        while (q < end && *q != qc)
+            q += (*q == '\\' && q + 1 < end) ? 2 : 1;
         if (q >= end) return -1;
         *f = s;
         *fn = (size_t)(q - s);
         *quoted = 1;
         q++;
-        while (q < end && is_blank(*q)) q++;
+        while (q < end && is_blank(*q))
+            q++;
         if (q < end && *q != ',') return -2;
     } else {
         const char *s = q;
-        while (q < end && *q != ',') q++;
+        while (q < end && *q != ',')
+            q++;
         *f = s;
         *fn = (size_t)(q - s);
         tb_trim(f, fn);
@@ -84,7 +90,8 @@ static ecg_code scratch_chars(arff_scratch *sc, size_t n, ecg_err *err, const ch
 static ecg_code scratch_floats(arff_scratch *sc, size_t n, ecg_err *err, const char *src) {
     if (n <= sc->vcap) return ECG_OK;
     size_t cap = sc->vcap ? sc->vcap : 256;
-    while (cap < n) cap *= 2;
+    while (cap < n)
+        cap *= 2;
     float *v = realloc(sc->v, cap * sizeof *v);
     if (!v) return err_set(err, ECG_ENOMEM, "%s: no memory for an instance", src);
     sc->v = v;
@@ -95,18 +102,21 @@ static ecg_code scratch_floats(arff_scratch *sc, size_t n, ecg_err *err, const c
 /* A name token at the start of [*p, end): quoted or up to a blank. 0 for an unterminated quote. */
 static int name_token(const char **p, const char *end, const char **s, size_t *n) {
     const char *q = *p;
-    while (q < end && is_blank(*q)) q++;
+    while (q < end && is_blank(*q))
+        q++;
     if (q < end && (*q == '\'' || *q == '"')) {
         char qc = *q++;
         *s = q;
-        while (q < end && *q != qc) q += (*q == '\\' && q + 1 < end) ? 2 : 1;
+        while (q < end && *q != qc)
+            q += (*q == '\\' && q + 1 < end) ? 2 : 1;
         if (q >= end) return 0;
         *n = (size_t)(q - *s);
         *p = q + 1;
         return 1;
     }
     *s = q;
-    while (q < end && !is_blank(*q)) q++;
+    while (q < end && !is_blank(*q))
+        q++;
     *n = (size_t)(q - *s);
     *p = q;
     return 1;
@@ -172,8 +182,8 @@ static ecg_code header_line(task_builder *b, arff_header *h, const char *s, size
         h->rel_open = 1;
     } else if (ty > 0 && type[0] == '{') {
         if (type[ty - 1] != '}')
-            return err_set(err, ECG_EFORMAT, "%s:%zu: nominal values without a closing '}'",
-                           b->src, line);
+            return err_set(err, ECG_EFORMAT, "%s:%zu: nominal values without a closing '}'", b->src,
+                           line);
         h->last_nominal = 1;
         h->nominal = type + 1;
         h->nominal_len = ty - 2;
@@ -187,8 +197,7 @@ static ecg_code header_line(task_builder *b, arff_header *h, const char *s, size
 /* Check the layout and declare the classes. */
 static ecg_code header_done(task_builder *b, arff_header *h, size_t line, ecg_err *err) {
     if (h->rel_open)
-        return err_set(err, ECG_EFORMAT, "%s:%zu: relational attribute without @end", b->src,
-                       line);
+        return err_set(err, ECG_EFORMAT, "%s:%zu: relational attribute without @end", b->src, line);
     if (!h->last_nominal)
         return err_set(err, ECG_EFORMAT,
                        "%s:%zu: the last attribute must be the nominal class (regression and "
@@ -197,8 +206,8 @@ static ecg_code header_done(task_builder *b, arff_header *h, size_t line, ecg_er
     if (h->n_other)
         return err_set(err, ECG_EFORMAT, "%s:%zu: string or date attributes are not read", b->src,
                        line);
-    if (h->n_relational ? (h->n_top != 2 || h->inner == 0) : (h->n_numeric != h->n_top - 1 ||
-                                                                h->n_numeric == 0))
+    if (h->n_relational ? (h->n_top != 2 || h->inner == 0)
+                        : (h->n_numeric != h->n_top - 1 || h->n_numeric == 0))
         return err_set(err, ECG_EFORMAT,
                        "%s:%zu: expected numeric attributes or one relational attribute, then the "
                        "class",
@@ -243,12 +252,13 @@ static ecg_code parse_label(task_builder *b, const char *f, size_t fn, int quote
 }
 
 /* Stores [nd][len] from sc->v, dropping time points missing on every dimension at the end. */
-static ecg_code store(task_builder *b, arff_scratch *sc, int nd, size_t len, int label,
-                      size_t line, ecg_err *err) {
+static ecg_code store(task_builder *b, arff_scratch *sc, int nd, size_t len, int label, size_t line,
+                      ecg_err *err) {
     size_t keep = len;
     while (keep > 0) {
         int all = 1;
-        for (int d = 0; d < nd && all; d++) all = isnan(sc->v[(size_t)d * len + keep - 1]);
+        for (int d = 0; d < nd && all; d++)
+            all = isnan(sc->v[(size_t)d * len + keep - 1]);
         if (!all) break;
         keep--;
     }
@@ -319,8 +329,8 @@ static ecg_code data_line(task_builder *b, const arff_header *h, arff_scratch *s
             return err_set(err, ECG_EINVAL, "%s:%zu: more than %d dimensions", b->src, line,
                            b->lim.max_dims);
         if ((size_t)nd + 1 > b->lim.max_values / L)
-            return err_set(err, ECG_EINVAL, "%s:%zu: instance larger than %zu values", b->src,
-                           line, b->lim.max_values);
+            return err_set(err, ECG_EINVAL, "%s:%zu: instance larger than %zu values", b->src, line,
+                           b->lim.max_values);
         if ((rc = scratch_floats(sc, ((size_t)nd + 1) * L, err, b->src))) return rc;
         for (size_t i = 0; i < L; i++) {
             if ((r = next_field(&rp, re, &f, &fn, &quoted)) != 1 || quoted)
@@ -335,8 +345,7 @@ static ecg_code data_line(task_builder *b, const arff_header *h, arff_scratch *s
         nd++;
         rel = nl ? nl + 1 : rend;
     }
-    if (nd == 0)
-        return err_set(err, ECG_EFORMAT, "%s:%zu: empty relational value", b->src, line);
+    if (nd == 0) return err_set(err, ECG_EFORMAT, "%s:%zu: empty relational value", b->src, line);
     return store(b, sc, nd, L, label, line, err);
 }
 

@@ -45,7 +45,8 @@ static int64_t gcd64(int64_t a, int64_t b) {
     return a;
 }
 
-/* ---- polyphase ---------------------------------------------------------------------------------- */
+/* ---- polyphase ----------------------------------------------------------------------------------
+ */
 
 ecg_code resample_plan_init(resample_plan *p, int up, int down, ecg_err *err) {
     memset(p, 0, sizeof *p);
@@ -69,7 +70,8 @@ ecg_code resample_plan_init(resample_plan *p, int up, int down, ecg_err *err) {
         h[i] = f_c * sinc(f_c * m) * kaiser(half ? m / half : 0.0, RESAMPLE_KAISER_BETA, i0b);
         s += h[i];
     }
-    for (size_t i = 0; i < n_taps; i++) h[i] = h[i] / s * up;
+    for (size_t i = 0; i < n_taps; i++)
+        h[i] = h[i] / s * up;
     p->up = up;
     p->down = down;
     p->half_len = half;
@@ -97,7 +99,8 @@ void resample_plan_apply(const resample_plan *p, const float *x, size_t n_in, fl
         int64_t j_lo = t - two_half <= 0 ? 0 : (t - two_half + up - 1) / up;
         if (j_hi > (int64_t)n_in - 1) j_hi = (int64_t)n_in - 1;
         double acc = 0;
-        for (int64_t j = j_lo; j <= j_hi; j++) acc += (double)x[j] * p->h[t - j * up];
+        for (int64_t j = j_lo; j <= j_hi; j++)
+            acc += (double)x[j] * p->h[t - j * up];
         y[k] = (float)acc;
     }
 }
@@ -122,13 +125,14 @@ int resample_ratio(double fs_in, double fs_out, int *up, int *down) {
     return 0;
 }
 
-/* ---- windowed sinc ------------------------------------------------------------------------------ */
+/* ---- windowed sinc ------------------------------------------------------------------------------
+ */
 
 typedef struct {
-    double c;      /* cutoff as a fraction of the input Nyquist: min(1, out/in) */
-    double w;      /* half-width in input samples: RESAMPLE_HALF_ZEROS / c */
-    double i0b;    /* I0(beta) */
-    double scale;  /* 1 / integral of the unnormalised kernel */
+    double c;     /* cutoff as a fraction of the input Nyquist: min(1, out/in) */
+    double w;     /* half-width in input samples: RESAMPLE_HALF_ZEROS / c */
+    double i0b;   /* I0(beta) */
+    double scale; /* 1 / integral of the unnormalised kernel */
 } sinc_kernel;
 
 static double sinc_raw(const sinc_kernel *k, double tau) {
@@ -145,7 +149,8 @@ static void sinc_kernel_init(sinc_kernel *k, double ratio) {
     k->scale = 1.0;
     int n = 2 * 2048; /* even */
     double hstep = 2 * k->w / n, s = sinc_raw(k, -k->w) + sinc_raw(k, k->w);
-    for (int i = 1; i < n; i++) s += (i % 2 ? 4 : 2) * sinc_raw(k, -k->w + i * hstep);
+    for (int i = 1; i < n; i++)
+        s += (i % 2 ? 4 : 2) * sinc_raw(k, -k->w + i * hstep);
     k->scale = 1.0 / (s * hstep / 3.0);
 }
 
@@ -299,7 +304,8 @@ ecg_code resample_record(ecg_record *out, const ecg_record *in, double fs_out, e
     return ECG_OK;
 }
 
-/* ---- filters ------------------------------------------------------------------------------------ */
+/* ---- filters ------------------------------------------------------------------------------------
+ */
 
 ecg_code resample_design_highpass(double fs, double fc, double b[3], double a[3], ecg_err *err) {
     if (!(fs > 0) || !(fc > 0) || !(fc < fs / 2) || !isfinite(fs))
@@ -358,9 +364,12 @@ static ecg_code filtfilt(const double b[3], const double a[3], float *x, int n_c
     double zi0 = (B0 + B1) / (1.0 + a[1] + a[2]), zi1 = B1 - a[2] * zi0;
     for (int c = 0; c < n_ch; c++) {
         float *xc = x + (size_t)c * n;
-        for (size_t i = 0; i < pad; i++) e[i] = 2.0 * xc[0] - xc[pad - i];
-        for (size_t i = 0; i < n; i++) e[pad + i] = xc[i];
-        for (size_t i = 0; i < pad; i++) e[pad + n + i] = 2.0 * xc[n - 1] - xc[n - 2 - i];
+        for (size_t i = 0; i < pad; i++)
+            e[i] = 2.0 * xc[0] - xc[pad - i];
+        for (size_t i = 0; i < n; i++)
+            e[pad + i] = xc[i];
+        for (size_t i = 0; i < pad; i++)
+            e[pad + n + i] = 2.0 * xc[n - 1] - xc[n - 2 - i];
         double z[2] = {zi0 * e[0], zi1 * e[0]};
         biquad_run(b, a, e, m, z);
         for (size_t i = 0, j = m - 1; i < j; i++, j--) {
@@ -371,7 +380,8 @@ static ecg_code filtfilt(const double b[3], const double a[3], float *x, int n_c
         z[0] = zi0 * e[0];
         z[1] = zi1 * e[0];
         biquad_run(b, a, e, m, z);
-        for (size_t i = 0; i < n; i++) xc[i] = (float)e[m - 1 - pad - i];
+        for (size_t i = 0; i < n; i++)
+            xc[i] = (float)e[m - 1 - pad - i];
     }
     free(e);
     return ECG_OK;
@@ -383,7 +393,8 @@ ecg_code resample_highpass(float *x, int n_ch, size_t n, double fs, double fc, e
     return rc ? rc : filtfilt(b, a, x, n_ch, n, err);
 }
 
-ecg_code resample_notch(float *x, int n_ch, size_t n, double fs, double f0, double q, ecg_err *err) {
+ecg_code resample_notch(float *x, int n_ch, size_t n, double fs, double f0, double q,
+                        ecg_err *err) {
     double b[3], a[3];
     ecg_code rc = resample_design_notch(fs, f0, q, b, a, err);
     return rc ? rc : filtfilt(b, a, x, n_ch, n, err);
@@ -400,7 +411,8 @@ ecg_code resample_filter(float *x, int n_ch, size_t n, double fs, const resample
     return ECG_OK;
 }
 
-/* ---- windows ------------------------------------------------------------------------------------ */
+/* ---- windows ------------------------------------------------------------------------------------
+ */
 
 size_t resample_window_count(size_t n, size_t win) {
     if (n == 0 || win == 0) return 0;

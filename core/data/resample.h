@@ -1,5 +1,6 @@
-/* resample.h — signal preparation for the encoder: rational-ratio polyphase resampling designed like
- * scipy.signal.resample_poly, an arbitrary-ratio windowed-sinc path, optional filters, 2.5 s windows. */
+/* resample.h — signal preparation for the encoder: rational-ratio polyphase resampling designed
+ * like scipy.signal.resample_poly, an arbitrary-ratio windowed-sinc path, optional filters, 2.5 s
+ * windows. */
 #ifndef ECGFM_CORE_RESAMPLE_H
 #define ECGFM_CORE_RESAMPLE_H
 
@@ -10,21 +11,24 @@
 #include "core/data/record.h"
 
 /* Largest reduced up or down factor the polyphase path takes; larger ratios (359.7 -> 240 Hz is
- * 800/1199) go through the arbitrary-ratio sinc path, which is the same filter evaluated exactly. */
+ * 800/1199) go through the arbitrary-ratio sinc path, which is the same filter evaluated exactly.
+ */
 #define RESAMPLE_MAX_FACTOR 640
-/* Kaiser beta and zero crossings per side of the lowpass, as scipy's default ('kaiser', 5.0), 10. */
+/* Kaiser beta and zero crossings per side of the lowpass, as scipy's default ('kaiser', 5.0), 10.
+ */
 #define RESAMPLE_KAISER_BETA 5.0
 #define RESAMPLE_HALF_ZEROS 10
 
-/* ---- rational ratio: polyphase FIR ------------------------------------------------------------ */
+/* ---- rational ratio: polyphase FIR ------------------------------------------------------------
+ */
 
 /* The filter of scipy.signal.resample_poly(x, up, down) with its default window: firwin(2*half+1,
  * 1/max(up,down), window=('kaiser', 5.0)) scaled by up, half = 10*max(up,down), after up/down are
  * reduced by their gcd. Built once, applied to any number of channels. */
 typedef struct {
-    int up, down;  /* reduced */
-    int half_len;  /* taps either side of the centre, in the upsampled domain */
-    double *h;     /* [2*half_len + 1] */
+    int up, down; /* reduced */
+    int half_len; /* taps either side of the centre, in the upsampled domain */
+    double *h;    /* [2*half_len + 1] */
 } resample_plan;
 
 ecg_code resample_plan_init(resample_plan *p, int up, int down, ecg_err *err);
@@ -39,7 +43,8 @@ void resample_plan_apply(const resample_plan *p, const float *x, size_t n_in, fl
  * reduced factors are at most RESAMPLE_MAX_FACTOR; returns 0 otherwise (use the sinc path). */
 int resample_ratio(double fs_in, double fs_out, int *up, int *down);
 
-/* ---- arbitrary ratio: windowed-sinc interpolation --------------------------------------------- */
+/* ---- arbitrary ratio: windowed-sinc interpolation ---------------------------------------------
+ */
 
 typedef enum {
     RESAMPLE_SINC = 0,   /* the resample_poly kernel as a continuous function, evaluated exactly */
@@ -68,7 +73,8 @@ ecg_code resample_length(const float *x, size_t n_in, float *y, size_t n_out, re
  * NaN samples spread over the filter's support: fill them before resampling if that matters. */
 ecg_code resample_record(ecg_record *out, const ecg_record *in, double fs_out, ecg_err *err);
 
-/* ---- optional filters (all off unless asked for) ---------------------------------------------- */
+/* ---- optional filters (all off unless asked for) ----------------------------------------------
+ */
 
 typedef struct {
     double highpass_hz; /* baseline-wander removal: zero-phase 2nd-order Butterworth; 0 = off */
@@ -89,7 +95,8 @@ ecg_code resample_design_highpass(double fs, double fc, double b[3], double a[3]
 ecg_code resample_design_notch(double fs, double f0, double q, double b[3], double a[3],
                                ecg_err *err);
 
-/* ---- windows of a record ---------------------------------------------------------------------- */
+/* ---- windows of a record ----------------------------------------------------------------------
+ */
 
 /* Non-overlapping evaluation windows of `win` samples: floor(n / win), the tail dropped; a record
  * shorter than one window still gives one window (zero-padded). 0 when n == 0. */

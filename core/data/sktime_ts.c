@@ -7,10 +7,10 @@
 #include <string.h>
 
 typedef struct {
-    int labels;       /* -1 no @classLabel tag, 0 false, 1 true */
-    int univariate;   /* -1 unknown */
-    int dims;         /* 0 unknown */
-    int equal;        /* -1 unknown */
+    int labels;        /* -1 no @classLabel tag, 0 false, 1 true */
+    int univariate;    /* -1 unknown */
+    int dims;          /* 0 unknown */
+    int equal;         /* -1 unknown */
     size_t series_len; /* 0 unknown */
 } ts_header;
 
@@ -42,7 +42,8 @@ static int parse_count(const char *s, size_t n, size_t *out) {
 static ecg_code header_line(task_builder *b, ts_header *h, const char *s, size_t n, size_t line,
                             int *data, ecg_err *err) {
     size_t k = 0;
-    while (k < n && s[k] != ' ' && s[k] != '\t') k++;
+    while (k < n && s[k] != ' ' && s[k] != '\t')
+        k++;
     const char *rest = s + k;
     size_t rn = n - k;
     tb_trim(&rest, &rn);
@@ -62,8 +63,8 @@ static ecg_code header_line(task_builder *b, ts_header *h, const char *s, size_t
     if (tb_keyword(s, n, "@timeStamps")) {
         if (!parse_bool(rest, rn, &bv)) goto bad_bool;
         if (bv)
-            return err_set(err, ECG_EFORMAT, "%s:%zu: timestamped series are not supported",
-                           b->src, line);
+            return err_set(err, ECG_EFORMAT, "%s:%zu: timestamped series are not supported", b->src,
+                           line);
         return ECG_OK;
     }
     if (tb_keyword(s, n, "@missing")) {
@@ -80,8 +81,8 @@ static ecg_code header_line(task_builder *b, ts_header *h, const char *s, size_t
     }
     if (tb_keyword(s, n, "@dimensions") || tb_keyword(s, n, "@dimension")) {
         if (!parse_count(rest, rn, &cv) || cv < 1)
-            return err_set(err, ECG_EFORMAT, "%s:%zu: @dimensions needs a positive integer",
-                           b->src, line);
+            return err_set(err, ECG_EFORMAT, "%s:%zu: @dimensions needs a positive integer", b->src,
+                           line);
         if (cv > (size_t)b->lim.max_dims)
             return err_set(err, ECG_EINVAL, "%s:%zu: %zu dimensions (limit %d)", b->src, line, cv,
                            b->lim.max_dims);
@@ -109,18 +110,21 @@ static ecg_code header_line(task_builder *b, ts_header *h, const char *s, size_t
     }
     if (tb_keyword(s, n, "@classLabel")) {
         if (h->labels >= 0)
-            return err_set(err, ECG_EFORMAT, "%s:%zu: a second @classLabel or @targetLabel",
-                           b->src, line);
+            return err_set(err, ECG_EFORMAT, "%s:%zu: a second @classLabel or @targetLabel", b->src,
+                           line);
         size_t w = 0;
-        while (w < rn && rest[w] != ' ' && rest[w] != '\t') w++;
+        while (w < rn && rest[w] != ' ' && rest[w] != '\t')
+            w++;
         if (!parse_bool(rest, w, &h->labels))
             return err_set(err, ECG_EFORMAT, "%s:%zu: @classLabel must be true or false", b->src,
                            line);
         const char *p = rest + w, *end = rest + rn;
         while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t')) p++;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
             const char *q = p;
-            while (q < end && *q != ' ' && *q != '\t') q++;
+            while (q < end && *q != ' ' && *q != '\t')
+                q++;
             if (q > p) {
                 if (!h->labels)
                     return err_set(err, ECG_EFORMAT, "%s:%zu: @classLabel false lists classes",
@@ -144,7 +148,8 @@ bad_bool:
 static ecg_code scratch_grow(ts_scratch *sc, size_t need, const task_builder *b, ecg_err *err) {
     if (need <= sc->cap) return ECG_OK;
     size_t cap = sc->cap ? sc->cap : 256;
-    while (cap < need) cap *= 2;
+    while (cap < need)
+        cap *= 2;
     float *v = realloc(sc->v, cap * sizeof *v);
     if (!v) return err_set(err, ECG_ENOMEM, "%s: no memory for a case", b->src);
     sc->v = v;
@@ -165,7 +170,8 @@ static ecg_code data_line(task_builder *b, ts_header *h, ts_scratch *sc, const c
                 colon = s + i;
                 break;
             }
-        if (!colon) return err_set(err, ECG_EFORMAT, "%s:%zu: no ':' before a class label", b->src, line);
+        if (!colon)
+            return err_set(err, ECG_EFORMAT, "%s:%zu: no ':' before a class label", b->src, line);
         const char *lab = colon + 1;
         size_t ln = (size_t)(s + n - lab);
         tb_trim(&lab, &ln);
@@ -202,8 +208,8 @@ static ecg_code data_line(task_builder *b, ts_header *h, ts_scratch *sc, const c
             tb_trim(&tok, &tn);
             if (tn == 0) {
                 if (!c && len == 0)
-                    return err_set(err, ECG_EFORMAT, "%s:%zu: dimension %d is empty", b->src,
-                                   line, nd + 1);
+                    return err_set(err, ECG_EFORMAT, "%s:%zu: dimension %d is empty", b->src, line,
+                                   nd + 1);
                 return err_set(err, ECG_EFORMAT, "%s:%zu: empty value in dimension %d", b->src,
                                line, nd + 1);
             }
@@ -231,11 +237,10 @@ static ecg_code data_line(task_builder *b, ts_header *h, ts_scratch *sc, const c
         return err_set(err, ECG_EFORMAT, "%s:%zu: %d dimensions in a @univariate true file", b->src,
                        line, nd);
     if (h->dims && nd != h->dims)
-        return err_set(err, ECG_EFORMAT, "%s:%zu: %d dimensions, @dimensions says %d", b->src,
-                       line, nd, h->dims);
+        return err_set(err, ECG_EFORMAT, "%s:%zu: %d dimensions, @dimensions says %d", b->src, line,
+                       nd, h->dims);
     if (h->equal == 1) {
-        size_t want = h->series_len ? h->series_len
-                                    : (b->t->n_series ? b->t->length[0] : maxlen);
+        size_t want = h->series_len ? h->series_len : (b->t->n_series ? b->t->length[0] : maxlen);
         for (int d = 0; d < nd; d++)
             if (sc->dim_len[d] != want)
                 return err_set(err, ECG_EFORMAT,
@@ -250,7 +255,8 @@ static ecg_code data_line(task_builder *b, ts_header *h, ts_scratch *sc, const c
     for (int d = 0; d < nd; d++) {
         size_t L = sc->dim_len[d];
         memcpy(dst + (size_t)d * maxlen, src, L * sizeof *dst);
-        for (size_t i = L; i < maxlen; i++) dst[(size_t)d * maxlen + i] = NAN;
+        for (size_t i = L; i < maxlen; i++)
+            dst[(size_t)d * maxlen + i] = NAN;
         src += L;
     }
     return ECG_OK;
@@ -278,8 +284,7 @@ ecg_code ts_parse_buffer(task_split *t, const char *buf, size_t len, const char 
             }
             if ((rc = header_line(&b, &h, s, n, c.line, &in_data, err))) goto fail;
             if (in_data && h.labels < 0) {
-                rc = err_set(err, ECG_EFORMAT, "%s:%zu: @data without @classLabel", b.src,
-                             c.line);
+                rc = err_set(err, ECG_EFORMAT, "%s:%zu: @data without @classLabel", b.src, c.line);
                 goto fail;
             }
             continue;

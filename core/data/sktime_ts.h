@@ -1,5 +1,6 @@
 /* sktime_ts.h — the sktime/aeon .ts format of the UCR/UEA archives: '#' comments, @-tags
- * (@problemName, @univariate, @dimensions, @equalLength, @seriesLength, @classLabel), then @data. */
+ * (@problemName, @univariate, @dimensions, @equalLength, @seriesLength, @classLabel), then @data.
+ */
 #ifndef ECGFM_CORE_SKTIME_TS_H
 #define ECGFM_CORE_SKTIME_TS_H
 

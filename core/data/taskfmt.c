@@ -19,7 +19,8 @@ void task_split_free(task_split *t) {
     free(t->values);
     free(t->label);
     if (t->class_names)
-        for (int i = 0; i < t->n_classes; i++) free(t->class_names[i]);
+        for (int i = 0; i < t->n_classes; i++)
+            free(t->class_names[i]);
     free(t->class_names);
     memset(t, 0, sizeof *t);
 }
@@ -65,24 +66,26 @@ ecg_code task_split_align_classes(task_split *test, const task_split *train, ecg
     for (int j = 0; j < train->n_classes; j++)
         if (!(names[j] = strdup(train->class_names[j]))) goto oom;
     for (int i = 0; i < test->n_classes; i++)
-        if (map[i] >= train->n_classes && !(names[map[i]] = strdup(test->class_names[i])))
-            goto oom;
+        if (map[i] >= train->n_classes && !(names[map[i]] = strdup(test->class_names[i]))) goto oom;
     for (int i = 0; i < test->n_series; i++)
         if (test->label[i] >= 0) test->label[i] = map[test->label[i]];
-    for (int i = 0; i < test->n_classes; i++) free(test->class_names[i]);
+    for (int i = 0; i < test->n_classes; i++)
+        free(test->class_names[i]);
     free(test->class_names);
     test->class_names = names;
     test->n_classes = n_new;
     free(map);
     return ECG_OK;
 oom:
-    for (int j = 0; j < n_new; j++) free(names[j]);
+    for (int j = 0; j < n_new; j++)
+        free(names[j]);
     free(names);
     free(map);
     return err_set(err, ECG_ENOMEM, "align classes: no memory");
 }
 
-/* ---- builder ------------------------------------------------------------------------------------ */
+/* ---- builder ------------------------------------------------------------------------------------
+ */
 
 ecg_code tb_init(task_builder *b, task_split *t, const task_limits *lim, const char *src,
                  ecg_err *err) {
@@ -97,7 +100,8 @@ ecg_code tb_init(task_builder *b, task_split *t, const task_limits *lim, const c
 
 static uint64_t fnv1a(const char *s, size_t len) {
     uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
     return h;
 }
 
@@ -118,7 +122,8 @@ static ecg_code hash_rebuild(task_builder *b, size_t cap, ecg_err *err) {
     for (int k = 0; k < b->t->n_classes; k++) {
         const char *c = b->t->class_names[k];
         size_t i = fnv1a(c, strlen(c)) & (cap - 1);
-        while (h[i]) i = (i + 1) & (cap - 1);
+        while (h[i])
+            i = (i + 1) & (cap - 1);
         h[i] = k + 1;
     }
     free(b->hash);
@@ -157,7 +162,8 @@ ecg_code tb_class_add(task_builder *b, const char *name, size_t len, int *index,
         if (rc) return rc;
     } else {
         size_t i = fnv1a(name, len) & (b->hash_cap - 1);
-        while (b->hash[i]) i = (i + 1) & (b->hash_cap - 1);
+        while (b->hash[i])
+            i = (i + 1) & (b->hash_cap - 1);
         b->hash[i] = t->n_classes;
     }
     if (index) *index = t->n_classes - 1;
@@ -249,7 +255,8 @@ void tb_abort(task_builder *b) {
     task_split_free(b->t);
 }
 
-/* ---- tokens ------------------------------------------------------------------------------------- */
+/* ---- tokens -------------------------------------------------------------------------------------
+ */
 
 static int is_nan_word(const char *s, size_t len) {
     return len == 3 && tolower((unsigned char)s[0]) == 'n' && tolower((unsigned char)s[1]) == 'a' &&
@@ -326,11 +333,15 @@ int tb_next_line(tb_cursor *c, const char **s, size_t *len) {
     return 1;
 }
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+static int is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 void tb_trim(const char **s, size_t *len) {
-    while (*len && is_blank(**s)) (*s)++, (*len)--;
-    while (*len && is_blank((*s)[*len - 1])) (*len)--;
+    while (*len && is_blank(**s))
+        (*s)++, (*len)--;
+    while (*len && is_blank((*s)[*len - 1]))
+        (*len)--;
 }
 
 int tb_keyword(const char *s, size_t len, const char *kw) {

@@ -1,5 +1,6 @@
 /* taskfmt.h — what the UCR, sktime .ts and ARFF readers share: allocation limits, a task_split that
- * grows series by series with class names in declaration or first-appearance order, number tokens. */
+ * grows series by series with class names in declaration or first-appearance order, number tokens.
+ */
 #ifndef ECGFM_CORE_TASKFMT_H
 #define ECGFM_CORE_TASKFMT_H
 
@@ -30,7 +31,8 @@ task_limits task_limits_resolve(const task_limits *lim);
  * series (label -1) stay -1. */
 ecg_code task_split_align_classes(task_split *test, const task_split *train, ecg_err *err);
 
-/* ---- for the readers ---------------------------------------------------------------------------- */
+/* ---- for the readers ----------------------------------------------------------------------------
+ */
 
 typedef struct {
     task_split *t;

@@ -95,7 +95,8 @@ static void name_from_src(ecg_record *r, const char *src) {
     memcpy(r->record_name, tmp, sizeof tmp);
 }
 
-/* ---- CSV ---------------------------------------------------------------------------------------- */
+/* ---- CSV ----------------------------------------------------------------------------------------
+ */
 
 /* Next field of a CSV line: a double-quoted field is returned without its quotes (with "" left
  * in; *quoted set). Returns 1, 0 after the last field, -1 for an unterminated quote, -2 for text
@@ -108,7 +109,8 @@ static int csv_field(const char **p, const char *end, char sep, int *first, cons
         q++; /* the separator */
     }
     *first = 0;
-    while (q < end && (*q == ' ' || *q == '\t') && *q != sep) q++;
+    while (q < end && (*q == ' ' || *q == '\t') && *q != sep)
+        q++;
     *quoted = 0;
     if (q < end && *q == '"') {
         const char *s = ++q;
@@ -127,11 +129,13 @@ static int csv_field(const char **p, const char *end, char sep, int *first, cons
         *fn = (size_t)(q - s);
         *quoted = 1;
         q++;
-        while (q < end && (*q == ' ' || *q == '\t') && *q != sep) q++;
+        while (q < end && (*q == ' ' || *q == '\t') && *q != sep)
+            q++;
         if (q < end && *q != sep) return -2;
     } else {
         const char *s = q;
-        while (q < end && *q != sep) q++;
+        while (q < end && *q != sep)
+            q++;
         *f = s;
         *fn = (size_t)(q - s);
         tb_trim(f, fn);
@@ -165,11 +169,11 @@ static int time_kind(const char *s, size_t n) {
             k[m++] = (char)tolower((unsigned char)s[i]);
         }
     k[m] = 0;
-    static const char *const sec[] = {"time", "t", "times", "timesec", "timestamp", "seconds",
-                                      "sec", "secs"};
+    static const char *const sec[] = {"time",      "t",       "times", "timesec",
+                                      "timestamp", "seconds", "sec",   "secs"};
     static const char *const ms[] = {"timems", "ms", "milliseconds", "msec", "timemsec"};
-    static const char *const idx[] = {"", "sample", "samples", "index", "idx", "sampleindex",
-                                      "samplenumber", "unnamed0"};
+    static const char *const idx[] = {"",    "sample",      "samples",      "index",
+                                      "idx", "sampleindex", "samplenumber", "unnamed0"};
     for (size_t i = 0; i < sizeof sec / sizeof *sec; i++)
         if (!strcmp(k, sec[i])) return 1;
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
@@ -204,8 +208,7 @@ static ecg_code rows_grow(csv_rows *rw, int n_ch, int want_time, const opts_t *o
                           size_t line, ecg_err *err) {
     if (rw->rows < rw->cap) return ECG_OK;
     if (rw->rows >= o->max_samples)
-        return err_set(err, ECG_EINVAL, "%s:%zu: more than %zu samples", src, line,
-                       o->max_samples);
+        return err_set(err, ECG_EINVAL, "%s:%zu: more than %zu samples", src, line, o->max_samples);
     size_t cap = rw->cap ? 2 * rw->cap : 1024;
     if (cap > o->max_samples) cap = o->max_samples;
     if (cap > SIZE_MAX / sizeof(float) / (size_t)n_ch)
@@ -223,11 +226,10 @@ static ecg_code rows_grow(csv_rows *rw, int n_ch, int want_time, const opts_t *o
 }
 
 /* fs from a time column in seconds (scale 1) or milliseconds (scale 1000). */
-static ecg_code fs_from_time(const double *t, size_t n, double scale, const char *src,
-                             double *fs, ecg_err *err) {
+static ecg_code fs_from_time(const double *t, size_t n, double scale, const char *src, double *fs,
+                             ecg_err *err) {
     if (n < 2)
-        return err_set(err, ECG_EINVAL, "%s: one sample cannot give a sampling rate; give fs",
-                       src);
+        return err_set(err, ECG_EINVAL, "%s: one sample cannot give a sampling rate; give fs", src);
     double dt = (t[n - 1] - t[0]) / (double)(n - 1);
     if (!(dt > 0) || !isfinite(dt))
         return err_set(err, ECG_EFORMAT, "%s: the time column does not increase", src);
@@ -292,9 +294,9 @@ ecg_code csv_parse_buffer(ecg_record *r, const char *buf, size_t len, const char
         return err_set(err, ECG_EINVAL, "%s:%zu: %d channels (limit %d)", src, c.line, n_ch,
                        o.max_channels);
     if (o.fs == 0 && tkind != 1 && tkind != 2)
-        return err_set(err, ECG_EINVAL,
-                       "%s: no sampling rate: give fs or a time column in s or ms", src);
-    char (*names)[ECG_NAME_MAX] = NULL;
+        return err_set(err, ECG_EINVAL, "%s: no sampling rate: give fs or a time column in s or ms",
+                       src);
+    char(*names)[ECG_NAME_MAX] = NULL;
     csv_rows rw = {0};
     size_t header_line = c.line;
     if (header) {
@@ -351,7 +353,8 @@ ecg_code csv_parse_buffer(ecg_record *r, const char *buf, size_t len, const char
                     goto fail;
                 }
                 double mv = (double)v * o.to_mv;
-                if (isnan(v)) mv = NAN;
+                if (isnan(v))
+                    mv = NAN;
                 else if (!(fabs(mv) <= 3.4e38)) {
                     rc = err_set(err, ECG_EFORMAT, "%s:%zu: column %d is out of range in mV", src,
                                  c.line, k + 1);
@@ -366,9 +369,9 @@ ecg_code csv_parse_buffer(ecg_record *r, const char *buf, size_t len, const char
             goto fail;
         }
         if (k != n_fields) {
-            rc = err_set(err, ECG_EFORMAT, "%s:%zu: %s fields, the %s has %d", src, c.line,
-                         k > n_fields ? "more" : "fewer", header ? "header" : "first row",
-                         n_fields);
+            rc =
+                err_set(err, ECG_EFORMAT, "%s:%zu: %s fields, the %s has %d", src, c.line,
+                        k > n_fields ? "more" : "fewer", header ? "header" : "first row", n_fields);
             goto fail;
         }
         rw.rows++;
@@ -418,7 +421,8 @@ ecg_code csv_read_file(ecg_record *r, const char *path, const text_signal_opts *
     return rc;
 }
 
-/* ---- npy ---------------------------------------------------------------------------------------- */
+/* ---- npy ----------------------------------------------------------------------------------------
+ */
 
 typedef struct {
     const char *p, *end;
@@ -481,9 +485,12 @@ static ecg_code npy_header(const char *h, size_t hn, const char *src, char descr
             memcpy(descr, d, dn);
             descr[dn] = 0;
         } else if (kn == 13 && !memcmp(k, "fortran_order", 13) && !seen[1]++) {
-            if (py_word(&c, "True")) *fortran = 1;
-            else if (py_word(&c, "False")) *fortran = 0;
-            else goto bad;
+            if (py_word(&c, "True"))
+                *fortran = 1;
+            else if (py_word(&c, "False"))
+                *fortran = 0;
+            else
+                goto bad;
         } else if (kn == 5 && !memcmp(k, "shape", 5) && !seen[2]++) {
             if (!py_eat(&c, '(')) goto bad;
             *ndim = 0;
@@ -505,8 +512,10 @@ static ecg_code npy_header(const char *h, size_t hn, const char *src, char descr
                 }
             }
         } else {
-            return err_set(err, ECG_EFORMAT, "%s: npy header has an unexpected or repeated key "
-                           "'%.*s'", src, (int)(kn > 40 ? 40 : kn), k);
+            return err_set(err, ECG_EFORMAT,
+                           "%s: npy header has an unexpected or repeated key "
+                           "'%.*s'",
+                           src, (int)(kn > 40 ? 40 : kn), k);
         }
         if (!py_eat(&c, ',')) {
             if (!py_eat(&c, '}')) goto bad;
@@ -523,14 +532,17 @@ bad:
                    src, (size_t)(c.p - h));
 }
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint16_t rd16(const uint8_t *p) {
+    return (uint16_t)(p[0] | p[1] << 8);
+}
 static uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static double load_elem(const uint8_t *p, char kind, size_t size, int big) {
     uint8_t b[8];
-    for (size_t i = 0; i < size; i++) b[i] = big ? p[size - 1 - i] : p[i];
+    for (size_t i = 0; i < size; i++)
+        b[i] = big ? p[size - 1 - i] : p[i];
     if (kind == 'i') {
         int16_t v;
         memcpy(&v, b, 2);
@@ -553,7 +565,8 @@ ecg_code npy_parse_buffer(ecg_record *r, const uint8_t *buf, size_t len, const c
     opts_t o = resolve(opts);
     ecg_code rc = check_opts(&o, src, err);
     if (rc) return rc;
-    if (!(o.fs > 0)) return err_set(err, ECG_EINVAL, "%s: an npy file needs fs from the caller", src);
+    if (!(o.fs > 0))
+        return err_set(err, ECG_EINVAL, "%s: an npy file needs fs from the caller", src);
     if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
         return err_set(err, ECG_EFORMAT, "%s: not an npy file (magic \\x93NUMPY missing)", src);
     int major = buf[6];
@@ -566,8 +579,8 @@ ecg_code npy_parse_buffer(ecg_record *r, const uint8_t *buf, size_t len, const c
         hl = rd32(buf + 8);
         pre = 12;
     } else {
-        return err_set(err, ECG_EVERSION, "%s: npy format version %d.%d is not read (1-3 are)",
-                       src, major, buf[7]);
+        return err_set(err, ECG_EVERSION, "%s: npy format version %d.%d is not read (1-3 are)", src,
+                       major, buf[7]);
     }
     if (hl > len - pre)
         return err_set(err, ECG_EFORMAT, "%s: npy header of %zu bytes runs past the file", src, hl);
@@ -597,8 +610,7 @@ ecg_code npy_parse_buffer(ecg_record *r, const uint8_t *buf, size_t len, const c
         n_ch = cols;
         n_samp = rows;
     }
-    if (n_ch == 0 || n_samp == 0)
-        return err_set(err, ECG_EFORMAT, "%s: empty array", src);
+    if (n_ch == 0 || n_samp == 0) return err_set(err, ECG_EFORMAT, "%s: empty array", src);
     if (n_ch > (uint64_t)o.max_channels)
         return err_set(err, ECG_EINVAL, "%s: %llu channels (limit %d); is the orientation right?",
                        src, (unsigned long long)n_ch, o.max_channels);

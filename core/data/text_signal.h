@@ -1,5 +1,6 @@
-/* text_signal.h — ECG records from plain files: CSV with a header of lead names and an optional time
- * column, and NumPy .npy arrays (float32, float64, int16; C or Fortran order; either orientation). */
+/* text_signal.h — ECG records from plain files: CSV with a header of lead names and an optional
+ * time column, and NumPy .npy arrays (float32, float64, int16; C or Fortran order; either
+ * orientation). */
 #ifndef ECGFM_CORE_TEXT_SIGNAL_H
 #define ECGFM_CORE_TEXT_SIGNAL_H
 
@@ -16,9 +17,9 @@ typedef enum {
 
 /* What the file does not say. Zero-initialised options are valid for CSV with a time column. */
 typedef struct {
-    double fs;           /* samples per second; CSV may leave 0 when it has a time column */
-    double to_mv;        /* stored number × to_mv = millivolts; 0 means 1 (already mV) */
-    const char *units;   /* written into each channel's units; NULL means "mV" */
+    double fs;         /* samples per second; CSV may leave 0 when it has a time column */
+    double to_mv;      /* stored number × to_mv = millivolts; 0 means 1 (already mV) */
+    const char *units; /* written into each channel's units; NULL means "mV" */
     signal_orientation orientation; /* 2-D npy arrays only */
     /* Channel names when the file has none (npy, CSV without a header): n_names must equal the
      * channel count. NULL: the 12 standard leads for 12 channels, "ch1".."chN" otherwise. */

@@ -12,10 +12,12 @@ static int next_field(const char **p, const char *end, char sep, const char **f,
                       int *first) {
     const char *q = *p;
     if (sep == ' ') {
-        while (q < end && (*q == ' ' || *q == '\t')) q++;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
         if (q >= end) return 0;
         const char *s = q;
-        while (q < end && *q != ' ' && *q != '\t') q++;
+        while (q < end && *q != ' ' && *q != '\t')
+            q++;
         *f = s;
         *flen = (size_t)(q - s);
         *p = q;
@@ -27,7 +29,8 @@ static int next_field(const char **p, const char *end, char sep, const char **f,
     }
     *first = 0;
     const char *s = q;
-    while (q < end && *q != sep) q++;
+    while (q < end && *q != sep)
+        q++;
     *f = s;
     *flen = (size_t)(q - s);
     tb_trim(f, flen);
@@ -67,8 +70,8 @@ ecg_code ucr_parse_buffer(task_split *t, const char *buf, size_t len, const char
         tb_label_canonical(f, flen, name);
         while (next_field(&p, end, sep, &f, &flen, &first)) {
             if (flen == 0) {
-                rc = err_set(err, ECG_EFORMAT, "%s:%zu: empty field after value %zu", b.src,
-                             c.line, nv);
+                rc = err_set(err, ECG_EFORMAT, "%s:%zu: empty field after value %zu", b.src, c.line,
+                             nv);
                 goto fail;
             }
             if (nv >= b.lim.max_length) {
@@ -95,7 +98,8 @@ ecg_code ucr_parse_buffer(task_split *t, const char *buf, size_t len, const char
             }
             nv++;
         }
-        while (nv > 0 && isnan(row[nv - 1])) nv--;
+        while (nv > 0 && isnan(row[nv - 1]))
+            nv--;
         if (nv == 0) {
             rc = err_set(err, ECG_EFORMAT, "%s:%zu: a label without values", b.src, c.line);
             goto fail;

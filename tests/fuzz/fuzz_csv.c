@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             !isfinite(r.fs))
             abort();
         volatile float sink = 0;
-        for (size_t k = 0; k < (size_t)r.n_channels * r.n_samples; k++) sink += r.signal[k];
+        for (size_t k = 0; k < (size_t)r.n_channels * r.n_samples; k++)
+            sink += r.signal[k];
         for (int c = 0; c < r.n_channels; c++)
             if (r.channels[c].lead < -1 || r.channels[c].lead >= ECG_N_LEADS ||
                 strnlen(r.channels[c].name, ECG_NAME_MAX) >= ECG_NAME_MAX)

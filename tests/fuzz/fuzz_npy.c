@@ -11,9 +11,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t *buf = malloc(size ? size : 1);
     if (!buf) return 0;
     memcpy(buf, data, size);
-    text_signal_opts o = {.fs = 500, .orientation = size % 2 ? SIGNAL_SAMPLES_BY_LEADS
-                                                              : SIGNAL_LEADS_BY_SAMPLES,
-                          .to_mv = size % 3 ? 1.0 : 1e-3, .max_channels = 64,
+    text_signal_opts o = {.fs = 500,
+                          .orientation =
+                              size % 2 ? SIGNAL_SAMPLES_BY_LEADS : SIGNAL_LEADS_BY_SAMPLES,
+                          .to_mv = size % 3 ? 1.0 : 1e-3,
+                          .max_channels = 64,
                           .max_samples = 1 << 20};
     ecg_record r;
     ecg_err err = {0};

@@ -1,5 +1,5 @@
-/* fuzz_ts.c — libFuzzer target for the .ts (sktime/aeon) task reader: any bytes, no crash, no leak, and an
- * accepted split keeps task.h's layout promises (checked in task_check.h). */
+/* fuzz_ts.c — libFuzzer target for the .ts (sktime/aeon) task reader: any bytes, no crash, no leak,
+ * and an accepted split keeps task.h's layout promises (checked in task_check.h). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,10 @@
 
 /* Small limits keep every input fast and far from the fuzzer's memory cap. */
 static const task_limits fuzz_task_limits = {
-    .max_series = 20000, .max_length = 200000, .max_dims = 64, .max_classes = 2000,
+    .max_series = 20000,
+    .max_length = 200000,
+    .max_dims = 64,
+    .max_classes = 2000,
     .max_values = 1u << 22,
 };
 
@@ -24,7 +27,8 @@ static void fuzz_check_task(const task_split *t) {
         if (t->label[i] < -1 || t->label[i] >= t->n_classes) abort();
     }
     if (next > fuzz_task_limits.max_values) abort();
-    for (size_t k = 0; k < next; k++) sink += t->values[k];
+    for (size_t k = 0; k < next; k++)
+        sink += t->values[k];
     for (int c = 0; c < t->n_classes; c++)
         if (!t->class_names[c] || strlen(t->class_names[c]) > TASK_MAX_LABEL) abort();
     if (strnlen(t->name, sizeof t->name) >= sizeof t->name) abort();

@@ -7,8 +7,10 @@
 /* Largest |a - ref| over [lo, hi) divided by the largest |ref| of the whole row. */
 static double max_rel(const float *a, const float *ref, size_t n, size_t lo, size_t hi) {
     double num = 0, den = 0;
-    for (size_t i = 0; i < n; i++) den = fmax(den, fabs((double)ref[i]));
-    for (size_t i = lo; i < hi && i < n; i++) num = fmax(num, fabs((double)a[i] - ref[i]));
+    for (size_t i = 0; i < n; i++)
+        den = fmax(den, fabs((double)ref[i]));
+    for (size_t i = lo; i < hi && i < n; i++)
+        num = fmax(num, fabs((double)a[i] - ref[i]));
     return den > 0 ? num / den : num;
 }
 
@@ -17,7 +19,7 @@ static const struct {
     double fs_in, fs_out;
     int up, down;
 } RATIOS[] = {
-    {"500_240", 500, 240, 12, 25}, {"400_240", 400, 240, 3, 5},   {"1000_240", 1000, 240, 6, 25},
+    {"500_240", 500, 240, 12, 25}, {"400_240", 400, 240, 3, 5},  {"1000_240", 1000, 240, 6, 25},
     {"250_240", 250, 240, 24, 25}, {"128_240", 128, 240, 15, 8}, {"360_240", 360, 240, 2, 3},
 };
 
@@ -86,10 +88,10 @@ static void test_poly_matches_scipy(void **state) {
         assert_int_equal(resample_out_len(n_in, RATIOS[i].fs_in, 240), n_out);
         float *y = tu_zeros(n_out);
         double all = 0, mid = 0, nmse = 0;
-        size_t edge = (size_t)(RESAMPLE_HALF_ZEROS * (RATIOS[i].up > RATIOS[i].down
-                                                          ? RATIOS[i].up
-                                                          : RATIOS[i].down) /
-                               RATIOS[i].down) + 1;
+        size_t edge = (size_t)(RESAMPLE_HALF_ZEROS *
+                               (RATIOS[i].up > RATIOS[i].down ? RATIOS[i].up : RATIOS[i].down) /
+                               RATIOS[i].down) +
+                      1;
         for (size_t r = 0; r < rows; r++) {
             ecg_err err = {0};
             assert_int_equal(resample_rate(x + r * n_in, n_in, RATIOS[i].fs_in, 240, y, &err), 0);
@@ -160,16 +162,19 @@ static void test_sinc_analytic(void **state) {
     (void)state;
     size_t n = 4000;
     float *x = tu_zeros(n);
-    for (size_t i = 0; i < n; i++) x[i] = (float)tone((double)i);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)tone((double)i);
     const double outs[] = {240.0, 480.3, 600.0}; /* fs_in = 359.7: down and up */
     for (int k = 0; k < 3; k++) {
         double fs_in = 359.7, fs_out = outs[k];
         size_t m = resample_out_len(n, fs_in, fs_out);
         float *y = tu_zeros(m), *ref = tu_zeros(m);
-        for (size_t i = 0; i < m; i++) ref[i] = (float)tone((double)i * fs_in / fs_out);
+        for (size_t i = 0; i < m; i++)
+            ref[i] = (float)tone((double)i * fs_in / fs_out);
         ecg_err err = {0};
         assert_int_equal(resample_rate_sinc(x, n, fs_in, fs_out, y, &err), 0);
-        size_t edge = (size_t)(RESAMPLE_HALF_ZEROS * fmax(1.0, fs_in / fs_out) * fs_out / fs_in) + 2;
+        size_t edge =
+            (size_t)(RESAMPLE_HALF_ZEROS * fmax(1.0, fs_in / fs_out) * fs_out / fs_in) + 2;
         double e = max_rel(y, ref, m, edge, m - edge);
         print_message("sinc 359.7->%.1f analytic max rel err %.2e\n", fs_out, e);
         assert_true(e < 2e-3);
@@ -179,7 +184,8 @@ static void test_sinc_analytic(void **state) {
     /* Linear resize of the same tones, for the accuracy statement in the header. */
     size_t m = 1111;
     float *y = tu_zeros(m), *ref = tu_zeros(m);
-    for (size_t i = 0; i < m; i++) ref[i] = (float)tone((i + 0.5) * (double)n / m - 0.5);
+    for (size_t i = 0; i < m; i++)
+        ref[i] = (float)tone((i + 0.5) * (double)n / m - 0.5);
     ecg_err err = {0};
     assert_int_equal(resample_length(x, n, y, m, RESAMPLE_LINEAR, &err), 0);
     double e = max_rel(y, ref, m, 2, m - 2);
@@ -209,16 +215,20 @@ static void test_length_resize(void **state) {
     }
     /* Mirror padding: a constant stays constant to the last sample, up and down. */
     float c[37], out[300];
-    for (int i = 0; i < 37; i++) c[i] = 2.5f;
+    for (int i = 0; i < 37; i++)
+        c[i] = 2.5f;
     assert_int_equal(resample_length(c, 37, out, 300, RESAMPLE_SINC, &err), 0);
-    for (int i = 0; i < 300; i++) assert_true(fabsf(out[i] - 2.5f) < 2.5f * 3e-3f);
+    for (int i = 0; i < 300; i++)
+        assert_true(fabsf(out[i] - 2.5f) < 2.5f * 3e-3f);
     assert_int_equal(resample_length(out, 300, c, 37, RESAMPLE_SINC, &err), 0);
-    for (int i = 0; i < 37; i++) assert_true(fabsf(c[i] - 2.5f) < 2.5f * 5e-3f);
+    for (int i = 0; i < 37; i++)
+        assert_true(fabsf(c[i] - 2.5f) < 2.5f * 5e-3f);
     /* One sample in, and identity. */
     float one = 3.0f;
     assert_int_equal(resample_length(&one, 1, out, 5, RESAMPLE_SINC, &err), 0);
     assert_int_equal(resample_length(&one, 1, out, 5, RESAMPLE_LINEAR, &err), 0);
-    for (int i = 0; i < 5; i++) assert_true(out[i] == 3.0f);
+    for (int i = 0; i < 5; i++)
+        assert_true(out[i] == 3.0f);
     assert_int_equal(resample_length(x, 150, y, 150, RESAMPLE_SINC, &err), 0);
     assert_memory_equal(y, x, 150 * sizeof *y);
     assert_int_equal(resample_length(x, 0, y, 5, RESAMPLE_LINEAR, &err), ECG_EINVAL);
@@ -306,8 +316,8 @@ static void test_filters_synthetic(void **state) {
     double a10 = amplitude(y, lo, hi, fs, 10), a50 = amplitude(y, lo, hi, fs, 50);
     print_message("highpass 0.5 Hz: 0.1 Hz x%.2e, 1.2 Hz x%.4f, 10 Hz x%.4f, 50 Hz x%.4f\n",
                   a01 / 0.8, a12, a10 / 0.5, a50 / 0.3);
-    assert_true(a01 / 0.8 < 3e-3);            /* (0.1/0.5)^4 = 1.6e-3 for the squared response */
-    assert_true(fabs(a12 - 1.0) < 0.04);      /* 1.2 Hz: (1 + (0.5/1.2)^4)^-1 = 0.97 */
+    assert_true(a01 / 0.8 < 3e-3);       /* (0.1/0.5)^4 = 1.6e-3 for the squared response */
+    assert_true(fabs(a12 - 1.0) < 0.04); /* 1.2 Hz: (1 + (0.5/1.2)^4)^-1 = 0.97 */
     assert_true(fabs(a10 / 0.5 - 1.0) < 1e-3);
     assert_true(fabs(a50 / 0.3 - 1.0) < 1e-3);
 
@@ -351,7 +361,8 @@ static void test_windows(void **state) {
     assert_int_equal(resample_window_count(2999, 600), 4);
     size_t n = 2400;
     float *x = tu_zeros(2 * n), out[2 * 600];
-    for (size_t i = 0; i < 2 * n; i++) x[i] = (float)i;
+    for (size_t i = 0; i < 2 * n; i++)
+        x[i] = (float)i;
     resample_window_extract(x, 2, n, 600, 600, out);
     assert_true(out[0] == 600 && out[599] == 1199 && out[600] == 2400 + 600);
     resample_window_extract(x, 2, n, 2000, 600, out);
@@ -394,7 +405,8 @@ static void test_record(void **state) {
     for (int c = 0; c < 3; c++) {
         snprintf(in.channels[c].name, sizeof in.channels[c].name, "V%d", c + 1);
         in.channels[c].lead = 6 + c;
-        for (size_t i = 0; i < 1000; i++) in.signal[c * 1000 + i] = (float)sin(0.01 * i * (c + 1));
+        for (size_t i = 0; i < 1000; i++)
+            in.signal[c * 1000 + i] = (float)sin(0.01 * i * (c + 1));
     }
     in.comments = strdup("# Dx: test");
     const double rates[] = {240, 359.7, 500};
@@ -438,11 +450,16 @@ static void test_bad_arguments(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ratio_reduction),   cmocka_unit_test(test_taps_match_firwin),
-        cmocka_unit_test(test_poly_matches_scipy), cmocka_unit_test(test_sinc_matches_scipy),
-        cmocka_unit_test(test_sinc_analytic),     cmocka_unit_test(test_length_resize),
-        cmocka_unit_test(test_filters_match_scipy), cmocka_unit_test(test_filters_synthetic),
-        cmocka_unit_test(test_windows),           cmocka_unit_test(test_record),
+        cmocka_unit_test(test_ratio_reduction),
+        cmocka_unit_test(test_taps_match_firwin),
+        cmocka_unit_test(test_poly_matches_scipy),
+        cmocka_unit_test(test_sinc_matches_scipy),
+        cmocka_unit_test(test_sinc_analytic),
+        cmocka_unit_test(test_length_resize),
+        cmocka_unit_test(test_filters_match_scipy),
+        cmocka_unit_test(test_filters_synthetic),
+        cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_record),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test_taskfmt.c — the UCR, .ts and ARFF task readers on real archive files (tests/data/ucr_uea):
- * counts, values against the file text, one split read from three formats, and crafted bad files. */
+ * counts, values against the file text, one split read from three formats, and crafted bad files.
+ */
 #include "testutil.h"
 
 #include "core/data/arff.h"
@@ -16,8 +17,8 @@ static const char *data_path(const char *rel) {
 }
 
 typedef ecg_code (*reader_fn)(task_split *, const char *, const task_limits *, ecg_err *);
-typedef ecg_code (*parser_fn)(task_split *, const char *, size_t, const char *,
-                              const task_limits *, ecg_err *);
+typedef ecg_code (*parser_fn)(task_split *, const char *, size_t, const char *, const task_limits *,
+                              ecg_err *);
 
 static void load(task_split *t, reader_fn fn, const char *rel) {
     ecg_err err = {0};
@@ -60,8 +61,10 @@ static void test_gunpoint_three_formats(void **state) {
     assert_string_equal(ts.name, "GunPoint");
     assert_string_equal(arff.name, "Gun_Point");
     assert_string_equal(tsv.name, "GunPoint");
-    for (int i = 0; i < 50; i++) assert_int_equal(ts.length[i], 150);
-    /* From the file text: first case "-0.6478854,...,-0.63865722:2"; case 50 value 11 -1.4296726. */
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(ts.length[i], 150);
+    /* From the file text: first case "-0.6478854,...,-0.63865722:2"; case 50 value 11 -1.4296726.
+     */
     assert_true(value(&ts, 0, 0, 0) == -0.6478854f);
     assert_true(value(&ts, 0, 0, 149) == -0.63865722f);
     assert_string_equal(label_name(&ts, 0), "2");
@@ -94,11 +97,14 @@ static void test_basicmotions(void **state) {
     assert_int_equal(tr.n_dims, 6);
     assert_int_equal(tr.n_classes, 4);
     const char *names[] = {"Standing", "Running", "Walking", "Badminton"};
-    for (int c = 0; c < 4; c++) assert_string_equal(tr.class_names[c], names[c]);
-    for (int i = 0; i < 40; i++) assert_int_equal(tr.length[i], 100);
+    for (int c = 0; c < 4; c++)
+        assert_string_equal(tr.class_names[c], names[c]);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(tr.length[i], 100);
     /* First values of the six dimensions of case 1, and one of case 40 (Badminton). */
     const float first[6] = {0.079106f, 0.394032f, 0.551444f, 0.351565f, 0.02397f, 0.633883f};
-    for (int d = 0; d < 6; d++) assert_true(value(&tr, 0, d, 0) == first[d]);
+    for (int d = 0; d < 6; d++)
+        assert_true(value(&tr, 0, d, 0) == first[d]);
     assert_true(value(&tr, 0, 5, 99) == -0.03196f);
     assert_string_equal(label_name(&tr, 0), "Standing");
     assert_string_equal(label_name(&tr, 39), "Badminton");
@@ -132,7 +138,8 @@ static void test_japanese_vowels_unequal(void **state) {
     assert_true(value(&t, 0, 0, 0) == 1.860936f);
     assert_true(value(&t, 0, 11, 19) == -0.175986f);
     assert_string_equal(label_name(&t, 269), "9");
-    for (size_t k = 0; k < t.offset[269] + 12 * t.length[269]; k++) assert_false(isnan(t.values[k]));
+    for (size_t k = 0; k < t.offset[269] + 12 * t.length[269]; k++)
+        assert_false(isnan(t.values[k]));
     task_split_free(&t);
 }
 
@@ -183,7 +190,8 @@ static void test_italy_arrowhead_beef_coffee(void **state) {
     task_split_free(&a);
 }
 
-/* ---- crafted input ------------------------------------------------------------------------------ */
+/* ---- crafted input ------------------------------------------------------------------------------
+ */
 
 static ecg_code parse(parser_fn fn, const char *text, task_split *t, ecg_err *err) {
     return fn(t, text, strlen(text), "crafted", NULL, err);
@@ -225,8 +233,11 @@ static void test_ucr_arff_features(void **state) {
     task_split t;
     ecg_err err = {0};
     /* Separators per line, padding dropped, labels canonical, string labels kept. */
-    assert_int_equal(parse(ucr_parse_buffer, "1,0.5,0.25,NaN,NaN\n  -1.0e+00  1 2 3\n"
-                                             "1.0\t7\t8\n\ncat,1\n", &t, &err), 0);
+    assert_int_equal(parse(ucr_parse_buffer,
+                           "1,0.5,0.25,NaN,NaN\n  -1.0e+00  1 2 3\n"
+                           "1.0\t7\t8\n\ncat,1\n",
+                           &t, &err),
+                     0);
     assert_int_equal(t.n_series, 4);
     assert_int_equal(t.n_classes, 3);
     assert_string_equal(t.class_names[0], "1");
@@ -271,10 +282,12 @@ static void test_bad_files(void **state) {
         {ts_parse_buffer, "@classLabel true 1 2\n@data\n", ECG_EFORMAT, "no series"},
         {ts_parse_buffer, "@data\n1,2:1\n", ECG_EFORMAT, "crafted:1: @data without @classLabel"},
         {ts_parse_buffer, "1,2:1\n@data\n", ECG_EFORMAT, "crafted:1: data before"},
-        {ts_parse_buffer, "@classLabel true 1 2\n@data\n1,2:3\n", ECG_EFORMAT, "crafted:3: class '3'"},
+        {ts_parse_buffer, "@classLabel true 1 2\n@data\n1,2:3\n", ECG_EFORMAT,
+         "crafted:3: class '3'"},
         {ts_parse_buffer, "@classLabel true 1 1\n@data\n", ECG_EFORMAT, "declared twice"},
         {ts_parse_buffer, "@classLabel true\n@data\n", ECG_EFORMAT, "lists no classes"},
-        {ts_parse_buffer, "@classLabel true 1\n@data\n1,x:1\n", ECG_EFORMAT, "crafted:3: value 'x'"},
+        {ts_parse_buffer, "@classLabel true 1\n@data\n1,x:1\n", ECG_EFORMAT,
+         "crafted:3: value 'x'"},
         {ts_parse_buffer, "@classLabel true 1\n@data\n1,,2:1\n", ECG_EFORMAT, "empty value"},
         {ts_parse_buffer, "@classLabel true 1\n@data\n:1\n", ECG_EFORMAT, "dimension 1 is empty"},
         {ts_parse_buffer, "@classLabel true 1\n@data\n1,2\n", ECG_EFORMAT, "no ':'"},
@@ -287,8 +300,8 @@ static void test_bad_files(void **state) {
          "@dimensions says 2"},
         {ts_parse_buffer, "@univariate true\n@classLabel true 1\n@data\n1:2:1\n", ECG_EFORMAT,
          "@univariate true"},
-        {ts_parse_buffer, "@equalLength true\n@classLabel true 1\n@data\n1,2:1\n1:1\n",
-         ECG_EFORMAT, "crafted:5: dimension 1 has 1 values"},
+        {ts_parse_buffer, "@equalLength true\n@classLabel true 1\n@data\n1,2:1\n1:1\n", ECG_EFORMAT,
+         "crafted:5: dimension 1 has 1 values"},
         {ts_parse_buffer, "@seriesLength 3\n@equalLength true\n@classLabel true 1\n@data\n1,2:1\n",
          ECG_EFORMAT, "length 3"},
         {ts_parse_buffer, "@timeStamps true\n", ECG_EFORMAT, "timestamped"},
@@ -296,7 +309,8 @@ static void test_bad_files(void **state) {
         {ts_parse_buffer, "@targetLabel true\n", ECG_EFORMAT, "regression"},
         {ts_parse_buffer, "@dimensions 0\n", ECG_EFORMAT, "positive"},
         {ts_parse_buffer, "@dimensions 99999999\n", ECG_EINVAL, "limit"},
-        {ts_parse_buffer, "@classLabel true 1\n@data\n1:1\n@data\n", ECG_EFORMAT, "tag after @data"},
+        {ts_parse_buffer, "@classLabel true 1\n@data\n1:1\n@data\n", ECG_EFORMAT,
+         "tag after @data"},
         {ucr_parse_buffer, "", ECG_EFORMAT, "no series"},
         {ucr_parse_buffer, "1\n", ECG_EFORMAT, "crafted:1: a label without values"},
         {ucr_parse_buffer, "1,NaN,?\n", ECG_EFORMAT, "without values"},
@@ -310,8 +324,8 @@ static void test_bad_files(void **state) {
          "crafted:4: class 'z'"},
         {arff_parse_buffer, "@attribute a numeric\n@attribute c {x,y}\n@data\n1\n", ECG_EFORMAT,
          "no class value"},
-        {arff_parse_buffer, "@attribute a numeric\n@attribute c {x,y}\n@data\n1,x,3\n",
-         ECG_EFORMAT, "more values"},
+        {arff_parse_buffer, "@attribute a numeric\n@attribute c {x,y}\n@data\n1,x,3\n", ECG_EFORMAT,
+         "more values"},
         {arff_parse_buffer, "@attribute a numeric\n@attribute c {x,y}\n@data\n{0 1,1 x}\n",
          ECG_EFORMAT, "sparse"},
         {arff_parse_buffer, "@attribute a string\n@attribute c {x,y}\n@data\n", ECG_EFORMAT,
@@ -324,13 +338,18 @@ static void test_bad_files(void **state) {
          "crafted:3: relational attribute without @end"},
         {arff_parse_buffer, "@attribute r relational\n@attribute c {x}\n", ECG_EFORMAT,
          "crafted:2: only numeric attributes"},
-        {arff_parse_buffer, "@attribute r relational\n@attribute a numeric\n@end r\n"
-                            "@attribute c {x}\n@data\n'1,2',x\n", ECG_EFORMAT,
-         "crafted:6: dimension 1 has more than 1 values"},
-        {arff_parse_buffer, "@attribute r relational\n@attribute a numeric\n@end r\n"
-                            "@attribute c {x}\n@data\n'1,x\n", ECG_EFORMAT, "quoted string"},
-        {arff_parse_buffer, "@attribute r relational\n@attribute a numeric\n@end r\n"
-                            "@attribute c {x}\n@data\n1,x\n", ECG_EFORMAT, "quoted string"},
+        {arff_parse_buffer,
+         "@attribute r relational\n@attribute a numeric\n@end r\n"
+         "@attribute c {x}\n@data\n'1,2',x\n",
+         ECG_EFORMAT, "crafted:6: dimension 1 has more than 1 values"},
+        {arff_parse_buffer,
+         "@attribute r relational\n@attribute a numeric\n@end r\n"
+         "@attribute c {x}\n@data\n'1,x\n",
+         ECG_EFORMAT, "quoted string"},
+        {arff_parse_buffer,
+         "@attribute r relational\n@attribute a numeric\n@end r\n"
+         "@attribute c {x}\n@data\n1,x\n",
+         ECG_EFORMAT, "quoted string"},
         {arff_parse_buffer, "@attribute a numeric\n@attribute c {x}\n@data\n?,x\n", ECG_EFORMAT,
          "every value of the instance is missing"},
         {arff_parse_buffer, "@end r\n", ECG_EFORMAT, "@end outside"},
@@ -361,9 +380,9 @@ static void test_limits(void **state) {
                      ECG_EINVAL);
     assert_non_null(strstr(err.msg, "GunPoint_TRAIN.tsv:1: series longer than 100"));
     lim = (task_limits){.max_values = 1000};
-    assert_int_equal(arff_read_file(&t, data_path("BasicMotions/BasicMotions_TRAIN.arff"), &lim,
-                                    &err),
-                     ECG_EINVAL);
+    assert_int_equal(
+        arff_read_file(&t, data_path("BasicMotions/BasicMotions_TRAIN.arff"), &lim, &err),
+        ECG_EINVAL);
     assert_non_null(strstr(err.msg, "more than 1000 values"));
     lim = (task_limits){.max_dims = 3};
     assert_int_equal(ts_read_file(&t, data_path("BasicMotions/BasicMotions_TRAIN.ts"), &lim, &err),
@@ -386,9 +405,9 @@ static void test_truncations(void **state) {
     char *buf;
     size_t len;
     ecg_err err = {0};
-    assert_int_equal(tb_read_file(data_path("BasicMotions/BasicMotions_TRAIN.arff"), 1 << 24, &buf,
-                                  &len, &err),
-                     0);
+    assert_int_equal(
+        tb_read_file(data_path("BasicMotions/BasicMotions_TRAIN.arff"), 1 << 24, &buf, &len, &err),
+        0);
     size_t ok = 0;
     for (size_t n = 0; n < len; n += 97) {
         task_split t;

@@ -141,7 +141,8 @@ static void test_csv_crafted(void **state) {
     /* A time column in seconds at 360 Hz with 6-decimal rounding gives 360 exactly. */
     char buf[4096];
     size_t n = (size_t)snprintf(buf, sizeof buf, "t,II\n");
-    for (int i = 0; i < 100; i++) n += (size_t)snprintf(buf + n, sizeof buf - n, "%.6f,%d\n", i / 360.0, i);
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%.6f,%d\n", i / 360.0, i);
     assert_int_equal(csv_parse_buffer(&r, buf, n, "t.csv", NULL, &err), 0);
     assert_true(r.fs == 360.0);
     record_free(&r);
@@ -170,8 +171,8 @@ static void test_csv_crafted(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err.msg[0] = 0;
-        ecg_code rc = csv_parse_buffer(&r, cases[i].text, strlen(cases[i].text), "c.csv",
-                                       cases[i].o, &err);
+        ecg_code rc =
+            csv_parse_buffer(&r, cases[i].text, strlen(cases[i].text), "c.csv", cases[i].o, &err);
         if (rc != cases[i].want || !strstr(err.msg, cases[i].msg))
             fail_msg("case %zu: got %d '%s', want %d '%s'", i, rc, err.msg, cases[i].want,
                      cases[i].msg);
@@ -188,11 +189,13 @@ static void test_csv_crafted(void **state) {
 /* An npy file in memory: preamble, header dict padded to 64 bytes, then `data`. */
 static size_t make_npy(uint8_t *out, int major, const char *dict, const void *data, size_t nbytes) {
     size_t pre = major == 1 ? 10 : 12, hl = strlen(dict) + 1;
-    while ((pre + hl) % 64) hl++;
+    while ((pre + hl) % 64)
+        hl++;
     memcpy(out, "\x93NUMPY", 6);
     out[6] = (uint8_t)major;
     out[7] = 0;
-    for (int i = 0; i < (major == 1 ? 2 : 4); i++) out[8 + i] = (uint8_t)(hl >> (8 * i));
+    for (int i = 0; i < (major == 1 ? 2 : 4); i++)
+        out[8 + i] = (uint8_t)(hl >> (8 * i));
     memset(out + pre, ' ', hl);
     memcpy(out + pre, dict, strlen(dict));
     out[pre + hl - 1] = '\n';
@@ -231,21 +234,32 @@ static void test_npy_crafted(void **state) {
         ecg_code want;
         const char *msg;
     } cases[] = {
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20, ECG_EFORMAT, "needs 24 bytes"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24 + 4, ECG_EFORMAT, "the file has 28"},
-        {1, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", 24, ECG_EFORMAT, "dtype '<i4'"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 20, ECG_EFORMAT,
+         "needs 24 bytes"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 24 + 4, ECG_EFORMAT,
+         "the file has 28"},
+        {1, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", 24, ECG_EFORMAT,
+         "dtype '<i4'"},
         {1, "{'descr': '<f', 'fortran_order': False, 'shape': (6,), }", 24, ECG_EFORMAT, "dtype"},
         {1, "{'descr': '|O', 'fortran_order': False, 'shape': (6,), }", 24, ECG_EFORMAT, "dtype"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", 24, ECG_EFORMAT, "3-dimensional"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 24, ECG_EFORMAT, "0-dimensional"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }", 24, ECG_EFORMAT,
+         "3-dimensional"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (), }", 24, ECG_EFORMAT,
+         "0-dimensional"},
         {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", 0, ECG_EFORMAT, "empty"},
         {1, "{'descr': '<f4', 'fortran_order': False, }", 24, ECG_EFORMAT, "lacks"},
-        {1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", 24, ECG_EFORMAT, "repeated"},
-        {1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (6,)}", 24, ECG_EFORMAT, "not the dict"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} junk", 24, ECG_EFORMAT, "not the dict"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 24, ECG_EFORMAT, "not the dict"},
-        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", 24, ECG_EINVAL, "limit"},
-        {4, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", 24, ECG_EVERSION, "version 4"},
+        {1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", 24,
+         ECG_EFORMAT, "repeated"},
+        {1, "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (6,)}", 24, ECG_EFORMAT,
+         "not the dict"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)} junk", 24, ECG_EFORMAT,
+         "not the dict"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}", 24,
+         ECG_EFORMAT, "not the dict"},
+        {1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296)}", 24,
+         ECG_EINVAL, "limit"},
+        {4, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", 24, ECG_EVERSION,
+         "version 4"},
     };
     uint8_t zeros[64] = {0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
