@@ -318,9 +318,9 @@ static double ccase_loss(void *ctx) {
 static void test_conv_direct(void **state) {
     (void)state;
     /* B, L, H, ch: odd and even B, tiles full and partial, the encoder's L. */
-    int cases[][4] = {
-        {2, 16, 3, 1}, {3, 37, 5, 2}, {1, 40, 3, 2}, {3, 300, 70, 1}, {2, 300, 67, 2}};
-    for (int ci = 0; ci < 5; ci++) {
+    int cases[][4] = {{2, 16, 3, 1},   {3, 37, 5, 2}, {1, 40, 3, 2}, {3, 300, 70, 1},
+                      {2, 300, 67, 2}, {2, 1, 3, 2},  {3, 2, 5, 1}};
+    for (int ci = 0; ci < 7; ci++) {
         ccase c;
         ccase_init(&c, cases[ci][0], cases[ci][1], cases[ci][2], cases[ci][3], 40 + ci);
         size_t nu = (size_t)c.B * c.L * c.H;
