@@ -24,6 +24,14 @@ static int addr_is_loopback(const struct sockaddr_storage *ss) {
     return 0;
 }
 
+static int addr_is_any(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
 ecg_code listen_open(listen_socket *ls, const char *host, int port, int backlog, ecg_err *err) {
     memset(ls, 0, sizeof *ls);
     ls->fd = -1;
@@ -75,8 +83,11 @@ ecg_code listen_open(listen_socket *ls, const char *host, int port, int backlog,
         ls->fd = fd;
         ls->port = atoi(portstr);
         ls->loopback = addr_is_loopback(&ss);
-        snprintf(ls->url, sizeof ls->url,
-                 ss.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", addr, portstr);
+        const char *fmt = ss.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s";
+        snprintf(ls->url, sizeof ls->url, fmt, addr, portstr);
+        const char *local = addr;
+        if (addr_is_any(&ss)) local = ss.ss_family == AF_INET6 ? "::1" : "127.0.0.1";
+        snprintf(ls->local_url, sizeof ls->local_url, fmt, local, portstr);
         freeaddrinfo(res);
         return ECG_OK;
     }

@@ -8,10 +8,11 @@
 #include "core/base/error.h"
 
 typedef struct {
-    int fd;        /* non-blocking, close-on-exec, listening */
-    int port;      /* the bound port */
-    int loopback;  /* bound to 127.0.0.0/8 or ::1 only */
-    char url[128]; /* http://ADDR:PORT, IPv6 addresses in brackets */
+    int fd;              /* non-blocking, close-on-exec, listening */
+    int port;            /* the bound port */
+    int loopback;        /* bound to 127.0.0.0/8 or ::1 only */
+    char url[128];       /* http://ADDR:PORT, IPv6 addresses in brackets */
+    char local_url[128]; /* the same with a wildcard address (0.0.0.0, ::) replaced by loopback */
 } listen_socket;
 
 /* Resolve host (numeric address or name; the first address that binds wins), bind port, listen. */

@@ -75,7 +75,7 @@ static void print_banner(const server_config *cfg, const listen_socket *ls, int 
         printf("  WARNING: %s is not a loopback address and there is no authentication: anyone "
                "who can reach this port can use the service\n",
                cfg->host);
-    printf("  try: curl %s/healthz\n", ls->url);
+    printf("  try: curl %s/healthz\n", ls->local_url);
     fflush(stdout);
 }
 
