@@ -7,9 +7,9 @@
 #include <string.h>
 
 void adamw_config_default(adamw_config *c) {
-    c->beta1 = 0.9f;
-    c->beta2 = 0.999f;
-    c->eps = 1e-8f;
+    c->beta1 = 0.9;
+    c->beta2 = 0.999;
+    c->eps = 1e-8;
     for (int g = 0; g < PG_COUNT; g++) c->weight_decay[g] = 1e-3f;
     c->lr_factor[PG_STEM] = 0.01f;
     c->lr_factor[PG_BACKBONE] = 0.1f;
@@ -53,7 +53,7 @@ ecg_code adamw_step(adamw *o, param_set *ps, float lr, ecg_err *err) {
     const double bc2 = 1.0 - pow(b2, (double)o->step);
     const float bc2_sqrt = (float)sqrt(bc2);
     const float one_m_b1 = (float)(1.0 - b1), one_m_b2 = (float)(1.0 - b2);
-    const float fb1 = o->cfg.beta1, fb2 = o->cfg.beta2, eps = o->cfg.eps;
+    const float fb1 = (float)b1, fb2 = (float)b2, eps = (float)o->cfg.eps;
     for (int i = 0; i < ps->n_views; i++) {
         const param_view *pv = &ps->views[i];
         if (!pv->trainable) continue;

@@ -49,6 +49,12 @@ static void put_f32(bbuf *b, float f) {
     put_u32(b, u);
 }
 
+static void put_f64(bbuf *b, double f) {
+    uint64_t u;
+    memcpy(&u, &f, 8);
+    put_u64(b, u);
+}
+
 static void put_f32s(bbuf *b, const float *f, size_t n) {
     for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
 }
@@ -75,9 +81,9 @@ ecg_code train_state_save(const char *path, const train_state *ts, const adamw *
     put_u64(&b, (uint64_t)opt->step);
     for (int i = 0; i < 4; i++) put_u64(&b, ts->rng_model.s[i]);
     for (int i = 0; i < 4; i++) put_u64(&b, ts->rng_data.s[i]);
-    put_f32(&b, opt->cfg.beta1);
-    put_f32(&b, opt->cfg.beta2);
-    put_f32(&b, opt->cfg.eps);
+    put_f64(&b, opt->cfg.beta1);
+    put_f64(&b, opt->cfg.beta2);
+    put_f64(&b, opt->cfg.eps);
     put_f32s(&b, opt->cfg.lr_factor, PG_COUNT);
     put_f32s(&b, opt->cfg.weight_decay, PG_COUNT);
     put_u64(&b, ps->n_floats);
@@ -141,6 +147,13 @@ static float get_f32(rcur *c) {
     uint32_t u = get_u32(c);
     float f;
     memcpy(&f, &u, 4);
+    return f;
+}
+
+static double get_f64(rcur *c) {
+    uint64_t u = get_u64(c);
+    double f;
+    memcpy(&f, &u, 8);
     return f;
 }
 
@@ -211,9 +224,9 @@ ecg_code train_state_load(const char *path, train_state *ts, adamw *opt, const p
     for (int i = 0; i < 4; i++) t.rng_model.s[i] = get_u64(&c);
     for (int i = 0; i < 4; i++) t.rng_data.s[i] = get_u64(&c);
     adamw_config cfg;
-    cfg.beta1 = get_f32(&c);
-    cfg.beta2 = get_f32(&c);
-    cfg.eps = get_f32(&c);
+    cfg.beta1 = get_f64(&c);
+    cfg.beta2 = get_f64(&c);
+    cfg.eps = get_f64(&c);
     for (int g = 0; g < PG_COUNT; g++) cfg.lr_factor[g] = get_f32(&c);
     for (int g = 0; g < PG_COUNT; g++) cfg.weight_decay[g] = get_f32(&c);
     uint64_t n_floats = get_u64(&c);

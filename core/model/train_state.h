@@ -23,7 +23,7 @@ typedef struct {
 } train_state;
 
 /* File layout, little-endian: magic[8], u32 version, u32 n_views; i64 step, epoch, data_pos,
- * bn_batches, adam_step; u64 rng_model[4], rng_data[4]; f32 beta1, beta2, eps, lr_factor[3],
+ * bn_batches, adam_step; u64 rng_model[4], rng_data[4]; f64 beta1, beta2, eps; f32 lr_factor[3],
  * weight_decay[3]; u64 n_floats; per view: u32 name length, name, u64 offset, u64 count; then
  * f32 m[n_floats], f32 v[n_floats]; u64 FNV-1a hash of all preceding bytes. Written atomically. */
 ecg_code train_state_save(const char *path, const train_state *ts, const adamw *opt,
