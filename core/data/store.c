@@ -711,14 +711,31 @@ ecg_code store_writer_flush(store_writer *w, ecg_err *err) {
     return publish_shard(w, err);
 }
 
-/* Per-lead scale so that max|x| maps to 32767: the rounding error is at most half a step. */
+/* Per-lead scale so that max|x| maps to 32767: the rounding error is at most half a step.
+ * Returns -1 when a sample is NaN or infinite (x * 0 is NaN exactly then). */
 static float lead_gain(const float *x, size_t n) {
-    float m = 0;
+    float m = 0, poison = 0;
+#pragma omp simd reduction(max : m) reduction(+ : poison)
     for (size_t t = 0; t < n; t++) {
         float a = fabsf(x[t]);
         m = a > m ? a : m;
+        poison += x[t] * 0.0f;
     }
-    return m / 32767.0f;
+    return poison == 0 ? m / 32767.0f : -1.0f;
+}
+
+/* q = x / gain rounded half away from zero, in double so that |x - q * gain| <= gain / 2 holds
+ * exactly (float would add up to 0.002 steps); |x| <= max |x| keeps q within +-32767. */
+static void quantise(const float *x, size_t n, float gain, int16_t *q) {
+    double inv = 1.0 / gain;
+#pragma omp simd
+    for (size_t t = 0; t < n; t++) {
+        double v = x[t] * inv;
+        v = v >= 0 ? v + 0.5 : v - 0.5;
+        v = v > 32767 ? 32767 : v;
+        v = v < -32767 ? -32767 : v;
+        q[t] = (int16_t)(int32_t)v;
+    }
 }
 
 ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t lead_mask,
@@ -745,13 +762,10 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
     float maxstep = 0;
     for (int k = 0; k < ECG_N_LEADS; k++) {
         if (!(lead_mask >> k & 1)) continue;
-        const float *xk = x + (size_t)k * n;
-        float s = 0;
-        for (size_t t = 0; t < n; t++) s += xk[t] * 0.0f; /* NaN or inf poisons s */
-        if (s != 0)
+        e.gain[k] = lead_gain(x + (size_t)k * n, n);
+        if (e.gain[k] < 0)
             return err_set(err, ECG_EINVAL, "%s: lead %s has non-finite samples", source_id,
                            ecg_lead_names[k]);
-        e.gain[k] = lead_gain(xk, n);
         if (e.gain[k] > maxstep) maxstep = e.gain[k];
     }
     int as_float = w->opt.encode == STORE_ENCODE_FLOAT32 ||
@@ -818,11 +832,7 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
                 memset(q, 0, n * sizeof *q);
                 continue;
             }
-            double inv = 1.0 / e.gain[k];
-            for (size_t t = 0; t < n; t++) {
-                double v = nearbyint(xk[t] * inv);
-                q[t] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
-            }
+            quantise(xk, n, e.gain[k], q);
         }
         block = w->q;
     }

@@ -61,7 +61,7 @@
  * checked when that whole record is read (store_read), the data-section CRC by store_verify or
  * STORE_OPEN_VERIFY (a full scan).
  *
- * Quantisation: gain[lead] = max|x| / 32767 (float32), q = round-to-nearest(x / gain), so
+ * Quantisation: gain[lead] = max|x| / 32767 (float32), q = x / gain rounded to nearest, so
  * |x - q * gain| <= gain / 2 (computed in double; the float32 value read back adds at most one
  * float32 rounding of q * gain). A record is stored as float32 when the writer is asked to
  * (STORE_ENCODE_FLOAT32) or, with STORE_ENCODE_AUTO, when some lead's step would exceed

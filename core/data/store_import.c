@@ -96,7 +96,12 @@ static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record 
     for (int k = 0; k < ECG_N_LEADS; k++) {
         float *x = c->tmp + (size_t)k * n, *y = p->x + (size_t)k * n_out;
         size_t bad = 0;
-        if (mask[k])
+        float poison = 0; /* x * 0 is NaN exactly for NaN and infinite x: a vectorised scan */
+        if (mask[k]) {
+#pragma omp simd reduction(+ : poison)
+            for (size_t t = 0; t < n; t++) poison += x[t] * 0.0f;
+        }
+        if (poison != 0)
             for (size_t t = 0; t < n; t++)
                 if (!isfinite(x[t])) {
                     x[t] = 0;
