@@ -1,6 +1,6 @@
 /* attention.c — multi-head self-attention with RoPE between the projections, forward and backward.
- * Work is split over (batch, head) pairs; scores are handled in row blocks so causal skips the
- * masked half and backward needs no heap. */
+ * Work is split over (batch, head) pairs; scores are handled in tiles so causal skips the masked
+ * half, backward needs no heap, and every sgemm stays on the calling thread. */
 #include "core/nn/attention.h"
 
 #include <cblas.h>
@@ -14,19 +14,18 @@
  *   p      B*nh*T*T    softmax probabilities, exact zeros above the diagonal when causal
  * RoPE needs hd even (pairs (i, i + hd/2)); the caller's config check owns that. */
 
-/* Rows of scores handled per block: at most this many, so that the causal case wastes little
- * above the diagonal. */
+/* Query rows per block: few enough that causal wastes little above the diagonal. */
 #define ATT_ROWS 32
 /* The backward keeps one block of score gradients on the stack: at most this many floats (64 KiB),
  * or one row of T floats when T exceeds it. */
 #define ATT_STACK_FLOATS 16384
-/* OpenBLAS (pthread build) spreads an sgemm over its own threads once m*n*k exceeds
- * 65536 * GEMM_MULTITHREAD_THRESHOLD. Called from inside our (b, head) loop that oversubscribes
- * the cores: 2.2 s instead of 0.47 s for B=32, T=300, 8x64 heads on 2 cores. Blocks stay below it,
- * so each sgemm runs on the calling thread whatever openblas_set_num_threads said. */
 /* Below this many score multiply-adds (pairs * T * T * hd) one thread does the call: forking costs
  * more than it saves, and far more when the cores are busy with other work. */
 #define ATT_PARALLEL_MIN (1L << 20)
+/* OpenBLAS (pthread build) spreads an sgemm over its own threads once m*n*k exceeds
+ * 65536 * GEMM_MULTITHREAD_THRESHOLD. Inside our (b, head) loop that oversubscribes the cores
+ * (2.2 s instead of 0.47 s for B=32, T=300, 8 heads of 64 on 2 cores), so key columns are cut into
+ * chunks that keep every product below it, whatever openblas_set_num_threads said. */
 #ifdef OPENBLAS_GEMM_MULTITHREAD_THRESHOLD
 #define ATT_SERIAL_MNK (65536L * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD)
 #else
@@ -38,16 +37,28 @@ size_t attention_cache_floats(int B, int T, int nh, int hd) {
     return t * hd + 2 * pairs * t * hd + pairs * t * t;
 }
 
-/* Every sgemm below multiplies at most R x T x hd. */
 static int att_parallel(int pairs, int T, int hd) {
     return pairs > 1 && (double)pairs * T * T * hd >= (double)ATT_PARALLEL_MIN;
 }
 
-static int att_block_rows(int T, int hd) {
-    long r = ATT_SERIAL_MNK / ((long)T * hd);
+/* Tile sizes: R query rows by C key columns, so R * C * hd <= ATT_SERIAL_MNK (unless hd alone is
+ * past it) and R * T <= ATT_STACK_FLOATS (unless T alone is past it). */
+static void att_tiles(int T, int hd, int *R, int *C) {
+    long r = ATT_ROWS;
     if (r > ATT_STACK_FLOATS / T) r = ATT_STACK_FLOATS / T;
-    if (r > ATT_ROWS) r = ATT_ROWS;
-    return r < 1 ? 1 : (int)r;
+    if (r > ATT_SERIAL_MNK / hd) r = ATT_SERIAL_MNK / hd;
+    if (r < 1) r = 1;
+    long c = ATT_SERIAL_MNK / (r * hd);
+    if (c > T) c = T;
+    *R = (int)r;
+    *C = c < 1 ? 1 : (int)c;
+}
+
+/* Row-major sgemm: C = alpha op(A) op(B) + beta C. */
+static void mm(int ta, int tb, int m, int n, int k, float alpha, const float *a, size_t lda,
+               const float *b, size_t ldb, float beta, float *c, size_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
+                k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
 /* cos/sin of t * base^(-2i/hd), computed in double once per call and rounded to float. */
@@ -118,12 +129,13 @@ static void softmax_row(float *row, int n, int width) {
 void attention_forward(float *out, float *cache, const float *qkv, int B, int T, int nh, int hd,
                        float rope_base, int causal) {
     if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
-    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd),
-              par = att_parallel(pairs, T, hd);
+    const int D = nh * hd, pairs = B * nh, par = att_parallel(pairs, T, hd);
     const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
     const float scale = 1.0f / sqrtf((float)hd);
-    float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th,
-          *pr = kr + (size_t)pairs * th;
+    int R, C;
+    att_tiles(T, hd, &R, &C);
+    float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th;
+    float *pr = kr + (size_t)pairs * th;
     const float *rope = rope_base > 0 ? tab : NULL;
     if (rope) rope_fill_tables(tab, T, hd, rope_base);
 
@@ -141,12 +153,14 @@ void attention_forward(float *out, float *cache, const float *qkv, int B, int T,
             int m = T - r0 < R ? T - r0 : R;
             int n = causal ? r0 + m : T; /* keys this block can see */
             float *pb = p + (size_t)r0 * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, hd, scale,
-                        q + (size_t)r0 * hd, hd, k, hd, 0.0f, pb, T);
+            for (int c0 = 0; c0 < n; c0 += C)
+                mm(0, 1, m, n - c0 < C ? n - c0 : C, hd, scale, q + (size_t)r0 * hd, hd,
+                   k + (size_t)c0 * hd, hd, 0.0f, pb + c0, T);
             for (int i = 0; i < m; i++)
                 softmax_row(pb + (size_t)i * T, causal ? r0 + i + 1 : T, T);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, n, 1.0f, pb, T, xv,
-                        (int)ld, 0.0f, o + (size_t)r0 * D, D);
+            for (int c0 = 0; c0 < n; c0 += C)
+                mm(0, 0, m, hd, n - c0 < C ? n - c0 : C, 1.0f, pb + c0, T, xv + c0 * ld, ld,
+                   c0 ? 1.0f : 0.0f, o + (size_t)r0 * D, D);
         }
     }
 }
@@ -154,10 +168,11 @@ void attention_forward(float *out, float *cache, const float *qkv, int B, int T,
 void attention_backward(float *dqkv, const float *dout, const float *qkv, const float *cache, int B,
                         int T, int nh, int hd, float rope_base, int causal) {
     if (B <= 0 || T <= 0 || nh <= 0 || hd <= 0) return;
-    const int D = nh * hd, pairs = B * nh, R = att_block_rows(T, hd),
-              par = att_parallel(pairs, T, hd);
+    const int D = nh * hd, pairs = B * nh, par = att_parallel(pairs, T, hd);
     const size_t ld = 3 * (size_t)D, th = (size_t)T * hd, tt = (size_t)T * T;
     const float scale = 1.0f / sqrtf((float)hd);
+    int R, C;
+    att_tiles(T, hd, &R, &C);
     const float *tab = cache, *qr = cache + th, *kr = qr + (size_t)pairs * th;
     const float *pr = kr + (size_t)pairs * th;
 
@@ -167,8 +182,8 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
         const float *xv = qkv + (size_t)b * T * ld + 2 * (size_t)D + (size_t)h * hd;
         const float *q = qr + pi * th, *k = kr + pi * th, *p = pr + pi * tt;
         const float *go = dout + (size_t)b * T * D + (size_t)h * hd;
-        float *dq = dqkv + (size_t)b * T * ld + (size_t)h * hd, *dk = dq + D,
-              *dv = dq + 2 * (size_t)D;
+        float *dq = dqkv + (size_t)b * T * ld + (size_t)h * hd;
+        float *dk = dq + D, *dv = dq + 2 * (size_t)D;
         float ds[(size_t)R * T]; /* bounded by ATT_STACK_FLOATS, or T when R == 1 */
 
         /* dk and dv gather contributions from every row block, in block order. */
@@ -179,11 +194,11 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
         for (int r0 = 0; r0 < T; r0 += R) {
             int m = T - r0 < R ? T - r0 : R;
             int n = causal ? r0 + m : T;
-            const float *pb = p + (size_t)r0 * T;
-            const float *gob = go + (size_t)r0 * D;
+            const float *pb = p + (size_t)r0 * T, *gob = go + (size_t)r0 * D;
             /* dP = dO V^T, then dS = P * (dP - rowsum(P * dP)) * scale. */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, hd, 1.0f, gob, D, xv,
-                        (int)ld, 0.0f, ds, n);
+            for (int c0 = 0; c0 < n; c0 += C)
+                mm(0, 1, m, n - c0 < C ? n - c0 : C, hd, 1.0f, gob, D, xv + c0 * ld, ld, 0.0f,
+                   ds + c0, n);
             for (int i = 0; i < m; i++) {
                 const float *prow = pb + (size_t)i * T;
                 float *drow = ds + (size_t)i * n;
@@ -196,12 +211,15 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
                 for (int s = nv; s < n; s++)
                     drow[s] = 0;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, n, 1.0f, ds, n, k, hd,
-                        0.0f, dq + (size_t)r0 * ld, (int)ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, m, 1.0f, ds, n,
-                        q + (size_t)r0 * hd, hd, 1.0f, dk, (int)ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, hd, m, 1.0f, pb, T, gob, D,
-                        1.0f, dv, (int)ld);
+            /* dq = dS K; dk += dS^T Q; dv += P^T dO. */
+            for (int c0 = 0; c0 < n; c0 += C) {
+                int nc = n - c0 < C ? n - c0 : C;
+                mm(0, 0, m, hd, nc, 1.0f, ds + c0, n, k + (size_t)c0 * hd, hd, c0 ? 1.0f : 0.0f,
+                   dq + (size_t)r0 * ld, ld);
+                mm(1, 0, nc, hd, m, 1.0f, ds + c0, n, q + (size_t)r0 * hd, hd, 1.0f, dk + c0 * ld,
+                   ld);
+                mm(1, 0, nc, hd, m, 1.0f, pb + c0, T, gob, D, 1.0f, dv + c0 * ld, ld);
+            }
         }
         if (rope_base > 0) {
             rope_unrotate(dq, ld, T, hd, tab);
