@@ -216,7 +216,7 @@ static void parity_case(const char *name, int B, int T, int nh, int hd, float ba
 
 static void test_parity_bidir(void **state) {
     (void)state;
-    parity_case("bidir", 2, 150, 2, 16, 10000.f, 0);
+    parity_case("bidir", 1, 150, 2, 64, 10000.f, 0);
 }
 
 static void test_parity_causal(void **state) {
