@@ -10,7 +10,8 @@ void adamw_config_default(adamw_config *c) {
     c->beta1 = 0.9;
     c->beta2 = 0.999;
     c->eps = 1e-8;
-    for (int g = 0; g < PG_COUNT; g++) c->weight_decay[g] = 1e-3f;
+    for (int g = 0; g < PG_COUNT; g++)
+        c->weight_decay[g] = 1e-3f;
     c->lr_factor[PG_STEM] = 0.01f;
     c->lr_factor[PG_BACKBONE] = 0.1f;
     c->lr_factor[PG_HEAD] = 1.0f;

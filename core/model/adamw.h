@@ -9,7 +9,7 @@
 #include "core/model/params.h"
 
 typedef struct {
-    double beta1, beta2, eps; /* double, as Python passes them to torch */
+    double beta1, beta2, eps;     /* double, as Python passes them to torch */
     float weight_decay[PG_COUNT]; /* per group */
     float lr_factor[PG_COUNT];    /* group lr = lr * factor */
 } adamw_config;

@@ -23,7 +23,9 @@ typedef struct {
     float *dcol;
 } cnn_state;
 
-static int pad_of(const struct encoder_config *c) { return c->cnn_kernel / 2; }
+static int pad_of(const struct encoder_config *c) {
+    return c->cnn_kernel / 2;
+}
 
 static ecg_code cnn_declare(encoder *e, ecg_err *err) {
     const struct encoder_config *c = &e->cfg;
@@ -36,12 +38,14 @@ static ecg_code cnn_declare(encoder *e, ecg_err *err) {
     for (int l = 0; l < c->n_layers; l++) {
         cnn_block *b = &st->blk[l];
         const char *pre = "backbone.layers";
-        if ((b->c1 = enc_param(e, PG_BACKBONE, 1, 3, (int[]){d, d, k}, err, "%s.%d.conv1.weight", pre, l)) < 0 ||
+        if ((b->c1 = enc_param(e, PG_BACKBONE, 1, 3, (int[]){d, d, k}, err, "%s.%d.conv1.weight",
+                               pre, l)) < 0 ||
             (b->bn1w = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "%s.%d.bn1.weight", pre, l)) < 0 ||
             (b->bn1b = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "%s.%d.bn1.bias", pre, l)) < 0 ||
             (b->rm1 = enc_buffer(e, d, 0.0f, err, "%s.%d.bn1.running_mean", pre, l)) < 0 ||
             (b->rv1 = enc_buffer(e, d, 1.0f, err, "%s.%d.bn1.running_var", pre, l)) < 0 ||
-            (b->c2 = enc_param(e, PG_BACKBONE, 1, 3, (int[]){d, d, k}, err, "%s.%d.conv2.weight", pre, l)) < 0 ||
+            (b->c2 = enc_param(e, PG_BACKBONE, 1, 3, (int[]){d, d, k}, err, "%s.%d.conv2.weight",
+                               pre, l)) < 0 ||
             (b->bn2w = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "%s.%d.bn2.weight", pre, l)) < 0 ||
             (b->bn2b = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "%s.%d.bn2.bias", pre, l)) < 0 ||
             (b->rm2 = enc_buffer(e, d, 0.0f, err, "%s.%d.bn2.running_mean", pre, l)) < 0 ||
@@ -64,9 +68,9 @@ static ecg_code cnn_alloc(encoder *e, ecg_err *err) {
         cnn_slot *s = &st->slot[i];
         if ((colf && (!(s->col1 = enc_alloc(colf)) || !(s->col2 = enc_alloc(colf)))) ||
             !(s->h1 = enc_alloc(nd)) || !(s->mu1 = enc_alloc((size_t)d)) ||
-            !(s->rs1 = enc_alloc((size_t)d)) || !(s->a1 = enc_alloc(nd)) || !(s->h2 = enc_alloc(nd)) ||
-            !(s->mu2 = enc_alloc((size_t)d)) || !(s->rs2 = enc_alloc((size_t)d)) ||
-            !(s->out = enc_alloc(nd)))
+            !(s->rs1 = enc_alloc((size_t)d)) || !(s->a1 = enc_alloc(nd)) ||
+            !(s->h2 = enc_alloc(nd)) || !(s->mu2 = enc_alloc((size_t)d)) ||
+            !(s->rs2 = enc_alloc((size_t)d)) || !(s->out = enc_alloc(nd)))
             goto oom;
     }
     if (e->train_capable && colf && !(st->dcol = enc_alloc(colf))) goto oom;
@@ -158,12 +162,12 @@ static void cnn_bwd(encoder *e, const float *in, int B) {
         const float *x = l == 0 ? in : st->slot[l - 1].out;
         relu_backward(ds, dx, s->out, nd); /* gradient on BN2(...) + x */
         bn_bwd(e, t1, ds, s->h2, s->mu2, s->rs2, b->bn2w, b->bn2b, b->rm2, b->rv2, n);
-        conv1d_backward(t2, ENC_G(e, b->c2), NULL, st->dcol, t1, s->col2, s->a1, ENC_P(e, b->c2),
-                        B, T, d, d, k, 1, pad);
+        conv1d_backward(t2, ENC_G(e, b->c2), NULL, st->dcol, t1, s->col2, s->a1, ENC_P(e, b->c2), B,
+                        T, d, d, k, 1, pad);
         relu_backward(t1, t2, s->a1, nd);
         bn_bwd(e, t2, t1, s->h1, s->mu1, s->rs1, b->bn1w, b->bn1b, b->rm1, b->rv1, n);
-        conv1d_backward(t1, ENC_G(e, b->c1), NULL, st->dcol, t2, s->col1, x, ENC_P(e, b->c1), B,
-                        T, d, d, k, 1, pad);
+        conv1d_backward(t1, ENC_G(e, b->c1), NULL, st->dcol, t2, s->col1, x, ENC_P(e, b->c1), B, T,
+                        d, d, k, 1, pad);
         vec_add(dx, ds, t1, nd);
     }
     memcpy(e->dstem, dx, nd * sizeof *dx);

@@ -9,8 +9,8 @@
 #include "core/nn/s4.h"
 
 typedef struct {
-    int s4;            /* view of log_dt; C, log_A_real, A_imag, D follow contiguously */
-    int out_w, out_b;  /* Linear(d, 2d) */
+    int s4;           /* view of log_dt; C, log_A_real, A_imag, D follow contiguously */
+    int out_w, out_b; /* Linear(d, 2d) */
     int norm_w, norm_b;
 } s4_block;
 
@@ -37,7 +37,9 @@ typedef struct {
 /* FFTW's planner is not thread-safe: encoders built on different threads take turns. */
 static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int n_kernels(const struct encoder_config *c) { return c->causal ? 1 : 2; }
+static int n_kernels(const struct encoder_config *c) {
+    return c->causal ? 1 : 2;
+}
 
 static ecg_code s4_declare(encoder *e, ecg_err *err) {
     const struct encoder_config *c = &e->cfg;
@@ -51,7 +53,8 @@ static ecg_code s4_declare(encoder *e, ecg_err *err) {
     for (int l = 0; l < c->n_layers; l++) {
         s4_block *b = &st->blk[l];
         int i0, i1, i2, i3, i4;
-        if ((i0 = enc_param(e, PG_BACKBONE, 1, 1, &H, err, "backbone.layers.%d.s4.log_dt", l)) < 0 ||
+        if ((i0 = enc_param(e, PG_BACKBONE, 1, 1, &H, err, "backbone.layers.%d.s4.log_dt", l)) <
+                0 ||
             (i1 = enc_param(e, PG_BACKBONE, 1, 4, (int[]){ch, H, M, 2}, err,
                             "backbone.layers.%d.s4.C", l)) < 0 ||
             (i2 = enc_param(e, PG_BACKBONE, tA, 2, (int[]){H, M}, err,
@@ -61,9 +64,12 @@ static ecg_code s4_declare(encoder *e, ecg_err *err) {
             (i4 = enc_param(e, PG_BACKBONE, 1, 1, &H, err, "backbone.layers.%d.s4.D", l)) < 0 ||
             (b->out_w = enc_param(e, PG_BACKBONE, 1, 2, (int[]){d2, d}, err,
                                   "backbone.layers.%d.out.weight", l)) < 0 ||
-            (b->out_b = enc_param(e, PG_BACKBONE, 1, 1, &d2, err, "backbone.layers.%d.out.bias", l)) < 0 ||
-            (b->norm_w = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "backbone.layers.%d.norm.weight", l)) < 0 ||
-            (b->norm_b = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "backbone.layers.%d.norm.bias", l)) < 0)
+            (b->out_b =
+                 enc_param(e, PG_BACKBONE, 1, 1, &d2, err, "backbone.layers.%d.out.bias", l)) < 0 ||
+            (b->norm_w = enc_param(e, PG_BACKBONE, 1, 1, &d, err, "backbone.layers.%d.norm.weight",
+                                   l)) < 0 ||
+            (b->norm_b =
+                 enc_param(e, PG_BACKBONE, 1, 1, &d, err, "backbone.layers.%d.norm.bias", l)) < 0)
             return err ? err->code : ECG_EINVAL;
         b->s4 = i0;
         /* s4_params_view needs the five tensors back to back, in this order */
@@ -91,7 +97,8 @@ static ecg_code s4_alloc(encoder *e, ecg_err *err) {
             goto oom;
         if (e->train_capable && !(s->mask = enc_alloc(nd))) goto oom;
     }
-    if (e->train_capable && (!(st->dz = enc_alloc(2 * nd)) || !(st->dk = enc_alloc((size_t)ch * H * L))))
+    if (e->train_capable &&
+        (!(st->dz = enc_alloc(2 * nd)) || !(st->dk = enc_alloc((size_t)ch * H * L))))
         goto oom;
     if (c->n_layers > 0) {
         pthread_mutex_lock(&plan_lock);

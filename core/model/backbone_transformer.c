@@ -39,7 +39,7 @@ static ecg_code tf_declare(encoder *e, ecg_err *err) {
     const int d = c->d_model, d3 = 3 * d, ff = c->ff_dim;
     const char *pre = "backbone.layers";
 #define P(field, nd, shape, name)                                                                  \
-    if ((b->field = enc_param(e, PG_BACKBONE, 1, nd, shape, err, "%s.%d." name, pre, l)) < 0)     \
+    if ((b->field = enc_param(e, PG_BACKBONE, 1, nd, shape, err, "%s.%d." name, pre, l)) < 0)      \
         return err ? err->code : ECG_EINVAL;
     for (int l = 0; l < c->n_layers; l++) {
         tf_block *b = &st->blk[l];
@@ -63,7 +63,9 @@ static ecg_code tf_declare(encoder *e, ecg_err *err) {
     return ECG_OK;
 }
 
-static int head_dim(const struct encoder_config *c) { return c->d_model / c->n_heads; }
+static int head_dim(const struct encoder_config *c) {
+    return c->d_model / c->n_heads;
+}
 
 static ecg_code tf_alloc(encoder *e, ecg_err *err) {
     const struct encoder_config *c = &e->cfg;
@@ -77,17 +79,18 @@ static ecg_code tf_alloc(encoder *e, ecg_err *err) {
     for (int i = 0; i < st->n_slots; i++) {
         tf_slot *s = &st->slot[i];
         if (!(s->h1 = enc_alloc(nd)) || !(s->mu1 = enc_alloc(n)) || !(s->rs1 = enc_alloc(n)) ||
-            !(s->qkv = enc_alloc(3 * nd)) || !(s->cache = enc_alloc(ac)) || !(s->a = enc_alloc(nd)) ||
-            !(s->x1 = enc_alloc(nd)) || !(s->h2 = enc_alloc(nd)) || !(s->mu2 = enc_alloc(n)) ||
-            !(s->rs2 = enc_alloc(n)) || !(s->f1 = enc_alloc(nff)) || !(s->f1g = enc_alloc(nff)) ||
-            !(s->out = enc_alloc(nd)))
+            !(s->qkv = enc_alloc(3 * nd)) || !(s->cache = enc_alloc(ac)) ||
+            !(s->a = enc_alloc(nd)) || !(s->x1 = enc_alloc(nd)) || !(s->h2 = enc_alloc(nd)) ||
+            !(s->mu2 = enc_alloc(n)) || !(s->rs2 = enc_alloc(n)) || !(s->f1 = enc_alloc(nff)) ||
+            !(s->f1g = enc_alloc(nff)) || !(s->out = enc_alloc(nd)))
             goto oom;
-        if (e->train_capable && (!(s->mask1 = enc_alloc(nd)) || !(s->mask2 = enc_alloc(nd)))) goto oom;
+        if (e->train_capable && (!(s->mask1 = enc_alloc(nd)) || !(s->mask2 = enc_alloc(nd))))
+            goto oom;
     }
     if (!(st->fout = enc_alloc(nd)) || !(st->fmu = enc_alloc(n)) || !(st->frs = enc_alloc(n)))
         goto oom;
-    if (e->train_capable &&
-        (!(st->dqkv = enc_alloc(3 * nd)) || !(st->df1 = enc_alloc(nff)) || !(st->df2 = enc_alloc(nff))))
+    if (e->train_capable && (!(st->dqkv = enc_alloc(3 * nd)) || !(st->df1 = enc_alloc(nff)) ||
+                             !(st->df2 = enc_alloc(nff))))
         goto oom;
     return ECG_OK;
 oom:
@@ -196,8 +199,8 @@ static void tf_bwd(encoder *e, const float *in, int B) {
         /* attention branch: x1 = x + drop(proj(attn(qkv(LN1(x))))) */
         db = dx;
         if (train) dropout_backward(t1, dx, s->mask1, nd), db = t1;
-        linear_backward(t2, ENC_G(e, b->proj_w), ENC_G(e, b->proj_b), db, s->a,
-                        ENC_P(e, b->proj_w), n, d, d);
+        linear_backward(t2, ENC_G(e, b->proj_w), ENC_G(e, b->proj_b), db, s->a, ENC_P(e, b->proj_w),
+                        n, d, d);
         attention_backward(st->dqkv, t2, s->qkv, s->cache, B, T, nh, d / nh, c->rope_base,
                            c->causal);
         linear_backward(t1, ENC_G(e, b->qkv_w), ENC_G(e, b->qkv_b), st->dqkv, s->h1,

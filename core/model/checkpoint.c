@@ -24,10 +24,11 @@ ecg_code checkpoint_save(const char *path, encoder *e, const char *const *extra_
     const param_set *ps = &e->ps;
     int n_nbt = 0;
     char tmp[PARAM_MAX_NAME + 32];
-    for (int i = 0; i < ps->n_bviews; i++) n_nbt += nbt_name(ps->bviews[i].name, tmp, sizeof tmp);
+    for (int i = 0; i < ps->n_bviews; i++)
+        n_nbt += nbt_name(ps->bviews[i].name, tmp, sizeof tmp);
     const int n = ps->n_views + ps->n_bviews + n_nbt;
     st_entry *ent = calloc((size_t)n, sizeof *ent);
-    char (*names)[PARAM_MAX_NAME + 32] = calloc((size_t)(n_nbt ? n_nbt : 1), sizeof *names);
+    char(*names)[PARAM_MAX_NAME + 32] = calloc((size_t)(n_nbt ? n_nbt : 1), sizeof *names);
     enc_kv kv[ENC_KV_MAX];
     const int nkv = encoder_config_to_kv(&e->cfg, kv);
     const int n_meta = nkv + 1 + (n_extra > 0 ? n_extra : 0);
@@ -40,15 +41,17 @@ ecg_code checkpoint_save(const char *path, encoder *e, const char *const *extra_
     int k = 0, j = 0;
     for (int i = 0; i < ps->n_views; i++, k++) {
         const param_view *v = &ps->views[i];
-        ent[k] = (st_entry){.name = v->name, .dtype = ST_F32, .ndim = v->ndim,
-                            .data = ps->data + v->offset};
-        for (int d = 0; d < v->ndim; d++) ent[k].shape[d] = v->shape[d];
+        ent[k] = (st_entry){
+            .name = v->name, .dtype = ST_F32, .ndim = v->ndim, .data = ps->data + v->offset};
+        for (int d = 0; d < v->ndim; d++)
+            ent[k].shape[d] = v->shape[d];
     }
     for (int i = 0; i < ps->n_bviews; i++) {
         const param_view *v = &ps->bviews[i];
-        ent[k] = (st_entry){.name = v->name, .dtype = ST_F32, .ndim = v->ndim,
-                            .data = ps->buf + v->offset};
-        for (int d = 0; d < v->ndim; d++) ent[k].shape[d] = v->shape[d];
+        ent[k] = (st_entry){
+            .name = v->name, .dtype = ST_F32, .ndim = v->ndim, .data = ps->buf + v->offset};
+        for (int d = 0; d < v->ndim; d++)
+            ent[k].shape[d] = v->shape[d];
         k++;
         if (nbt_name(v->name, names[j], sizeof names[j])) {
             ent[k++] = (st_entry){.name = names[j], .dtype = ST_I64, .ndim = 0, .data = &nbt};
@@ -59,8 +62,10 @@ ecg_code checkpoint_save(const char *path, encoder *e, const char *const *extra_
     snprintf(ver, sizeof ver, "%d", CKPT_VERSION);
     int m = 0;
     meta[m++] = CKPT_VERSION_KEY, meta[m++] = ver;
-    for (int i = 0; i < nkv; i++) meta[m++] = kv[i].key, meta[m++] = kv[i].value;
-    for (int i = 0; i < n_extra; i++) meta[m++] = extra_kv[2 * i], meta[m++] = extra_kv[2 * i + 1];
+    for (int i = 0; i < nkv; i++)
+        meta[m++] = kv[i].key, meta[m++] = kv[i].value;
+    for (int i = 0; i < n_extra; i++)
+        meta[m++] = extra_kv[2 * i], meta[m++] = extra_kv[2 * i + 1];
     ecg_code rc = st_write_file(path, ent, n, meta, n_meta, err);
     free(ent), free(names), free(meta);
     return rc;
@@ -74,7 +79,8 @@ ecg_code checkpoint_config_of(const st_file *f, struct encoder_config *cfg, ecg_
                        CKPT_VERSION);
     const char **kv = calloc((size_t)(2 * (f->n_meta ? f->n_meta : 1)), sizeof *kv);
     if (!kv) return err_set(err, ECG_ENOMEM, "out of memory reading checkpoint metadata");
-    for (int i = 0; i < f->n_meta; i++) kv[2 * i] = f->meta[i].key, kv[2 * i + 1] = f->meta[i].value;
+    for (int i = 0; i < f->n_meta; i++)
+        kv[2 * i] = f->meta[i].key, kv[2 * i + 1] = f->meta[i].value;
     ecg_code rc = encoder_config_from_kv(cfg, kv, f->n_meta, err);
     free(kv);
     return rc;
@@ -107,11 +113,13 @@ static ecg_code load_view(const st_file *f, const char *prefix, const param_view
         return err_set(err, ECG_EFORMAT, "tensor %s is %s, expected F32", name,
                        st_dtype_name(t->dtype));
     int same = t->ndim == v->ndim;
-    for (int d = 0; same && d < v->ndim; d++) same = t->shape[d] == v->shape[d];
+    for (int d = 0; same && d < v->ndim; d++)
+        same = t->shape[d] == v->shape[d];
     if (!same) {
         char want[96] = "", got[96] = "";
         for (int d = 0; d < v->ndim; d++)
-            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? ", " : "", v->shape[d]);
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", d ? ", " : "",
+                     v->shape[d]);
         for (int d = 0; d < t->ndim && d < ST_MAX_DIMS; d++)
             snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? ", " : "",
                      (long long)t->shape[d]);
@@ -121,13 +129,14 @@ static ecg_code load_view(const st_file *f, const char *prefix, const param_view
     return st_get_f32(f, name, dst, v->count, err);
 }
 
-ecg_code checkpoint_load_tensors(const st_file *f, const char *prefix, encoder *e, int require_heads,
-                                 ecg_err *err) {
+ecg_code checkpoint_load_tensors(const st_file *f, const char *prefix, encoder *e,
+                                 int require_heads, ecg_err *err) {
     param_set *ps = &e->ps;
     ecg_code rc;
     for (int i = 0; i < ps->n_views; i++) {
         int required = i < e->n_enc_views || require_heads;
-        if ((rc = load_view(f, prefix, &ps->views[i], ps->data + ps->views[i].offset, required, err)))
+        if ((rc = load_view(f, prefix, &ps->views[i], ps->data + ps->views[i].offset, required,
+                            err)))
             return rc;
     }
     for (int i = 0; i < ps->n_bviews; i++)
@@ -172,7 +181,8 @@ ecg_code checkpoint_load(const char *path, encoder *e, ecg_err *err) {
     char diff[256];
     if ((rc = checkpoint_config_of(&f, &cfg, err)) == ECG_OK) {
         if (encoder_config_diff(&cfg, &e->cfg, diff, sizeof diff))
-            rc = err_set(err, ECG_EINVAL, "checkpoint config differs from the encoder's (%s)", diff);
+            rc =
+                err_set(err, ECG_EINVAL, "checkpoint config differs from the encoder's (%s)", diff);
     }
     if (rc == ECG_OK) rc = check_extra(&f, e, err);
     if (rc == ECG_OK) rc = checkpoint_load_tensors(&f, "", e, 0, err);

@@ -37,7 +37,7 @@ ecg_code checkpoint_load_encoder(const char *path, int max_batch, int flags, enc
 /* The tensor-copy step on an open file: each encoder view `name` is read from prefix + name
  * (prefix "" for checkpoints; the parity fixtures use "p."). require_heads: head parameters must
  * be present too. No config check. */
-ecg_code checkpoint_load_tensors(const st_file *f, const char *prefix, encoder *e, int require_heads,
-                                 ecg_err *err);
+ecg_code checkpoint_load_tensors(const st_file *f, const char *prefix, encoder *e,
+                                 int require_heads, ecg_err *err);
 
 #endif

@@ -8,26 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define F(name, type) {#name, type, offsetof(struct encoder_config, name)}
+#define F(name, type)                                                                              \
+    { #name, type, offsetof(struct encoder_config, name) }
 static const enc_field fields[] = {
-    F(backbone, ENC_FIELD_BACKBONE),
-    F(in_channels, ENC_FIELD_INT),
-    F(in_samples, ENC_FIELD_INT),
-    F(d_model, ENC_FIELD_INT),
-    F(stem_layers, ENC_FIELD_INT),
-    F(n_layers, ENC_FIELD_INT),
-    F(dropout, ENC_FIELD_FLOAT),
-    F(causal, ENC_FIELD_BOOL),
-    F(s4_state, ENC_FIELD_INT),
-    F(s4_dt_min, ENC_FIELD_FLOAT),
-    F(s4_dt_max, ENC_FIELD_FLOAT),
-    F(s4_train_A, ENC_FIELD_BOOL),
-    F(n_heads, ENC_FIELD_INT),
-    F(ff_dim, ENC_FIELD_INT),
-    F(rope_base, ENC_FIELD_FLOAT),
-    F(cnn_kernel, ENC_FIELD_INT),
-    F(bn_momentum, ENC_FIELD_FLOAT),
-    F(bn_eps, ENC_FIELD_FLOAT),
+    F(backbone, ENC_FIELD_BACKBONE), F(in_channels, ENC_FIELD_INT),   F(in_samples, ENC_FIELD_INT),
+    F(d_model, ENC_FIELD_INT),       F(stem_layers, ENC_FIELD_INT),   F(n_layers, ENC_FIELD_INT),
+    F(dropout, ENC_FIELD_FLOAT),     F(causal, ENC_FIELD_BOOL),       F(s4_state, ENC_FIELD_INT),
+    F(s4_dt_min, ENC_FIELD_FLOAT),   F(s4_dt_max, ENC_FIELD_FLOAT),   F(s4_train_A, ENC_FIELD_BOOL),
+    F(n_heads, ENC_FIELD_INT),       F(ff_dim, ENC_FIELD_INT),        F(rope_base, ENC_FIELD_FLOAT),
+    F(cnn_kernel, ENC_FIELD_INT),    F(bn_momentum, ENC_FIELD_FLOAT), F(bn_eps, ENC_FIELD_FLOAT),
     F(ln_eps, ENC_FIELD_FLOAT),
 };
 #undef F
@@ -189,9 +178,12 @@ ecg_code encoder_config_set(struct encoder_config *c, const char *key, const cha
         return ECG_OK;
     }
     case ENC_FIELD_BOOL:
-        if (!strcmp(value, "true") || !strcmp(value, "1")) *(int *)p = 1;
-        else if (!strcmp(value, "false") || !strcmp(value, "0")) *(int *)p = 0;
-        else return err_set(err, ECG_EINVAL, "%s: \"%s\" is not true or false", key, value);
+        if (!strcmp(value, "true") || !strcmp(value, "1"))
+            *(int *)p = 1;
+        else if (!strcmp(value, "false") || !strcmp(value, "0"))
+            *(int *)p = 0;
+        else
+            return err_set(err, ECG_EINVAL, "%s: \"%s\" is not true or false", key, value);
         return ECG_OK;
     case ENC_FIELD_BACKBONE: return encoder_backbone_parse(value, (enc_backbone *)p, err);
     }

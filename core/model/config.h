@@ -9,9 +9,10 @@
 
 typedef enum { ENC_BACKBONE_S4 = 0, ENC_BACKBONE_TRANSFORMER, ENC_BACKBONE_CNN } enc_backbone;
 
-/* Every field has a key of the same name in the key/value and JSON forms (see encoder_config_fields).
- * The stem is fixed by the paper: conv in_channels -> d_model (kernel 3, stride 2, pad 1), then
- * stem_layers - 1 convs d_model -> d_model (kernel 1), each without bias -> BatchNorm -> ReLU. */
+/* Every field has a key of the same name in the key/value and JSON forms (see
+ * encoder_config_fields). The stem is fixed by the paper: conv in_channels -> d_model (kernel 3,
+ * stride 2, pad 1), then stem_layers - 1 convs d_model -> d_model (kernel 1), each without bias ->
+ * BatchNorm -> ReLU. */
 struct encoder_config {
     enc_backbone backbone;
     int in_channels; /* 12 leads */
@@ -82,7 +83,8 @@ typedef struct {
 /* Fills kv[0..n) with every field; returns n (<= ENC_KV_MAX). */
 int encoder_config_to_kv(const struct encoder_config *c, enc_kv kv[ENC_KV_MAX]);
 /* Reads a config from alternating key, value strings (2*n entries). Keys without the prefix are
- * ignored; a prefixed key that is unknown, or a missing field, is an error. The result is validated. */
+ * ignored; a prefixed key that is unknown, or a missing field, is an error. The result is
+ * validated. */
 ecg_code encoder_config_from_kv(struct encoder_config *c, const char *const *kv, int n,
                                 ecg_err *err);
 

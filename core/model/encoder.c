@@ -45,7 +45,9 @@ int enc_buffer(encoder *e, int d0, float fill, ecg_err *err, const char *fmt, ..
     return params_add_buffer(&e->ps, name, 1, &d0, fill, err);
 }
 
-rng_state enc_view_rng(const rng_state *base, int view) { return rng_fork(base, 0x5eed0000u + (uint64_t)view); }
+rng_state enc_view_rng(const rng_state *base, int view) {
+    return rng_fork(base, 0x5eed0000u + (uint64_t)view);
+}
 
 void enc_init_uniform(encoder *e, const rng_state *base, int view, float bound) {
     rng_state r = enc_view_rng(base, view);
@@ -56,7 +58,8 @@ void enc_init_uniform(encoder *e, const rng_state *base, int view, float bound) 
 
 void enc_init_const(encoder *e, int view, float v) {
     float *p = ENC_P(e, view);
-    for (size_t i = 0; i < e->ps.views[view].count; i++) p[i] = v;
+    for (size_t i = 0; i < e->ps.views[view].count; i++)
+        p[i] = v;
 }
 
 static const backbone_ops *ops_for(enc_backbone b) {
@@ -76,7 +79,8 @@ static ecg_code declare_stem(encoder *e, ecg_err *err) {
         stem_layer *s = &e->stem[i];
         int cin = i == 0 ? c->in_channels : c->d_model, k = i == 0 ? STEM_K : 1;
         const int d = c->d_model;
-        if ((s->w = enc_param(e, PG_STEM, 1, 3, (int[]){d, cin, k}, err, "stem.%d.conv.weight", i)) < 0 ||
+        if ((s->w = enc_param(e, PG_STEM, 1, 3, (int[]){d, cin, k}, err, "stem.%d.conv.weight",
+                              i)) < 0 ||
             (s->bn_w = enc_param(e, PG_STEM, 1, 1, &d, err, "stem.%d.bn.weight", i)) < 0 ||
             (s->bn_b = enc_param(e, PG_STEM, 1, 1, &d, err, "stem.%d.bn.bias", i)) < 0 ||
             (s->rm = enc_buffer(e, c->d_model, 0.0f, err, "stem.%d.bn.running_mean", i)) < 0 ||
@@ -119,7 +123,8 @@ static ecg_code alloc_activations(encoder *e, ecg_err *err) {
     }
     return ECG_OK;
 oom:
-    return err_set(err, ECG_ENOMEM, "out of memory for encoder activations (batch %d, %d tokens, d %d)",
+    return err_set(err, ECG_ENOMEM,
+                   "out of memory for encoder activations (batch %d, %d tokens, d %d)",
                    e->max_batch, e->T, c->d_model);
 }
 
@@ -139,7 +144,8 @@ ecg_code encoder_init_weights(encoder *e, uint64_t seed, ecg_err *err) {
         const param_view *v = &e->ps.bviews[i];
         size_t len = strlen(v->name);
         float fill = len > 11 && !strcmp(v->name + len - 11, "running_var") ? 1.0f : 0.0f;
-        for (size_t j = 0; j < v->count; j++) e->ps.buf[v->offset + j] = fill;
+        for (size_t j = 0; j < v->count; j++)
+            e->ps.buf[v->offset + j] = fill;
     }
     ecg_code rc = e->ops->init(e, &base, err);
     e->bn_batches = 0;
@@ -163,7 +169,8 @@ ecg_code encoder_create(encoder **out, const struct encoder_config *cfg, int max
     e->T = encoder_config_tokens(cfg);
     e->train_capable = !(flags & ENC_INFERENCE_ONLY);
     e->ops = ops_for(cfg->backbone);
-    if ((rc = declare_stem(e, err)) != ECG_OK || (rc = e->ops->declare(e, err)) != ECG_OK) goto fail;
+    if ((rc = declare_stem(e, err)) != ECG_OK || (rc = e->ops->declare(e, err)) != ECG_OK)
+        goto fail;
     e->n_enc_views = e->ps.n_views;
     e->n_enc_bviews = e->ps.n_bviews;
     if ((rc = alloc_activations(e, err)) != ECG_OK || (rc = e->ops->alloc(e, err)) != ECG_OK)
@@ -198,22 +205,45 @@ void encoder_free(encoder *e) {
     free(e->dtok);
     free(e->dstem);
     free(e->dxcl);
-    for (int i = 0; i < 4; i++) free(e->g[i]);
+    for (int i = 0; i < 4; i++)
+        free(e->g[i]);
     params_free(&e->ps);
     free(e);
 }
 
-const struct encoder_config *encoder_get_config(const encoder *e) { return &e->cfg; }
-param_set *encoder_params(encoder *e) { return &e->ps; }
-rng_state *encoder_rng(encoder *e) { return &e->rng; }
-int encoder_tokens(const encoder *e) { return e->T; }
-int encoder_max_batch(const encoder *e) { return e->max_batch; }
-int encoder_batch(const encoder *e) { return e->B; }
-int64_t encoder_bn_batches(const encoder *e) { return e->bn_batches; }
-void encoder_set_bn_batches(encoder *e, int64_t n) { e->bn_batches = n; }
-float *encoder_stem_out(encoder *e) { return e->xin; }
-const float *encoder_out(const encoder *e) { return e->tokens; }
-const float *encoder_embedding(const encoder *e) { return e->emb; }
+const struct encoder_config *encoder_get_config(const encoder *e) {
+    return &e->cfg;
+}
+param_set *encoder_params(encoder *e) {
+    return &e->ps;
+}
+rng_state *encoder_rng(encoder *e) {
+    return &e->rng;
+}
+int encoder_tokens(const encoder *e) {
+    return e->T;
+}
+int encoder_max_batch(const encoder *e) {
+    return e->max_batch;
+}
+int encoder_batch(const encoder *e) {
+    return e->B;
+}
+int64_t encoder_bn_batches(const encoder *e) {
+    return e->bn_batches;
+}
+void encoder_set_bn_batches(encoder *e, int64_t n) {
+    e->bn_batches = n;
+}
+float *encoder_stem_out(encoder *e) {
+    return e->xin;
+}
+const float *encoder_out(const encoder *e) {
+    return e->tokens;
+}
+const float *encoder_embedding(const encoder *e) {
+    return e->emb;
+}
 
 const float *encoder_layer_out(const encoder *e, int l) {
     if (l < 0 || l >= e->cfg.n_layers || e->stage < 2) return NULL;
@@ -224,7 +254,9 @@ int encoder_add_head_param(encoder *e, const char *name, int ndim, const int *sh
     return params_add(&e->ps, name, ndim, shape, PG_HEAD, 1, err);
 }
 
-void encoder_zero_grad(encoder *e) { params_zero_grad(&e->ps); }
+void encoder_zero_grad(encoder *e) {
+    params_zero_grad(&e->ps);
+}
 
 /* (B, C, L) -> (B, L, C) */
 static void transpose_in(float *out, const float *x, int B, int C, int L) {
@@ -366,13 +398,15 @@ ecg_code encoder_backward(encoder *e, const float *dtokens, const float *dembed,
 }
 
 uint64_t enc_sign_hash(uint64_t h, const float *a, size_t n) {
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint64_t)(a[i] > 0.0f)) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint64_t)(a[i] > 0.0f)) * 0x100000001b3ULL;
     return h;
 }
 
 uint64_t encoder_relu_signature(const encoder *e) {
     uint64_t h = 0xcbf29ce484222325ULL;
     const size_t nd = (size_t)e->B * e->T * e->cfg.d_model;
-    for (int i = 0; i < e->n_stem_slots; i++) h = enc_sign_hash(h, e->s_act[i], nd);
+    for (int i = 0; i < e->n_stem_slots; i++)
+        h = enc_sign_hash(h, e->s_act[i], nd);
     return e->ops->relu_signature ? e->ops->relu_signature(e, h) : h;
 }

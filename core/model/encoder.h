@@ -64,8 +64,8 @@ ecg_code encoder_forward(encoder *e, const float *x, int B, enc_mode mode, ecg_e
 ecg_code encoder_forward_stem(encoder *e, const float *x, int B, enc_mode mode, ecg_err *err);
 ecg_code encoder_forward_backbone(encoder *e, ecg_err *err);
 
-float *encoder_stem_out(encoder *e);         /* (B, T, d): stem output = backbone input */
-const float *encoder_out(const encoder *e);  /* (B, T, d): token outputs */
+float *encoder_stem_out(encoder *e);              /* (B, T, d): stem output = backbone input */
+const float *encoder_out(const encoder *e);       /* (B, T, d): token outputs */
 const float *encoder_embedding(const encoder *e); /* (B, d): mean over tokens */
 /* Output of backbone layer l (before the Transformer's final LayerNorm); with ENC_INFERENCE_ONLY
  * only the last two layers are kept, and NULL is returned for the others. */

@@ -21,15 +21,15 @@ struct encoder {
     rng_state rng;                 /* dropout */
     uint64_t seed;
     int max_batch, T, train_capable;
-    int B;          /* batch of the last forward */
-    enc_mode mode;  /* mode of the last forward */
-    int stage;      /* 0 nothing, 1 stem done, 2 forward done, 3 backbone backward done */
+    int B;         /* batch of the last forward */
+    enc_mode mode; /* mode of the last forward */
+    int stage;     /* 0 nothing, 1 stem done, 2 forward done, 3 backbone backward done */
     int64_t bn_batches;
 
     /* stem */
     stem_layer *stem;
-    float *xcl;       /* (B, in_samples, in_channels) */
-    float *col, *dcol; /* im2col of the first conv */
+    float *xcl;                                  /* (B, in_samples, in_channels) */
+    float *col, *dcol;                           /* im2col of the first conv */
     float **s_conv, **s_act, **s_mean, **s_rstd; /* per stem slot */
     int n_stem_slots;
     float *xin; /* backbone input (B, T, d), a copy of the last stem activation */
@@ -41,10 +41,10 @@ struct encoder {
     float *emb;          /* (B, d) */
 
     /* backward scratch, n = max_batch * T rows */
-    float *dtok;   /* (n, d): gradient on the tokens */
-    float *dstem;  /* (n, d): gradient on the backbone input, written by the backbone backward */
-    float *g[4];   /* (n, d) each */
-    float *dxcl;   /* (B, in_samples, in_channels) */
+    float *dtok;  /* (n, d): gradient on the tokens */
+    float *dstem; /* (n, d): gradient on the backbone input, written by the backbone backward */
+    float *g[4];  /* (n, d) each */
+    float *dxcl;  /* (B, in_samples, in_channels) */
 };
 
 struct backbone_ops {

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void params_init(param_set *ps) { memset(ps, 0, sizeof *ps); }
+void params_init(param_set *ps) {
+    memset(ps, 0, sizeof *ps);
+}
 
 void params_free(param_set *ps) {
     free(ps->views);
@@ -19,13 +21,15 @@ void params_free(param_set *ps) {
 static ecg_code check_view(const char *name, int ndim, const int *shape, size_t *count,
                            ecg_err *err) {
     if (!name || !*name || strlen(name) >= PARAM_MAX_NAME)
-        return err_set(err, ECG_EINVAL, "parameter name empty or longer than %d", PARAM_MAX_NAME - 1);
+        return err_set(err, ECG_EINVAL, "parameter name empty or longer than %d",
+                       PARAM_MAX_NAME - 1);
     if (ndim < 0 || ndim > PARAM_MAX_DIMS)
         return err_set(err, ECG_EINVAL, "%s: %d dimensions (at most %d)", name, ndim,
                        PARAM_MAX_DIMS);
     size_t n = 1;
     for (int d = 0; d < ndim; d++) {
-        if (shape[d] <= 0) return err_set(err, ECG_EINVAL, "%s: dimension %d is %d", name, d, shape[d]);
+        if (shape[d] <= 0)
+            return err_set(err, ECG_EINVAL, "%s: dimension %d is %d", name, d, shape[d]);
         if (n > ((size_t)1 << 40) / (size_t)shape[d])
             return err_set(err, ECG_ENOMEM, "%s: too many elements", name);
         n *= (size_t)shape[d];
@@ -37,7 +41,8 @@ static ecg_code check_view(const char *name, int ndim, const int *shape, size_t 
 static ecg_code grow_views(param_view **v, int *cap, int need, ecg_err *err) {
     if (need <= *cap) return ECG_OK;
     int nc = *cap ? *cap * 2 : 32;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     param_view *nv = realloc(*v, (size_t)nc * sizeof *nv);
     if (!nv) return err_set(err, ECG_ENOMEM, "out of memory for parameter views");
     *v = nv;
@@ -50,7 +55,8 @@ static ecg_code grow_floats(float **arrs[], int k, size_t used, size_t *cap, siz
                             ecg_err *err) {
     if (need <= *cap) return ECG_OK;
     size_t nc = *cap ? *cap * 2 : 4096;
-    while (nc < need) nc *= 2;
+    while (nc < need)
+        nc *= 2;
     for (int i = 0; i < k; i++) {
         float *p = realloc(*arrs[i], nc * sizeof *p);
         if (!p) return err_set(err, ECG_ENOMEM, "out of memory for %zu parameters", nc);
@@ -78,7 +84,8 @@ static void fill_view(param_view *v, const char *name, int ndim, const int *shap
     memset(v, 0, sizeof *v);
     strcpy(v->name, name);
     v->ndim = ndim;
-    for (int d = 0; d < ndim; d++) v->shape[d] = shape[d];
+    for (int d = 0; d < ndim; d++)
+        v->shape[d] = shape[d];
     v->offset = offset;
     v->count = count;
     v->group = group;
@@ -119,7 +126,8 @@ int params_add_buffer(param_set *ps, const char *name, int ndim, const int *shap
     float **arrs[] = {&ps->buf};
     if (grow_floats(arrs, 1, ps->n_buf, &ps->cap_buf, ps->n_buf + count, err) != ECG_OK) return -1;
     fill_view(&ps->bviews[ps->n_bviews], name, ndim, shape, ps->n_buf, count, -1, 0);
-    for (size_t i = 0; i < count; i++) ps->buf[ps->n_buf + i] = fill;
+    for (size_t i = 0; i < count; i++)
+        ps->buf[ps->n_buf + i] = fill;
     ps->n_buf += count;
     return ps->n_bviews++;
 }

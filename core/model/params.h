@@ -1,5 +1,6 @@
 /* params.h — a model's parameters as one contiguous float buffer with named views (name, shape,
- * offset, group); gradients mirror it, and non-trainable buffers (BatchNorm statistics) sit apart. */
+ * offset, group); gradients mirror it, and non-trainable buffers (BatchNorm statistics) sit apart.
+ */
 #ifndef ECGFM_CORE_PARAMS_H
 #define ECGFM_CORE_PARAMS_H
 
@@ -47,9 +48,15 @@ int params_add(param_set *ps, const char *name, int ndim, const int *shape, int 
 int params_add_buffer(param_set *ps, const char *name, int ndim, const int *shape, float fill,
                       ecg_err *err);
 
-static inline float *params_data(const param_set *ps, int i) { return ps->data + ps->views[i].offset; }
-static inline float *params_grad(const param_set *ps, int i) { return ps->grad + ps->views[i].offset; }
-static inline float *params_buffer(const param_set *ps, int i) { return ps->buf + ps->bviews[i].offset; }
+static inline float *params_data(const param_set *ps, int i) {
+    return ps->data + ps->views[i].offset;
+}
+static inline float *params_grad(const param_set *ps, int i) {
+    return ps->grad + ps->views[i].offset;
+}
+static inline float *params_buffer(const param_set *ps, int i) {
+    return ps->buf + ps->bviews[i].offset;
+}
 
 int params_find(const param_set *ps, const char *name); /* view index or -1 */
 int params_find_buffer(const param_set *ps, const char *name);

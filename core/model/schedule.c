@@ -24,7 +24,8 @@ ecg_code schedule_validate(const lr_schedule *s, ecg_err *err) {
 
 float schedule_lr(const lr_schedule *s, int64_t step) {
     if (step < 0) step = 0;
-    if (step < s->warmup_steps) return (float)((double)s->lr * (double)(step + 1) / (double)s->warmup_steps);
+    if (step < s->warmup_steps)
+        return (float)((double)s->lr * (double)(step + 1) / (double)s->warmup_steps);
     if (s->kind == SCHED_CONSTANT) return s->lr;
     if (step >= s->total_steps) return s->min_lr;
     double t = (double)(step - s->warmup_steps) / (double)(s->total_steps - s->warmup_steps);
@@ -37,8 +38,11 @@ const char *schedule_kind_name(sched_kind k) {
 }
 
 ecg_code schedule_kind_parse(const char *s, sched_kind *out, ecg_err *err) {
-    if (!strcmp(s, "constant")) *out = SCHED_CONSTANT;
-    else if (!strcmp(s, "cosine")) *out = SCHED_COSINE;
-    else return err_set(err, ECG_EINVAL, "schedule: \"%s\" is not constant or cosine", s);
+    if (!strcmp(s, "constant"))
+        *out = SCHED_CONSTANT;
+    else if (!strcmp(s, "cosine"))
+        *out = SCHED_COSINE;
+    else
+        return err_set(err, ECG_EINVAL, "schedule: \"%s\" is not constant or cosine", s);
     return ECG_OK;
 }

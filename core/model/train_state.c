@@ -19,7 +19,8 @@ static void put(bbuf *b, const void *src, size_t n) {
     if (b->oom) return;
     if (b->n + n > b->cap) {
         size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->n + n) nc *= 2;
+        while (nc < b->n + n)
+            nc *= 2;
         uint8_t *q = realloc(b->p, nc);
         if (!q) {
             b->oom = 1;
@@ -33,13 +34,15 @@ static void put(bbuf *b, const void *src, size_t n) {
 
 static void put_u64(bbuf *b, uint64_t v) {
     uint8_t x[8];
-    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
     put(b, x, 8);
 }
 
 static void put_u32(bbuf *b, uint32_t v) {
     uint8_t x[4];
-    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
     put(b, x, 4);
 }
 
@@ -56,12 +59,14 @@ static void put_f64(bbuf *b, double f) {
 }
 
 static void put_f32s(bbuf *b, const float *f, size_t n) {
-    for (size_t i = 0; i < n; i++) put_f32(b, f[i]);
+    for (size_t i = 0; i < n; i++)
+        put_f32(b, f[i]);
 }
 
 static uint64_t fnv1a(const uint8_t *p, size_t n) {
     uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
     return h;
 }
 
@@ -79,8 +84,10 @@ ecg_code train_state_save(const char *path, const train_state *ts, const adamw *
     put_u64(&b, (uint64_t)ts->data_pos);
     put_u64(&b, (uint64_t)ts->bn_batches);
     put_u64(&b, (uint64_t)opt->step);
-    for (int i = 0; i < 4; i++) put_u64(&b, ts->rng_model.s[i]);
-    for (int i = 0; i < 4; i++) put_u64(&b, ts->rng_data.s[i]);
+    for (int i = 0; i < 4; i++)
+        put_u64(&b, ts->rng_model.s[i]);
+    for (int i = 0; i < 4; i++)
+        put_u64(&b, ts->rng_data.s[i]);
     put_f64(&b, opt->cfg.beta1);
     put_f64(&b, opt->cfg.beta2);
     put_f64(&b, opt->cfg.eps);
@@ -106,8 +113,10 @@ ecg_code train_state_save(const char *path, const train_state *ts, const adamw *
     ecg_code rc = atomic_open(&a, path, err);
     if (rc == ECG_OK) {
         rc = atomic_write(&a, b.p, b.n, err);
-        if (rc == ECG_OK) rc = atomic_commit(&a, err);
-        else atomic_abort(&a);
+        if (rc == ECG_OK)
+            rc = atomic_commit(&a, err);
+        else
+            atomic_abort(&a);
     }
     free(b.p);
     return rc;
@@ -133,7 +142,8 @@ static uint64_t get_u64(rcur *c) {
     uint8_t x[8];
     get(c, x, 8);
     uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)x[i] << (8 * i);
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)x[i] << (8 * i);
     return v;
 }
 
@@ -221,21 +231,25 @@ ecg_code train_state_load(const char *path, train_state *ts, adamw *opt, const p
     t.data_pos = (int64_t)get_u64(&c);
     t.bn_batches = (int64_t)get_u64(&c);
     int64_t adam_step = (int64_t)get_u64(&c);
-    for (int i = 0; i < 4; i++) t.rng_model.s[i] = get_u64(&c);
-    for (int i = 0; i < 4; i++) t.rng_data.s[i] = get_u64(&c);
+    for (int i = 0; i < 4; i++)
+        t.rng_model.s[i] = get_u64(&c);
+    for (int i = 0; i < 4; i++)
+        t.rng_data.s[i] = get_u64(&c);
     adamw_config cfg;
     cfg.beta1 = get_f64(&c);
     cfg.beta2 = get_f64(&c);
     cfg.eps = get_f64(&c);
-    for (int g = 0; g < PG_COUNT; g++) cfg.lr_factor[g] = get_f32(&c);
-    for (int g = 0; g < PG_COUNT; g++) cfg.weight_decay[g] = get_f32(&c);
+    for (int g = 0; g < PG_COUNT; g++)
+        cfg.lr_factor[g] = get_f32(&c);
+    for (int g = 0; g < PG_COUNT; g++)
+        cfg.weight_decay[g] = get_f32(&c);
     uint64_t n_floats = get_u64(&c);
     if (c.short_read) goto truncated;
     if (n_views != (uint32_t)ps->n_views || n_floats != ps->n_floats) {
         free(buf);
         return err_set(err, ECG_EINVAL,
-                       "%s: training state holds %u tensors (%llu floats), the model %d (%zu)", path,
-                       n_views, (unsigned long long)n_floats, ps->n_views, ps->n_floats);
+                       "%s: training state holds %u tensors (%llu floats), the model %d (%zu)",
+                       path, n_views, (unsigned long long)n_floats, ps->n_views, ps->n_floats);
     }
     for (int i = 0; i < ps->n_views; i++) {
         const param_view *v = &ps->views[i];
@@ -248,9 +262,10 @@ ecg_code train_state_load(const char *path, train_state *ts, adamw *opt, const p
         if (c.short_read) goto truncated;
         if (strcmp(name, v->name) || off != v->offset || cnt != v->count) {
             free(buf);
-            return err_set(err, ECG_EINVAL,
-                           "%s: training state tensor %d is %s (%llu floats), the model has %s (%zu)",
-                           path, i, name, (unsigned long long)cnt, v->name, v->count);
+            return err_set(
+                err, ECG_EINVAL,
+                "%s: training state tensor %d is %s (%llu floats), the model has %s (%zu)", path, i,
+                name, (unsigned long long)cnt, v->name, v->count);
         }
     }
     if ((size_t)(c.end - c.p) != 2 * 4 * (size_t)n_floats) goto truncated;
@@ -259,8 +274,10 @@ ecg_code train_state_load(const char *path, train_state *ts, adamw *opt, const p
         free(buf);
         return rc;
     }
-    for (size_t i = 0; i < n_floats; i++) o.m[i] = get_f32(&c);
-    for (size_t i = 0; i < n_floats; i++) o.v[i] = get_f32(&c);
+    for (size_t i = 0; i < n_floats; i++)
+        o.m[i] = get_f32(&c);
+    for (size_t i = 0; i < n_floats; i++)
+        o.v[i] = get_f32(&c);
     o.step = adam_step;
     free(buf);
     if (opt->m || opt->v) adamw_free(opt);

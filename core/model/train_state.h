@@ -1,5 +1,6 @@
 /* train_state.h — what a training job needs beside its checkpoint to resume exactly: AdamW moments
- * and step, the random streams, the data position. One binary file with magic, version, checksum. */
+ * and step, the random streams, the data position. One binary file with magic, version, checksum.
+ */
 #ifndef ECGFM_CORE_TRAIN_STATE_H
 #define ECGFM_CORE_TRAIN_STATE_H
 
@@ -14,10 +15,10 @@
 #define TRAIN_STATE_VERSION 1
 
 typedef struct {
-    int64_t step;       /* optimizer updates done (the schedule's position) */
-    int64_t epoch;      /* current epoch */
-    int64_t data_pos;   /* next sample index within the epoch */
-    int64_t bn_batches; /* the encoder's num_batches_tracked */
+    int64_t step;        /* optimizer updates done (the schedule's position) */
+    int64_t epoch;       /* current epoch */
+    int64_t data_pos;    /* next sample index within the epoch */
+    int64_t bn_batches;  /* the encoder's num_batches_tracked */
     rng_state rng_model; /* dropout stream (encoder_rng) */
     rng_state rng_data;  /* the trainer's stream: crops, shuffles, masks */
 } train_state;

@@ -27,8 +27,8 @@ static void test_adamw_vs_torch(void **state) {
         /* group 0 of the fixture is the backbone, group 1 the head */
         idx[i] = params_add(&ps, names[i], t->ndim, shape, i < 2 ? PG_BACKBONE : PG_HEAD, 1, &err);
         assert_true(idx[i] >= 0);
-        assert_int_equal(st_get_f32(&f, key, params_data(&ps, idx[i]), ps.views[idx[i]].count, &err),
-                         ECG_OK);
+        assert_int_equal(
+            st_get_f32(&f, key, params_data(&ps, idx[i]), ps.views[idx[i]].count, &err), ECG_OK);
     }
     float *lr = tu_fixture_f32(&f, "lr", NULL), *fac = tu_fixture_f32(&f, "factors", NULL);
     float *wd = tu_fixture_f32(&f, "wd", NULL);
@@ -44,7 +44,8 @@ static void test_adamw_vs_torch(void **state) {
             char key[64];
             snprintf(key, sizeof key, "grad.%d.%s", s, names[i]);
             assert_int_equal(
-                st_get_f32(&f, key, params_grad(&ps, idx[i]), ps.views[idx[i]].count, &err), ECG_OK);
+                st_get_f32(&f, key, params_grad(&ps, idx[i]), ps.views[idx[i]].count, &err),
+                ECG_OK);
         }
         assert_int_equal(adamw_step(&opt, &ps, lr[s], &err), ECG_OK);
         for (int i = 0; i < 4; i++) {
@@ -82,20 +83,24 @@ static void test_adamw_frozen_and_late_head(void **state) {
     int a = params_add(&ps, "a", 1, (int[]){5}, PG_STEM, 1, &err);
     int fz = params_add(&ps, "frozen", 1, (int[]){3}, PG_BACKBONE, 0, &err);
     assert_true(a >= 0 && fz >= 0);
-    for (int i = 0; i < 5; i++) params_data(&ps, a)[i] = 1.0f, params_grad(&ps, a)[i] = 0.5f;
-    for (int i = 0; i < 3; i++) params_data(&ps, fz)[i] = 2.0f, params_grad(&ps, fz)[i] = 1.0f;
+    for (int i = 0; i < 5; i++)
+        params_data(&ps, a)[i] = 1.0f, params_grad(&ps, a)[i] = 0.5f;
+    for (int i = 0; i < 3; i++)
+        params_data(&ps, fz)[i] = 2.0f, params_grad(&ps, fz)[i] = 1.0f;
     adamw_config cfg;
     adamw_config_default(&cfg);
     adamw opt;
     assert_int_equal(adamw_init(&opt, &cfg, &ps, &err), ECG_OK);
     assert_int_equal(adamw_step(&opt, &ps, 1e-2f, &err), ECG_OK);
-    for (int i = 0; i < 3; i++) assert_true(params_data(&ps, fz)[i] == 2.0f);
+    for (int i = 0; i < 3; i++)
+        assert_true(params_data(&ps, fz)[i] == 2.0f);
     /* first step of Adam moves by lr * factor (sign of the gradient), plus decay */
     float want = 1.0f * (1.0f - 1e-2f * 0.01f * 1e-3f) - 1e-2f * 0.01f;
     assert_float_equal(params_data(&ps, a)[0], want, 1e-7);
     int h = params_add(&ps, "head.weight", 2, (int[]){2, 2}, PG_HEAD, 1, &err);
     assert_true(h >= 0);
-    for (int i = 0; i < 4; i++) params_grad(&ps, h)[i] = -1.0f;
+    for (int i = 0; i < 4; i++)
+        params_grad(&ps, h)[i] = -1.0f;
     assert_int_equal(adamw_step(&opt, &ps, 1e-2f, &err), ECG_OK);
     assert_int_equal(opt.n, ps.n_floats);
     /* moments of the late head: m = 0.1 * g after one update, bias-corrected with step 2 */
@@ -119,8 +124,8 @@ static void test_schedules(void **state) {
     assert_float_equal(schedule_lr(&c, 0), 3e-3f / 4, 1e-9);
     assert_float_equal(schedule_lr(&c, 3), 3e-3f, 1e-9);
     assert_true(schedule_lr(&c, 4) == 3e-3f);
-    lr_schedule s = {.kind = SCHED_COSINE, .lr = 1.0f, .min_lr = 0.1f, .warmup_steps = 10,
-                     .total_steps = 110};
+    lr_schedule s = {
+        .kind = SCHED_COSINE, .lr = 1.0f, .min_lr = 0.1f, .warmup_steps = 10, .total_steps = 110};
     assert_int_equal(schedule_validate(&s, &err), ECG_OK);
     assert_float_equal(schedule_lr(&s, 0), 0.1f, 1e-7);
     assert_float_equal(schedule_lr(&s, 9), 1.0f, 1e-7);
@@ -128,7 +133,8 @@ static void test_schedules(void **state) {
     assert_float_equal(schedule_lr(&s, 60), 0.55f, 1e-6); /* halfway: min + (max - min) / 2 */
     assert_float_equal(schedule_lr(&s, 110), 0.1f, 1e-7);
     assert_float_equal(schedule_lr(&s, 1000), 0.1f, 1e-7);
-    for (int64_t t = 11; t < 110; t++) assert_true(schedule_lr(&s, t) <= schedule_lr(&s, t - 1));
+    for (int64_t t = 11; t < 110; t++)
+        assert_true(schedule_lr(&s, t) <= schedule_lr(&s, t - 1));
     s.total_steps = 5;
     assert_int_equal(schedule_validate(&s, &err), ECG_EINVAL);
     assert_non_null(strstr(err.msg, "total_steps"));

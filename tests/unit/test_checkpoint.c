@@ -26,7 +26,9 @@ static int teardown(void **state) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", tmpdir, name); }
+static void path_of(char *out, size_t n, const char *name) {
+    snprintf(out, n, "%s/%s", tmpdir, name);
+}
 
 static uint8_t *slurp(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -54,7 +56,8 @@ static encoder *make(enc_backbone bb, int B, uint64_t seed) {
 /* A few train-mode forwards so BatchNorm statistics and num_batches_tracked move. */
 static void warm(encoder *e, const float *x, int B, int n) {
     ecg_err err = {0};
-    for (int i = 0; i < n; i++) assert_int_equal(encoder_forward(e, x, B, ENC_TRAIN, &err), ECG_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(encoder_forward(e, x, B, ENC_TRAIN, &err), ECG_OK);
 }
 
 static void test_roundtrip(void **state) {
@@ -65,7 +68,8 @@ static void test_roundtrip(void **state) {
     ecg_err err = {0};
     assert_true(encoder_add_head_param(a, "head.weight", 2, (int[]){4, 64}, &err) >= 0);
     param_set *pa = encoder_params(a);
-    for (int i = 0; i < 4 * 64; i++) params_data(pa, pa->n_views - 1)[i] = 0.01f * (float)i;
+    for (int i = 0; i < 4 * 64; i++)
+        params_data(pa, pa->n_views - 1)[i] = 0.01f * (float)i;
     warm(a, x, B, 3);
     char p1[300], p2[300];
     path_of(p1, sizeof p1, "a.safetensors");
@@ -144,9 +148,12 @@ static void test_rejects(void **state) {
     assert_non_null(ent);
     float *big = tu_zeros(ps->n_floats);
     for (int i = 0; i < ps->n_views; i++) {
-        ent[i] = (st_entry){.name = ps->views[i].name, .dtype = ST_F32, .ndim = ps->views[i].ndim,
+        ent[i] = (st_entry){.name = ps->views[i].name,
+                            .dtype = ST_F32,
+                            .ndim = ps->views[i].ndim,
                             .data = params_data(ps, i)};
-        for (int d = 0; d < ps->views[i].ndim; d++) ent[i].shape[d] = ps->views[i].shape[d];
+        for (int d = 0; d < ps->views[i].ndim; d++)
+            ent[i].shape[d] = ps->views[i].shape[d];
     }
     int k = params_find(ps, "backbone.layers.1.out.weight");
     ent[k].shape[0] = 64; /* (128, 64) -> (64, 64) */
@@ -154,14 +161,16 @@ static void test_rejects(void **state) {
     enc_kv kv[ENC_KV_MAX];
     int nkv = encoder_config_to_kv(encoder_get_config(a), kv);
     const char *meta[2 * ENC_KV_MAX];
-    for (int i = 0; i < nkv; i++) meta[2 * i] = kv[i].key, meta[2 * i + 1] = kv[i].value;
+    for (int i = 0; i < nkv; i++)
+        meta[2 * i] = kv[i].key, meta[2 * i + 1] = kv[i].value;
     char q[300];
     path_of(q, sizeof q, "bad_shape.safetensors");
     assert_int_equal(st_write_file(q, ent, ps->n_views, meta, nkv, &err), ECG_OK);
     encoder *c = make(ENC_BACKBONE_S4, 1, 1);
     assert_int_equal(checkpoint_load(q, c, &err), ECG_EINVAL);
     printf("wrong shape: %s\n", err.msg);
-    assert_non_null(strstr(err.msg, "backbone.layers.1.out.weight has shape [64, 64], the model expects [128, 64]"));
+    assert_non_null(strstr(
+        err.msg, "backbone.layers.1.out.weight has shape [64, 64], the model expects [128, 64]"));
     /* missing buffers: only parameters were written */
     ent[k].shape[0] = 128;
     ent[k].data = params_data(ps, k);
@@ -196,8 +205,10 @@ static void test_rejects(void **state) {
  * embedding (nmse < 1e-8, in check_c_checkpoint.py). */
 static void test_pytorch_loads_c_checkpoint(void **state) {
     (void)state;
-    if (access("/usr/bin/python3", X_OK) != 0 || access("tests/parity/check_c_checkpoint.py", R_OK) != 0)
-        fail_msg("needs /usr/bin/python3 and tests/parity/check_c_checkpoint.py (run from the repo root)");
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        access("tests/parity/check_c_checkpoint.py", R_OK) != 0)
+        fail_msg("needs /usr/bin/python3 and tests/parity/check_c_checkpoint.py (run from the repo "
+                 "root)");
     const int B = 2;
     float *x = tu_randn((size_t)B * 12 * 600, 3, 1.0f);
     char cmd[4096];
@@ -214,7 +225,10 @@ static void test_pytorch_loads_c_checkpoint(void **state) {
         assert_int_equal(checkpoint_save(ck, e, NULL, 0, &err), ECG_OK);
         st_entry ent[2] = {
             {.name = "x", .dtype = ST_F32, .ndim = 3, .shape = {B, 12, 600}, .data = x},
-            {.name = "embedding", .dtype = ST_F32, .ndim = 2, .shape = {B, 64},
+            {.name = "embedding",
+             .dtype = ST_F32,
+             .ndim = 2,
+             .shape = {B, 64},
              .data = encoder_embedding(e)},
         };
         assert_int_equal(st_write_file(em, ent, 2, NULL, 0, &err), ECG_OK);
@@ -249,7 +263,8 @@ static void test_seeds(void **state) {
     encoder_free(a), encoder_free(b), encoder_free(c);
     /* same for the other backbones */
     for (int bb = ENC_BACKBONE_TRANSFORMER; bb <= ENC_BACKBONE_CNN; bb++) {
-        a = make((enc_backbone)bb, 1, 5), b = make((enc_backbone)bb, 1, 5), c = make((enc_backbone)bb, 1, 6);
+        a = make((enc_backbone)bb, 1, 5), b = make((enc_backbone)bb, 1, 5),
+        c = make((enc_backbone)bb, 1, 6);
         pa = encoder_params(a), pb = encoder_params(b), pc = encoder_params(c);
         assert_memory_equal(pa->data, pb->data, pa->n_floats * sizeof(float));
         assert_true(memcmp(pa->data, pc->data, pa->n_floats * sizeof(float)) != 0);
@@ -289,16 +304,21 @@ static void test_train_state_and_resume(void **state) {
     int hw = encoder_add_head_param(a, "head.weight", 2, (int[]){2, 64}, &err);
     adamw oa;
     assert_int_equal(adamw_init(&oa, &ac, encoder_params(a), &err), ECG_OK);
-    for (int s = 0; s < 3; s++) train_step(a, &oa, x, B, hw);
+    for (int s = 0; s < 3; s++)
+        train_step(a, &oa, x, B, hw);
     char ck[300], ts_path[300];
     path_of(ck, sizeof ck, "resume.safetensors");
     path_of(ts_path, sizeof ts_path, "resume.state");
-    train_state ts = {.step = 3, .epoch = 1, .data_pos = 17, .bn_batches = encoder_bn_batches(a),
+    train_state ts = {.step = 3,
+                      .epoch = 1,
+                      .data_pos = 17,
+                      .bn_batches = encoder_bn_batches(a),
                       .rng_model = *encoder_rng(a)};
     rng_seed(&ts.rng_data, 1234);
     assert_int_equal(checkpoint_save(ck, a, NULL, 0, &err), ECG_OK);
     assert_int_equal(train_state_save(ts_path, &ts, &oa, encoder_params(a), &err), ECG_OK);
-    for (int s = 0; s < 2; s++) train_step(a, &oa, x, B, hw);
+    for (int s = 0; s < 2; s++)
+        train_step(a, &oa, x, B, hw);
 
     /* a fresh process: encoder from the checkpoint, optimizer and streams from the state */
     encoder *b;
@@ -317,7 +337,8 @@ static void test_train_state_and_resume(void **state) {
     assert_true(ob.cfg.weight_decay[PG_HEAD] == 0.05f && ob.cfg.beta2 == 0.999);
     *encoder_rng(b) = tb.rng_model;
     encoder_set_bn_batches(b, tb.bn_batches);
-    for (int s = 0; s < 2; s++) train_step(b, &ob, x, B, hb);
+    for (int s = 0; s < 2; s++)
+        train_step(b, &ob, x, B, hb);
     param_set *pa = encoder_params(a), *pb = encoder_params(b);
     assert_memory_equal(pa->data, pb->data, pa->n_floats * sizeof(float));
     assert_memory_equal(pa->buf, pb->buf, pa->n_buf * sizeof(float));

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include "api/encoder_config_json.h"
 #include "core/base/threads.h"
 #include "core/model/adamw.h"
 #include "core/model/checkpoint.h"
@@ -70,7 +71,8 @@ static void parity_case(const char *fixture) {
         const char *gworst = "";
         for (int i = 0; i < ps->n_views; i++) {
             snprintf(name, sizeof name, "%s.g.%s", modes[m], ps->views[i].name);
-            double g = check(&f, name, params_grad(ps, i), ps->views[i].count, NMSE_GRAD, "gradient");
+            double g =
+                check(&f, name, params_grad(ps, i), ps->views[i].count, NMSE_GRAD, "gradient");
             if (g >= gw) gw = g, gworst = ps->views[i].name;
         }
         double bw = 0;
@@ -91,11 +93,21 @@ static void parity_case(const char *fixture) {
     st_free(&f);
 }
 
-static void test_parity_s4_small(void **s) { (void)s, parity_case("encoder_s4_small"); }
-static void test_parity_s4_small_causal(void **s) { (void)s, parity_case("encoder_s4_small_causal"); }
-static void test_parity_tf_small(void **s) { (void)s, parity_case("encoder_tf_small"); }
-static void test_parity_tf_small_causal(void **s) { (void)s, parity_case("encoder_tf_small_causal"); }
-static void test_parity_cnn_small(void **s) { (void)s, parity_case("encoder_cnn_small"); }
+static void test_parity_s4_small(void **s) {
+    (void)s, parity_case("encoder_s4_small");
+}
+static void test_parity_s4_small_causal(void **s) {
+    (void)s, parity_case("encoder_s4_small_causal");
+}
+static void test_parity_tf_small(void **s) {
+    (void)s, parity_case("encoder_tf_small");
+}
+static void test_parity_tf_small_causal(void **s) {
+    (void)s, parity_case("encoder_tf_small_causal");
+}
+static void test_parity_cnn_small(void **s) {
+    (void)s, parity_case("encoder_cnn_small");
+}
 
 static void test_parity_s4_paper(void **state) {
     (void)state;
@@ -111,7 +123,8 @@ static void test_parity_s4_paper(void **state) {
     float *x = tu_fixture_f32(&f, "x", NULL);
     ecg_err err = {0};
     assert_int_equal(encoder_forward(e, x, 2, ENC_EVAL, &err), ECG_OK);
-    double ft = check(&f, "eval.tokens", encoder_out(e), (size_t)2 * 300 * 512, NMSE_FWD, "forward");
+    double ft =
+        check(&f, "eval.tokens", encoder_out(e), (size_t)2 * 300 * 512, NMSE_FWD, "forward");
     double fe = check(&f, "eval.emb", encoder_embedding(e), (size_t)2 * 512, NMSE_FWD, "forward");
     printf("encoder_s4_paper eval nmse tokens %.2e emb %.2e\n", ft, fe);
     free(x);
@@ -143,8 +156,8 @@ static double fd_loss(void *p) {
  * quotient says nothing about the gradient. The encoder is smooth everywhere else, where the error
  * is |fd - g| / max(|fd| + |g|, floor). Tries up to `tries` coordinates spread over x and stops
  * after `want` smooth ones; counts both. Returns the worst error. */
-static double fd_check_smooth(double (*loss)(void *), void *ctx, float *x, const float *g,
-                              size_t n, int want, int tries, float eps, double floor, int *n_smooth,
+static double fd_check_smooth(double (*loss)(void *), void *ctx, float *x, const float *g, size_t n,
+                              int want, int tries, float eps, double floor, int *n_smooth,
                               int *n_kinks) {
     const encoder *e = ((fd_ctx *)ctx)->e;
     double worst = 0;
@@ -238,7 +251,8 @@ static void fd_case(enc_backbone bb, enc_mode mode, int causal, float eps, doubl
     assert_true(xc >= 30);
     /* the check can fail: a gradient 20% off is caught */
     int last = ps->n_views - 1, k1 = 0, k2 = 0;
-    for (size_t j = 0; j < ps->views[last].count; j++) params_grad(ps, last)[j] *= 1.2f;
+    for (size_t j = 0; j < ps->views[last].count; j++)
+        params_grad(ps, last)[j] *= 1.2f;
     double bad = fd_check_smooth(fd_loss, &ctx, params_data(ps, last), params_grad(ps, last),
                                  ps->views[last].count, 6, 32, eps, 1e-3, &k1, &k2);
     assert_true(bad > tol);
@@ -292,8 +306,10 @@ static double cross_entropy(float *dlogits, const float *logits, const int *y, i
     for (int b = 0; b < B; b++) {
         const float *z = logits + (size_t)b * K;
         double mx = z[0], s = 0;
-        for (int k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-        for (int k = 0; k < K; k++) s += exp(z[k] - mx);
+        for (int k = 1; k < K; k++)
+            mx = z[k] > mx ? z[k] : mx;
+        for (int k = 0; k < K; k++)
+            s += exp(z[k] - mx);
         loss += -(z[y[b]] - mx - log(s));
         for (int k = 0; k < K; k++)
             dlogits[(size_t)b * K + k] = (float)((exp(z[k] - mx) / s - (k == y[b])) / B);
@@ -392,8 +408,10 @@ static void test_no_alloc_per_call(void **state) {
     assert_int_equal(encoder_create(&b, &cfg, 4, 9, ENC_INFERENCE_ONLY, &err), ECG_OK);
     assert_int_equal(encoder_forward(a, x, 4, ENC_EVAL, &err), ECG_OK);
     assert_int_equal(encoder_forward(b, x, 4, ENC_EVAL, &err), ECG_OK);
-    assert_memory_equal(encoder_embedding(a), encoder_embedding(b), 4 * cfg.d_model * sizeof(float));
-    assert_memory_equal(encoder_layer_out(a, 1), encoder_layer_out(b, 1), 4 * 300 * cfg.d_model * sizeof(float));
+    assert_memory_equal(encoder_embedding(a), encoder_embedding(b),
+                        4 * cfg.d_model * sizeof(float));
+    assert_memory_equal(encoder_layer_out(a, 1), encoder_layer_out(b, 1),
+                        4 * 300 * cfg.d_model * sizeof(float));
     assert_int_equal(encoder_backward(b, NULL, encoder_embedding(a), NULL, &err), ECG_EINVAL);
     assert_int_equal(encoder_forward(b, x, 4, ENC_TRAIN, &err), ECG_EINVAL);
     encoder_free(a);
@@ -456,6 +474,130 @@ static void test_threads_same_bits(void **state) {
     free(out[0]), free(out[1]), free(grad[0]), free(grad[1]), free(x), free(dtok);
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Configs: presets, validation messages, key/value round trip, the JSON files. */
+
+static void test_config_kv_and_validation(void **state) {
+    (void)state;
+    ecg_err err = {0};
+    for (int b = ENC_BACKBONE_S4; b <= ENC_BACKBONE_CNN; b++) {
+        struct encoder_config c, r;
+        encoder_config_small(&c, (enc_backbone)b);
+        c.dropout = 0.123f, c.s4_dt_min = 1.7e-3f, c.causal = 1;
+        assert_int_equal(encoder_config_validate(&c, &err), ECG_OK);
+        enc_kv kv[ENC_KV_MAX];
+        int n = encoder_config_to_kv(&c, kv);
+        const char *flat[2 * ENC_KV_MAX + 2];
+        for (int i = 0; i < n; i++)
+            flat[2 * i] = kv[i].key, flat[2 * i + 1] = kv[i].value;
+        flat[2 * n] = "format", flat[2 * n + 1] = "pt"; /* other metadata is ignored */
+        assert_int_equal(encoder_config_from_kv(&r, flat, n + 1, &err), ECG_OK);
+        assert_int_equal(encoder_config_diff(&c, &r, NULL, 0), 0);
+        assert_memory_equal(&c, &r, sizeof c);
+        /* a missing key is an error naming it */
+        assert_int_equal(encoder_config_from_kv(&r, flat + 2, n - 1, &err), ECG_EFORMAT);
+        assert_non_null(strstr(err.msg, "ecgfm.encoder.backbone"));
+    }
+    struct {
+        const char *key, *value, *msg;
+    } bad[] = {
+        {"d_model", "0", "d_model"},       {"dropout", "1", "dropout"},
+        {"s4_state", "7", "s4_state"},     {"s4_dt_max", "0.0001", "s4_dt_max"},
+        {"in_samples", "2", "in_samples"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct encoder_config c;
+        encoder_config_default(&c, ENC_BACKBONE_S4);
+        assert_int_equal(encoder_config_set(&c, bad[i].key, bad[i].value, &err), ECG_OK);
+        assert_int_equal(encoder_config_validate(&c, &err), ECG_EINVAL);
+        assert_non_null(strstr(err.msg, bad[i].msg));
+    }
+    struct encoder_config c;
+    encoder_config_default(&c, ENC_BACKBONE_TRANSFORMER);
+    c.n_heads = 5;
+    assert_int_equal(encoder_config_validate(&c, &err), ECG_EINVAL);
+    assert_non_null(strstr(err.msg, "not divisible by n_heads 5"));
+    encoder_config_default(&c, ENC_BACKBONE_CNN);
+    c.cnn_kernel = 4;
+    assert_int_equal(encoder_config_validate(&c, &err), ECG_EINVAL);
+    assert_int_equal(encoder_config_set(&c, "d_model", "64x", &err), ECG_EINVAL);
+    assert_int_equal(encoder_config_set(&c, "no_such_key", "1", &err), ECG_EINVAL);
+    assert_int_equal(encoder_config_set(&c, "backbone", "lstm", &err), ECG_EINVAL);
+    assert_non_null(strstr(err.msg, "lstm"));
+    encoder *e;
+    encoder_config_default(&c, ENC_BACKBONE_S4);
+    c.d_model = -3;
+    assert_int_equal(encoder_create(&e, &c, 1, 1, 0, &err), ECG_EINVAL);
+    assert_null(e);
+}
+
+static void test_config_json(void **state) {
+    (void)state;
+    ecg_err err = {0};
+    struct encoder_config c, want;
+    const struct {
+        const char *file;
+        enc_backbone bb;
+        int small, layers;
+    } files[] = {
+        {"configs/models/s4_paper.json", ENC_BACKBONE_S4, 0, 4},
+        {"configs/models/s4_paper_6l.json", ENC_BACKBONE_S4, 0, 6},
+        {"configs/models/transformer.json", ENC_BACKBONE_TRANSFORMER, 0, 6},
+        {"configs/models/cnn.json", ENC_BACKBONE_CNN, 0, 4},
+        {"configs/models/small.json", ENC_BACKBONE_S4, 1, 2},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (encoder_config_from_json_file(&c, files[i].file, &err) != ECG_OK)
+            fail_msg("%s", err.msg);
+        if (files[i].small)
+            encoder_config_small(&want, files[i].bb);
+        else
+            encoder_config_default(&want, files[i].bb);
+        want.n_layers = files[i].layers;
+        char diff[256];
+        if (encoder_config_diff(&c, &want, diff, sizeof diff))
+            fail_msg("%s differs from the preset: %s", files[i].file, diff);
+        /* to_json -> from_json is the identity */
+        json_t *j = encoder_config_to_json(&c);
+        assert_non_null(j);
+        struct encoder_config r;
+        assert_int_equal(encoder_config_from_json(&r, j, &err), ECG_OK);
+        assert_int_equal(encoder_config_diff(&c, &r, NULL, 0), 0);
+        json_decref(j);
+    }
+    struct {
+        const char *json, *msg;
+    } bad[] = {
+        {"{\"d_modle\": 64}", "d_modle: unknown encoder config key"},
+        {"{\"d_model\": \"64\"}", "d_model: must be an integer"},
+        {"{\"d_model\": 64.5}", "d_model: must be an integer"},
+        {"{\"dropout\": true}", "dropout: must be a number"},
+        {"{\"causal\": 1}", "causal: must be true or false"},
+        {"{\"backbone\": 4}", "backbone: must be a string"},
+        {"{\"backbone\": \"rnn\"}", "backbone: \"rnn\""},
+        {"{\"preset\": \"huge\"}", "preset"},
+        {"{\"backbone\": \"transformer\", \"n_heads\": 7}", "n_heads"},
+        {"{\"d_model\": 99999999999}", "d_model: 99999999999 is out of range"},
+        {"[1, 2]", "must be a JSON object"},
+        {"{\"d_model\": 64,}", "invalid JSON"},
+        {"{\"d_model\": 64, \"d_model\": 32}", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(
+            encoder_config_from_json_text(&c, bad[i].json, strlen(bad[i].json), &err), ECG_OK);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("%s: message \"%s\" lacks \"%s\"", bad[i].json, err.msg, bad[i].msg);
+    }
+    const char *ok =
+        "{\"backbone\": \"transformer\", \"preset\": \"small\", \"dropout\": 0, \"causal\": true}";
+    assert_int_equal(encoder_config_from_json_text(&c, ok, strlen(ok), &err), ECG_OK);
+    assert_int_equal(c.d_model, 64);
+    assert_int_equal(c.n_heads, 4);
+    assert_int_equal(c.causal, 1);
+    assert_true(c.dropout == 0.0f);
+    assert_int_equal(encoder_config_from_json_file(&c, "configs/models/nope.json", &err), ECG_EIO);
+}
+
 int main(void) {
     /* The machine is shared: one compute thread unless asked (spinning OpenMP threads on busy
      * cores make these tests several times slower). */
@@ -475,6 +617,8 @@ int main(void) {
         cmocka_unit_test(test_no_alloc_per_call),
         cmocka_unit_test(test_dropout_train_mode),
         cmocka_unit_test(test_threads_same_bits),
+        cmocka_unit_test(test_config_kv_and_validation),
+        cmocka_unit_test(test_config_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
