@@ -94,6 +94,7 @@ FUZZ_DEPS_fuzz_arff := core/data/arff.c core/data/taskfmt.c core/base/error.c
 FUZZ_DEPS_fuzz_ucr := core/data/ucr.c core/data/taskfmt.c core/base/error.c
 FUZZ_DEPS_fuzz_csv := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
 FUZZ_DEPS_fuzz_npy := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
+FUZZ_DEPS_fuzz_store_shard := core/data/store_shard.c core/base/error.c
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
