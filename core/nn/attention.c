@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Cache layout, all float:
@@ -75,22 +76,24 @@ static void rope_fill_tables(float *tab, int T, int hd, float rope_base) {
     }
 }
 
+/* One row: y = rotate(x) (y may not alias x). */
+static void rope_row(float *restrict y, const float *restrict x, const float *restrict c,
+                     const float *restrict s, int h2) {
+    for (int i = 0; i < h2; i++) {
+        y[i] = x[i] * c[i] - x[i + h2] * s[i];
+        y[i + h2] = x[i + h2] * c[i] + x[i] * s[i];
+    }
+}
+
 /* dst (T, hd) contiguous = rotate(src rows of stride ld); plain copy when tab is NULL. */
 static void rope_rotate(float *dst, const float *src, size_t ld, int T, int hd, const float *tab) {
     int h2 = hd / 2;
     for (int t = 0; t < T; t++) {
-        const float *x = src + (size_t)t * ld;
-        float *y = dst + (size_t)t * hd;
-        if (!tab) {
-            memcpy(y, x, (size_t)hd * sizeof *y);
-            continue;
-        }
-        const float *c = tab + (size_t)t * h2, *s = tab + (size_t)T * h2 + (size_t)t * h2;
-        for (int i = 0; i < h2; i++) {
-            float a = x[i], b = x[i + h2];
-            y[i] = a * c[i] - b * s[i];
-            y[i + h2] = b * c[i] + a * s[i];
-        }
+        if (tab)
+            rope_row(dst + (size_t)t * hd, src + (size_t)t * ld, tab + (size_t)t * h2,
+                     tab + (size_t)(T + t) * h2, h2);
+        else
+            memcpy(dst + (size_t)t * hd, src + (size_t)t * ld, (size_t)hd * sizeof *dst);
     }
 }
 
@@ -99,8 +102,8 @@ static void rope_rotate(float *dst, const float *src, size_t ld, int T, int hd, 
 static void rope_unrotate(float *g, size_t ld, int T, int hd, const float *tab) {
     int h2 = hd / 2;
     for (int t = 0; t < T; t++) {
-        float *y = g + (size_t)t * ld;
-        const float *c = tab + (size_t)t * h2, *s = tab + (size_t)T * h2 + (size_t)t * h2;
+        float *restrict y = g + (size_t)t * ld;
+        const float *restrict c = tab + (size_t)t * h2, *restrict s = tab + (size_t)(T + t) * h2;
         for (int i = 0; i < h2; i++) {
             float a = y[i], b = y[i + h2];
             y[i] = a * c[i] + b * s[i];
@@ -109,21 +112,59 @@ static void rope_unrotate(float *g, size_t ld, int T, int hd, const float *tab) 
     }
 }
 
-/* Softmax of row[0, n) in place, stable (max subtracted), zeros in row[n, width). */
-static void softmax_row(float *row, int n, int width) {
-    float mx = row[0];
+/* exp(x) for x <= 0 in plain float arithmetic, so the softmax loop vectorises (libm's expf is a
+ * scalar call): Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, Cephes' degree-6 polynomial,
+ * about 1 ulp. Inputs below -87 give exp(-87) ~ 1.6e-38, not 0: no subnormals, and nothing a
+ * probability summed with a 1 can see. */
+static inline float exp_nonpos(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    /* round(x / ln2) by the 1.5 * 2^23 trick; exact without -ffast-math */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* Softmax of row[0, n) in place, stable (max subtracted), zeros in row[n, width). The simd
+ * reductions have an order fixed at compile time, so results stay the same run to run. */
+static void softmax_row(float *restrict row, int n, int width) {
+    float mx = row[0], sum = 0;
+#pragma omp simd reduction(max : mx)
     for (int s = 1; s < n; s++)
-        if (row[s] > mx) mx = row[s];
-    float sum = 0;
+        mx = row[s] > mx ? row[s] : mx;
+#pragma omp simd reduction(+ : sum)
     for (int s = 0; s < n; s++) {
-        row[s] = expf(row[s] - mx);
+        row[s] = exp_nonpos(row[s] - mx);
         sum += row[s];
     }
     float inv = 1.0f / sum;
+#pragma omp simd
     for (int s = 0; s < n; s++)
         row[s] *= inv;
-    for (int s = n; s < width; s++)
-        row[s] = 0;
+    if (width > n) memset(row + n, 0, (size_t)(width - n) * sizeof *row);
+}
+
+/* Softmax backward of one row: d[s] = p[s] (d[s] - sum_s p d) * scale for s < n, zero up to w. */
+static void softmax_row_backward(float *restrict d, const float *restrict p, int n, int w,
+                                 float scale) {
+    float dot = 0;
+#pragma omp simd reduction(+ : dot)
+    for (int s = 0; s < n; s++)
+        dot += p[s] * d[s];
+#pragma omp simd
+    for (int s = 0; s < n; s++)
+        d[s] = p[s] * (d[s] - dot) * scale;
+    if (w > n) memset(d + n, 0, (size_t)(w - n) * sizeof *d);
 }
 
 void attention_forward(float *out, float *cache, const float *qkv, int B, int T, int nh, int hd,
@@ -199,18 +240,9 @@ void attention_backward(float *dqkv, const float *dout, const float *qkv, const 
             for (int c0 = 0; c0 < n; c0 += C)
                 mm(0, 1, m, n - c0 < C ? n - c0 : C, hd, 1.0f, gob, D, xv + c0 * ld, ld, 0.0f,
                    ds + c0, n);
-            for (int i = 0; i < m; i++) {
-                const float *prow = pb + (size_t)i * T;
-                float *drow = ds + (size_t)i * n;
-                int nv = causal ? r0 + i + 1 : T;
-                float dot = 0;
-                for (int s = 0; s < nv; s++)
-                    dot += prow[s] * drow[s];
-                for (int s = 0; s < nv; s++)
-                    drow[s] = prow[s] * (drow[s] - dot) * scale;
-                for (int s = nv; s < n; s++)
-                    drow[s] = 0;
-            }
+            for (int i = 0; i < m; i++)
+                softmax_row_backward(ds + (size_t)i * n, pb + (size_t)i * T,
+                                     causal ? r0 + i + 1 : T, n, scale);
             /* dq = dS K; dk += dS^T Q; dv += P^T dO. */
             for (int c0 = 0; c0 < n; c0 += C) {
                 int nc = n - c0 < C ? n - c0 : C;
