@@ -388,38 +388,37 @@ static void test_fd_conv_bidir(void **state) {
     assert_true(fd_conv(3, 40, 3, 2) < FD_TOL);
 }
 
-/* Same bits for 1 and 2 threads, forward and backward (H = 150 spans three channel tiles). */
+/* Same bits for 1, 2 and 3 threads, forward and backward (H = 150 spans three channel tiles). */
 static void test_conv_threads(void **state) {
     (void)state;
-    int B = 3, L = 300, H = 150;
-    int nt = omp_get_max_threads();
-    float *out[2][4];
-    for (int r = 0; r < 2; r++) {
-        omp_set_num_threads(r == 0 ? 1 : 2);
-        for (int ch = 1; ch <= 2; ch++) {
+    int B = 3, L = 300, H = 150, nt = omp_get_max_threads();
+    for (int ch = 1; ch <= 2; ch++) {
+        size_t nu = (size_t)B * L * H, nk = (size_t)ch * H * L;
+        float *ref[4] = {NULL, NULL, NULL, NULL};
+        for (int r = 0; r < 3; r++) {
+            omp_set_num_threads(r + 1);
             ccase c;
             ccase_init(&c, B, L, H, ch, 900);
-            size_t nu = (size_t)B * L * H, nk = (size_t)ch * H * L;
             float *du = tu_zeros(nu), *dk = tu_zeros(nk), *dD = tu_zeros((size_t)H);
             ccase_loss(&c);
             s4_conv_backward(du, dk, dD, c.w, c.u, c.cache, c.k, c.D, B, L, H, ch, c.f);
-            out[r][2 * (ch - 1)] = c.y;
-            out[r][2 * (ch - 1) + 1] = dk;
+            float *got[4] = {c.y, du, dk, dD};
+            size_t len[4] = {nu, nu, nk, (size_t)H};
             c.y = NULL;
-            if (r == 1) {
-                assert_memory_equal(out[0][2 * (ch - 1)], out[1][2 * (ch - 1)], nu * sizeof(float));
-                assert_memory_equal(out[0][2 * (ch - 1) + 1], out[1][2 * (ch - 1) + 1],
-                                    nk * sizeof(float));
+            for (int i = 0; i < 4; i++) {
+                if (r == 0) {
+                    ref[i] = got[i];
+                    continue;
+                }
+                assert_memory_equal(ref[i], got[i], len[i] * sizeof(float));
+                free(got[i]);
             }
-            free(du);
-            free(dD);
             ccase_free(&c);
         }
+        for (int i = 0; i < 4; i++)
+            free(ref[i]);
     }
     omp_set_num_threads(nt);
-    for (int r = 0; r < 2; r++)
-        for (int i = 0; i < 4; i++)
-            free(out[r][i]);
 }
 
 static void test_fft_init_rejects(void **state) {
