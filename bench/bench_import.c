@@ -1,5 +1,6 @@
 /* bench_import.c — dataset store import throughput: a temporary PTB-XL-like tree of ten-second
- * 12-lead 500 Hz WFDB records (copies of LUDB record 1) read, resampled to 240 Hz, quantised, written. */
+ * 12-lead 500 Hz WFDB records (copies of LUDB record 1) read, resampled to 240 Hz, quantised,
+ * written. */
 #include <ftw.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -148,8 +149,9 @@ int main(void) {
             store_prepared_free(&p);
             record_free(&r);
         }
-        printf("import: one thread: WFDB read %.0f us/record, 12-lead map + resample %.0f us/record\n",
-               t_read / m * 1e6, t_prep / m * 1e6);
+        printf(
+            "import: one thread: WFDB read %.0f us/record, 12-lead map + resample %.0f us/record\n",
+            t_read / m * 1e6, t_prep / m * 1e6);
     }
 
     enum { REPS = 3 };
@@ -172,8 +174,8 @@ int main(void) {
         rate[rep] = sum.imported / dt;
         cpu_rate[rep] = sum.imported / cpu;
         if (sum.imported != (size_t)n_rec || sum.skipped) {
-            fprintf(stderr, "bench_import: imported %zu of %d (%zu skipped)\n", sum.imported,
-                    n_rec, sum.skipped);
+            fprintf(stderr, "bench_import: imported %zu of %d (%zu skipped)\n", sum.imported, n_rec,
+                    sum.skipped);
             return 1;
         }
         store_import_summary_free(&sum);
@@ -196,9 +198,10 @@ int main(void) {
     double med = bench_median(rate, REPS), cpu_med = bench_median(cpu_rate, REPS);
     double load[1] = {0};
     getloadavg(load, 1);
-    printf("import: %.0f records per CPU second (x %d threads = %.0f records/s on an idle machine); "
-           "load average during the runs %.1f on %ld cores\n",
-           cpu_med, threads, cpu_med * threads, load[0], sysconf(_SC_NPROCESSORS_ONLN));
+    printf(
+        "import: %.0f records per CPU second (x %d threads = %.0f records/s on an idle machine); "
+        "load average during the runs %.1f on %ld cores\n",
+        cpu_med, threads, cpu_med * threads, load[0], sysconf(_SC_NPROCESSORS_ONLN));
     printf("import: store %.1f KiB/record of samples (int16, 12 x 2400); peak RSS %.0f MiB; files "
            "in the page cache (warm), median of %d runs\n",
            out_bytes / 1024.0 / n_rec, bench_peak_rss_mib(), REPS);

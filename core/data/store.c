@@ -2,12 +2,10 @@
  * the appending writer (shards built in a temp file, published by rename), and seeded subsets. */
 #include "core/data/store.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,350 +17,10 @@
 #include "core/data/store_impl.h"
 #include "core/format/atomic_file.h"
 
-#define MANIFEST_MAX_BYTES ((size_t)64 << 20)
-#define MANIFEST_MAX_SHARDS 10000000
-#define SHARD_NAME_FMT "shard-%06u.ecgs"
-#define LABEL_NAME_MAX 64
-#define VALUE_TEXT_MAX 256
-
-/* ---- manifest ------------------------------------------------------------------------------- */
-
-typedef struct {
-    char file[32];
-    uint64_t records, bytes;
-} manifest_shard;
-
-typedef struct {
-    int k;
-    int32_t v;
-    char text[VALUE_TEXT_MAX];
-} manifest_value;
-
-typedef struct {
-    manifest_shard *shards;
-    size_t n_shards, cap_shards;
-    uint64_t records;
-    char label_names[STORE_N_LABELS][LABEL_NAME_MAX];
-    manifest_value *values;
-    size_t n_values, cap_values;
-} manifest;
-
-static void manifest_free(manifest *m) {
-    free(m->shards);
-    free(m->values);
-    memset(m, 0, sizeof *m);
-}
-
-static ecg_code manifest_add_shard(manifest *m, const char *file, uint64_t records, uint64_t bytes,
-                                   ecg_err *err) {
-    if (m->n_shards == m->cap_shards) {
-        size_t cap = m->cap_shards ? 2 * m->cap_shards : 16;
-        manifest_shard *s = realloc(m->shards, cap * sizeof *s);
-        if (!s) return err_set(err, ECG_ENOMEM, "manifest: no memory for %zu shards", cap);
-        m->shards = s;
-        m->cap_shards = cap;
-    }
-    manifest_shard *s = &m->shards[m->n_shards++];
-    snprintf(s->file, sizeof s->file, "%s", file);
-    s->records = records;
-    s->bytes = bytes;
-    return ECG_OK;
-}
-
-static int label_name_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n == 0 || n >= LABEL_NAME_MAX) return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr("_-.", s[i])) return 0;
-    return 1;
-}
-
-static int value_text_ok(const char *s) {
-    size_t n = strlen(s);
-    if (n >= VALUE_TEXT_MAX) return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 0;
-    return 1;
-}
-
-static ecg_code manifest_set_value(manifest *m, int k, int32_t v, const char *text, ecg_err *err) {
-    for (size_t i = 0; i < m->n_values; i++)
-        if (m->values[i].k == k && m->values[i].v == v) {
-            snprintf(m->values[i].text, VALUE_TEXT_MAX, "%s", text);
-            return ECG_OK;
-        }
-    if (m->n_values == m->cap_values) {
-        size_t cap = m->cap_values ? 2 * m->cap_values : 16;
-        manifest_value *p = realloc(m->values, cap * sizeof *p);
-        if (!p) return err_set(err, ECG_ENOMEM, "manifest: no memory for %zu label values", cap);
-        m->values = p;
-        m->cap_values = cap;
-    }
-    manifest_value *p = &m->values[m->n_values++];
-    p->k = k;
-    p->v = v;
-    snprintf(p->text, VALUE_TEXT_MAX, "%s", text);
-    return ECG_OK;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    if (!isdigit((unsigned char)*s)) return 0;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return 0;
-    *out = v;
-    return 1;
-}
-
-static int shard_name_ok(const char *s, unsigned *num) {
-    unsigned n;
-    int len = 0;
-    if (strlen(s) != 17 || sscanf(s, "shard-%6u.ecgs%n", &n, &len) != 1 || len != 17) return 0;
-    for (int i = 6; i < 12; i++)
-        if (!isdigit((unsigned char)s[i])) return 0;
-    if (num) *num = n;
-    return 1;
-}
-
-/* Parse manifest text (len bytes); `where` names it. */
-static ecg_code manifest_parse(manifest *m, const char *text, size_t len, const char *where,
-                               ecg_err *err) {
-    memset(m, 0, sizeof *m);
-    /* The last line is "crc32c XXXXXXXX\n" over everything before it. */
-    const char *crc_line = NULL;
-    if (len >= 16 && text[len - 1] == '\n') {
-        const char *p = text + len - 1;
-        while (p > text && p[-1] != '\n') p--;
-        crc_line = p;
-    }
-    unsigned crc_val;
-    int used = 0;
-    if (!crc_line || strncmp(crc_line, "crc32c ", 7) != 0 ||
-        sscanf(crc_line, "crc32c %8x%n", &crc_val, &used) != 1 || crc_line + used != text + len - 1)
-        return err_set(err, ECG_EFORMAT, "%s: no crc32c line at the end: truncated manifest", where);
-    size_t body = (size_t)(crc_line - text);
-    if (store_crc32c(0, text, body) != crc_val)
-        return err_set(err, ECG_EFORMAT, "%s: manifest CRC mismatch (corrupted manifest)", where);
-    if (memchr(text, 0, body))
-        return err_set(err, ECG_EFORMAT, "%s: NUL byte in the manifest", where);
-    char *copy = malloc(body + 1);
-    if (!copy) return err_set(err, ECG_ENOMEM, "%s: no memory", where);
-    memcpy(copy, text, body);
-    copy[body] = 0;
-    ecg_code rc = ECG_OK;
-    int line_no = 0, have_total = 0;
-    uint64_t total = 0, sum = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        line_no++;
-        if (line_no == 1) {
-            int v = 0;
-            if (sscanf(line, "ecgfm-store %d", &v) != 1) {
-                rc = err_set(err, ECG_EVERSION, "%s: not an ecgfm dataset manifest", where);
-                break;
-            }
-            if (v != STORE_VERSION) {
-                rc = err_set(err, ECG_EVERSION,
-                             "%s: dataset version %d; this build reads version %d", where, v,
-                             STORE_VERSION);
-                break;
-            }
-            continue;
-        }
-        char key[16] = "", a[64] = "", b[64] = "", c[64] = "";
-        int consumed = 0;
-        int nf = sscanf(line, "%15s %63s %63s %63s%n", key, a, b, c, &consumed);
-        uint64_t x, y;
-        if (strcmp(key, "fs") == 0 || strcmp(key, "leads") == 0 || strcmp(key, "labels") == 0) {
-            long want = key[0] == 'f' ? STORE_FS : key[1] == 'e' ? ECG_N_LEADS : STORE_N_LABELS;
-            if (nf != 2 || !parse_u64(a, &x) || x != (uint64_t)want) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: %s must be %ld", where, line_no, key,
-                             want);
-                break;
-            }
-        } else if (strcmp(key, "label") == 0) {
-            if (nf != 3 || !parse_u64(a, &x) || x >= STORE_N_LABELS || !label_name_ok(b)) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: bad label line", where, line_no);
-                break;
-            }
-            snprintf(m->label_names[x], LABEL_NAME_MAX, "%s", b);
-        } else if (strcmp(key, "value") == 0) {
-            /* value <k> <v> <text to end of line> */
-            int k, off = 0;
-            long v;
-            if (sscanf(line, "value %d %ld %n", &k, &v, &off) != 2 || off == 0 || k < 0 ||
-                k >= STORE_N_LABELS || v < INT32_MIN || v > INT32_MAX ||
-                !value_text_ok(line + off)) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: bad value line", where, line_no);
-                break;
-            }
-            if ((rc = manifest_set_value(m, k, (int32_t)v, line + off, err))) break;
-        } else if (strcmp(key, "shard") == 0) {
-            if (nf != 4 || !shard_name_ok(a, NULL) || !parse_u64(b, &x) || !parse_u64(c, &y) ||
-                y < STORE_HEADER_SIZE + STORE_FOOTER_SIZE || m->n_shards >= MANIFEST_MAX_SHARDS) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: bad shard line", where, line_no);
-                break;
-            }
-            for (size_t i = 0; i < m->n_shards; i++)
-                if (strcmp(m->shards[i].file, a) == 0) {
-                    rc = err_set(err, ECG_EFORMAT, "%s: line %d: %s listed twice", where, line_no,
-                                 a);
-                    break;
-                }
-            if (rc) break;
-            if (x > UINT64_MAX - sum) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: record count overflows", where,
-                             line_no);
-                break;
-            }
-            sum += x;
-            if ((rc = manifest_add_shard(m, a, x, y, err))) break;
-        } else if (strcmp(key, "records") == 0) {
-            if (nf != 2 || !parse_u64(a, &total)) {
-                rc = err_set(err, ECG_EFORMAT, "%s: line %d: bad records line", where, line_no);
-                break;
-            }
-            have_total = 1;
-        } else {
-            rc = err_set(err, ECG_EFORMAT, "%s: line %d: unknown line '%.40s'", where, line_no,
-                         line);
-            break;
-        }
-    }
-    free(copy);
-    if (!rc && line_no == 0) rc = err_set(err, ECG_EFORMAT, "%s: empty manifest", where);
-    if (!rc && (!have_total || total != sum))
-        rc = err_set(err, ECG_EFORMAT, "%s: records line says %llu, the shards hold %llu", where,
-                     (unsigned long long)total, (unsigned long long)sum);
-    if (rc) {
-        manifest_free(m);
-        return rc;
-    }
-    m->records = sum;
-    return ECG_OK;
-}
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} strbuf;
-
-static void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(strbuf *b, const char *fmt, ...) {
-    if (b->oom) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? 2 * b->cap : 4096;
-        while (cap < b->n + (size_t)k + 1) cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->oom = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
-static ecg_code path_join(char *out, size_t cap, const char *dir, const char *name, ecg_err *err) {
-    int k = snprintf(out, cap, "%s/%s", dir, name);
-    if (k < 0 || (size_t)k >= cap) return err_set(err, ECG_EINVAL, "%s/%s: path too long", dir, name);
-    return ECG_OK;
-}
-
-static ecg_code manifest_write(const manifest *m, const char *dir, ecg_err *err) {
-    strbuf b = {0};
-    sb_printf(&b, "ecgfm-store %d\nfs %d\nleads %d\nlabels %d\n", STORE_VERSION, STORE_FS,
-              ECG_N_LEADS, STORE_N_LABELS);
-    for (int k = 0; k < STORE_N_LABELS; k++)
-        if (m->label_names[k][0]) sb_printf(&b, "label %d %s\n", k, m->label_names[k]);
-    for (size_t i = 0; i < m->n_values; i++)
-        sb_printf(&b, "value %d %ld %s\n", m->values[i].k, (long)m->values[i].v,
-                  m->values[i].text);
-    for (size_t i = 0; i < m->n_shards; i++)
-        sb_printf(&b, "shard %s %llu %llu\n", m->shards[i].file,
-                  (unsigned long long)m->shards[i].records, (unsigned long long)m->shards[i].bytes);
-    sb_printf(&b, "records %llu\n", (unsigned long long)m->records);
-    if (!b.oom) sb_printf(&b, "crc32c %08x\n", store_crc32c(0, b.p, b.n));
-    if (b.oom) {
-        free(b.p);
-        return err_set(err, ECG_ENOMEM, "%s: no memory for the manifest", dir);
-    }
-    char path[4096];
-    ecg_code rc = path_join(path, sizeof path, dir, STORE_MANIFEST, err);
-    atomic_file af;
-    if (!rc) rc = atomic_open(&af, path, err);
-    if (!rc) {
-        rc = atomic_write(&af, b.p, b.n, err);
-        if (rc)
-            atomic_abort(&af);
-        else
-            rc = atomic_commit(&af, err);
-    }
-    free(b.p);
-    return rc;
-}
-
-static ecg_code manifest_read(manifest *m, const char *dir, ecg_err *err) {
-    memset(m, 0, sizeof *m);
-    char path[4096];
-    ecg_code rc = path_join(path, sizeof path, dir, STORE_MANIFEST, err);
-    if (rc) return rc;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO,
-                       "%s: cannot open: %s (not a dataset?)", path, strerror(errno));
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= MANIFEST_MAX_BYTES) {
-                fclose(fp);
-                free(buf);
-                return err_set(err, ECG_EFORMAT, "%s: manifest larger than %zu bytes", path,
-                               MANIFEST_MAX_BYTES);
-            }
-            cap = cap ? 2 * cap : 4096;
-            char *q = realloc(buf, cap);
-            if (!q) {
-                fclose(fp);
-                free(buf);
-                return err_set(err, ECG_ENOMEM, "%s: no memory", path);
-            }
-            buf = q;
-        }
-        size_t k = fread(buf + n, 1, cap - n, fp);
-        n += k;
-        if (k == 0) break;
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        return err_set(err, ECG_EIO, "%s: read error", path);
-    }
-    rc = manifest_parse(m, buf ? buf : "", n, path, err);
-    free(buf);
-    return rc;
-}
-
 /* ---- reading -------------------------------------------------------------------------------- */
 
 struct store_dataset {
-    manifest m;
+    store_manifest m;
     store_shard *shards;
     uint64_t *first; /* [n_shards + 1]: global index of each shard's first record */
     unsigned flags;
@@ -373,7 +31,7 @@ ecg_code store_open(store_dataset **out, const char *dir, unsigned flags, ecg_er
     store_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return err_set(err, ECG_ENOMEM, "%s: no memory", dir);
     ds->flags = flags;
-    ecg_code rc = manifest_read(&ds->m, dir, err);
+    ecg_code rc = store_manifest_read(&ds->m, dir, err);
     if (rc) {
         free(ds);
         return rc;
@@ -388,7 +46,7 @@ ecg_code store_open(store_dataset **out, const char *dir, unsigned flags, ecg_er
     for (size_t i = 0; i < ns; i++) {
         const manifest_shard *ms = &ds->m.shards[i];
         char path[4096];
-        if ((rc = path_join(path, sizeof path, dir, ms->file, err)) ||
+        if ((rc = store_path_join(path, sizeof path, dir, ms->file, err)) ||
             (rc = store_shard_open(&ds->shards[i], path, err))) {
             store_close(ds);
             return rc;
@@ -396,9 +54,9 @@ ecg_code store_open(store_dataset **out, const char *dir, unsigned flags, ecg_er
         const store_shard *s = &ds->shards[i];
         if (s->n_records != ms->records || s->size != ms->bytes) {
             rc = err_set(err, ECG_EFORMAT,
-                         "%s: %llu records in %zu bytes; the manifest says %llu in %llu",
-                         path, (unsigned long long)s->n_records, s->size,
-                         (unsigned long long)ms->records, (unsigned long long)ms->bytes);
+                         "%s: %llu records in %zu bytes; the manifest says %llu in %llu", path,
+                         (unsigned long long)s->n_records, s->size, (unsigned long long)ms->records,
+                         (unsigned long long)ms->bytes);
             store_close(ds);
             return rc;
         }
@@ -415,15 +73,20 @@ ecg_code store_open(store_dataset **out, const char *dir, unsigned flags, ecg_er
 void store_close(store_dataset *ds) {
     if (!ds) return;
     if (ds->shards)
-        for (size_t i = 0; i < ds->m.n_shards; i++) store_shard_close(&ds->shards[i]);
+        for (size_t i = 0; i < ds->m.n_shards; i++)
+            store_shard_close(&ds->shards[i]);
     free(ds->shards);
     free(ds->first);
-    manifest_free(&ds->m);
+    store_manifest_free(&ds->m);
     free(ds);
 }
 
-size_t store_count(const store_dataset *ds) { return (size_t)ds->m.records; }
-size_t store_shard_total(const store_dataset *ds) { return ds->m.n_shards; }
+size_t store_count(const store_dataset *ds) {
+    return (size_t)ds->m.records;
+}
+size_t store_shard_total(const store_dataset *ds) {
+    return ds->m.n_shards;
+}
 
 const char *store_label_name(const store_dataset *ds, int k) {
     if (k < 0 || k >= STORE_N_LABELS || !ds->m.label_names[k][0]) return NULL;
@@ -485,6 +148,19 @@ ecg_code store_read_window(const store_dataset *ds, size_t i, size_t start, size
     return rc ? rc : store_shard_read(s, j, start, len, out, err);
 }
 
+ecg_code store_raw(const store_dataset *ds, size_t i, store_record_info *info, const void **data,
+                   ecg_err *err) {
+    const store_shard *s;
+    uint64_t j;
+    ecg_code rc = locate(ds, i, &s, &j, err);
+    if (!rc) rc = store_shard_info(s, j, info, err);
+    if (rc) return rc;
+    store_entry e;
+    store_entry_decode(&e, s->index + j * STORE_INDEX_ENTRY_SIZE);
+    *data = s->base + e.offset;
+    return ECG_OK;
+}
+
 ecg_code store_verify(const store_dataset *ds, ecg_err *err) {
     for (size_t i = 0; i < ds->m.n_shards; i++) {
         ecg_code rc = store_shard_verify(&ds->shards[i], err);
@@ -499,7 +175,7 @@ struct store_writer {
     char dir[4000];
     int lock_fd;
     store_writer_opts opt;
-    manifest m;
+    store_manifest m;
     unsigned next_shard;
     /* the open shard */
     int open;
@@ -540,10 +216,11 @@ static ecg_code clean_leftovers(store_writer *w, ecg_err *err) {
     while (!rc && (e = readdir(d))) {
         const char *name = e->d_name;
         unsigned num;
-        int is_tmp = (strncmp(name, "shard-", 6) == 0 || strncmp(name, STORE_MANIFEST ".tmp.", 13) == 0) &&
-                     strstr(name, ".tmp.") != NULL;
+        int is_tmp =
+            (strncmp(name, "shard-", 6) == 0 || strncmp(name, STORE_MANIFEST ".tmp.", 13) == 0) &&
+            strstr(name, ".tmp.") != NULL;
         int orphan = 0;
-        if (!is_tmp && shard_name_ok(name, &num)) {
+        if (!is_tmp && store_shard_name_ok(name, &num)) {
             orphan = 1;
             for (size_t i = 0; i < w->m.n_shards; i++)
                 if (strcmp(w->m.shards[i].file, name) == 0) orphan = 0;
@@ -551,8 +228,8 @@ static ecg_code clean_leftovers(store_writer *w, ecg_err *err) {
         }
         if (is_tmp || orphan) {
             char path[4096];
-            if (!(rc = path_join(path, sizeof path, w->dir, name, err)) && unlink(path) != 0 &&
-                errno != ENOENT)
+            if (!(rc = store_path_join(path, sizeof path, w->dir, name, err)) &&
+                unlink(path) != 0 && errno != ENOENT)
                 rc = err_set(err, ECG_EIO, "%s: cannot remove leftover: %s", path, strerror(errno));
         }
     }
@@ -578,7 +255,7 @@ ecg_code store_writer_open(store_writer **out, const char *dir, const store_writ
         rc = err_set(err, ECG_EINVAL, "store: unknown encoding policy %d", (int)w->opt.encode);
     char path[4096];
     if (!rc) rc = mkdir_p(dir, err);
-    if (!rc) rc = path_join(path, sizeof path, dir, "LOCK", err);
+    if (!rc) rc = store_path_join(path, sizeof path, dir, "LOCK", err);
     if (!rc) {
         w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (w->lock_fd < 0)
@@ -587,12 +264,13 @@ ecg_code store_writer_open(store_writer **out, const char *dir, const store_writ
             rc = err_set(err, ECG_EIO, "%s: another writer is appending to this dataset", dir);
     }
     if (!rc) {
-        rc = manifest_read(&w->m, dir, err);
-        if (rc == ECG_ENOTFOUND) rc = manifest_write(&w->m, dir, err); /* a new, empty dataset */
+        rc = store_manifest_read(&w->m, dir, err);
+        if (rc == ECG_ENOTFOUND)
+            rc = store_manifest_write(&w->m, dir, err); /* a new, empty dataset */
     }
     for (size_t i = 0; !rc && i < w->m.n_shards; i++) {
         unsigned num;
-        if (shard_name_ok(w->m.shards[i].file, &num) && num >= w->next_shard)
+        if (store_shard_name_ok(w->m.shards[i].file, &num) && num >= w->next_shard)
             w->next_shard = num + 1;
     }
     if (!rc) rc = clean_leftovers(w, err);
@@ -605,7 +283,7 @@ ecg_code store_writer_open(store_writer **out, const char *dir, const store_writ
 }
 
 ecg_code store_writer_set_label_name(store_writer *w, int k, const char *name, ecg_err *err) {
-    if (k < 0 || k >= STORE_N_LABELS || !name || !label_name_ok(name))
+    if (k < 0 || k >= STORE_N_LABELS || !name || !store_label_name_ok(name))
         return err_set(err, ECG_EINVAL, "store: bad name for label field %d", k);
     snprintf(w->m.label_names[k], LABEL_NAME_MAX, "%s", name);
     return ECG_OK;
@@ -613,13 +291,15 @@ ecg_code store_writer_set_label_name(store_writer *w, int k, const char *name, e
 
 ecg_code store_writer_set_label_value(store_writer *w, int k, int32_t v, const char *text,
                                       ecg_err *err) {
-    if (k < 0 || k >= STORE_N_LABELS || !text || !value_text_ok(text))
-        return err_set(err, ECG_EINVAL, "store: bad text for value %ld of label field %d",
-                       (long)v, k);
-    return manifest_set_value(&w->m, k, v, text, err);
+    if (k < 0 || k >= STORE_N_LABELS || !text || !store_value_text_ok(text))
+        return err_set(err, ECG_EINVAL, "store: bad text for value %ld of label field %d", (long)v,
+                       k);
+    return store_manifest_set_value(&w->m, k, v, text, err);
 }
 
-size_t store_writer_count(const store_writer *w) { return (size_t)w->m.records; }
+size_t store_writer_count(const store_writer *w) {
+    return (size_t)w->m.records;
+}
 
 static void discard_shard(store_writer *w) {
     if (w->open) atomic_abort(&w->af);
@@ -631,7 +311,7 @@ static void discard_shard(store_writer *w) {
 static ecg_code start_shard(store_writer *w, ecg_err *err) {
     snprintf(w->shard_file, sizeof w->shard_file, SHARD_NAME_FMT, w->next_shard);
     char path[4096];
-    ecg_code rc = path_join(path, sizeof path, w->dir, w->shard_file, err);
+    ecg_code rc = store_path_join(path, sizeof path, w->dir, w->shard_file, err);
     if (!rc) rc = atomic_open(&w->af, path, err);
     if (rc) return rc;
     w->open = 1;
@@ -686,16 +366,16 @@ static ecg_code publish_shard(store_writer *w, ecg_err *err) {
     /* The shard is in place; it exists for readers once the manifest lists it. */
     size_t n_before = w->m.n_shards;
     uint64_t rec_before = w->m.records;
-    rc = manifest_add_shard(&w->m, w->shard_file, w->n_entries, size, err);
+    rc = store_manifest_add_shard(&w->m, w->shard_file, w->n_entries, size, err);
     if (!rc) {
         w->m.records += w->n_entries;
-        rc = manifest_write(&w->m, w->dir, err);
+        rc = store_manifest_write(&w->m, w->dir, err);
     }
     if (rc) {
         w->m.n_shards = n_before;
         w->m.records = rec_before;
         char path[4096];
-        if (!path_join(path, sizeof path, w->dir, w->shard_file, NULL)) unlink(path);
+        if (!store_path_join(path, sizeof path, w->dir, w->shard_file, NULL)) unlink(path);
     }
     w->n_entries = 0;
     w->strings_len = 0;
@@ -744,8 +424,8 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
     if (!source_id) source_id = "";
     size_t sid_len = strlen(source_id);
     if (n == 0 || n > STORE_MAX_SAMPLES)
-        return err_set(err, ECG_EINVAL, "%s: %zu samples per lead (1 to %zu allowed)", source_id,
-                       n, STORE_MAX_SAMPLES);
+        return err_set(err, ECG_EINVAL, "%s: %zu samples per lead (1 to %zu allowed)", source_id, n,
+                       STORE_MAX_SAMPLES);
     if (lead_mask >> ECG_N_LEADS)
         return err_set(err, ECG_EINVAL, "%s: lead mask 0x%x has bits past lead 12", source_id,
                        lead_mask);
@@ -758,7 +438,8 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
     e.n_samples = n;
     e.lead_mask = lead_mask;
     e.orig_fs = orig_fs;
-    for (int k = 0; k < STORE_N_LABELS; k++) e.labels[k] = labels ? labels[k] : STORE_LABEL_MISSING;
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        e.labels[k] = labels ? labels[k] : STORE_LABEL_MISSING;
     float maxstep = 0;
     for (int k = 0; k < ECG_N_LEADS; k++) {
         if (!(lead_mask >> k & 1)) continue;
@@ -791,7 +472,8 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
     }
     if (w->strings_len + sid_len + 1 > w->strings_cap) {
         size_t cap = w->strings_cap ? 2 * w->strings_cap : 4096;
-        while (cap < w->strings_len + sid_len + 1) cap *= 2;
+        while (cap < w->strings_len + sid_len + 1)
+            cap *= 2;
         char *p = realloc(w->strings, cap);
         if (!p) return err_set(err, ECG_ENOMEM, "store: no memory for source ids");
         w->strings = p;
@@ -799,7 +481,8 @@ ecg_code store_writer_add(store_writer *w, const float *x, size_t n, uint16_t le
     }
     const void *block;
     if (as_float) {
-        for (int k = 0; k < ECG_N_LEADS; k++) e.gain[k] = 0;
+        for (int k = 0; k < ECG_N_LEADS; k++)
+            e.gain[k] = 0;
         if (lead_mask == (1u << ECG_N_LEADS) - 1) {
             block = x;
         } else {
@@ -864,7 +547,7 @@ void store_writer_abort(store_writer *w) {
     if (!w) return;
     discard_shard(w);
     if (w->lock_fd >= 0) close(w->lock_fd); /* releases the flock */
-    manifest_free(&w->m);
+    store_manifest_free(&w->m);
     free(w->entries);
     free(w->strings);
     free(w->q);
@@ -874,7 +557,8 @@ void store_writer_abort(store_writer *w) {
 /* ---- subsets -------------------------------------------------------------------------------- */
 
 void store_permutation(size_t n, uint64_t seed, size_t *perm) {
-    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = 0; i < n; i++)
+        perm[i] = i;
     rng_state r;
     rng_seed(&r, seed);
     for (size_t i = n; i > 1; i--) {
@@ -904,9 +588,12 @@ void store_split_free(store_split *s) {
     memset(s, 0, sizeof *s);
 }
 
-const size_t *store_split_val(const store_split *s) { return s->perm; }
+const size_t *store_split_val(const store_split *s) {
+    return s->perm;
+}
 
-ecg_code store_split_subset(const store_split *s, size_t n_train, const size_t **idx, ecg_err *err) {
+ecg_code store_split_subset(const store_split *s, size_t n_train, const size_t **idx,
+                            ecg_err *err) {
     if (n_train > s->n - s->n_val)
         return err_set(err, ECG_EINVAL,
                        "training subset of %zu: only %zu records outside the %zu-record "

@@ -11,7 +11,8 @@
 #include "core/data/wfdb.h"
 
 /*
- * ---- On-disk format (version 1; all integers and floats little-endian) ----------------------------
+ * ---- On-disk format (version 1; all integers and floats little-endian)
+ * ----------------------------
  *
  * A dataset is a directory:
  *   MANIFEST             text, the only file a reader trusts to say which shards exist (below)
@@ -88,7 +89,7 @@
 #define STORE_HEADER_SIZE 64
 #define STORE_INDEX_ENTRY_SIZE 112
 #define STORE_FOOTER_SIZE 32
-#define STORE_MAX_SOURCE_ID 1024           /* bytes of one source id */
+#define STORE_MAX_SOURCE_ID 1024            /* bytes of one source id */
 #define STORE_MAX_SAMPLES ((size_t)1 << 26) /* per lead: 77 hours at 240 Hz */
 #define STORE_MANIFEST "MANIFEST"
 
@@ -118,13 +119,13 @@ typedef struct {
     size_t size;
     uint64_t n_records;
     uint32_t flags;
-    const uint8_t *index;   /* n_records entries */
+    const uint8_t *index; /* n_records entries */
     const char *strings;
     size_t strings_size;
-    uint64_t data_end;      /* = index offset */
-    void *map;              /* mmap'd region to release, or NULL for memory owned by the caller */
+    uint64_t data_end; /* = index offset */
+    void *map;         /* mmap'd region to release, or NULL for memory owned by the caller */
     size_t map_size;
-    char where[256];        /* the file name, for messages */
+    char where[256]; /* the file name, for messages */
 } store_shard;
 
 /* Validate a shard held in memory (data must outlive s; nothing is copied). `where` names it in
@@ -149,11 +150,12 @@ ecg_code store_shard_verify(const store_shard *s, ecg_err *err);
 typedef struct store_dataset store_dataset;
 
 enum {
-    STORE_OPEN_VERIFY = 1,    /* full CRC scan of every shard at open */
+    STORE_OPEN_VERIFY = 1,        /* full CRC scan of every shard at open */
     STORE_OPEN_NO_RECORD_CRC = 2, /* store_read skips the per-record CRC check */
 };
 
 /* Open the dataset in dir as its MANIFEST lists it now (a snapshot: later appends are not seen).
+ * An open dataset is read-only: any number of threads may read from it at once.
  * Errors: ECG_ENOTFOUND (no MANIFEST), ECG_EFORMAT / ECG_EVERSION (a bad manifest or shard),
  * ECG_EIO, ECG_ENOMEM. */
 ecg_code store_open(store_dataset **ds, const char *dir, unsigned flags, ecg_err *err);
@@ -173,6 +175,10 @@ ecg_code store_read(const store_dataset *ds, size_t i, float *out, size_t cap,
 /* Samples [start, start + len) of record i into out [12][len], zero past its end (for crops). */
 ecg_code store_read_window(const store_dataset *ds, size_t i, size_t start, size_t len, float *out,
                            ecg_err *err);
+/* Record i's block in the mapped shard, without a copy: int16 [12][n] codes (mV = q * gain[lead])
+ * or float32 [12][n] mV as info->encoding says; 8-byte aligned; valid while ds is open. */
+ecg_code store_raw(const store_dataset *ds, size_t i, store_record_info *info, const void **data,
+                   ecg_err *err);
 /* Full CRC scan of every shard and record. */
 ecg_code store_verify(const store_dataset *ds, ecg_err *err);
 
@@ -188,7 +194,7 @@ typedef struct {
     size_t shard_max_records; /* 0: 1024 */
     size_t shard_max_bytes;   /* 0: 64 MiB (a shard holding one larger record is allowed) */
     store_encode_policy encode;
-    float max_step_mv;        /* for STORE_ENCODE_AUTO; 0: 0.001 mV */
+    float max_step_mv; /* for STORE_ENCODE_AUTO; 0: 0.001 mV */
 } store_writer_opts;
 
 typedef struct store_writer store_writer;
@@ -199,7 +205,8 @@ typedef struct store_writer store_writer;
  * ECG_EFORMAT (an existing manifest is bad), ECG_ENOMEM. */
 ecg_code store_writer_open(store_writer **w, const char *dir, const store_writer_opts *opt,
                            ecg_err *err);
-/* Name label field k (letters, digits, '_', '-', '.'; at most 63 bytes), saved with the manifest. */
+/* Name label field k (letters, digits, '_', '-', '.'; at most 63 bytes), saved with the manifest.
+ */
 ecg_code store_writer_set_label_name(store_writer *w, int k, const char *name, ecg_err *err);
 /* Say what integer v of label field k stands for (printable text without newlines, at most 255
  * bytes), saved with the manifest; setting v again replaces its text. */
@@ -251,8 +258,7 @@ ecg_code store_import_record(store_writer *w, const ecg_record *r,
  * the names are kept in the labels struct). Empty cells are -1. */
 typedef struct store_labels store_labels;
 ecg_code store_labels_load_csv(store_labels **l, const char *path, const char *key_column,
-                               const char *const *label_columns, int n_label_columns,
-                               ecg_err *err);
+                               const char *const *label_columns, int n_label_columns, ecg_err *err);
 void store_labels_free(store_labels *l);
 /* Labels for the record at relative path `rel` (no extension) or its base name; 0 when no row. */
 int store_labels_lookup(const store_labels *l, const char *rel, int32_t labels[STORE_N_LABELS]);
@@ -277,10 +283,10 @@ typedef struct {
 } store_skip;
 
 typedef struct {
-    size_t found;    /* records (.hea files that are not segments of a multi-segment record) */
+    size_t found; /* records (.hea files that are not segments of a multi-segment record) */
     size_t imported;
     size_t skipped;
-    size_t unlabelled; /* imported without a metadata row (labels given but no row matched) */
+    size_t unlabelled;  /* imported without a metadata row (labels given but no row matched) */
     size_t nan_records; /* imported with non-finite samples set to 0 */
     size_t by_code[8];  /* skips per ecg_code */
     store_skip *skips;  /* the first STORE_MAX_SKIPS skips in order */
@@ -308,9 +314,9 @@ void store_permutation(size_t n, uint64_t seed, size_t *perm);
 /* The validation split is the first n_val entries of the permutation; training subsets are
  * prefixes of the rest, so subset N is inside subset M for N <= M and never meets validation. */
 typedef struct {
-    size_t n;      /* records */
+    size_t n; /* records */
     size_t n_val;
-    size_t *perm;  /* [n]; perm[0..n_val) validation, perm[n_val..n) the training pool */
+    size_t *perm; /* [n]; perm[0..n_val) validation, perm[n_val..n) the training pool */
 } store_split;
 
 ecg_code store_split_init(store_split *s, size_t n, size_t n_val, uint64_t seed, ecg_err *err);

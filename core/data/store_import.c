@@ -74,8 +74,9 @@ static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record 
     const resample_plan *plan = NULL;
     ecg_code rc;
     if (poly && up != down && (rc = cached_plan(c, up, down, &plan, err))) return rc;
-    size_t n_out = plan ? resample_plan_out_len(plan, n)
-                        : poly ? n : resample_out_len(n, r->fs, STORE_FS);
+    size_t n_out = plan   ? resample_plan_out_len(plan, n)
+                   : poly ? n
+                          : resample_out_len(n, r->fs, STORE_FS);
     if (n_out == 0 || n_out > STORE_MAX_SAMPLES)
         return err_set(err, ECG_EINVAL, "%s: %zu samples at %g Hz give %zu at %d Hz", name, n,
                        r->fs, n_out, STORE_FS);
@@ -99,7 +100,8 @@ static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record 
         float poison = 0; /* x * 0 is NaN exactly for NaN and infinite x: a vectorised scan */
         if (mask[k]) {
 #pragma omp simd reduction(+ : poison)
-            for (size_t t = 0; t < n; t++) poison += x[t] * 0.0f;
+            for (size_t t = 0; t < n; t++)
+                poison += x[t] * 0.0f;
         }
         if (poison != 0)
             for (size_t t = 0; t < n; t++)
@@ -165,7 +167,7 @@ struct store_labels {
     size_t n_vocab[STORE_N_LABELS];
     size_t n_rows;
     char **keys;
-    int32_t *labels; /* [n_rows][4] */
+    int32_t *labels;           /* [n_rows][4] */
     int64_t *by_key, *by_base; /* open addressing over rows by key and by key base name */
     size_t table_cap;
     char *buf; /* the file; keys and text values point into it */
@@ -173,7 +175,8 @@ struct store_labels {
 
 static uint64_t fnv1a(const char *s) {
     uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
@@ -215,9 +218,11 @@ static char *csv_field(char **pos, int *eol, int *eof) {
             }
             *out++ = *p++;
         }
-        while (*p && *p != ',' && *p != '\n' && *p != '\r') p++; /* junk after the quote */
+        while (*p && *p != ',' && *p != '\n' && *p != '\r')
+            p++; /* junk after the quote */
     } else {
-        while (*p && *p != ',' && *p != '\n' && *p != '\r') *out++ = *p++;
+        while (*p && *p != ',' && *p != '\n' && *p != '\r')
+            *out++ = *p++;
     }
     if (*p == ',') {
         p++;
@@ -241,7 +246,8 @@ static int parse_number(const char *s, int32_t *v) {
     char *end;
     errno = 0;
     double d = strtod(s, &end);
-    while (*end == ' ') end++;
+    while (*end == ' ')
+        end++;
     if (errno || *end || !isfinite(d) || d < INT32_MIN || d > INT32_MAX) return 0;
     *v = (int32_t)lrint(d);
     return 1;
@@ -249,7 +255,8 @@ static int parse_number(const char *s, int32_t *v) {
 
 void store_labels_free(store_labels *l) {
     if (!l) return;
-    for (int k = 0; k < STORE_N_LABELS; k++) free(l->vocab[k]); /* strings live in the file buffer */
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        free(l->vocab[k]); /* strings live in the file buffer */
     free(l->keys);
     free(l->labels);
     free(l->by_key);
@@ -268,8 +275,8 @@ ecg_code store_labels_load_csv(store_labels **out, const char *path, const char 
                        n_label_columns, STORE_N_LABELS);
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot open: %s",
-                       path, strerror(errno));
+        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     struct stat st;
     if (fstat(fileno(fp), &st) != 0 || st.st_size < 0 || (uint64_t)st.st_size > CSV_MAX_BYTES) {
         fclose(fp);
@@ -304,7 +311,8 @@ ecg_code store_labels_load_csv(store_labels **out, const char *path, const char 
     char *pos = buf;
     int eol = 0, eof = *pos == 0;
     int key_col = -1, col_of[STORE_N_LABELS];
-    for (int k = 0; k < STORE_N_LABELS; k++) col_of[k] = -1;
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        col_of[k] = -1;
     int n_header = 0;
     if (size >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
         (unsigned char)buf[2] == 0xBF)
@@ -361,7 +369,8 @@ ecg_code store_labels_load_csv(store_labels **out, const char *path, const char 
         l->keys = malloc((nr ? nr : 1) * sizeof *l->keys);
         l->labels = malloc((nr ? nr : 1) * STORE_N_LABELS * sizeof *l->labels);
         l->table_cap = 16;
-        while (l->table_cap < 2 * nr) l->table_cap *= 2;
+        while (l->table_cap < 2 * nr)
+            l->table_cap *= 2;
         l->by_key = malloc(l->table_cap * sizeof *l->by_key);
         l->by_base = malloc(l->table_cap * sizeof *l->by_base);
         if (!l->keys || !l->labels || !l->by_key || !l->by_base)
@@ -406,7 +415,8 @@ ecg_code store_labels_load_csv(store_labels **out, const char *path, const char 
         }
     }
     if (!rc) {
-        for (size_t i = 0; i < l->table_cap; i++) l->by_key[i] = l->by_base[i] = -1;
+        for (size_t i = 0; i < l->table_cap; i++)
+            l->by_key[i] = l->by_base[i] = -1;
         for (size_t i = 0; i < nr; i++) {
             l->keys[i] = cells[i * (1 + STORE_N_LABELS)];
             for (int k = n_label_columns; k < STORE_N_LABELS; k++)
@@ -450,12 +460,13 @@ int store_labels_lookup(const store_labels *l, const char *rel, int32_t labels[S
 }
 
 const char *store_labels_value_name(const store_labels *l, int k, int32_t v) {
-    if (k < 0 || k >= l->n_cols || !l->vocab[k] || v < 0 || (size_t)v >= l->n_vocab[k])
-        return NULL;
+    if (k < 0 || k >= l->n_cols || !l->vocab[k] || v < 0 || (size_t)v >= l->n_vocab[k]) return NULL;
     return l->vocab[k][v];
 }
 
-int store_labels_count(const store_labels *l) { return (int)l->n_rows; }
+int store_labels_count(const store_labels *l) {
+    return (int)l->n_rows;
+}
 
 /* ---- a WFDB tree ---------------------------------------------------------------------------- */
 
@@ -479,7 +490,8 @@ static int strvec_push(strvec *s, const char *x) {
 }
 
 static void strvec_free(strvec *s) {
-    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
     free(s->v);
     memset(s, 0, sizeof *s);
 }
@@ -504,7 +516,8 @@ static ecg_code walk(const char *root, const char *rel, int depth, strvec *out, 
         if (name[0] == '.') continue; /* ., .., hidden files */
         char sub[4096], full[4096];
         k = snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name);
-        if (k < 0 || (size_t)k >= sizeof sub || (size_t)snprintf(full, sizeof full, "%s/%s", root, sub) >= sizeof full) {
+        if (k < 0 || (size_t)k >= sizeof sub ||
+            (size_t)snprintf(full, sizeof full, "%s/%s", root, sub) >= sizeof full) {
             rc = err_set(err, ECG_EINVAL, "%s/%s: path too long", dir, name);
             break;
         }
@@ -541,7 +554,8 @@ static int master_segments(const char *root, const char *rel, strvec *segs, int 
     int master = 0;
     while (fgets(line, sizeof line, fp)) {
         char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == 0) continue;
         size_t tok = strcspn(p, " \t\r\n");
         master = memchr(p, '/', tok) != NULL;
@@ -598,8 +612,8 @@ static void copy_label_meta(store_writer *w, const store_labels *l) {
         char name[64];
         snprintf(name, sizeof name, "%s", l->names[k]);
         for (char *p = name; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  strchr("_-.", *p)))
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || strchr("_-.", *p)))
                 *p = '_';
         store_writer_set_label_name(w, k, name, NULL);
         if (!l->vocab[k] || l->n_vocab[k] > 4096) continue; /* too many to be a class list */
@@ -628,7 +642,8 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
     qsort(all.v, all.n, sizeof *all.v, cmp_str);
     /* Multi-segment masters: their segments are not records of their own. */
     int oom = 0;
-    for (size_t i = 0; i < all.n; i++) master_segments(root, all.v[i], &segs, &oom);
+    for (size_t i = 0; i < all.n; i++)
+        master_segments(root, all.v[i], &segs, &oom);
     if (oom) {
         strvec_free(&all);
         strvec_free(&segs);
@@ -690,7 +705,8 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
             const char *rel = all.v[b0 + (size_t)s];
             if (!rc && !sl->code) {
                 int32_t labels[STORE_N_LABELS];
-                for (int k = 0; k < STORE_N_LABELS; k++) labels[k] = STORE_LABEL_MISSING;
+                for (int k = 0; k < STORE_N_LABELS; k++)
+                    labels[k] = STORE_LABEL_MISSING;
                 if (o.labels && !store_labels_lookup(o.labels, rel, labels)) sum->unlabelled++;
                 rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels, sl->p.orig_fs,
                                       rel, err);
@@ -705,7 +721,8 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         }
         if (!rc && o.progress) o.progress(o.progress_ctx, b0 + (size_t)nb, all.n, sum->skipped);
     }
-    for (int t = 0; t < n_threads; t++) prep_cache_free(&caches[t]);
+    for (int t = 0; t < n_threads; t++)
+        prep_cache_free(&caches[t]);
     free(caches);
     free(slots);
     strvec_free(&all);

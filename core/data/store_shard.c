@@ -26,13 +26,15 @@
 uint32_t store_crc32c(uint32_t crc, const void *data, size_t n) {
     const uint8_t *p = data;
     uint64_t c = ~crc;
-    for (; n && ((uintptr_t)p & 7); n--) c = _mm_crc32_u8((uint32_t)c, *p++);
+    for (; n && ((uintptr_t)p & 7); n--)
+        c = _mm_crc32_u8((uint32_t)c, *p++);
     for (; n >= 8; n -= 8, p += 8) {
         uint64_t v;
         memcpy(&v, p, 8);
         c = _mm_crc32_u64(c, v);
     }
-    for (; n; n--) c = _mm_crc32_u8((uint32_t)c, *p++);
+    for (; n; n--)
+        c = _mm_crc32_u8((uint32_t)c, *p++);
     return ~(uint32_t)c;
 }
 #else
@@ -43,7 +45,8 @@ static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 static void crc_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
         crc_table[0][i] = c;
     }
     for (int t = 1; t < 8; t++)
@@ -62,7 +65,8 @@ uint32_t store_crc32c(uint32_t crc, const void *data, size_t n) {
             crc_table[2][(hi >> 8) & 0xff] ^ crc_table[1][(hi >> 16) & 0xff] ^
             crc_table[0][hi >> 24];
     }
-    for (; n; n--) c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
+    for (; n; n--)
+        c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
     return ~c;
 }
 #endif
@@ -78,8 +82,10 @@ void store_entry_encode(uint8_t out[STORE_INDEX_ENTRY_SIZE], const store_entry *
     store_put_u32(out + 24, e->sid_off);
     store_put_u32(out + 28, e->sid_len);
     store_put_f64(out + 32, e->orig_fs);
-    for (int k = 0; k < STORE_N_LABELS; k++) store_put_u32(out + 40 + 4 * k, (uint32_t)e->labels[k]);
-    for (int k = 0; k < ECG_N_LEADS; k++) store_put_f32(out + 56 + 4 * k, e->gain[k]);
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        store_put_u32(out + 40 + 4 * k, (uint32_t)e->labels[k]);
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        store_put_f32(out + 56 + 4 * k, e->gain[k]);
     store_put_u32(out + 104, e->crc);
     store_put_u32(out + 108, e->reserved);
 }
@@ -92,8 +98,10 @@ void store_entry_decode(store_entry *e, const uint8_t in[STORE_INDEX_ENTRY_SIZE]
     e->sid_off = store_get_u32(in + 24);
     e->sid_len = store_get_u32(in + 28);
     e->orig_fs = store_get_f64(in + 32);
-    for (int k = 0; k < STORE_N_LABELS; k++) e->labels[k] = (int32_t)store_get_u32(in + 40 + 4 * k);
-    for (int k = 0; k < ECG_N_LEADS; k++) e->gain[k] = store_get_f32(in + 56 + 4 * k);
+    for (int k = 0; k < STORE_N_LABELS; k++)
+        e->labels[k] = (int32_t)store_get_u32(in + 40 + 4 * k);
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        e->gain[k] = store_get_f32(in + 56 + 4 * k);
     e->crc = store_get_u32(in + 104);
     e->reserved = store_get_u32(in + 108);
 }
@@ -165,8 +173,9 @@ static ecg_code check_entry(const store_shard *s, uint64_t i, const store_entry 
             (e->encoding == STORE_FLOAT32 && e->gain[k] != 0))
             return err_set(err, ECG_EFORMAT, "%s: record %llu: bad gain %g for lead %d", w,
                            (unsigned long long)i, e->gain[k], k);
-    if (e->reserved) return err_set(err, ECG_EFORMAT, "%s: record %llu: reserved field set", w,
-                                    (unsigned long long)i);
+    if (e->reserved)
+        return err_set(err, ECG_EFORMAT, "%s: record %llu: reserved field set", w,
+                       (unsigned long long)i);
     return ECG_OK;
 }
 
@@ -177,7 +186,8 @@ ecg_code store_shard_parse(store_shard *s, const void *data, size_t size, const 
     const char *w = s->where;
     const uint8_t *b = data;
     if (size < STORE_HEADER_SIZE + STORE_FOOTER_SIZE)
-        return err_set(err, size >= 8 && memcmp(b, STORE_MAGIC, 8) == 0 ? ECG_EFORMAT : ECG_EVERSION,
+        return err_set(err,
+                       size >= 8 && memcmp(b, STORE_MAGIC, 8) == 0 ? ECG_EFORMAT : ECG_EVERSION,
                        "%s: %zu bytes: too short for a shard (header and footer take %d)%s", w,
                        size, STORE_HEADER_SIZE + STORE_FOOTER_SIZE,
                        size >= 8 && memcmp(b, STORE_MAGIC, 8) == 0 ? " (truncated)" : "");
@@ -215,7 +225,8 @@ ecg_code store_shard_parse(store_shard *s, const void *data, size_t size, const 
     uint64_t meta_end = size - STORE_FOOTER_SIZE;
     if (index_off < STORE_HEADER_SIZE || index_off > meta_end ||
         n > (meta_end - index_off) / STORE_INDEX_ENTRY_SIZE ||
-        strings_off != index_off + n * STORE_INDEX_ENTRY_SIZE || strings_size != meta_end - strings_off)
+        strings_off != index_off + n * STORE_INDEX_ENTRY_SIZE ||
+        strings_size != meta_end - strings_off)
         return err_set(err, ECG_EFORMAT,
                        "%s: index at %llu with %llu records and strings at %llu (+%llu) do not fit "
                        "a %zu-byte shard",

@@ -28,7 +28,9 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
     return remove(p);
 }
 
-static void rm_rf(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+static void rm_rf(const char *dir) {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static char *make_tmpdir(void) {
     const char *t = getenv("TMPDIR");
@@ -110,7 +112,8 @@ static float *reference_240(const ecg_record *r, size_t *n_out, int mask[ECG_N_L
 static float *synth(size_t n, uint64_t seed) {
     float *x = tu_randn(ECG_N_LEADS * n, seed, 0.3f);
     for (int k = 0; k < ECG_N_LEADS; k++)
-        for (size_t t = 0; t < n; t++) x[(size_t)k * n + t] *= 0.5f + 0.2f * (float)k;
+        for (size_t t = 0; t < n; t++)
+            x[(size_t)k * n + t] *= 0.5f + 0.2f * (float)k;
     return x;
 }
 
@@ -126,7 +129,8 @@ static void test_crc32c(void **state) {
     assert_int_equal(store_crc32c(0, ones, 32), 0x62A8AB43u);
     /* Chained over pieces equals one pass, at every split (alignment paths). */
     uint8_t buf[100];
-    for (int i = 0; i < 100; i++) buf[i] = (uint8_t)(i * 37 + 11);
+    for (int i = 0; i < 100; i++)
+        buf[i] = (uint8_t)(i * 37 + 11);
     uint32_t whole = store_crc32c(0, buf, 100);
     for (int s = 0; s <= 100; s++)
         assert_int_equal(store_crc32c(store_crc32c(0, buf, (size_t)s), buf + s, 100 - (size_t)s),
@@ -141,11 +145,11 @@ typedef struct {
 } real_rec;
 
 static const real_rec REAL[] = {
-    {"ludb/1", 0xfff},            /* 500 Hz, 12 leads */
-    {"cinc2021/HR06000", 0xfff},  /* 500 Hz, .mat */
-    {"ptbxl/00001_lr", 0xfff},    /* 100 Hz */
+    {"ludb/1", 0xfff},                 /* 500 Hz, 12 leads */
+    {"cinc2021/HR06000", 0xfff},       /* 500 Hz, .mat */
+    {"ptbxl/00001_lr", 0xfff},         /* 100 Hz */
     {"mitdb/100", 1u << 1 | 1u << 10}, /* 360 Hz, MLII -> II, V5 */
-    {"cpsc2021/data_8_4", 0x3},   /* 200 Hz, I and II */
+    {"cpsc2021/data_8_4", 0x3},        /* 200 Hz, I and II */
 };
 #define N_REAL (int)(sizeof REAL / sizeof REAL[0])
 
@@ -198,6 +202,9 @@ static void test_round_trip_real(void **state) {
         assert_int_equal(store_read(ds, (size_t)i, out, n - 1, &info, &err), ECG_EINVAL);
         assert_int_equal(info.n_samples, n);
         assert_int_equal(store_read(ds, (size_t)i, out, n, &info, &err), ECG_OK);
+        const void *raw;
+        store_record_info info2;
+        assert_int_equal(store_raw(ds, (size_t)i, &info2, &raw, &err), ECG_OK);
         for (int k = 0; k < ECG_N_LEADS; k++) {
             assert_int_equal(mask[k], (REAL[i].mask >> k) & 1);
             const float *a = out + (size_t)k * n, *b = ref + (size_t)k * n;
@@ -215,12 +222,10 @@ static void test_round_trip_real(void **state) {
             assert_true(fabs(g - maxabs / 32767.0) <= 1e-6 * g);
             assert_true(maxerr <= 0.5 * g + maxabs * 0x1p-24);
             worst_ratio = fmax(worst_ratio, maxerr / g);
-            /* The int16 codes themselves are within half a step in exact arithmetic. */
-            const store_record_info *in = &info;
-            for (size_t t = 0; t < n; t++) {
-                double q = nearbyint(a[t] / in->gain[k]);
-                worst_exact = fmax(worst_exact, fabs(q * (double)in->gain[k] - b[t]) / g);
-            }
+            /* The stored int16 codes are within half a step in exact arithmetic. */
+            const int16_t *q = (const int16_t *)raw + (size_t)k * n;
+            for (size_t t = 0; t < n; t++)
+                worst_exact = fmax(worst_exact, fabs(q[t] * g - b[t]) / g);
         }
         /* A window across the end is zero-padded, and equal to the full read inside. */
         size_t len = 700, start = n - 300;
@@ -245,7 +250,72 @@ static void test_round_trip_real(void **state) {
     free(dir);
 }
 
-/* ---- encodings, masks, shards ------------------------------------------------------------------ */
+/* ---- preparing a record ---------------------------------------------------------------------- */
+
+static void test_prepare(void **state) {
+    (void)state;
+    ecg_err err;
+    ecg_record r;
+    size_t n = 1000;
+    assert_int_equal(record_alloc(&r, 4, n, &err), ECG_OK);
+    snprintf(r.record_name, sizeof r.record_name, "made");
+    const char *names[4] = {"V2", "RESP", "lead I", "aVF"};
+    for (int c = 0; c < 4; c++) {
+        snprintf(r.channels[c].name, sizeof r.channels[c].name, "%s", names[c]);
+        r.channels[c].lead = record_lead_from_name(names[c]);
+        for (size_t t = 0; t < n; t++)
+            r.signal[(size_t)c * n + t] = sinf(0.01f * (float)t * (float)(c + 1));
+    }
+    r.signal[0 * n + 10] = NAN; /* V2: three bad samples */
+    r.signal[0 * n + 11] = INFINITY;
+    r.signal[0 * n + 500] = -INFINITY;
+    for (size_t t = 0; t < n; t++) r.signal[3 * n + t] = NAN; /* aVF: all missing */
+
+    /* 240 Hz: copied as is (NaN -> 0). */
+    r.fs = 240;
+    store_prepared p;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_OK);
+    assert_int_equal(p.n, n);
+    assert_int_equal(p.lead_mask, 1u << 0 | 1u << 7);
+    assert_int_equal(p.nan_filled, 3);
+    assert_true(p.x[7 * n + 10] == 0 && p.x[7 * n + 11] == 0 && p.x[7 * n + 12] == r.signal[12]);
+    assert_memory_equal(p.x + 0 * n, r.signal + 2 * n, n * sizeof(float)); /* lead I */
+    for (size_t t = 0; t < n; t++) assert_true(p.x[5 * n + t] == 0); /* aVF */
+    store_prepared_free(&p);
+
+    /* 359.7 Hz: no small ratio, the sinc path; equal to resample_rate on the same lead. */
+    r.fs = 359.7;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_OK);
+    size_t m = resample_out_len(n, r.fs, STORE_FS);
+    assert_int_equal(p.n, m);
+    float *y = malloc(m * sizeof *y);
+    assert_int_equal(resample_rate(r.signal + 2 * n, n, r.fs, STORE_FS, y, &err), ECG_OK);
+    assert_memory_equal(p.x, y, m * sizeof *y);
+    assert_true(p.orig_fs == 359.7);
+    store_prepared_free(&p);
+    free(y);
+
+    /* Refusals. */
+    r.fs = 0;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL);
+    assert_non_null(strstr(err.msg, "sampling rate"));
+    r.fs = 500;
+    for (int c = 0; c < 4; c++) r.channels[c].lead = c == 0 ? -1 : r.channels[c].lead;
+    r.channels[2].lead = -1;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL); /* only aVF left, all NaN */
+    assert_non_null(strstr(err.msg, "missing"));
+    r.channels[3].lead = -1;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL);
+    assert_non_null(strstr(err.msg, "none of its 4 channels"));
+    r.n_samples = 0;
+    assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL);
+    assert_non_null(strstr(err.msg, "no samples"));
+    r.n_samples = n;
+    record_free(&r);
+}
+
+/* ---- encodings, masks, shards ------------------------------------------------------------------
+ */
 
 static void test_float32_and_auto(void **state) {
     (void)state;
@@ -297,6 +367,10 @@ static void test_float32_and_auto(void **state) {
     assert_int_equal(info.encoding, STORE_FLOAT32);
     assert_string_equal(info.source_id, "");
     assert_memory_equal(out, a, ECG_N_LEADS * n * sizeof *out);
+    const void *raw;
+    assert_int_equal(store_raw(ds, 0, &info, &raw, &err), ECG_OK);
+    assert_int_equal((uintptr_t)raw % 8, 0);
+    assert_memory_equal(raw, a, ECG_N_LEADS * n * sizeof *out);
     store_close(ds);
     free(out);
     free(a);
@@ -379,7 +453,8 @@ static void test_subsets(void **state) {
     }
     store_permutation(N, 43, q);
     int same = 0;
-    for (int i = 0; i < N; i++) same += p[i] == q[i];
+    for (int i = 0; i < N; i++)
+        same += p[i] == q[i];
     assert_true(same < 20);
     /* Pinned: the same seed gives this on every machine (computed by an independent Python
      * transcription of splitmix64 + xoshiro256** + rng_below + Fisher-Yates). */
@@ -398,7 +473,8 @@ static void test_subsets(void **state) {
     assert_int_equal(store_split_subset(&s, 1000, &b, &err), ECG_OK);
     /* nested: the 100 are the first 100 of the 1000; none is in validation */
     memset(seen, 0, N);
-    for (int i = 0; i < 200; i++) seen[val[i]] = 1;
+    for (int i = 0; i < 200; i++)
+        seen[val[i]] = 1;
     for (int i = 0; i < 1000; i++) {
         assert_false(seen[b[i]]);
         if (i < 100) assert_int_equal(a[i], b[i]);
@@ -524,7 +600,9 @@ static uint8_t *small_shard(size_t *n, char **dir_out) {
     return slurp(path, n);
 }
 
-static void fix_header_crc(uint8_t *b) { store_put_u32(b + 60, store_crc32c(0, b, 60)); }
+static void fix_header_crc(uint8_t *b) {
+    store_put_u32(b + 60, store_crc32c(0, b, 60));
+}
 static void fix_meta_crc(uint8_t *b, size_t n) {
     uint64_t idx = store_get_u64(b + 40);
     store_put_u32(b + n - STORE_FOOTER_SIZE + 16,
@@ -547,17 +625,34 @@ static void expect_bad(const uint8_t *orig, size_t n, void (*edit)(uint8_t *, si
     free(b);
 }
 
-static void e_magic(uint8_t *b, size_t *n) { (void)n; b[0] = 'X'; }
+static void e_magic(uint8_t *b, size_t *n) {
+    (void)n;
+    b[0] = 'X';
+}
 static void e_version(uint8_t *b, size_t *n) {
     (void)n;
     store_put_u32(b + 8, 2);
     fix_header_crc(b);
 }
-static void e_header_flip(uint8_t *b, size_t *n) { (void)n; b[33] ^= 0x10; }
-static void e_truncate(uint8_t *b, size_t *n) { (void)b; *n -= 1000; }
-static void e_truncate_tiny(uint8_t *b, size_t *n) { (void)b; *n = 40; }
-static void e_index_flip(uint8_t *b, size_t *n) { (void)n; b[store_get_u64(b + 40) + 9] ^= 1; }
-static void e_string_flip(uint8_t *b, size_t *n) { b[*n - STORE_FOOTER_SIZE - 2] ^= 1; }
+static void e_header_flip(uint8_t *b, size_t *n) {
+    (void)n;
+    b[33] ^= 0x10;
+}
+static void e_truncate(uint8_t *b, size_t *n) {
+    (void)b;
+    *n -= 1000;
+}
+static void e_truncate_tiny(uint8_t *b, size_t *n) {
+    (void)b;
+    *n = 40;
+}
+static void e_index_flip(uint8_t *b, size_t *n) {
+    (void)n;
+    b[store_get_u64(b + 40) + 9] ^= 1;
+}
+static void e_string_flip(uint8_t *b, size_t *n) {
+    b[*n - STORE_FOOTER_SIZE - 2] ^= 1;
+}
 static void e_offset_past_end(uint8_t *b, size_t *n) {
     uint64_t idx = store_get_u64(b + 40);
     store_put_u64(b + idx + STORE_INDEX_ENTRY_SIZE, idx + 64); /* record 1's data offset */
@@ -598,7 +693,9 @@ static void e_gain_nan(uint8_t *b, size_t *n) {
     store_put_f32(b + idx + 56, NAN);
     fix_meta_crc(b, *n);
 }
-static void e_footer(uint8_t *b, size_t *n) { b[*n - 1] = 'X'; }
+static void e_footer(uint8_t *b, size_t *n) {
+    b[*n - 1] = 'X';
+}
 static void e_footer_size(uint8_t *b, size_t *n) {
     store_put_u64(b + *n - STORE_FOOTER_SIZE + 8, *n + 8);
 }
@@ -683,17 +780,20 @@ static void test_corrupted_shards(void **state) {
     const char *bad = "ecgfm-store 1\nfs 240\nleads 12\nlabels 4\nshard shard-000000.ecgs 4 ";
     char text[512];
     int k = snprintf(text, sizeof text, "%s%zu\nrecords 5\n", bad, n);
-    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n", store_crc32c(0, text, (size_t)k));
+    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n",
+                  store_crc32c(0, text, (size_t)k));
     spit(mpath, text, (size_t)k);
     assert_int_equal(store_open(&ds, dir, 0, &err), ECG_EFORMAT);
     assert_non_null(strstr(err.msg, "records line says 5"));
     k = snprintf(text, sizeof text, "%s%zu\nrecords 4\n", bad, n + 1);
-    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n", store_crc32c(0, text, (size_t)k));
+    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n",
+                  store_crc32c(0, text, (size_t)k));
     spit(mpath, text, (size_t)k);
     assert_int_equal(store_open(&ds, dir, 0, &err), ECG_EFORMAT);
     assert_non_null(strstr(err.msg, "the manifest says"));
     k = snprintf(text, sizeof text, "ecgfm-store 9\nrecords 0\n");
-    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n", store_crc32c(0, text, (size_t)k));
+    k += snprintf(text + k, sizeof text - (size_t)k, "crc32c %08x\n",
+                  store_crc32c(0, text, (size_t)k));
     spit(mpath, text, (size_t)k);
     assert_int_equal(store_open(&ds, dir, 0, &err), ECG_EVERSION);
     /* A bad manifest also stops a writer (it must not guess what the dataset holds). */
@@ -716,7 +816,9 @@ static void test_corrupted_shards(void **state) {
 
 /* ---- tree import ----------------------------------------------------------------------------- */
 
-static void write_text(const char *path, const char *text) { spit(path, text, strlen(text)); }
+static void write_text(const char *path, const char *text) {
+    spit(path, text, strlen(text));
+}
 
 typedef struct {
     int calls;
@@ -783,13 +885,12 @@ static void test_import_tree(void **state) {
     char *out1 = make_tmpdir(), *out2 = make_tmpdir();
     char csv[4096];
     snprintf(csv, sizeof csv, "%s/meta.csv", out1);
-    write_text(csv,
-               "ecg_id,filename,fold,rhythm,note\n"
-               "1,ludb/1,3,sinus,\"has, a comma\"\n"
-               "2,ptbxl/00001_lr,7,\"sinus\",x\n"
-               "3,mitdb/100,-2,afib,\n"
-               "4,HR06000,1,,\n"
-               "\n");
+    write_text(csv, "ecg_id,filename,fold,rhythm,note\n"
+                    "1,ludb/1,3,sinus,\"has, a comma\"\n"
+                    "2,ptbxl/00001_lr,7,\"sinus\",x\n"
+                    "3,mitdb/100,-2,afib,\n"
+                    "4,HR06000,1,,\n"
+                    "\n");
     ecg_err err;
     store_labels *labels;
     const char *cols[] = {"fold", "rhythm", "note"};
@@ -811,8 +912,8 @@ static void test_import_tree(void **state) {
     assert_non_null(strstr(err.msg, "no column 'nope'"));
 
     progress_log pl = {0};
-    store_import_opts o = {.progress = on_progress, .progress_ctx = &pl, .labels = labels,
-                           .batch = 3};
+    store_import_opts o = {
+        .progress = on_progress, .progress_ctx = &pl, .labels = labels, .batch = 3};
     store_import_summary sum;
     store_writer *w;
     assert_int_equal(store_writer_open(&w, out1, NULL, &err), ECG_OK);
@@ -842,9 +943,9 @@ static void test_import_tree(void **state) {
     assert_string_equal(store_label_name(ds, 1), "rhythm");
     assert_string_equal(store_label_value_name(ds, 1, 0), "afib");
     assert_string_equal(store_label_value_name(ds, 2, 0), "has, a comma");
-    static const char *order[] = {"cinc2021/E07500", "cinc2021/HR06000", "cinc2021/JS20000",
-                                  "cpsc2021/data_8_4", "ludb/1", "mitdb/100", "multi/ms",
-                                  "ptbxl/00001_lr"};
+    static const char *order[] = {"cinc2021/E07500",   "cinc2021/HR06000", "cinc2021/JS20000",
+                                  "cpsc2021/data_8_4", "ludb/1",           "mitdb/100",
+                                  "multi/ms",          "ptbxl/00001_lr"};
     for (size_t i = 0; i < 8; i++) {
         store_record_info info;
         assert_int_equal(store_info(ds, i, &info, &err), ECG_OK);
@@ -898,14 +999,11 @@ static void test_import_tree(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c),
-        cmocka_unit_test(test_round_trip_real),
-        cmocka_unit_test(test_float32_and_auto),
-        cmocka_unit_test(test_shards_and_masks),
-        cmocka_unit_test(test_subsets),
-        cmocka_unit_test(test_crash_safety),
-        cmocka_unit_test(test_corrupted_shards),
-        cmocka_unit_test(test_import_tree),
+        cmocka_unit_test(test_crc32c),           cmocka_unit_test(test_round_trip_real),
+        cmocka_unit_test(test_prepare),
+        cmocka_unit_test(test_float32_and_auto), cmocka_unit_test(test_shards_and_masks),
+        cmocka_unit_test(test_subsets),          cmocka_unit_test(test_crash_safety),
+        cmocka_unit_test(test_corrupted_shards), cmocka_unit_test(test_import_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
