@@ -35,8 +35,9 @@ typedef enum { ENC_EVAL = 0, ENC_TRAIN = 1 } enc_mode;
 #define ENC_INFERENCE_ONLY 1
 
 /* Builds the parameters (initialised from seed: same seed, same bits), the activations for up to
- * max_batch windows, and the dropout stream (also derived from seed). Not thread-safe against other
- * FFTW planning outside this module. */
+ * max_batch windows, and the dropout stream (also derived from seed). Creation takes a lock around
+ * FFTW planning, which other FFTW users in the process must not run concurrently. One encoder is
+ * used by one thread at a time; separate encoders are independent. */
 ecg_code encoder_create(encoder **out, const struct encoder_config *cfg, int max_batch,
                         uint64_t seed, int flags, ecg_err *err);
 void encoder_free(encoder *e);
