@@ -269,7 +269,8 @@ static void test_prepare(void **state) {
     r.signal[0 * n + 10] = NAN; /* V2: three bad samples */
     r.signal[0 * n + 11] = INFINITY;
     r.signal[0 * n + 500] = -INFINITY;
-    for (size_t t = 0; t < n; t++) r.signal[3 * n + t] = NAN; /* aVF: all missing */
+    for (size_t t = 0; t < n; t++)
+        r.signal[3 * n + t] = NAN; /* aVF: all missing */
 
     /* 240 Hz: copied as is (NaN -> 0). */
     r.fs = 240;
@@ -280,7 +281,8 @@ static void test_prepare(void **state) {
     assert_int_equal(p.nan_filled, 3);
     assert_true(p.x[7 * n + 10] == 0 && p.x[7 * n + 11] == 0 && p.x[7 * n + 12] == r.signal[12]);
     assert_memory_equal(p.x + 0 * n, r.signal + 2 * n, n * sizeof(float)); /* lead I */
-    for (size_t t = 0; t < n; t++) assert_true(p.x[5 * n + t] == 0); /* aVF */
+    for (size_t t = 0; t < n; t++)
+        assert_true(p.x[5 * n + t] == 0); /* aVF */
     store_prepared_free(&p);
 
     /* 359.7 Hz: no small ratio, the sinc path; equal to resample_rate on the same lead. */
@@ -300,7 +302,8 @@ static void test_prepare(void **state) {
     assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL);
     assert_non_null(strstr(err.msg, "sampling rate"));
     r.fs = 500;
-    for (int c = 0; c < 4; c++) r.channels[c].lead = c == 0 ? -1 : r.channels[c].lead;
+    for (int c = 0; c < 4; c++)
+        r.channels[c].lead = c == 0 ? -1 : r.channels[c].lead;
     r.channels[2].lead = -1;
     assert_int_equal(store_prepare(&p, &r, &err), ECG_EINVAL); /* only aVF left, all NaN */
     assert_non_null(strstr(err.msg, "missing"));
@@ -997,13 +1000,81 @@ static void test_import_tree(void **state) {
     free(out2);
 }
 
+/* PTB-XL's own metadata layout: filename_lr keys, numeric and text columns, quoted commas. */
+static void test_import_ptbxl_csv(void **state) {
+    (void)state;
+    char csv[4096], src[4096], dst[4096];
+    data_path(csv, sizeof csv, "ptbxl/ptbxl_database_rows.csv");
+    ecg_err err;
+    store_labels *l;
+    const char *cols[] = {"strat_fold", "sex", "age", "scp_codes"};
+    assert_int_equal(store_labels_load_csv(&l, csv, "filename_lr", cols, 4, &err), ECG_OK);
+    assert_int_equal(store_labels_count(l), 1);
+    int32_t lab[STORE_N_LABELS];
+    assert_true(store_labels_lookup(l, "records100/00000/00001_lr", lab));
+    assert_int_equal(lab[0], 3);
+    assert_int_equal(lab[1], 1);
+    assert_int_equal(lab[2], 56); /* "56.0" */
+    assert_int_equal(lab[3], 0);
+    assert_string_equal(store_labels_value_name(l, 3, 0),
+                        "{'NORM': 100.0, 'LVOLT': 0.0, 'SR': 0.0}");
+    assert_null(store_labels_value_name(l, 0, 3)); /* numeric column */
+
+    /* records100/00000/00001_lr as in the PTB-XL tree. */
+    char *root = make_tmpdir(), *out = make_tmpdir();
+    snprintf(dst, sizeof dst, "%s/records100", root);
+    assert_int_equal(mkdir(dst, 0755), 0);
+    snprintf(dst, sizeof dst, "%s/records100/00000", root);
+    assert_int_equal(mkdir(dst, 0755), 0);
+    const char *ext[] = {"hea", "dat"};
+    for (int i = 0; i < 2; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "ptbxl/00001_lr.%s", ext[i]);
+        data_path(src, sizeof src, rel);
+        snprintf(dst, sizeof dst, "%s/records100/00000/00001_lr.%s", root, ext[i]);
+        copy_file(src, dst);
+    }
+    store_writer *w;
+    store_import_summary sum;
+    store_import_opts o = {.labels = l};
+    assert_int_equal(store_writer_open(&w, out, NULL, &err), ECG_OK);
+    assert_int_equal(store_import_wfdb_tree(w, root, &o, &sum, &err), ECG_OK);
+    assert_int_equal(store_writer_close(w, &err), ECG_OK);
+    assert_int_equal(sum.imported, 1);
+    assert_int_equal(sum.unlabelled, 0);
+    store_dataset *ds;
+    assert_int_equal(store_open(&ds, out, 0, &err), ECG_OK);
+    store_record_info info;
+    assert_int_equal(store_info(ds, 0, &info, &err), ECG_OK);
+    assert_string_equal(info.source_id, "records100/00000/00001_lr");
+    assert_int_equal(info.n_samples, 2400); /* 1000 samples at 100 Hz */
+    assert_int_equal(info.labels[0], 3);
+    assert_int_equal(info.labels[2], 56);
+    assert_string_equal(store_label_name(ds, 0), "strat_fold");
+    assert_string_equal(store_label_name(ds, 3), "scp_codes");
+    assert_string_equal(store_label_value_name(ds, 3, 0),
+                        "{'NORM': 100.0, 'LVOLT': 0.0, 'SR': 0.0}");
+    store_close(ds);
+    store_import_summary_free(&sum);
+    store_labels_free(l);
+    rm_rf(root);
+    rm_rf(out);
+    free(root);
+    free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc32c),           cmocka_unit_test(test_round_trip_real),
+        cmocka_unit_test(test_crc32c),
+        cmocka_unit_test(test_round_trip_real),
         cmocka_unit_test(test_prepare),
-        cmocka_unit_test(test_float32_and_auto), cmocka_unit_test(test_shards_and_masks),
-        cmocka_unit_test(test_subsets),          cmocka_unit_test(test_crash_safety),
-        cmocka_unit_test(test_corrupted_shards), cmocka_unit_test(test_import_tree),
+        cmocka_unit_test(test_float32_and_auto),
+        cmocka_unit_test(test_shards_and_masks),
+        cmocka_unit_test(test_subsets),
+        cmocka_unit_test(test_crash_safety),
+        cmocka_unit_test(test_corrupted_shards),
+        cmocka_unit_test(test_import_tree),
+        cmocka_unit_test(test_import_ptbxl_csv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
