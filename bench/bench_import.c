@@ -190,6 +190,26 @@ int main(void) {
             store_info(ds, i, &info, NULL);
             out_bytes += 24 * info.n_samples;
         }
+        if (rep == REPS - 1) {
+            /* Reading back: whole records with their CRC check, and random 2.5 s crops. */
+            float *buf = malloc(ECG_N_LEADS * 2400 * sizeof *buf);
+            double r0 = bench_now(), rcpu = cpu_now();
+            size_t nr = store_count(ds);
+            for (size_t i = 0; i < nr; i++)
+                if (!buf || store_read(ds, i, buf, 2400, NULL, &err)) {
+                    fprintf(stderr, "bench_import: read: %s\n", err.msg);
+                    return 1;
+                }
+            double r1 = bench_now(), rcpu1 = cpu_now();
+            size_t crops = 20000;
+            for (size_t i = 0; i < crops; i++)
+                store_read_window(ds, (i * 7919) % nr, (i * 104729) % 1800, 600, buf, &err);
+            double r2 = bench_now();
+            printf("import: read back %.0f records/s (12 x 2400, CRC checked; %.0f per CPU second), "
+                   "%.0f crops/s (12 x 600)\n",
+                   nr / (r1 - r0), nr / (rcpu1 - rcpu), crops / (r2 - r1));
+            free(buf);
+        }
         store_close(ds);
         printf("import: run %d: %.3f s, %.0f records/s; %.3f CPU s, %.0f records per CPU second\n",
                rep + 1, dt, rate[rep], cpu, cpu_rate[rep]);

@@ -324,7 +324,7 @@ ecg_code store_shard_read(const store_shard *s, uint64_t i, size_t start, size_t
     const uint8_t *block = s->base + e.offset;
     for (int k = 0; k < ECG_N_LEADS; k++) {
         float *o = out + (size_t)k * len;
-        if (e.encoding == STORE_INT16) {
+        if (e.encoding == STORE_INT16 && take) {
             const uint8_t *q = block + ((size_t)k * n + start) * 2;
             float g = e.gain[k];
             for (size_t t = 0; t < take; t++) {
@@ -332,7 +332,7 @@ ecg_code store_shard_read(const store_shard *s, uint64_t i, size_t start, size_t
                 memcpy(&v, q + 2 * t, 2);
                 o[t] = (float)v * g;
             }
-        } else if (take) {
+        } else if (e.encoding == STORE_FLOAT32 && take) {
             memcpy(o, block + ((size_t)k * n + start) * 4, take * 4);
         }
         if (take < len) memset(o + take, 0, (len - take) * sizeof *o);
