@@ -11,8 +11,7 @@
 #include "core/data/wfdb.h"
 
 /*
- * ---- On-disk format (version 1; all integers and floats little-endian)
- * ----------------------------
+ * ---- On-disk format (version 1; all integers and floats little-endian) ----
  *
  * A dataset is a directory:
  *   MANIFEST             text, the only file a reader trusts to say which shards exist (below)
@@ -205,8 +204,7 @@ typedef struct store_writer store_writer;
  * ECG_EFORMAT (an existing manifest is bad), ECG_ENOMEM. */
 ecg_code store_writer_open(store_writer **w, const char *dir, const store_writer_opts *opt,
                            ecg_err *err);
-/* Name label field k (letters, digits, '_', '-', '.'; at most 63 bytes), saved with the manifest.
- */
+/* Name label field k (letters, digits, '_', '-', '.'; at most 63 bytes); saved in the manifest. */
 ecg_code store_writer_set_label_name(store_writer *w, int k, const char *name, ecg_err *err);
 /* Say what integer v of label field k stands for (printable text without newlines, at most 255
  * bytes), saved with the manifest; setting v again replaces its text. */
@@ -254,8 +252,10 @@ ecg_code store_import_record(store_writer *w, const ecg_record *r,
 /* Labels for a tree import from a PTB-XL-style metadata CSV: one row per record; key_column holds
  * the record's path relative to the tree root without extension (PTB-XL's filename_hr /
  * filename_lr, e.g. "records500/00000/00001_hr") or its record name; up to 4 label columns, each
- * an integer column (values kept) or a text column (values numbered 0, 1, ... in sorted order;
- * the names are kept in the labels struct). Empty cells are -1. */
+ * a numeric column (values rounded to integers: "56.0" is 56) or a text column (values numbered
+ * 0, 1, ... in byte order of their text, kept as value names). Empty cells are -1. RFC 4180
+ * quoting; at most 1 GiB. A tree import copies column names and, for text columns of at most
+ * 4096 distinct values, the value names into the dataset's manifest. */
 typedef struct store_labels store_labels;
 ecg_code store_labels_load_csv(store_labels **l, const char *path, const char *key_column,
                                const char *const *label_columns, int n_label_columns, ecg_err *err);
@@ -299,7 +299,7 @@ typedef struct {
  * their reason; records are read and prepared in parallel (OpenMP) and appended in path order,
  * so the store is the same whatever the thread count. Segment headers of multi-segment records
  * are not imported on their own. The writer is flushed at the end. Returns an error only when the
- * walk or the store fails (then the records appended since the last flush are not published).
+ * walk or the store fails (shards filled before that stay published, the open one is not).
  * sum is filled in both cases; free with store_import_summary_free. */
 ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_import_opts *opt,
                                 store_import_summary *sum, ecg_err *err);
@@ -312,7 +312,8 @@ void store_import_summary_free(store_import_summary *sum);
 void store_permutation(size_t n, uint64_t seed, size_t *perm);
 
 /* The validation split is the first n_val entries of the permutation; training subsets are
- * prefixes of the rest, so subset N is inside subset M for N <= M and never meets validation. */
+ * prefixes of the rest, so subset N is inside subset M for N <= M and never meets validation.
+ * The permutation depends on n: a study fixes (n, seed) and keeps them with its results. */
 typedef struct {
     size_t n; /* records */
     size_t n_val;
