@@ -1,4 +1,4 @@
-/* attention.c — multi-head self-attention with RoPE between the projections, forward and backward.
+/* attention.c — multi-head self-attention with RoPE between the projections, forward, backward.
  * Work is split over (batch, head) pairs; scores are handled in tiles so causal skips the masked
  * half, backward needs no heap, and every sgemm stays on the calling thread. */
 #include "core/nn/attention.h"
