@@ -22,8 +22,9 @@ CONFIGS = {
 
 
 def _check_reference():
-    """The reference against PyTorch's own attention (RoPE off), and RoPE against rotating complex
-    numbers z_i = x_i + j x_(i + hd/2) by t * theta_i: the reference is not checked against itself."""
+    """The reference against PyTorch's own attention (RoPE off), and RoPE against rotating
+    complex numbers z_i = x_i + j x_(i + hd/2) by t * theta_i, so it is not checked against
+    itself."""
     B, T, nh, hd = 2, 11, 2, 8
     D = nh * hd
     f64 = torch.float64
