@@ -11,7 +11,8 @@
 #include "core/data/record.h"
 
 /* Largest reduced up or down factor the polyphase path takes; larger ratios (359.7 -> 240 Hz is
- * 800/1199) go through the arbitrary-ratio sinc path, which is the same filter evaluated exactly.
+ * 800/1199) go through the arbitrary-ratio sinc path: the same filter as a continuous function
+ * (tabulated, 2.5e-8 of its peak), evaluated at the exact fractional positions.
  */
 #define RESAMPLE_MAX_FACTOR 640
 /* Kaiser beta and zero crossings per side of the lowpass, as scipy's default ('kaiser', 5.0), 10.
@@ -47,7 +48,7 @@ int resample_ratio(double fs_in, double fs_out, int *up, int *down);
  */
 
 typedef enum {
-    RESAMPLE_SINC = 0,   /* the resample_poly kernel as a continuous function, evaluated exactly */
+    RESAMPLE_SINC = 0,   /* the resample_poly kernel as a continuous function of time */
     RESAMPLE_LINEAR = 1, /* two-tap linear interpolation, no anti-aliasing */
 } resample_method;
 
