@@ -16,6 +16,7 @@ typedef struct {
 
 typedef struct {
     float *k;     /* [ch, H, L] */
+    const float *kused; /* the kernel the last forward used: k, or the frozen copy */
     float *y;     /* S4 output (pre-GELU) */
     float *cache; /* s4_conv cache */
     float *gb;    /* GELU output */
@@ -32,6 +33,7 @@ typedef struct {
     int n_slots;
     s4_fft *fft;
     float *dz, *dk;
+    float *kfrozen; /* [n_layers][ch, H, L]: kernels of a frozen encoder, computed once */
 } s4_state;
 
 /* FFTW's planner is not thread-safe: encoders built on different threads take turns. */
@@ -100,6 +102,7 @@ static ecg_code s4_alloc(encoder *e, ecg_err *err) {
     if (e->train_capable &&
         (!(st->dz = enc_alloc(2 * nd)) || !(st->dk = enc_alloc((size_t)ch * H * L))))
         goto oom;
+    if (c->n_layers > 0 && !(st->kfrozen = enc_alloc((size_t)c->n_layers * ch * H * L))) goto oom;
     if (c->n_layers > 0) {
         pthread_mutex_lock(&plan_lock);
         ecg_code rc = s4_fft_init(&st->fft, L, err);
@@ -124,7 +127,7 @@ static void s4_free_state(encoder *e) {
         s4_fft_free(st->fft);
         pthread_mutex_unlock(&plan_lock);
     }
-    free(st->slot), free(st->blk), free(st->dz), free(st->dk), free(st);
+    free(st->slot), free(st->blk), free(st->dz), free(st->dk), free(st->kfrozen), free(st);
     e->bb = NULL;
 }
 
@@ -154,13 +157,17 @@ static void s4_fwd(encoder *e, const float *in, int B, enc_mode mode) {
     const int H = c->d_model, N = c->s4_state, ch = n_kernels(c), L = e->T, n = B * L;
     const size_t nd = (size_t)n * H;
     const float *x = in;
+    /* A frozen encoder's kernels depend on nothing that changes: compute them once. */
+    const int reuse = mode == ENC_EVAL && e->frozen;
     for (int l = 0; l < c->n_layers; l++) {
         const s4_block *b = &st->blk[l];
         s4_slot *s = &st->slot[l % st->n_slots];
         s4_params p;
         s4_params_view(&p, ENC_P(e, b->s4), H, N, ch);
-        s4_kernel_forward(s->k, &p, H, N, ch, L);
-        s4_conv_forward(s->y, s->cache, x, s->k, p.D, B, L, H, ch, st->fft);
+        float *k = reuse ? st->kfrozen + (size_t)l * ch * H * L : s->k;
+        if (!reuse || !e->derived_valid) s4_kernel_forward(k, &p, H, N, ch, L);
+        s->kused = k;
+        s4_conv_forward(s->y, s->cache, x, k, p.D, B, L, H, ch, st->fft);
         gelu_forward(s->gb, s->y, nd);
         linear_forward(s->z, s->gb, ENC_P(e, b->out_w), ENC_P(e, b->out_b), n, H, 2 * H);
         if (mode == ENC_TRAIN) {
@@ -174,6 +181,7 @@ static void s4_fwd(encoder *e, const float *in, int B, enc_mode mode) {
                           H, c->ln_eps);
         x = s->out;
     }
+    if (reuse) e->derived_valid = 1;
     e->tokens = x;
 }
 
@@ -203,7 +211,7 @@ static void s4_bwd(encoder *e, const float *in, int B) {
                         ENC_P(e, b->out_w), n, H, 2 * H);
         gelu_backward(dy, dt, s->y, nd);
         memset(st->dk, 0, (size_t)ch * H * L * sizeof *st->dk);
-        s4_conv_backward(dt, st->dk, g.D, dy, x, s->cache, s->k, p.D, B, L, H, ch, st->fft);
+        s4_conv_backward(dt, st->dk, g.D, dy, x, s->cache, s->kused, p.D, B, L, H, ch, st->fft);
         s4_kernel_backward(&g, st->dk, &p, H, N, ch, L, c->s4_train_A);
         vec_add(dxo, dt, dr, nd); /* through the S4 path plus the residual */
     }

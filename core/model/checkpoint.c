@@ -186,6 +186,7 @@ ecg_code checkpoint_load(const char *path, encoder *e, ecg_err *err) {
     }
     if (rc == ECG_OK) rc = check_extra(&f, e, err);
     if (rc == ECG_OK) rc = checkpoint_load_tensors(&f, "", e, 0, err);
+    encoder_set_frozen(e, 0); /* the parameters changed (or may have, on failure) */
     if (rc != ECG_OK) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err ? err->msg : "");

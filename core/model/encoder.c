@@ -128,7 +128,15 @@ oom:
                    e->max_batch, e->T, c->d_model);
 }
 
+void encoder_set_frozen(encoder *e, int frozen) {
+    e->frozen = frozen != 0;
+    e->derived_valid = 0;
+}
+
+int encoder_frozen(const encoder *e) { return e->frozen; }
+
 ecg_code encoder_init_weights(encoder *e, uint64_t seed, ecg_err *err) {
+    encoder_set_frozen(e, 0);
     rng_state base;
     rng_seed(&base, seed);
     const struct encoder_config *c = &e->cfg;
@@ -287,6 +295,7 @@ ecg_code encoder_forward_stem(encoder *e, const float *x, int B, enc_mode mode, 
     e->B = B;
     e->mode = mode;
     e->stage = 0;
+    if (mode == ENC_TRAIN) encoder_set_frozen(e, 0);
     const int n = B * e->T, d = c->d_model;
     transpose_in(e->xcl, x, B, c->in_channels, c->in_samples);
     const float *in = e->xcl;

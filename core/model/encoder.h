@@ -87,4 +87,11 @@ ecg_code encoder_backward_stem(encoder *e, const float *dstem_extra, float *dx, 
 
 void encoder_zero_grad(encoder *e);
 
+/* Freezing is the caller's promise that the parameters stay as they are until it unfreezes: eval
+ * forwards then compute what depends on parameters alone (the S4 convolution kernels, SPEC §1) once
+ * and reuse it. Inference paths (embedding, transfer, benchmarks) freeze; training never does.
+ * A train-mode forward, encoder_init_weights and checkpoint_load unfreeze. */
+void encoder_set_frozen(encoder *e, int frozen);
+int encoder_frozen(const encoder *e);
+
 #endif

@@ -25,6 +25,8 @@ struct encoder {
     enc_mode mode; /* mode of the last forward */
     int stage;     /* 0 nothing, 1 stem done, 2 forward done, 3 backbone backward done */
     int64_t bn_batches;
+    int frozen;        /* encoder_set_frozen: parameters promised unchanged */
+    int derived_valid; /* with frozen: the backbone's parameter-only caches are current */
 
     /* stem */
     stem_layer *stem;

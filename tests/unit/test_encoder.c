@@ -435,6 +435,46 @@ static void test_dropout_train_mode(void **state) {
     encoder_free(b);
 }
 
+/* A frozen encoder computes its S4 kernels once: the output is bit-identical to the unfrozen
+ * path, it stays so over repeated forwards, and unfreezing picks up changed parameters. */
+static void test_frozen_kernels(void **state) {
+    (void)state;
+    struct encoder_config cfg;
+    encoder_config_small(&cfg, ENC_BACKBONE_S4);
+    encoder *e;
+    ecg_err err = {0};
+    assert_int_equal(encoder_create(&e, &cfg, 2, 11, 0, &err), ECG_OK);
+    float *x = tu_randn(2 * 12 * 600, 12, 1.0f);
+    const size_t n = 2 * 64;
+    float *ref = tu_zeros(n);
+    assert_int_equal(encoder_forward(e, x, 2, ENC_EVAL, &err), ECG_OK);
+    memcpy(ref, encoder_embedding(e), n * sizeof *ref);
+    encoder_set_frozen(e, 1);
+    assert_true(encoder_frozen(e));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(encoder_forward(e, x, 2, ENC_EVAL, &err), ECG_OK);
+        assert_memory_equal(ref, encoder_embedding(e), n * sizeof *ref);
+    }
+    /* change dt of the first S4 layer; unfreeze and refreeze: the new kernel is used */
+    param_set *ps = encoder_params(e);
+    int v = params_find(ps, "backbone.layers.0.s4.log_dt");
+    assert_true(v >= 0);
+    for (int i = 0; i < ps->views[v].shape[0]; i++) params_data(ps, v)[i] += 0.5f;
+    encoder_set_frozen(e, 0);
+    assert_int_equal(encoder_forward(e, x, 2, ENC_EVAL, &err), ECG_OK);
+    float *changed = tu_zeros(n);
+    memcpy(changed, encoder_embedding(e), n * sizeof *changed);
+    assert_true(memcmp(ref, changed, n * sizeof *ref) != 0);
+    encoder_set_frozen(e, 1);
+    assert_int_equal(encoder_forward(e, x, 2, ENC_EVAL, &err), ECG_OK);
+    assert_memory_equal(changed, encoder_embedding(e), n * sizeof *ref);
+    /* a train-mode forward unfreezes */
+    assert_int_equal(encoder_forward(e, x, 2, ENC_TRAIN, &err), ECG_OK);
+    assert_false(encoder_frozen(e));
+    free(ref), free(changed), free(x);
+    encoder_free(e);
+}
+
 /* Two runs with two compute threads give the same bits: every output is reduced in a fixed order,
  * whatever the scheduling. (Across thread counts the bits differ: OpenBLAS's sgemm partitions the
  * work differently for 1 and 2 threads.) */
@@ -609,6 +649,7 @@ int main(void) {
         cmocka_unit_test(test_smoke_overfit),
         cmocka_unit_test(test_no_alloc_per_call),
         cmocka_unit_test(test_dropout_train_mode),
+        cmocka_unit_test(test_frozen_kernels),
         cmocka_unit_test(test_threads_same_bits),
         cmocka_unit_test(test_config_kv_and_validation),
         cmocka_unit_test(test_config_json),
