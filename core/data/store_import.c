@@ -639,7 +639,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         strvec_free(&all);
         return rc;
     }
-    qsort(all.v, all.n, sizeof *all.v, cmp_str);
+    if (all.n) qsort(all.v, all.n, sizeof *all.v, cmp_str);
     /* Multi-segment masters: their segments are not records of their own. */
     int oom = 0;
     for (size_t i = 0; i < all.n; i++)
@@ -649,7 +649,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         strvec_free(&segs);
         return err_set(err, ECG_ENOMEM, "import: no memory for segment names");
     }
-    qsort(segs.v, segs.n, sizeof *segs.v, cmp_str);
+    if (segs.n) qsort(segs.v, segs.n, sizeof *segs.v, cmp_str);
     size_t kept = 0;
     for (size_t i = 0; i < all.n; i++) {
         if (segs.n && bsearch(&all.v[i], segs.v, segs.n, sizeof *segs.v, cmp_str)) {

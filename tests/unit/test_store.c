@@ -1056,6 +1056,18 @@ static void test_import_ptbxl_csv(void **state) {
                         "{'NORM': 100.0, 'LVOLT': 0.0, 'SR': 0.0}");
     store_close(ds);
     store_import_summary_free(&sum);
+    /* An empty tree imports nothing and leaves the dataset as it was. */
+    char *empty = make_tmpdir();
+    assert_int_equal(store_writer_open(&w, out, NULL, &err), ECG_OK);
+    assert_int_equal(store_import_wfdb_tree(w, empty, &o, &sum, &err), ECG_OK);
+    assert_int_equal(store_writer_close(w, &err), ECG_OK);
+    assert_int_equal(sum.found, 0);
+    assert_int_equal(store_open(&ds, out, 0, &err), ECG_OK);
+    assert_int_equal(store_count(ds), 1);
+    store_close(ds);
+    store_import_summary_free(&sum);
+    rm_rf(empty);
+    free(empty);
     store_labels_free(l);
     rm_rf(root);
     rm_rf(out);
