@@ -145,30 +145,33 @@ void s4_kernel_forward(float *k, const s4_params *p, int H, int N, int ch, int L
     int M = N / 2;
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; h++) {
-        double ar[M], ai[M], pr[M], pi[M];
+        /* z^l (pr, pi) is shared by the ch kernels; W = C dB differs per kernel. */
+        double ar[M], ai[M], pr[M], pi[M], wr[2][M], wi[2][M];
         for (int m = 0; m < M; m++) {
-            double complex dA = s4_mode_get(p, h, m, M).dA;
-            ar[m] = creal(dA);
-            ai[m] = cimag(dA);
+            s4_mode d = s4_mode_get(p, h, m, M);
+            ar[m] = creal(d.dA);
+            ai[m] = cimag(d.dA);
+            pr[m] = 1;
+            pi[m] = 0;
+            for (int c = 0; c < ch; c++) {
+                double complex w = s4_c(p->C, c, h, m, H, M) * d.dB;
+                wr[c][m] = creal(w);
+                wi[c][m] = cimag(w);
+            }
         }
-        for (int c = 0; c < ch; c++) {
+        float *k0 = k + (size_t)h * L, *k1 = ch == 2 ? k + ((size_t)H + h) * L : NULL;
+        for (int l = 0; l < L; l++) {
+            double s0 = 0, s1 = 0;
+#pragma omp simd reduction(+ : s0, s1)
             for (int m = 0; m < M; m++) {
-                double complex w = s4_c(p->C, c, h, m, H, M) * s4_mode_get(p, h, m, M).dB;
-                pr[m] = creal(w);
-                pi[m] = cimag(w);
+                s0 += wr[0][m] * pr[m] - wi[0][m] * pi[m];
+                if (ch == 2) s1 += wr[1][m] * pr[m] - wi[1][m] * pi[m];
+                double t = pr[m] * ar[m] - pi[m] * ai[m];
+                pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
+                pr[m] = t;
             }
-            float *kc = k + ((size_t)c * H + h) * L;
-            for (int l = 0; l < L; l++) {
-                double s = 0;
-#pragma omp simd reduction(+ : s)
-                for (int m = 0; m < M; m++) {
-                    s += pr[m];
-                    double t = pr[m] * ar[m] - pi[m] * ai[m];
-                    pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
-                    pr[m] = t;
-                }
-                kc[l] = (float)(2.0 * s);
-            }
+            k0[l] = (float)(2.0 * s0);
+            if (ch == 2) k1[l] = (float)(2.0 * s1);
         }
     }
 }
@@ -183,32 +186,35 @@ void s4_kernel_backward(s4_params *g, const float *dk, const s4_params *p, int H
 #pragma omp parallel for schedule(static)
     for (int h = 0; h < H; h++) {
         double ar[M], ai[M], pr[M], pi[M], qr[M], qi[M];
-        double s0r[2][M], s0i[2][M], s1r[2][M], s1i[2][M]; /* per channel c < ch <= 2 */
+        double s0r[2][M], s0i[2][M], s1r[2][M], s1i[2][M]; /* per kernel c (zero when ch = 1) */
         for (int m = 0; m < M; m++) {
             double complex dA = s4_mode_get(p, h, m, M).dA;
             ar[m] = creal(dA);
             ai[m] = cimag(dA);
         }
-        for (int c = 0; c < ch; c++) {
-            const float *dkc = dk + ((size_t)c * H + h) * L;
-            for (int m = 0; m < M; m++) {
-                pr[m] = 1, pi[m] = 0, qr[m] = 0, qi[m] = 0; /* z^l and z^(l-1) */
+        for (int m = 0; m < M; m++) {
+            pr[m] = 1, pi[m] = 0, qr[m] = 0, qi[m] = 0; /* z^l and z^(l-1), shared by the kernels */
+            for (int c = 0; c < 2; c++)
                 s0r[c][m] = s0i[c][m] = s1r[c][m] = s1i[c][m] = 0;
-            }
-            for (int l = 0; l < L; l++) {
-                double d = dkc[l], dl = (double)l * dkc[l];
+        }
+        const float *dk0 = dk + (size_t)h * L, *dk1 = ch == 2 ? dk + ((size_t)H + h) * L : NULL;
+        for (int l = 0; l < L; l++) {
+            double d0 = dk0[l], d1 = ch == 2 ? dk1[l] : 0.0;
 #pragma omp simd
-                for (int m = 0; m < M; m++) {
-                    s0r[c][m] += d * pr[m];
-                    s0i[c][m] += d * pi[m];
-                    s1r[c][m] += dl * qr[m];
-                    s1i[c][m] += dl * qi[m];
-                    qr[m] = pr[m];
-                    qi[m] = pi[m];
-                    double t = pr[m] * ar[m] - pi[m] * ai[m];
-                    pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
-                    pr[m] = t;
-                }
+            for (int m = 0; m < M; m++) {
+                s0r[0][m] += d0 * pr[m];
+                s0i[0][m] += d0 * pi[m];
+                s1r[0][m] += l * d0 * qr[m];
+                s1i[0][m] += l * d0 * qi[m];
+                s0r[1][m] += d1 * pr[m];
+                s0i[1][m] += d1 * pi[m];
+                s1r[1][m] += l * d1 * qr[m];
+                s1i[1][m] += l * d1 * qi[m];
+                qr[m] = pr[m];
+                qi[m] = pi[m];
+                double t = pr[m] * ar[m] - pi[m] * ai[m];
+                pi[m] = pr[m] * ai[m] + pi[m] * ar[m];
+                pr[m] = t;
             }
         }
         double gdt = 0;
