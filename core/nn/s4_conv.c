@@ -1,6 +1,5 @@
 /* s4_conv.c — the S4 long convolution y = K * u + D ⊙ u by FFT with zero padding, and its backward.
- * Two batch rows share one complex FFT (u[b] + i u[b+1]): the kernel is real, so both ride along.
- */
+ * Two batch rows share one complex FFT (u[b] + i u[b+1]): the kernel is real, both ride along. */
 #include "core/nn/s4.h"
 
 #include <fftw3.h>
@@ -25,7 +24,7 @@
  *   domain pair after pair, so each dk entry is summed in batch order whatever the thread count.
  * - Work buffers live on the stack (forward and backward cannot fail and are re-entrant): the
  *   tile width is the largest power of two <= 64 whose buffers fit S4_STACK_BYTES per thread
- *   (forward 170 KiB, backward 333 KiB at L = 300); s4_fft_init refuses an L whose one-channel
+ *   (forward 165 KiB, backward 330 KiB at L = 300); s4_fft_init refuses an L whose one-channel
  *   buffers would exceed S4_STACK_MAX.
  * The cache holds kf, H * (n/2+1) complex floats: the half spectrum of each channel's combined
  * kernel plus D, divided by n. */
