@@ -1,6 +1,5 @@
-/* s4.c — S4D parameters: the HiPPO-LegS initialisation and the convolution kernel with its
- * backward. The kernel is computed in double (powers of dA by repeated multiplication) and stored
- * as float. */
+/* s4.c — S4D parameters: the HiPPO-LegS initialisation, and the convolution kernel with its
+ * backward, computed in double (powers of dA by repeated multiplication) and stored as float. */
 #include "core/nn/s4.h"
 
 #include <complex.h>
