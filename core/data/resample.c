@@ -77,12 +77,28 @@ ecg_code resample_plan_init(resample_plan *p, int up, int down, ecg_err *err) {
     p->down = down;
     p->half_len = half;
     p->h = h;
+    /* Regroup by phase: phase r uses h[r], h[r + up], ... up to index 2*half. */
+    p->stride = (int)(2 * (size_t)half / (size_t)up) + 1;
+    p->poly = calloc((size_t)up * p->stride, sizeof *p->poly);
+    p->poly_len = calloc((size_t)up, sizeof *p->poly_len);
+    if (!p->poly || !p->poly_len) {
+        resample_plan_free(p);
+        return err_set(err, ECG_ENOMEM, "resample: no memory for %d polyphase branches", up);
+    }
+    for (int r = 0; r < up; r++) {
+        int len = (int)((2 * (size_t)half - (size_t)r) / (size_t)up) + 1;
+        p->poly_len[r] = len;
+        for (int i = 0; i < len; i++)
+            p->poly[(size_t)r * p->stride + i] = h[r + (size_t)(len - 1 - i) * up];
+    }
     return ECG_OK;
 }
 
 void resample_plan_free(resample_plan *p) {
     if (!p) return;
     free(p->h);
+    free(p->poly);
+    free(p->poly_len);
     memset(p, 0, sizeof *p);
 }
 
@@ -96,7 +112,18 @@ void resample_plan_apply(const resample_plan *p, const float *x, size_t n_in, fl
     int64_t up = p->up, down = p->down, two_half = 2 * (int64_t)p->half_len;
     for (size_t k = 0; k < n_out; k++) {
         int64_t t = (int64_t)k * down + p->half_len; /* upsampled index under the filter centre */
-        int64_t j_hi = t / up;
+        int64_t j_hi = t / up, r = t - j_hi * up;
+        int len = p->poly_len[r];
+        if (j_hi - len + 1 >= 0 && j_hi <= (int64_t)n_in - 1) {
+            /* interior: every tap of this phase meets an input sample */
+            const double *f = p->poly + (size_t)r * p->stride;
+            const float *xs = x + (j_hi - len + 1);
+            double acc = 0;
+#pragma omp simd reduction(+ : acc)
+            for (int i = 0; i < len; i++) acc += (double)xs[i] * f[i];
+            y[k] = (float)acc;
+            continue;
+        }
         int64_t j_lo = t - two_half <= 0 ? 0 : (t - two_half + up - 1) / up;
         if (j_hi > (int64_t)n_in - 1) j_hi = (int64_t)n_in - 1;
         double acc = 0;

@@ -30,6 +30,11 @@ typedef struct {
     int up, down; /* reduced */
     int half_len; /* taps either side of the centre, in the upsampled domain */
     double *h;    /* [2*half_len + 1] */
+    /* The same taps regrouped by phase r = t mod up, reversed so each output is one contiguous
+     * dot product over the input: poly[r * stride + i] = h[r + (len[r] - 1 - i) * up]. */
+    double *poly;
+    int *poly_len;
+    int stride;
 } resample_plan;
 
 ecg_code resample_plan_init(resample_plan *p, int up, int down, ecg_err *err);
