@@ -4,7 +4,7 @@
 BUILD    ?= build
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := libmicrohttpd jansson libuv fftw3f sqlite3
+PKGS     := libmicrohttpd jansson libuv fftw3f sqlite3 hdf5-serial
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # OpenBLAS's OpenMP build, linked by path: its threads are ecgfm's OpenMP threads, so a GEMM and
@@ -16,7 +16,7 @@ BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 OPT      ?= -O2 -march=native
 CFLAGS   ?= $(OPT) -g
 CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -fopenmp -I. $(BLAS_CFLAGS) $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lfftw3f_omp -fopenmp -lm -lpthread
+LDLIBS   += $(PKG_LIBS) $(BLAS_LIBS) -lfftw3f_omp -ledf -fopenmp -lm -lpthread
 TEST_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # OpenBLAS must be told the kernel family on CPUs newer than it knows (see scripts/blas_coretype.sh);
