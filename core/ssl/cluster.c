@@ -100,11 +100,14 @@ int cluster_codebook_update(float *code, float *sum, float *cnt, const float *x,
     const double a = m, b = 1.0 - (double)m;
     for (int k = 0; k < K; k++) {
         float *s = sum + (size_t)k * d, *c = code + (size_t)k * d;
-        cnt[k] = (float)(a * cnt[k] + b * nk[k]);
-        double den = cnt[k] > 1e-8f ? (double)cnt[k] : 1e-8;
+        /* the codeword from the unrounded sum and count: one rounding, as a float64 reference */
+        double ck = a * cnt[k] + b * nk[k];
+        cnt[k] = (float)ck;
+        double den = ck > 1e-8 ? ck : 1e-8;
         for (int j = 0; j < d; j++) {
-            s[j] = (float)(a * s[j] + b * acc[(size_t)k * d + j]);
-            c[j] = (float)(s[j] / den);
+            double sj = a * s[j] + b * acc[(size_t)k * d + j];
+            s[j] = (float)sj;
+            c[j] = (float)(sj / den);
         }
     }
     free(acc), free(nk);

@@ -28,7 +28,7 @@ void cluster_l2_normalize(float *out, const float *in, int n, int d, float eps);
 int cluster_nearest(int *assign, const float *x, const float *code, int n, int K, int d);
 /* The codebook's EMA step (DinoSR, and the study's release): for every codeword k,
  *   sum_k <- m sum_k + (1 - m) sum_{i: assign_i = k} x_i,   cnt_k <- m cnt_k + (1 - m) n_k,
- *   code_k = sum_k / max(cnt_k, 1e-8),
+ *   code_k = sum_k / max(cnt_k, 1e-8) (from the sum and count before rounding to float),
  * so a codeword moves toward the mean of the tokens assigned to it (weighted by how many) and an
  * unused one keeps its place (sum and count decay together). */
 int cluster_codebook_update(float *code, float *sum, float *cnt, const float *x, const int *assign,
