@@ -59,7 +59,7 @@ static ecg_code d2v_create(ssl_objective *o, ecg_err *err) {
         (s->v_w = encoder_add_head_param(o->student, "ssl.d2v.head.weight", 2, (int[]){d, d},
                                          err)) < 0 ||
         (s->v_b = encoder_add_head_param(o->student, "ssl.d2v.head.bias", 1, &d, err)) < 0)
-        return err->code;
+        return err ? err->code : ECG_EINVAL;
     /* PyTorch's Linear init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias */
     param_set *ps = encoder_params(o->student);
     const float bound = 1.0f / sqrtf((float)d);
@@ -126,7 +126,7 @@ static ecg_code d2v_run(ssl_objective *o, const float *x, int B, int train, cons
     for (int k = 0; k < nm; k++)
         memcpy(s->dtok + (size_t)s->rows[k] * d, s->dp + (size_t)k * d, (size_t)d * sizeof *s->dp);
     float *dstem = encoder_backward_backbone(st, s->dtok, NULL, err);
-    if (!dstem) return err->code;
+    if (!dstem) return err ? err->code : ECG_EINVAL;
     maskvec_backward(params_grad(ps, s->v_mask), dstem, mask, n, d);
     return encoder_backward_stem(st, NULL, NULL, err);
 }
