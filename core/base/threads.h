@@ -6,4 +6,10 @@
 void threads_set(int n); /* n <= 0 means all cores */
 int threads_get(void);
 
+/* The OpenBLAS kernel family this CPU supports ("SkylakeX", "Haswell") when Debian's OpenBLAS
+ * 0.3.21 may not recognise it, or NULL to leave OpenBLAS's own detection alone. OpenBLAS reads
+ * OPENBLAS_CORETYPE when it is loaded, so main() sets it and re-executes itself (see server/main.c);
+ * scripts/blas_coretype.sh is the same rule for make. */
+const char *threads_blas_coretype(void);
+
 #endif
