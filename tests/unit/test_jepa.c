@@ -297,11 +297,46 @@ static void test_contract(void **state) {
     free(x);
 }
 
+/* every backbone: one training step, a finite loss, gradients reach the first stem conv */
+static void test_backbones(void **state) {
+    (void)state;
+    for (int bb = 0; bb < 3; bb++) {
+        struct encoder_config cfg = tiny_config();
+        cfg.backbone = (enc_backbone)bb;
+        cfg.n_heads = 2;
+        cfg.ff_dim = 32;
+        const int B = 2;
+        ecg_err err = {0};
+        encoder *e;
+        assert_int_equal(encoder_create(&e, &cfg, B, 4, 0, &err), ECG_OK);
+        ssl_config sc;
+        jepa_tiny(&sc);
+        sc.mask_prob = 0.5f;
+        sc.mask_span = 4;
+        ssl_objective *o;
+        if (ssl_create(&o, &sc, e, 5, &err) != ECG_OK) fail_msg("%s", err.msg);
+        float *x = tu_randn((size_t)B * 12 * cfg.in_samples, 29, 0.3f);
+        ssl_metrics m;
+        encoder_zero_grad(e);
+        if (ssl_step(o, x, B, 1, &m, &err) != ECG_OK) fail_msg("%s", err.msg);
+        param_set *ps = encoder_params(e);
+        double gn = tu_dot(params_grad(ps, 0), params_grad(ps, 0), ps->views[0].count);
+        print_message("%s backbone: loss %.5f, |grad stem.0.conv.weight|^2 %.3e\n",
+                      encoder_backbone_name(cfg.backbone), m.loss, gn);
+        assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0);
+        ssl_after_update(o, 1);
+        free(x);
+        ssl_free(o);
+        encoder_free(e);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parity),
         cmocka_unit_test(test_fd),
         cmocka_unit_test(test_contract),
+        cmocka_unit_test(test_backbones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
