@@ -101,10 +101,12 @@ FUZZ_DEPS_fuzz_ucr := core/data/ucr.c core/data/taskfmt.c core/base/error.c
 FUZZ_DEPS_fuzz_csv := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
 FUZZ_DEPS_fuzz_npy := core/data/text_signal.c core/data/taskfmt.c core/data/record.c core/base/error.c
 FUZZ_DEPS_fuzz_store_shard := core/data/store_shard.c core/base/error.c
+FUZZ_DEPS_fuzz_edf := core/data/edf.c core/data/record.c core/base/error.c
+FUZZ_LIBS_fuzz_edf := -ledf
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $< $(FUZZ_DEPS_$*) -o $@
+	clang $(FUZZ_CFLAGS) $< $(FUZZ_DEPS_$*) -o $@ $(FUZZ_LIBS_$*)
 .SECONDEXPANSION:
 $(FUZZ_BIN): $$(FUZZ_DEPS_$$(notdir $$@))
 fuzz: $(FUZZ_BIN)

@@ -163,6 +163,12 @@ ecg_code edf_header_check(const uint8_t *d, size_t len, uint64_t file_size, cons
                        where, n_rec, info->record_bytes,
                        (unsigned long long)(info->header_bytes + info->data_bytes),
                        (unsigned long long)file_size);
+    if (file_size > info->header_bytes + info->data_bytes) /* EDFlib refuses these too */
+        return err_set(err, ECG_EFORMAT,
+                       "%s: %llu bytes after the %lld records the header announces (an EDF file "
+                       "ends with its last record)",
+                       where, (unsigned long long)(file_size - info->header_bytes - info->data_bytes),
+                       n_rec);
     for (size_t i = info->bdf ? 1 : 0; i < (size_t)hdr_bytes; i++)
         info->repairs += d[i] < 0x20 || d[i] > 0x7e;
     return ECG_OK;
@@ -408,10 +414,15 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
     static const char *const types[] = {"EDF", "EDF+", "BDF", "BDF+"};
     note(&nb, "edf: %s, %d signals, %lld records of %g s", types[h->filetype & 3], ns,
          h->datarecords_in_file, (double)h->datarecord_duration / EDFLIB_TIME_DIMENSION);
-    if (h->patient[0]) note(&nb, "edf: patient: %s", h->patient);
-    if (h->recording[0]) note(&nb, "edf: recording: %s", h->recording);
-    if (h->patientcode[0]) note(&nb, "edf: patient code: %s", h->patientcode);
-    if (h->equipment[0]) note(&nb, "edf: equipment: %s", h->equipment);
+    const char *fields[][2] = {{"patient", h->patient},
+                               {"recording", h->recording},
+                               {"patient code", h->patientcode},
+                               {"equipment", h->equipment}};
+    for (int i = 0; i < 4; i++) {
+        char t[96];
+        trimmed(t, sizeof t, fields[i][1]);
+        if (t[0]) note(&nb, "edf: %s: %s", fields[i][0], t);
+    }
     if (repairs) note(&nb, "edf: %d non-ASCII header bytes replaced (EDF headers are ASCII)", repairs);
     int c = 0;
     for (int i = 0; i < ns && !rc; i++) {

@@ -271,7 +271,7 @@ static void test_twelve_leads(void **state) {
     for (int c = 0; c < 12; c++)
         assert_int_equal(r.channels[c].lead, c); /* "ECG aVR" -> aVR, ... */
     assert_non_null(strstr(r.comments, "edf: signal 'Resp' at 25 Hz dropped (record at 500 Hz)"));
-    assert_non_null(strstr(r.comments, "edf: patient: test patient"));
+    assert_non_null(strstr(r.comments, "edf: patient: test patient\nedf: recording: test recording\n"));
     for (int c = 0; c < 12; c++)
         for (size_t t = 0; t < r.n_samples; t += 7) {
             double want = dig(c, t) / 1000.0; /* mV, and uV / 1000 for V1 */
@@ -347,6 +347,9 @@ static void test_bad_headers(void **state) {
         {H + 120 * n, 8, "", ECG_EFORMAT, "signal 1 ('ECG I'): digital minimum is not a number"},
         {0, 700, NULL, ECG_EFORMAT, "truncated header: 2 signals need 768 bytes, 700 present"},
         {0, 4000, NULL, ECG_EFORMAT, "truncated: the header announces 2 records"},
+        {236, 8, "1", ECG_EFORMAT,
+         "bad.edf: 2000 bytes after the 1 records the header announces (an EDF file ends with "
+         "its last record)"},
         {168, 8, "1.1.2020", ECG_EFORMAT, "EDFlib refuses the file"}, /* passes our check */
     };
     for (size_t i = 0; i < sizeof muts / sizeof *muts; i++) {
