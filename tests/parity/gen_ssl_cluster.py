@@ -175,7 +175,7 @@ def hubert_case(outdir):
     res = {"loss": loss.detach().reshape(1)}
     extra = {"ssl.mask_emb": me}
     params = {"ssl.mask_emb": mask_emb}
-    state = {}
+    state = {"ssl.hubert.step": torch.zeros(1)}
     for j, (K, P, Q, (W, b), (Wl, bl)) in enumerate(zip(Ks, protos, Qs, heads, leaves)):
         extra[f"ssl.hubert.head{j}.weight"], extra[f"ssl.hubert.head{j}.bias"] = Wl, bl
         params[f"ssl.hubert.head{j}.weight"], params[f"ssl.hubert.head{j}.bias"] = W, b
