@@ -111,8 +111,10 @@ ecg_code edf_header_check(const uint8_t *d, size_t len, uint64_t file_size, cons
     info->plus = strncmp(reserved, info->bdf ? "BDF+" : "EDF+", 4) == 0;
     info->discontinuous = info->plus && reserved[4] == 'D';
     if (len < (size_t)hdr_bytes || file_size < (uint64_t)hdr_bytes)
-        return err_set(err, ECG_EFORMAT, "%s: truncated header: %lld signals need %lld bytes, %llu "
-                       "present", where, ns, hdr_bytes,
+        return err_set(err, ECG_EFORMAT,
+                       "%s: truncated header: %lld signals need %lld bytes, %llu "
+                       "present",
+                       where, ns, hdr_bytes,
                        (unsigned long long)(file_size < len ? file_size : len));
     const uint8_t *s = d + MAIN_HDR;
     size_t n = (size_t)ns, width = info->bdf ? 3 : 2;
@@ -126,11 +128,16 @@ ecg_code edf_header_check(const uint8_t *d, size_t len, uint64_t file_size, cons
         long long spr, dmin, dmax;
         double pmin, pmax;
         const char *what = NULL;
-        if (!parse_num(s + 104 * n + 8 * i, 8, &pmin)) what = "physical minimum";
-        else if (!parse_num(s + 112 * n + 8 * i, 8, &pmax)) what = "physical maximum";
-        else if (!parse_int(s + 120 * n + 8 * i, 8, &dmin)) what = "digital minimum";
-        else if (!parse_int(s + 128 * n + 8 * i, 8, &dmax)) what = "digital maximum";
-        else if (!parse_int(s + 216 * n + 8 * i, 8, &spr)) what = "samples per record";
+        if (!parse_num(s + 104 * n + 8 * i, 8, &pmin))
+            what = "physical minimum";
+        else if (!parse_num(s + 112 * n + 8 * i, 8, &pmax))
+            what = "physical maximum";
+        else if (!parse_int(s + 120 * n + 8 * i, 8, &dmin))
+            what = "digital minimum";
+        else if (!parse_int(s + 128 * n + 8 * i, 8, &dmax))
+            what = "digital maximum";
+        else if (!parse_int(s + 216 * n + 8 * i, 8, &spr))
+            what = "samples per record";
         if (what)
             return err_set(err, ECG_EFORMAT, "%s: signal %zu ('%s'): %s is not a number", where,
                            i + 1, label, what);
@@ -164,11 +171,11 @@ ecg_code edf_header_check(const uint8_t *d, size_t len, uint64_t file_size, cons
                        (unsigned long long)(info->header_bytes + info->data_bytes),
                        (unsigned long long)file_size);
     if (file_size > info->header_bytes + info->data_bytes) /* EDFlib refuses these too */
-        return err_set(err, ECG_EFORMAT,
-                       "%s: %llu bytes after the %lld records the header announces (an EDF file "
-                       "ends with its last record)",
-                       where, (unsigned long long)(file_size - info->header_bytes - info->data_bytes),
-                       n_rec);
+        return err_set(
+            err, ECG_EFORMAT,
+            "%s: %llu bytes after the %lld records the header announces (an EDF file "
+            "ends with its last record)",
+            where, (unsigned long long)(file_size - info->header_bytes - info->data_bytes), n_rec);
     for (size_t i = info->bdf ? 1 : 0; i < (size_t)hdr_bytes; i++)
         info->repairs += d[i] < 0x20 || d[i] > 0x7e;
     return ECG_OK;
@@ -263,8 +270,7 @@ static void trimmed(char *dst, size_t cap, const char *src) {
 
 static ecg_code edflib_error(int type, const char *where, ecg_err *err) {
     switch (type) {
-    case EDFLIB_MALLOC_ERROR:
-        return err_set(err, ECG_ENOMEM, "%s: EDFlib: out of memory", where);
+    case EDFLIB_MALLOC_ERROR: return err_set(err, ECG_ENOMEM, "%s: EDFlib: out of memory", where);
     case EDFLIB_NO_SUCH_FILE_OR_DIRECTORY:
         return err_set(err, ECG_ENOTFOUND, "%s: no such file", where);
     case EDFLIB_FILE_CONTAINS_FORMAT_ERRORS:
@@ -274,8 +280,7 @@ static ecg_code edflib_error(int type, const char *where, ecg_err *err) {
                        where);
     case EDFLIB_MAXFILES_REACHED:
         return err_set(err, ECG_EIO, "%s: EDFlib: too many EDF files open", where);
-    case EDFLIB_FILE_READ_ERROR:
-        return err_set(err, ECG_EIO, "%s: EDFlib: read error", where);
+    case EDFLIB_FILE_READ_ERROR: return err_set(err, ECG_EIO, "%s: EDFlib: read error", where);
     case EDFLIB_FILE_ALREADY_OPENED:
         return err_set(err, ECG_EIO, "%s: EDFlib: the file is already open", where);
     case EDFLIB_FILETYPE_ERROR:
@@ -286,22 +291,21 @@ static ecg_code edflib_error(int type, const char *where, ecg_err *err) {
         return err_set(err, ECG_EFORMAT, "%s: EDF+D (discontinuous) files are not supported",
                        where);
     default:
-        return err_set(err, ECG_EFORMAT, "%s: EDFlib cannot open the file (error %d)", where,
-                       type);
+        return err_set(err, ECG_EFORMAT, "%s: EDFlib cannot open the file (error %d)", where, type);
     }
 }
 
 /* A temp copy: the header bytes (repaired), then the data from src (a FILE at offset
  * hdr_len) or from mem. The path is returned in tmp; the caller unlinks it. */
 static ecg_code write_temp(char *tmp, size_t cap, const uint8_t *hdr, size_t hdr_len, FILE *src,
-                           const uint8_t *mem, uint64_t data_len, const char *where,
-                           ecg_err *err) {
+                           const uint8_t *mem, uint64_t data_len, const char *where, ecg_err *err) {
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
     if ((size_t)snprintf(tmp, cap, "%s/ecgfm-edf-XXXXXX", dir) >= cap)
         return err_set(err, ECG_EIO, "%s: temp path too long", where);
     int fd = mkstemp(tmp);
-    if (fd < 0) return err_set(err, ECG_EIO, "%s: cannot create %s: %s", where, tmp, strerror(errno));
+    if (fd < 0)
+        return err_set(err, ECG_EIO, "%s: cannot create %s: %s", where, tmp, strerror(errno));
     FILE *out = fdopen(fd, "wb");
     if (!out) {
         close(fd);
@@ -349,9 +353,9 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
     notes nb = {0};
     double *buf = NULL;
     pthread_mutex_lock(&edflib_lock);
-    int opened = edfopen_file_readonly(
-                     open_path, h,
-                     want_annot ? EDFLIB_READ_ALL_ANNOTATIONS : EDFLIB_DO_NOT_READ_ANNOTATIONS) == 0;
+    int opened = edfopen_file_readonly(open_path, h,
+                                       want_annot ? EDFLIB_READ_ALL_ANNOTATIONS
+                                                  : EDFLIB_DO_NOT_READ_ANNOTATIONS) == 0;
     if (unlink_after_open) unlink(open_path);
     if (!opened) {
         rc = edflib_error(h->filetype, where, err);
@@ -359,7 +363,8 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
     }
     for (int i = 0; i < h->edfsignals && i < EDFLIB_MAXSIGNALS; i++) {
         struct edf_param_struct *p = &h->signalparam[i];
-        char t[sizeof p->label > sizeof p->physdimension ? sizeof p->label : sizeof p->physdimension];
+        char t[sizeof p->label > sizeof p->physdimension ? sizeof p->label
+                                                         : sizeof p->physdimension];
         trimmed(t, sizeof p->label, p->label);
         memcpy(p->label, t, sizeof p->label);
         trimmed(t, sizeof p->physdimension, p->physdimension);
@@ -379,8 +384,10 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
         goto done;
     }
     if (h->datarecord_duration <= 0) {
-        rc = err_set(err, ECG_EFORMAT, "%s: data record duration 0 with %d signals: no sampling "
-                     "rate", where, h->edfsignals);
+        rc = err_set(err, ECG_EFORMAT,
+                     "%s: data record duration 0 with %d signals: no sampling "
+                     "rate",
+                     where, h->edfsignals);
         goto done;
     }
     /* The record's rate: the fastest standard lead's, or the fastest signal's. */
@@ -399,8 +406,8 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
         goto done;
     }
     if ((size_t)kept > max_samples / n) {
-        rc = err_set(err, ECG_EINVAL, "%s: %d signals x %zu samples exceed the limit of %zu",
-                     where, kept, n, max_samples);
+        rc = err_set(err, ECG_EINVAL, "%s: %d signals x %zu samples exceed the limit of %zu", where,
+                     kept, n, max_samples);
         goto done;
     }
     if ((rc = record_alloc(r, kept, n, err))) goto done;
@@ -423,7 +430,8 @@ static ecg_code decode(ecg_record *r, const char *open_path, int unlink_after_op
         trimmed(t, sizeof t, fields[i][1]);
         if (t[0]) note(&nb, "edf: %s: %s", fields[i][0], t);
     }
-    if (repairs) note(&nb, "edf: %d non-ASCII header bytes replaced (EDF headers are ASCII)", repairs);
+    if (repairs)
+        note(&nb, "edf: %d non-ASCII header bytes replaced (EDF headers are ASCII)", repairs);
     int c = 0;
     for (int i = 0; i < ns && !rc; i++) {
         const struct edf_param_struct *p = &h->signalparam[i];
@@ -542,8 +550,8 @@ ecg_code edf_read_record_mem(ecg_record *r, const char *name, const uint8_t *dat
     memcpy(hdr, data, (size_t)info.header_bytes);
     int fixed = info.repairs ? edf_header_repair(hdr, (size_t)info.header_bytes) : 0;
     char tmp[4096];
-    rc = write_temp(tmp, sizeof tmp, hdr, (size_t)info.header_bytes, NULL,
-                    data + info.header_bytes, len - info.header_bytes, name, err);
+    rc = write_temp(tmp, sizeof tmp, hdr, (size_t)info.header_bytes, NULL, data + info.header_bytes,
+                    len - info.header_bytes, name, err);
     free(hdr);
     char rec[128];
     base_name_of(name, rec, sizeof rec);
@@ -600,8 +608,8 @@ ecg_code edf_read_annotations(edf_annotations *a, const char *path, ecg_err *err
     if (!rc && n) {
         a->items = calloc(n, sizeof *a->items);
         offs = malloc(n * sizeof *offs);
-        if (!a->items || !offs) rc = err_set(err, ECG_ENOMEM, "%s: no memory for %zu annotations",
-                                             path, n);
+        if (!a->items || !offs)
+            rc = err_set(err, ECG_ENOMEM, "%s: no memory for %zu annotations", path, n);
     }
     for (size_t i = 0; !rc && i < n; i++) {
         struct edf_annotation_struct e;

@@ -24,17 +24,17 @@ typedef struct {
 
 /* What the fixed-size header says, checked by edf_header_check. */
 typedef struct {
-    int bdf;                 /* 1 for BDF (24-bit samples), 0 for EDF */
-    int plus;                /* 1 for EDF+/BDF+ ("EDF+C", "EDF+D" in the reserved field) */
-    int discontinuous;       /* "EDF+D": EDFlib refuses these */
-    int n_signals;           /* including annotation signals */
+    int bdf;           /* 1 for BDF (24-bit samples), 0 for EDF */
+    int plus;          /* 1 for EDF+/BDF+ ("EDF+C", "EDF+D" in the reserved field) */
+    int discontinuous; /* "EDF+D": EDFlib refuses these */
+    int n_signals;     /* including annotation signals */
     int n_annotation_signals;
     int64_t n_records;
-    double record_seconds;   /* duration of one data record */
-    size_t record_bytes;     /* bytes of one data record */
-    uint64_t header_bytes;   /* 256 * (n_signals + 1) */
-    uint64_t data_bytes;     /* n_records * record_bytes, what the file must hold after the header */
-    int repairs;             /* non-ASCII header bytes that edf_header_repair replaces */
+    double record_seconds; /* duration of one data record */
+    size_t record_bytes;   /* bytes of one data record */
+    uint64_t header_bytes; /* 256 * (n_signals + 1) */
+    uint64_t data_bytes;   /* n_records * record_bytes, what the file must hold after the header */
+    int repairs;           /* non-ASCII header bytes that edf_header_repair replaces */
 } edf_header_info;
 
 /* Check the header at the start of a file: data holds its first len bytes (at least 256 + 256 *

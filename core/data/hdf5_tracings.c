@@ -23,8 +23,8 @@ struct hdf5_tracings {
     float *row; /* [len][12] scratch for hdf5_tracings_read */
 };
 
-static const char *const code15_leads[ECG_N_LEADS] = {"DI",  "DII", "DIII", "AVR", "AVL", "AVF",
-                                                      "V1",  "V2",  "V3",   "V4",  "V5",  "V6"};
+static const char *const code15_leads[ECG_N_LEADS] = {"DI", "DII", "DIII", "AVR", "AVL", "AVF",
+                                                      "V1", "V2",  "V3",   "V4",  "V5",  "V6"};
 
 static herr_t first_error(unsigned n, const H5E_error2_t *e, void *ctx) {
     if (n == 0 && e->desc) snprintf(ctx, 200, "%s", e->desc);
@@ -140,12 +140,12 @@ static ecg_code open_locked(hdf5_tracings *t, const char *path, ecg_err *err) {
     return ECG_OK;
 }
 
-ecg_code hdf5_tracings_open(hdf5_tracings **out, const char *path,
-                            const hdf5_tracings_options *opt, ecg_err *err) {
+ecg_code hdf5_tracings_open(hdf5_tracings **out, const char *path, const hdf5_tracings_options *opt,
+                            ecg_err *err) {
     *out = NULL;
     if (access(path, F_OK) != 0)
-        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot open: %s",
-                       path, strerror(errno));
+        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot open: %s", path,
+                       strerror(errno));
     hdf5_tracings *t = calloc(1, sizeof *t);
     if (!t) return err_set(err, ECG_ENOMEM, "%s: no memory", path);
     t->file = t->tracings = t->ids = -1;
@@ -210,7 +210,8 @@ static herr_t read_slab(hid_t d, int rank, hsize_t first, hsize_t n, hsize_t len
     hsize_t total = rank == 1 ? n : n * len * ECG_N_LEADS;
     hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &total, NULL);
     herr_t st = -1;
-    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
         st = H5Dread(d, mem_type, ms, fs, H5P_DEFAULT, out);
     if (ms >= 0) H5Sclose(ms);
     if (fs >= 0) H5Sclose(fs);
@@ -231,7 +232,8 @@ ecg_code hdf5_tracings_read_block(hdf5_tracings *t, size_t first, size_t n, floa
             h5_message(msg);
             rc = err_set(err, ECG_EIO, "%s: reading '%s' exams %zu..%zu: %s", t->path,
                          t->opt.tracings, first, first + n - 1, msg);
-        } else if (ids && t->ids >= 0 && read_slab(t->ids, 1, first, n, 0, H5T_NATIVE_INT64, ids) < 0) {
+        } else if (ids && t->ids >= 0 &&
+                   read_slab(t->ids, 1, first, n, 0, H5T_NATIVE_INT64, ids) < 0) {
             h5_message(msg);
             rc = err_set(err, ECG_EIO, "%s: reading '%s' %zu..%zu: %s", t->path, t->opt.exam_ids,
                          first, first + n - 1, msg);
@@ -312,8 +314,7 @@ typedef struct {
     char msg[512];
 } import_slot;
 
-static void note_skip(store_import_summary *sum, const char *what, ecg_code code,
-                      const char *msg) {
+static void note_skip(store_import_summary *sum, const char *what, ecg_code code, const char *msg) {
     sum->skipped++;
     sum->by_code[(unsigned)code < 8 ? code : 0]++;
     if (sum->n_skips < STORE_MAX_SKIPS && sum->skips) {
@@ -325,8 +326,7 @@ static void note_skip(store_import_summary *sum, const char *what, ecg_code code
 }
 
 ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracings_options *hopt,
-                           const store_import_opts *opt, store_import_summary *sum,
-                           ecg_err *err) {
+                           const store_import_opts *opt, store_import_summary *sum, ecg_err *err) {
     memset(sum, 0, sizeof *sum);
     store_import_opts o = {0};
     if (opt) o = *opt;
@@ -337,8 +337,8 @@ ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracing
     size_t nb_max = (size_t)o.batch, row = t->len * ECG_N_LEADS;
     sum->found = t->n;
     sum->skips = calloc(STORE_MAX_SKIPS, sizeof *sum->skips);
-    float *block = nb_max <= SIZE_MAX / sizeof(float) / row ? malloc(nb_max * row * sizeof *block)
-                                                            : NULL;
+    float *block =
+        nb_max <= SIZE_MAX / sizeof(float) / row ? malloc(nb_max * row * sizeof *block) : NULL;
     int64_t *ids = malloc(nb_max * sizeof *ids);
     import_slot *slots = calloc(nb_max, sizeof *slots);
     if (!sum->skips || !block || !ids || !slots)

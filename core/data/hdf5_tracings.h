@@ -1,5 +1,6 @@
-/* hdf5_tracings.h — ECG tracings in the CODE-15% HDF5 layout (N exams x samples x 12 leads at 400 Hz
- * plus N exam ids), streamed with hyperslab reads one exam or one block at a time, and imported. */
+/* hdf5_tracings.h — ECG tracings in the CODE-15% HDF5 layout (N exams x samples x 12 leads at 400
+ * Hz plus N exam ids), streamed with hyperslab reads one exam or one block at a time, and imported.
+ */
 #ifndef ECGFM_CORE_HDF5_TRACINGS_H
 #define ECGFM_CORE_HDF5_TRACINGS_H
 

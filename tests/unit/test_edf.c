@@ -174,8 +174,8 @@ static void test_generator(void **state) {
     assert_int_equal(r.n_channels, 11); /* 12 EDF signals, one of them "EDF Annotations" */
     assert_int_equal(r.n_samples, 120000);
     assert_true(r.fs == 200); /* 200 samples per 1 s record */
-    const char *names[] = {"squarewave", "ramp",       "pulse",      "ECG",
-                           "noise",      "sine 1 Hz",  "sine 8 Hz",  "sine 8.5 Hz",
+    const char *names[] = {"squarewave", "ramp",       "pulse",     "ECG",
+                           "noise",      "sine 1 Hz",  "sine 8 Hz", "sine 8.5 Hz",
                            "sine 15 Hz", "sine 17 Hz", "sine 50 Hz"};
     for (int c = 0; c < 11; c++) {
         assert_string_equal(r.channels[c].name, names[c]);
@@ -201,8 +201,8 @@ static void test_generator(void **state) {
             double d = fabs((double)at(&r, c, t) - at(&w, c, t) - off);
             if (d > worst) worst = d;
         }
-        if (!(worst <= tol)) fail_msg("%s: EDF vs WFDB off by %g beyond the half step", names[c],
-                                      worst);
+        if (!(worst <= tol))
+            fail_msg("%s: EDF vs WFDB off by %g beyond the half step", names[c], worst);
     }
     record_free(&w);
 
@@ -271,7 +271,8 @@ static void test_twelve_leads(void **state) {
     for (int c = 0; c < 12; c++)
         assert_int_equal(r.channels[c].lead, c); /* "ECG aVR" -> aVR, ... */
     assert_non_null(strstr(r.comments, "edf: signal 'Resp' at 25 Hz dropped (record at 500 Hz)"));
-    assert_non_null(strstr(r.comments, "edf: patient: test patient\nedf: recording: test recording\n"));
+    assert_non_null(
+        strstr(r.comments, "edf: patient: test patient\nedf: recording: test recording\n"));
     for (int c = 0; c < 12; c++)
         for (size_t t = 0; t < r.n_samples; t += 7) {
             double want = dig(c, t) / 1000.0; /* mV, and uV / 1000 for V1 */
@@ -335,7 +336,8 @@ static void test_bad_headers(void **state) {
          "bad.edf: signal 2 ('ECG II'): -5 samples per record"},
         {H + 216 * n, 8, "99999999", ECG_EFORMAT,
          "bad.edf: signal 1 ('ECG I'): 99999999 samples per record"},
-        {H + 216 * n, 8, "5242880", ECG_EFORMAT, "one data record holds 10486760 bytes (limit 10485760)"},
+        {H + 216 * n, 8, "5242880", ECG_EFORMAT,
+         "one data record holds 10486760 bytes (limit 10485760)"},
         {H + 120 * n, 8, "40000", ECG_EFORMAT,
          "signal 1 ('ECG I'): digital range 40000..32767 (must be increasing inside "
          "-32768..32767)"},
@@ -412,8 +414,8 @@ static void test_import_tree(void **state) {
     snprintf(cmd, sizeof cmd, "cp %s %s/tree/ann.edf", src, tmpdir);
     assert_int_equal(system(cmd), 0);
     data_path(src, sizeof src, "edf/test_generator_2.edf");
-    snprintf(cmd, sizeof cmd, "cp %s %s/tree/site1/gen.edf && touch %s/tree/notes.txt", src,
-             tmpdir, tmpdir);
+    snprintf(cmd, sizeof cmd, "cp %s %s/tree/site1/gen.edf && touch %s/tree/notes.txt", src, tmpdir,
+             tmpdir);
     assert_int_equal(system(cmd), 0);
 
     snprintf(dst, sizeof dst, "%s/store", tmpdir);
@@ -452,7 +454,7 @@ static void test_import_tree(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_generator),   cmocka_unit_test(test_annotation_file),
+        cmocka_unit_test(test_generator),    cmocka_unit_test(test_annotation_file),
         cmocka_unit_test(test_twelve_leads), cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_import_tree),
     };

@@ -249,21 +249,11 @@ static void write_bad(const char *name, int variant) {
     double idd[3] = {1, 2, 3};
     hsize_t d3[3] = {3, 64, 12}, d2[2] = {3, 64 * 12}, d8[3] = {3, 96, 8}, n3 = 3, n2 = 2;
     switch (variant) {
-    case 0: /* no tracings */
-        add_dataset(f, "exam_id", H5T_NATIVE_INT64, 1, &n3, ids, 0);
-        break;
-    case 1: /* rank 2 */
-        add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 2, d2, x, 0);
-        break;
-    case 2: /* 8 leads */
-        add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 3, d8, x, 0);
-        break;
-    case 3: /* int16 */
-        add_dataset(f, "tracings", H5T_NATIVE_INT16, 3, d3, xi, 0);
-        break;
-    case 4: /* no exam_id */
-        add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 3, d3, x, 0);
-        break;
+    case 0: /* no tracings */ add_dataset(f, "exam_id", H5T_NATIVE_INT64, 1, &n3, ids, 0); break;
+    case 1: /* rank 2 */ add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 2, d2, x, 0); break;
+    case 2: /* 8 leads */ add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 3, d8, x, 0); break;
+    case 3: /* int16 */ add_dataset(f, "tracings", H5T_NATIVE_INT16, 3, d3, xi, 0); break;
+    case 4: /* no exam_id */ add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 3, d3, x, 0); break;
     case 5: /* too few ids */
         add_dataset(f, "tracings", H5T_NATIVE_FLOAT, 3, d3, x, 0);
         add_dataset(f, "exam_id", H5T_NATIVE_INT64, 1, &n2, ids, 0);
