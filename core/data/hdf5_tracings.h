@@ -39,11 +39,13 @@ typedef struct {
 
 typedef struct hdf5_tracings hdf5_tracings;
 
-/* Open path and check the layout: "tracings" of rank 3 with 12 in the last dimension, 1 to
- * HDF5_TRACINGS_MAX_SAMPLES samples, a floating-point type (float32 or float64); "exam_id" of
- * rank 1, one integer per exam. opt may be NULL. Nothing is read but the shapes.
- * Errors: ECG_ENOTFOUND (no file), ECG_EFORMAT (not HDF5, a dataset missing, wrong shape or type;
- * the message names the dataset and what was found), ECG_ENOMEM. */
+/* Open path and check the layout (the dataset names in opt must outlive t; one thread at a time
+ * per handle, any number of handles at once: every libhdf5 call holds one process-wide lock):
+ * "tracings" of rank 3 with 12 in the last dimension, 1 to HDF5_TRACINGS_MAX_SAMPLES samples, a
+ * floating-point type (float32 or float64); "exam_id" of rank 1, one integer per exam. opt may be
+ * NULL. Nothing is read but the shapes. Errors: ECG_ENOTFOUND (no file), ECG_EFORMAT (not HDF5, a
+ * dataset missing, wrong shape or type; the message names the dataset and what was found),
+ * ECG_ENOMEM. */
 ecg_code hdf5_tracings_open(hdf5_tracings **t, const char *path, const hdf5_tracings_options *opt,
                             ecg_err *err);
 void hdf5_tracings_close(hdf5_tracings *t);
