@@ -65,6 +65,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 
 # The integration test drives the real binary (found next to it as ../ecgfm).
 $(BUILD)/tests/test_server: $(BUILD)/ecgfm
+$(BUILD)/tests/test_pretrain_resume: $(BUILD)/ecgfm
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)

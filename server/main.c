@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/cli_pretrain.h"
 #include "server/config.h"
 #include "server/serve.h"
 #include "server/version.h"
@@ -18,6 +19,8 @@ static void print_usage(FILE *out) {
                  "\n"
                  "commands:\n"
                  "  serve     run the HTTP service until SIGINT or SIGTERM\n"
+                 "  pretrain  self-supervised pretraining from a dataset store (see below)\n"
+                 "  synth     write a synthetic 12-lead ECG dataset into the store\n"
                  "  version   print the version\n"
                  "  help      print this help\n"
                  "\n"
@@ -27,6 +30,10 @@ static void print_usage(FILE *out) {
     fprintf(out,
             "\n"
             "endpoints: GET /healthz (liveness), GET /readyz (503 until ready)\n"
+            "\n");
+    cli_pretrain_usage(out);
+    fprintf(out,
+            "\n"
             "exit status: 0 ok, 1 runtime failure (e.g. port in use), 2 usage or config error\n");
 }
 
@@ -61,6 +68,8 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "pretrain") == 0) return cli_pretrain(argc - 2, argv + 2);
+    if (strcmp(cmd, "synth") == 0) return cli_synth(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2) {
             fprintf(stderr, "ecgfm version: takes no arguments\n");

@@ -13,7 +13,7 @@
 #include "core/model/schedule.h"
 #include "core/ssl/objective.h"
 
-/* Everything that decides a run's result (threads excepted: they never change the bits). */
+/* Everything that decides a run's result. */
 typedef struct {
     ssl_config ssl;          /* objective and its knobs (ssl_config_default) */
     struct encoder_config enc; /* student; `causal` must be what the objective needs */
@@ -101,8 +101,9 @@ typedef struct {
  *
  * Cancellation: *cancel != 0 stops before the next step (or validation batch), writes the state
  * at the current step so that a resume continues exactly, and returns ECG_OK with status
- * PRETRAIN_CANCELLED. Same config, data and seed give byte-identical files whatever the thread
- * count and however often the run was interrupted and resumed.
+ * PRETRAIN_CANCELLED. Same config, data, seed and thread count give byte-identical files however
+ * often the run was interrupted and resumed (the loop itself does not depend on the thread count;
+ * the encoder's gradients currently do, in their last bits).
  */
 ecg_code pretrain_run(const pretrain_config *cfg, const char *dataset_dir, const char *out_dir,
                       const pretrain_hooks *hooks, pretrain_result *res, ecg_err *err);
