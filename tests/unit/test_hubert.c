@@ -188,7 +188,7 @@ static void test_fd(void **state) {
         assert_true(v >= 0);
         /* Encoder parameters behind the stem's ReLUs (its convolutions) are left to the PyTorch
          * parity: a float step there crosses ReLU kinks, which makes FD noise of a few 1e-2. */
-        const float eps = k < 2 || k == 5 ? 1e-3f : 1e-2f;
+        const float eps = k < 2 ? 1e-3f : k == 5 ? 3e-3f : 1e-2f;
         double e = tu_fd_check(loss_of, &c, params_data(ps, v), g + ps->views[v].offset,
                                ps->views[v].count, 12, eps, 1e-3);
         printf(" %s %.1e", names[k], e);
