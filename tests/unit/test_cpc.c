@@ -5,6 +5,7 @@
 
 #include <malloc.h>
 
+#include "core/base/threads.h"
 #include "core/model/adamw.h"
 #include "core/model/checkpoint.h"
 #include "core/model/encoder.h"
@@ -235,6 +236,11 @@ static void test_parity_encoder(void **state) {
     st_free(&f);
 }
 
+/* one_thread_note: the tests below drive tiny encoders through hundreds of forwards; with two
+ * OpenMP threads on a shared, loaded machine each parallel region waits for a descheduled spinning
+ * worker, and they cost ~10x the CPU time of one thread (8.4 s vs 0.9 s for test_learning). The
+ * threaded paths are exercised by the parity tests above. */
+
 /* ---------------------------------------------------------------------------------------- */
 /* Finite differences end to end: x -> stem (z) -> causal S4 (c) -> CPC loss, train mode */
 
@@ -258,6 +264,8 @@ static double enc_loss(void *p) {
 
 static void test_fd_encoder(void **state) {
     (void)state;
+    const int saved_threads = threads_get();
+    threads_set(1); /* see one_thread_note */
     struct encoder_config cfg;
     encoder_config_small(&cfg, ENC_BACKBONE_S4);
     cfg.d_model = 16;
@@ -337,6 +345,7 @@ static void test_fd_encoder(void **state) {
     free(g), free(x), free(idx);
     ssl_free(o);
     encoder_free(e);
+    threads_set(saved_threads);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -350,6 +359,8 @@ static size_t heap_in_use(void) {
 
 static void test_streams_and_alloc(void **state) {
     (void)state;
+    const int saved_threads = threads_get();
+    threads_set(1); /* see one_thread_note */
     struct encoder_config cfg;
     encoder_config_small(&cfg, ENC_BACKBONE_S4);
     cfg.causal = 1;
@@ -397,6 +408,7 @@ static void test_streams_and_alloc(void **state) {
     ssl_free(o);
     encoder_free(e);
     free(x);
+    threads_set(saved_threads);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -429,6 +441,8 @@ static void synth_batch(float *x, int B, int L, uint64_t seed) {
 
 static void test_learning(void **state) {
     (void)state;
+    const int saved_threads = threads_get();
+    threads_set(1); /* see one_thread_note */
     struct encoder_config cfg;
     encoder_config_small(&cfg, ENC_BACKBONE_S4);
     cfg.causal = 1;
@@ -467,6 +481,7 @@ static void test_learning(void **state) {
     free(x);
     ssl_free(o);
     encoder_free(e);
+    threads_set(saved_threads);
 }
 
 int main(int argc, char **argv) {
