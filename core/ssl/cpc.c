@@ -191,6 +191,7 @@ ecg_code cpc_step_with(ssl_objective *o, const float *x, int B, int train, const
     cpc_impl *s = o->impl;
     encoder *e = o->student;
     const cpc_workspace *ws = &s->ws;
+    memset(m, 0, sizeof *m);
     if (B < 1 || B > s->max_batch)
         return err_set(err, ECG_EINVAL, "cpc: batch %d is outside [1, %d]", B, s->max_batch);
     ecg_code rc = encoder_forward_stem(e, x, B, train ? ENC_TRAIN : ENC_EVAL, err);

@@ -46,7 +46,8 @@ double cpc_loss(cpc_workspace *ws, const float *c, const float *z, const float *
 
 /* ssl_step for a CPC objective with the given negatives (idx (B, T - k, K); NULL samples them as
  * ssl_step does: from the objective's stream in training, from a stream forked off it in
- * validation so that validating never moves training). For tests and the PyTorch parity. */
+ * validation so that validating never moves training). m is cleared first, as ssl_step does. For
+ * tests and the PyTorch parity. */
 ecg_code cpc_step_with(ssl_objective *o, const float *x, int B, int train, const int32_t *idx,
                        ssl_metrics *m, ecg_err *err);
 
