@@ -18,14 +18,16 @@ void cluster_instance_norm(float *out, const float *in, int B, int T, int d, flo
         float *y = out + (size_t)b * T * d;
         for (int c = 0; c < d; c++) {
             double s = 0, s2 = 0;
-            for (int t = 0; t < T; t++) s += x[(size_t)t * d + c];
+            for (int t = 0; t < T; t++)
+                s += x[(size_t)t * d + c];
             double mu = s / T;
             for (int t = 0; t < T; t++) {
                 double v = x[(size_t)t * d + c] - mu;
                 s2 += v * v;
             }
             double r = 1.0 / sqrt(s2 / T + eps);
-            for (int t = 0; t < T; t++) y[(size_t)t * d + c] = (float)((x[(size_t)t * d + c] - mu) * r);
+            for (int t = 0; t < T; t++)
+                y[(size_t)t * d + c] = (float)((x[(size_t)t * d + c] - mu) * r);
         }
     }
 }
@@ -36,10 +38,12 @@ void cluster_l2_normalize(float *out, const float *in, int n, int d, float eps) 
         const float *x = in + (size_t)i * d;
         float *y = out + (size_t)i * d;
         double s = 0;
-        for (int j = 0; j < d; j++) s += (double)x[j] * x[j];
+        for (int j = 0; j < d; j++)
+            s += (double)x[j] * x[j];
         double nrm = sqrt(s);
         if (nrm < eps) nrm = eps;
-        for (int j = 0; j < d; j++) y[j] = (float)(x[j] / nrm);
+        for (int j = 0; j < d; j++)
+            y[j] = (float)(x[j] / nrm);
     }
 }
 
@@ -59,7 +63,8 @@ int cluster_nearest(int *assign, const float *x, const float *code, int n, int K
     }
     for (int k = 0; k < K; k++) {
         double s = 0;
-        for (int j = 0; j < d; j++) s += (double)code[(size_t)k * d + j] * code[(size_t)k * d + j];
+        for (int j = 0; j < d; j++)
+            s += (double)code[(size_t)k * d + j] * code[(size_t)k * d + j];
         cn[k] = s;
     }
     for (int i0 = 0; i0 < n; i0 += NEAREST_ROWS) {
@@ -95,7 +100,8 @@ int cluster_codebook_update(float *code, float *sum, float *cnt, const float *x,
         nk[k] += 1;
         double *a = acc + (size_t)k * d;
         const float *xi = x + (size_t)i * d;
-        for (int j = 0; j < d; j++) a[j] += xi[j];
+        for (int j = 0; j < d; j++)
+            a[j] += xi[j];
     }
     const double a = m, b = 1.0 - (double)m;
     for (int k = 0; k < K; k++) {
@@ -118,11 +124,14 @@ void cluster_codebook_init(float *code, float *sum, float *cnt, int K, int d, rn
     for (int k = 0; k < K; k++) {
         float *c = code + (size_t)k * d;
         double s = 0, s2 = 0;
-        for (int j = 0; j < d; j++) c[j] = rng_normal(rng), s += c[j];
+        for (int j = 0; j < d; j++)
+            c[j] = rng_normal(rng), s += c[j];
         double mu = s / d;
-        for (int j = 0; j < d; j++) s2 += (c[j] - mu) * (c[j] - mu);
+        for (int j = 0; j < d; j++)
+            s2 += (c[j] - mu) * (c[j] - mu);
         double r = 1.0 / sqrt(s2 / d + 1e-5);
-        for (int j = 0; j < d; j++) c[j] = (float)((c[j] - mu) * r);
+        for (int j = 0; j < d; j++)
+            c[j] = (float)((c[j] - mu) * r);
         memcpy(sum + (size_t)k * d, c, (size_t)d * sizeof *c);
         cnt[k] = 1.0f;
     }
@@ -149,17 +158,21 @@ int cluster_sinkhorn(float *Q, const float *S, int n, int K, int iters, float ep
         const float *s = S + (size_t)i * K;
         float *q = Q + (size_t)i * K;
         float mx = s[0];
-        for (int k = 1; k < K; k++) mx = s[k] > mx ? s[k] : mx;
-        for (int k = 0; k < K; k++) q[k] = (float)exp((double)s[k] - mx);
+        for (int k = 1; k < K; k++)
+            mx = s[k] > mx ? s[k] : mx;
+        for (int k = 0; k < K; k++)
+            q[k] = (float)exp((double)s[k] - mx);
     }
     for (int it = 0; it < iters; it++) {
         /* columns: sums over the rows in order (one pass, K accumulators) */
         memset(col, 0, (size_t)K * sizeof *col);
         for (int i = 0; i < n; i++) {
             const float *q = Q + (size_t)i * K;
-            for (int k = 0; k < K; k++) col[k] += q[k];
+            for (int k = 0; k < K; k++)
+                col[k] += q[k];
         }
-        for (int k = 0; k < K; k++) col[k] = 1.0 / (col[k] + eps);
+        for (int k = 0; k < K; k++)
+            col[k] = 1.0 / (col[k] + eps);
 #pragma omp parallel for schedule(static) if ((size_t)n * K >= PAR_MIN)
         for (int i = 0; i < n; i++) {
             float *q = Q + (size_t)i * K;
@@ -169,7 +182,8 @@ int cluster_sinkhorn(float *Q, const float *S, int n, int K, int iters, float ep
                 r += q[k];
             }
             double ri = 1.0 / (r + eps);
-            for (int k = 0; k < K; k++) q[k] = (float)(q[k] * ri);
+            for (int k = 0; k < K; k++)
+                q[k] = (float)(q[k] * ri);
         }
     }
     free(col);
@@ -181,12 +195,14 @@ void cluster_proto_update(float *P, const float *f, const float *Q, int n, int K
     /* work = Q^T f (K, d) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, n, 1.0f, Q, K, f, d, 0.0f, work, d);
     cluster_l2_normalize(work, work, K, d, 1e-12f);
-    for (size_t i = 0; i < (size_t)K * d; i++) P[i] = m * P[i] + (1.0f - m) * work[i];
+    for (size_t i = 0; i < (size_t)K * d; i++)
+        P[i] = m * P[i] + (1.0f - m) * work[i];
     cluster_l2_normalize(P, P, K, d, 1e-12f);
 }
 
 void cluster_proto_init(float *P, int K, int d, rng_state *rng) {
-    for (size_t i = 0; i < (size_t)K * d; i++) P[i] = rng_normal(rng);
+    for (size_t i = 0; i < (size_t)K * d; i++)
+        P[i] = rng_normal(rng);
     cluster_l2_normalize(P, P, K, d, 1e-12f);
 }
 
@@ -201,9 +217,11 @@ static void row_log_softmax(double *lp, const float *s, int K, double inv_tau) {
         if (lp[k] > mx) mx = lp[k];
     }
     double z = 0;
-    for (int k = 0; k < K; k++) z += exp(lp[k] - mx);
+    for (int k = 0; k < K; k++)
+        z += exp(lp[k] - mx);
     double lz = mx + log(z);
-    for (int k = 0; k < K; k++) lp[k] -= lz;
+    for (int k = 0; k < K; k++)
+        lp[k] -= lz;
 }
 
 int cluster_ce_loss(const float *logits, const int *target, int n, int K, float *dlogits,
@@ -225,7 +243,8 @@ int cluster_ce_loss(const float *logits, const int *target, int n, int K, float 
         ok += am == target[i];
         if (dlogits) {
             float *g = dlogits + (size_t)i * K;
-            for (int k = 0; k < K; k++) g[k] += (float)((exp(lp[k]) - (k == target[i])) / n);
+            for (int k = 0; k < K; k++)
+                g[k] += (float)((exp(lp[k]) - (k == target[i])) / n);
         }
     }
     free(lp);
@@ -254,7 +273,8 @@ int cluster_kl_loss(const float *logits, const float *q, const float *w, int n, 
         if (dlogits) {
             float *g = dlogits + (size_t)i * K;
             double c = w[i] * inv_tau;
-            for (int k = 0; k < K; k++) g[k] += (float)(c * (exp(lp[k]) * qs - qi[k]));
+            for (int k = 0; k < K; k++)
+                g[k] += (float)(c * (exp(lp[k]) * qs - qi[k]));
         }
     }
     free(lp);
@@ -275,7 +295,8 @@ int cluster_entropy_reg(const float *logits, int n, int K, float tau, float scal
     const double inv_tau = 1.0 / (double)tau;
     for (int i = 0; i < n; i++) {
         row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
-        for (int k = 0; k < K; k++) pbar[k] += exp(lp[k]);
+        for (int k = 0; k < K; k++)
+            pbar[k] += exp(lp[k]);
     }
     double R = 0;
     for (int k = 0; k < K; k++) {
@@ -293,9 +314,11 @@ int cluster_entropy_reg(const float *logits, int n, int K, float tau, float scal
         for (int i = 0; i < n; i++) {
             row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
             double dot = 0;
-            for (int k = 0; k < K; k++) dot += exp(lp[k]) * pbar[k];
+            for (int k = 0; k < K; k++)
+                dot += exp(lp[k]) * pbar[k];
             float *g = dlogits + (size_t)i * K;
-            for (int k = 0; k < K; k++) g[k] += (float)(c * exp(lp[k]) * (pbar[k] - dot));
+            for (int k = 0; k < K; k++)
+                g[k] += (float)(c * exp(lp[k]) * (pbar[k] - dot));
         }
     }
     free(lp), free(pbar);

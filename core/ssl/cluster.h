@@ -1,5 +1,6 @@
 /* cluster.h — the clustering pieces of DinoSR and HuBERT++ (SPEC §2): instance and L2 norms of
- * teacher tokens, the online codebook with EMA, Sinkhorn-Knopp soft assignments, and their losses. */
+ * teacher tokens, the online codebook with EMA, Sinkhorn-Knopp soft assignments, and their losses.
+ */
 #ifndef ECGFM_CORE_CLUSTER_H
 #define ECGFM_CORE_CLUSTER_H
 
@@ -32,7 +33,7 @@ int cluster_nearest(int *assign, const float *x, const float *code, int n, int K
  * so a codeword moves toward the mean of the tokens assigned to it (weighted by how many) and an
  * unused one keeps its place (sum and count decay together). */
 int cluster_codebook_update(float *code, float *sum, float *cnt, const float *x, const int *assign,
-                             int n, int K, int d, float m);
+                            int n, int K, int d, float m);
 /* Initial codebook: normal rows standardised to zero mean and unit variance over d (the scale of
  * instance-normalised tokens); sum = code, cnt = 1. */
 void cluster_codebook_init(float *code, float *sum, float *cnt, int K, int d, rng_state *rng);

@@ -1,5 +1,5 @@
-/* dinosr.c — DinoSR (SPEC §2): the student, on masked z-scored input, predicts through a linear head
- * the online codebook's codeword of each masked token of the EMA teacher; cross-entropy. */
+/* dinosr.c — DinoSR (SPEC §2): the student, on masked z-scored input, predicts through a linear
+ * head the online codebook's codeword of each masked token of the EMA teacher; cross-entropy. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,8 @@
  *   SPEC §2 and the issue name one codebook of 256 and one Linear head, so one layer it is.
  * - Codebook: DinoSR's EMA of per-codeword sums and counts (cluster_codebook_update), over ALL the
  *   batch's teacher tokens (as the release), nearest codeword by Euclidean distance.
- * - The loss (cross-entropy, temperature 1) is averaged over the masked tokens of the batch; a batch
- *   without masked tokens has loss 0 and no gradient.
+ * - The loss (cross-entropy, temperature 1) is averaged over the masked tokens of the batch; a
+ * batch without masked tokens has loss 0 and no gradient.
  * - Order: ssl_step computes the targets with the codebook and teacher as they are; the codebook
  *   moves in ssl_after_update (after the optimizer's update), with the tokens and assignments of
  *   the last training step, after the teacher's EMA (the two are independent: the codebook update
@@ -33,18 +33,18 @@ typedef struct {
     ssl_teacher *teacher;
     int w_view, b_view, mask_view;
     int K, d, T, max_batch, in_len;
-    float *xz;      /* (Bm, 12, L) z-scored input */
-    uint8_t *mask;  /* (Bm, T) */
-    float *y;       /* (Bm*T, d) instance-normalised teacher tokens */
-    int *assign;    /* (Bm*T) nearest codeword of each token */
-    float *hm;      /* (Bm*T, d) student tokens at masked positions, gathered */
-    int *tgt;       /* (Bm*T) their targets */
-    float *logits;  /* (Bm*T, K) */
-    float *dlogits; /* (Bm*T, K) */
-    float *dhm;     /* (Bm*T, d) */
-    float *dtok;    /* (Bm*T, d) */
+    float *xz;                         /* (Bm, 12, L) z-scored input */
+    uint8_t *mask;                     /* (Bm, T) */
+    float *y;                          /* (Bm*T, d) instance-normalised teacher tokens */
+    int *assign;                       /* (Bm*T) nearest codeword of each token */
+    float *hm;                         /* (Bm*T, d) student tokens at masked positions, gathered */
+    int *tgt;                          /* (Bm*T) their targets */
+    float *logits;                     /* (Bm*T, K) */
+    float *dlogits;                    /* (Bm*T, K) */
+    float *dhm;                        /* (Bm*T, d) */
+    float *dtok;                       /* (Bm*T, d) */
     float *code, *code_sum, *code_cnt; /* (K, d), (K, d), (K) */
-    int pending;    /* rows of y / assign waiting for the codebook update (0: none) */
+    int pending; /* rows of y / assign waiting for the codebook update (0: none) */
     uint64_t eval_count;
 } dinosr_impl;
 
@@ -99,8 +99,10 @@ static ecg_code dinosr_create(ssl_objective *o, ecg_err *err) {
     param_set *ps = encoder_params(e);
     const float bound = 1.0f / sqrtf((float)s->d);
     float *W = params_data(ps, s->w_view), *b = params_data(ps, s->b_view);
-    for (size_t i = 0; i < K * d; i++) W[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
-    for (size_t i = 0; i < K; i++) b[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
+    for (size_t i = 0; i < K * d; i++)
+        W[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
+    for (size_t i = 0; i < K; i++)
+        b[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
     cluster_codebook_init(s->code, s->code_sum, s->code_cnt, s->K, s->d, &r);
     return teacher_create(&s->teacher, e, 1, err);
 }

@@ -1,5 +1,6 @@
 /* hubert.c — HuBERT++ (SPEC §2): two online Sinkhorn-Knopp k-means clusterers of the EMA teacher's
- * tokens give soft targets; the student's heads match them with a weighted KL and an entropy term. */
+ * tokens give soft targets; the student's heads match them with a weighted KL and an entropy term.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,19 +47,19 @@ typedef struct {
     ssl_teacher *teacher;
     int w_view[2], b_view[2], mask_view;
     int K[2], d, T, max_batch, in_len;
-    float *xz;            /* (Bm, 12, L) */
-    uint8_t *mask;        /* (Bm, T) */
-    float *f;             /* (Bm*T, d) L2-normalised teacher tokens of the last training step */
-    float *fe;            /* (Bm*T, d) the same for a validation step */
-    float *q[2], *qe[2];  /* (Bm*T, K_j) Sinkhorn targets: training, validation */
-    float *logits[2];     /* (Bm*T, K_j) */
-    float *dlogits[2];    /* (Bm*T, K_j) */
-    float *w;             /* (Bm*T) per-token KL weights */
-    float *dtok, *dtmp;   /* (Bm*T, d) */
-    float *proto[2];      /* (K_j, d) */
-    float *pwork;         /* (max K, d) */
-    float step;           /* optimizer updates done (exact as a float up to 2^24) */
-    int pending;          /* rows of f / q waiting for the prototype update */
+    float *xz;           /* (Bm, 12, L) */
+    uint8_t *mask;       /* (Bm, T) */
+    float *f;            /* (Bm*T, d) L2-normalised teacher tokens of the last training step */
+    float *fe;           /* (Bm*T, d) the same for a validation step */
+    float *q[2], *qe[2]; /* (Bm*T, K_j) Sinkhorn targets: training, validation */
+    float *logits[2];    /* (Bm*T, K_j) */
+    float *dlogits[2];   /* (Bm*T, K_j) */
+    float *w;            /* (Bm*T) per-token KL weights */
+    float *dtok, *dtmp;  /* (Bm*T, d) */
+    float *proto[2];     /* (K_j, d) */
+    float *pwork;        /* (max K, d) */
+    float step;          /* optimizer updates done (exact as a float up to 2^24) */
+    int pending;         /* rows of f / q waiting for the prototype update */
     uint64_t eval_count;
 } hubert_impl;
 
@@ -132,8 +133,10 @@ static ecg_code hubert_create(ssl_objective *o, ecg_err *err) {
     const float bound = 1.0f / sqrtf((float)s->d);
     for (int j = 0; j < 2; j++) {
         float *W = params_data(ps, s->w_view[j]), *b = params_data(ps, s->b_view[j]);
-        for (size_t i = 0; i < (size_t)s->K[j] * d; i++) W[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
-        for (int i = 0; i < s->K[j]; i++) b[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
+        for (size_t i = 0; i < (size_t)s->K[j] * d; i++)
+            W[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
+        for (int i = 0; i < s->K[j]; i++)
+            b[i] = bound * (2.0f * rng_uniform(&r) - 1.0f);
         cluster_proto_init(s->proto[j], s->K[j], s->d, &r);
     }
     return teacher_create(&s->teacher, e, 1, err);
@@ -177,19 +180,21 @@ ecg_code hubert_step_masked(ssl_objective *o, const float *x, int B, int train, 
     const float *h = encoder_out(e);
 
     int M = 0;
-    for (int i = 0; i < n; i++) M += s->mask[i] != 0;
+    for (int i = 0; i < n; i++)
+        M += s->mask[i] != 0;
     /* per-token weights, halved: the loss is the mean over the two clusterers */
     const float wm = M > 0 ? 0.5f * o->cfg.hubert_w_masked / M : 0.0f;
     const float wu = n - M > 0 ? 0.5f * o->cfg.hubert_w_unmasked / (n - M) : 0.0f;
-    for (int i = 0; i < n; i++) s->w[i] = s->mask[i] ? wm : wu;
+    for (int i = 0; i < n; i++)
+        s->w[i] = s->mask[i] ? wm : wu;
 
     param_set *ps = encoder_params(e);
     double loss = 0;
     for (int j = 0; j < 2; j++) {
         const int K = s->K[j];
         float *dl = train ? s->dlogits[j] : NULL;
-        linear_forward(s->logits[j], h, params_data(ps, s->w_view[j]), params_data(ps, s->b_view[j]),
-                       n, d, K);
+        linear_forward(s->logits[j], h, params_data(ps, s->w_view[j]),
+                       params_data(ps, s->b_view[j]), n, d, K);
         if (dl) memset(dl, 0, (size_t)n * K * sizeof *dl);
         double kl, reg, ent;
         if (cluster_kl_loss(s->logits[j], q[j], s->w, n, K, tau_s, dl, &kl) ||

@@ -51,15 +51,19 @@ static loss_ctx make_ctx(int n, int K, float tau, uint64_t seed) {
     rng_seed(&r, seed + 3);
     for (int i = 0; i < n; i++) {
         double s = 0; /* soft targets: a softmax per row, a few exact zeros (0 log 0) */
-        for (int k = 0; k < K; k++) s += c.q[i * K + k] = (k % 5 == 3) ? 0.0f : expf(c.q[i * K + k]);
-        for (int k = 0; k < K; k++) c.q[i * K + k] /= (float)s;
+        for (int k = 0; k < K; k++)
+            s += c.q[i * K + k] = (k % 5 == 3) ? 0.0f : expf(c.q[i * K + k]);
+        for (int k = 0; k < K; k++)
+            c.q[i * K + k] /= (float)s;
         c.w[i] = fabsf(c.w[i]) / n;
         c.target[i] = (int)rng_below(&r, (uint64_t)K);
     }
     return c;
 }
 
-static void free_ctx(loss_ctx *c) { free(c->logits), free(c->q), free(c->w), free(c->target); }
+static void free_ctx(loss_ctx *c) {
+    free(c->logits), free(c->q), free(c->w), free(c->target);
+}
 
 static void test_fd_kl(void **s) {
     (void)s;
@@ -74,7 +78,8 @@ static void test_fd_kl(void **s) {
     float *g2 = tu_zeros(77);
     memcpy(g2, g, 77 * sizeof *g);
     assert_int_equal(cluster_kl_loss(c.logits, c.q, c.w, c.n, c.K, c.tau, g2, &l), 0);
-    for (int i = 0; i < 77; i++) assert_float_equal(g2[i], 2 * g[i], 1e-6 + 1e-5 * fabsf(g[i]));
+    for (int i = 0; i < 77; i++)
+        assert_float_equal(g2[i], 2 * g[i], 1e-6 + 1e-5 * fabsf(g[i]));
     free(g), free(g2), free_ctx(&c);
 }
 
@@ -105,7 +110,8 @@ static void test_fd_entropy(void **s) {
     assert_float_equal(r, -h, 1e-12);
     assert_true(h > 0 && h <= log(10.0) + 1e-9);
     /* the sign: a step against the gradient raises the entropy of the mean assignment */
-    for (int i = 0; i < 80; i++) c.logits[i] -= 0.01f * g[i] / 1e-2f;
+    for (int i = 0; i < 80; i++)
+        c.logits[i] -= 0.01f * g[i] / 1e-2f;
     double r2, h2;
     assert_int_equal(cluster_entropy_reg(c.logits, c.n, c.K, c.tau, 1, NULL, &r2, &h2), 0);
     assert_true(h2 > h);
@@ -122,12 +128,14 @@ static void marginals(const float *Q, int n, int K, double *row_err, double *col
     *row_err = *col_err = 0;
     for (int i = 0; i < n; i++) {
         double s = 0;
-        for (int k = 0; k < K; k++) s += Q[i * K + k];
+        for (int k = 0; k < K; k++)
+            s += Q[i * K + k];
         if (fabs(s - 1) > *row_err) *row_err = fabs(s - 1);
     }
     for (int k = 0; k < K; k++) {
         double s = 0;
-        for (int i = 0; i < n; i++) s += Q[i * K + k];
+        for (int i = 0; i < n; i++)
+            s += Q[i * K + k];
         double e = fabs(s - (double)n / K) / ((double)n / K);
         if (e > *col_err) *col_err = e;
     }
@@ -138,7 +146,8 @@ static void test_sinkhorn_marginals(void **s) {
     const int n = 120, K = 16;
     /* scores as HuBERT++ makes them: cosines / 0.07, with a few clusters much preferred */
     float *S = tu_randn((size_t)n * K, 41, 0.5f), *Q = tu_zeros((size_t)n * K);
-    for (int i = 0; i < n * K; i++) S[i] = (S[i] + (i % K < 3 ? 0.8f : 0.0f)) / 0.07f;
+    for (int i = 0; i < n * K; i++)
+        S[i] = (S[i] + (i % K < 3 ? 0.8f : 0.0f)) / 0.07f;
     double prev = INFINITY;
     const int iters[] = {1, 3, 10, 100, 1000};
     for (int t = 0; t < 5; t++) {
@@ -148,7 +157,7 @@ static void test_sinkhorn_marginals(void **s) {
         printf("Sinkhorn-Knopp %4d iterations: rows |sum - 1| <= %.2e, columns |sum - n/K|/(n/K) "
                "<= %.2e\n",
                iters[t], re, ce);
-        assert_true(re < 1e-5);      /* the last step normalises rows */
+        assert_true(re < 1e-5);         /* the last step normalises rows */
         assert_true(ce <= prev + 1e-6); /* equal partition approached monotonically here */
         prev = ce;
         if (iters[t] >= 100) assert_true(ce < 1e-3);
@@ -158,8 +167,10 @@ static void test_sinkhorn_marginals(void **s) {
     assert_int_equal(cluster_sinkhorn(Q, S, n, K, 0, 1e-8f), 0);
     for (int i = 0; i < n; i++) {
         double z = 0;
-        for (int k = 0; k < K; k++) z += Q[i * K + k];
-        for (int k = 0; k < K; k++) Q[i * K + k] /= (float)z;
+        for (int k = 0; k < K; k++)
+            z += Q[i * K + k];
+        for (int k = 0; k < K; k++)
+            Q[i * K + k] /= (float)z;
     }
     marginals(Q, n, K, &re, &ce);
     assert_true(ce > 0.5);
@@ -203,8 +214,10 @@ static void test_codebook_update(void **s) {
     const int32_t *assign = fixture_raw(&f, "cb.assign", ST_I32, NULL);
     int got[40];
     assert_int_equal(cluster_nearest(got, y, code, n, K, d), 0);
-    for (int i = 0; i < n; i++) assert_int_equal(got[i], nearest[i]);
-    for (int i = 0; i < n; i++) got[i] = assign[i];
+    for (int i = 0; i < n; i++)
+        assert_int_equal(got[i], nearest[i]);
+    for (int i = 0; i < n; i++)
+        got[i] = assign[i];
     float keep_last[8];
     memcpy(keep_last, code + (K - 1) * d, sizeof keep_last);
     assert_int_equal(cluster_codebook_update(code, sum, cnt, y, got, n, K, d, 0.9f), 0);
@@ -221,7 +234,8 @@ static void test_codebook_update(void **s) {
         free(ref);
     }
     /* the unused codeword keeps its place: sum and count decay together */
-    for (int j = 0; j < d; j++) assert_float_equal(code[(K - 1) * d + j], keep_last[j], 1e-6);
+    for (int j = 0; j < d; j++)
+        assert_float_equal(code[(K - 1) * d + j], keep_last[j], 1e-6);
     assert_int_equal(cluster_count_used(got, n, K), K - 1);
     free(y), free(code), free(sum), free(cnt);
     st_free(&f);
@@ -239,7 +253,8 @@ static void test_proto_update(void **s) {
     double e = tu_nmse(P, ref, (size_t)K * d);
     printf("prototype EMA vs PyTorch: nmse %.2e\n", e);
     assert_true(e < 1e-12);
-    for (int k = 0; k < K; k++) assert_float_equal(tu_dot(P + k * d, P + k * d, d), 1.0, 1e-6);
+    for (int k = 0; k < K; k++)
+        assert_float_equal(tu_dot(P + k * d, P + k * d, d), 1.0, 1e-6);
     free(P), free(fe), free(Q), free(ref);
     st_free(&f);
 }
@@ -248,7 +263,8 @@ static void test_norms_and_schedule(void **s) {
     (void)s;
     const int B = 2, T = 30, d = 5;
     float *x = tu_randn((size_t)B * T * d, 51, 3.0f), *y = tu_zeros((size_t)B * T * d);
-    for (int i = 0; i < B * T * d; i++) x[i] += (float)(i % d);
+    for (int i = 0; i < B * T * d; i++)
+        x[i] += (float)(i % d);
     cluster_instance_norm(y, x, B, T, d, 1e-5f);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < d; c++) {
@@ -261,25 +277,23 @@ static void test_norms_and_schedule(void **s) {
             assert_float_equal(s2 / T, 1.0, 1e-5);
         }
     cluster_l2_normalize(y, x, B * T, d, 1e-12f);
-    for (int i = 0; i < B * T; i++) assert_float_equal(tu_dot(y + i * d, y + i * d, d), 1.0, 1e-6);
+    for (int i = 0; i < B * T; i++)
+        assert_float_equal(tu_dot(y + i * d, y + i * d, d), 1.0, 1e-6);
     assert_float_equal(cluster_cosine_schedule(0.5f, 0.1f, 0, 100), 0.5f, 0);
     assert_float_equal(cluster_cosine_schedule(0.5f, 0.1f, 50, 100), 0.3f, 1e-6);
     assert_float_equal(cluster_cosine_schedule(0.5f, 0.1f, 100, 100), 0.1f, 0);
     assert_float_equal(cluster_cosine_schedule(0.5f, 0.1f, 7, 0), 0.1f, 0);
-    assert_true(cluster_cosine_schedule(0.5f, 0.1f, 20, 100) > cluster_cosine_schedule(0.5f, 0.1f, 21, 100));
+    assert_true(cluster_cosine_schedule(0.5f, 0.1f, 20, 100) >
+                cluster_cosine_schedule(0.5f, 0.1f, 21, 100));
     free(x), free(y);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fd_kl),
-        cmocka_unit_test(test_fd_ce),
-        cmocka_unit_test(test_fd_entropy),
-        cmocka_unit_test(test_sinkhorn_marginals),
-        cmocka_unit_test(test_sinkhorn_parity),
-        cmocka_unit_test(test_codebook_update),
-        cmocka_unit_test(test_proto_update),
-        cmocka_unit_test(test_norms_and_schedule),
+        cmocka_unit_test(test_fd_kl),           cmocka_unit_test(test_fd_ce),
+        cmocka_unit_test(test_fd_entropy),      cmocka_unit_test(test_sinkhorn_marginals),
+        cmocka_unit_test(test_sinkhorn_parity), cmocka_unit_test(test_codebook_update),
+        cmocka_unit_test(test_proto_update),    cmocka_unit_test(test_norms_and_schedule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,7 +157,8 @@ static void small_setup(fd_ctx *c, enc_backbone bb, int K, uint64_t seed) {
     c->x = tu_randn((size_t)c->B * 12 * ec.in_samples, seed + 2, 0.2f);
     c->mask = malloc((size_t)c->B * T);
     assert_non_null(c->mask);
-    for (int i = 0; i < c->B * T; i++) c->mask[i] = (i % 11) < 4;
+    for (int i = 0; i < c->B * T; i++)
+        c->mask[i] = (i % 11) < 4;
 }
 
 static void small_free(fd_ctx *c) {
@@ -176,9 +177,13 @@ static void test_fd(void **state) {
     float *g = malloc(ps->n_floats * sizeof *g);
     assert_non_null(g);
     memcpy(g, ps->grad, ps->n_floats * sizeof *g);
-    const char *names[] = {DINOSR_HEAD_W, DINOSR_HEAD_B, SSL_MASK_EMB,
-                           "backbone.layers.1.out.weight", "backbone.layers.0.s4.C",
-                           "backbone.layers.0.s4.log_dt", "stem.3.bn.weight"};
+    const char *names[] = {DINOSR_HEAD_W,
+                           DINOSR_HEAD_B,
+                           SSL_MASK_EMB,
+                           "backbone.layers.1.out.weight",
+                           "backbone.layers.0.s4.C",
+                           "backbone.layers.0.s4.log_dt",
+                           "stem.3.bn.weight"};
     printf("DinoSR FD (loss %.5f):", l0);
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         int v = params_find(ps, names[k]);
@@ -229,9 +234,10 @@ static void test_determinism_and_state(void **state) {
         has_teacher |= strcmp(sa[i].name, "teacher.stem.0.bn.running_var") == 0;
     }
     assert_true(has_code && has_teacher);
-    printf("DinoSR: 3 steps bit-identical with a validation step in between; loss %.5f, usage %.3f, "
-           "%d state tensors\n",
-           ma.loss, ma.m[0].value, na);
+    printf(
+        "DinoSR: 3 steps bit-identical with a validation step in between; loss %.5f, usage %.3f, "
+        "%d state tensors\n",
+        ma.loss, ma.m[0].value, na);
     small_free(&a), small_free(&b);
 }
 
@@ -247,7 +253,8 @@ static void test_backbones(void **state) {
         assert_int_equal(dinosr_step_masked(c.o, c.x, c.B, 1, c.mask, &m, &err), ECG_OK);
         param_set *ps = encoder_params(c.e);
         double gn = tu_dot(ps->grad, ps->grad, ps->n_floats);
-        printf("DinoSR on %s: loss %.4f, |grad|^2 %.3e\n", encoder_backbone_name(bbs[i]), m.loss, gn);
+        printf("DinoSR on %s: loss %.4f, |grad|^2 %.3e\n", encoder_backbone_name(bbs[i]), m.loss,
+               gn);
         assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0 && isfinite(gn));
         ssl_after_update(c.o, 1);
         small_free(&c);

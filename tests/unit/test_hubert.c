@@ -1,6 +1,6 @@
-/* test_hubert.c — HuBERT++: one step against PyTorch (tests/parity/gen_ssl_cluster.py, fixed masks),
- * finite differences of the loss w.r.t. heads, mask vector and encoder parameters (Sinkhorn targets
- * held fixed), prototype EMA, temperature schedule, determinism, state, every backbone. */
+/* test_hubert.c — HuBERT++: one step against PyTorch (tests/parity/gen_ssl_cluster.py, fixed
+ * masks), finite differences of the loss w.r.t. heads, mask vector and encoder parameters (Sinkhorn
+ * targets held fixed), prototype EMA, temperature schedule, determinism, state, every backbone. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/checkpoint.h"
@@ -89,7 +89,8 @@ static void test_parity(void **state) {
     printf("HuBERT++ vs PyTorch: loss %.7f (ref %.7f, rel err %.2e); grad nmse worst head %.2e "
            "mask_emb %.2e, worst of all %zu params %.2e (%s)\n",
            m.loss, ref_loss[0], rel, heads, memb, (size_t)ps->n_views, worst, wname);
-    for (int i = 0; i < m.n; i++) printf("  %s %.4f", m.m[i].name, m.m[i].value);
+    for (int i = 0; i < m.n; i++)
+        printf("  %s %.4f", m.m[i].name, m.m[i].value);
     printf("\n");
     assert_true(rel < 1e-6);
     assert_true(worst < 1e-6);
@@ -160,7 +161,8 @@ static void small_setup(fd_ctx *c, enc_backbone bb, int warmup, uint64_t seed) {
     c->x = tu_randn((size_t)c->B * 12 * ec.in_samples, seed + 2, 0.2f);
     c->mask = malloc((size_t)c->B * T);
     assert_non_null(c->mask);
-    for (int i = 0; i < c->B * T; i++) c->mask[i] = (i % 11) < 4;
+    for (int i = 0; i < c->B * T; i++)
+        c->mask[i] = (i % 11) < 4;
 }
 
 static void small_free(fd_ctx *c) {
@@ -179,9 +181,13 @@ static void test_fd(void **state) {
     float *g = malloc(ps->n_floats * sizeof *g);
     assert_non_null(g);
     memcpy(g, ps->grad, ps->n_floats * sizeof *g);
-    const char *names[] = {"ssl.hubert.head0.weight", "ssl.hubert.head1.bias", SSL_MASK_EMB,
-                           "backbone.layers.1.out.weight", "backbone.layers.0.s4.C",
-                           "backbone.layers.0.s4.log_dt", "stem.3.bn.weight"};
+    const char *names[] = {"ssl.hubert.head0.weight",
+                           "ssl.hubert.head1.bias",
+                           SSL_MASK_EMB,
+                           "backbone.layers.1.out.weight",
+                           "backbone.layers.0.s4.C",
+                           "backbone.layers.0.s4.log_dt",
+                           "stem.3.bn.weight"};
     printf("HuBERT++ FD (loss %.5f, targets fixed by construction):", l0);
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         int v = params_find(ps, names[k]);
@@ -250,7 +256,8 @@ static void test_backbones(void **state) {
         assert_int_equal(hubert_step_masked(c.o, c.x, c.B, 1, c.mask, &m, &err), ECG_OK);
         param_set *ps = encoder_params(c.e);
         double gn = tu_dot(ps->grad, ps->grad, ps->n_floats);
-        printf("HuBERT++ on %s: loss %.4f, |grad|^2 %.3e\n", encoder_backbone_name(bbs[i]), m.loss, gn);
+        printf("HuBERT++ on %s: loss %.4f, |grad|^2 %.3e\n", encoder_backbone_name(bbs[i]), m.loss,
+               gn);
         assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0 && isfinite(gn));
         ssl_after_update(c.o, 1);
         small_free(&c);
