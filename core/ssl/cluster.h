@@ -1,6 +1,5 @@
-/* cluster.h — the clustering pieces of DinoSR and HuBERT++ (SPEC §2): instance and L2 norms of
- * teacher tokens, the online codebook with EMA, Sinkhorn-Knopp soft assignments, and their losses.
- */
+/* cluster.h — DinoSR's and HuBERT++'s clustering (SPEC §2): token norms, the online codebook,
+ * Sinkhorn-Knopp soft assignments, their losses, and the two objectives' masked steps. */
 #ifndef ECGFM_CORE_CLUSTER_H
 #define ECGFM_CORE_CLUSTER_H
 

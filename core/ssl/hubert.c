@@ -1,6 +1,5 @@
-/* hubert.c — HuBERT++ (SPEC §2): two online Sinkhorn-Knopp k-means clusterers of the EMA teacher's
- * tokens give soft targets; the student's heads match them with a weighted KL and an entropy term.
- */
+/* hubert.c — HuBERT++ (SPEC §2): two online Sinkhorn-Knopp k-means of the EMA teacher's tokens
+ * give soft targets; the student's heads match them (weighted KL plus an entropy term). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

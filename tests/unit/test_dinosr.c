@@ -1,6 +1,5 @@
-/* test_dinosr.c — DinoSR: one step against PyTorch (tests/parity/gen_ssl_cluster.py, fixed masks),
- * finite differences of the loss w.r.t. head, mask vector and encoder parameters, the codebook's
- * EMA after the update, determinism, state tensors, and a step on every backbone. */
+/* test_dinosr.c — DinoSR: a step against PyTorch with fixed masks (loss, gradients, codebook EMA),
+ * finite differences through the objective, determinism, state tensors, every backbone. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/checkpoint.h"

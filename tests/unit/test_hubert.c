@@ -1,6 +1,5 @@
-/* test_hubert.c — HuBERT++: one step against PyTorch (tests/parity/gen_ssl_cluster.py, fixed
- * masks), finite differences of the loss w.r.t. heads, mask vector and encoder parameters (Sinkhorn
- * targets held fixed), prototype EMA, temperature schedule, determinism, state, every backbone. */
+/* test_hubert.c — HuBERT++: a step against PyTorch with fixed masks (loss, gradients, prototype
+ * EMA), finite differences with the Sinkhorn targets fixed, temperatures, determinism, backbones. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/checkpoint.h"
