@@ -60,19 +60,20 @@ typedef struct {
     size_t off;
 } ssl_field;
 
-#define SF(name, t) {#name, t, offsetof(ssl_config, name)}
+#define SF(name, t)                                                                                \
+    { #name, t, offsetof(ssl_config, name) }
 static const ssl_field ssl_fields[] = {
-    SF(cpc_steps_ahead, F_INT),      SF(cpc_negatives, F_INT),
-    SF(mask_prob, F_FLOAT),          SF(mask_span, F_INT),
-    SF(ema_momentum, F_FLOAT),       SF(jepa_target_blocks, F_INT),
-    SF(jepa_block_len, F_INT),       SF(jepa_context_min, F_FLOAT),
-    SF(jepa_context_max, F_FLOAT),   SF(jepa_predictor_state, F_INT),
-    SF(d2v_top_layers, F_INT),       SF(dinosr_codebook, F_INT),
+    SF(cpc_steps_ahead, F_INT),       SF(cpc_negatives, F_INT),
+    SF(mask_prob, F_FLOAT),           SF(mask_span, F_INT),
+    SF(ema_momentum, F_FLOAT),        SF(jepa_target_blocks, F_INT),
+    SF(jepa_block_len, F_INT),        SF(jepa_context_min, F_FLOAT),
+    SF(jepa_context_max, F_FLOAT),    SF(jepa_predictor_state, F_INT),
+    SF(d2v_top_layers, F_INT),        SF(dinosr_codebook, F_INT),
     SF(dinosr_codebook_ema, F_FLOAT), SF(hubert_k, F_INT2),
     SF(hubert_teacher_temp, F_FLOAT), SF(hubert_student_temp, F_FLOAT),
     SF(hubert_sinkhorn_iters, F_INT), SF(hubert_proto_ema, F_FLOAT),
-    SF(hubert_w_masked, F_FLOAT),    SF(hubert_w_unmasked, F_FLOAT),
-    SF(hubert_entropy, F_FLOAT),     SF(hubert_warmup_steps, F_INT),
+    SF(hubert_w_masked, F_FLOAT),     SF(hubert_w_unmasked, F_FLOAT),
+    SF(hubert_entropy, F_FLOAT),      SF(hubert_warmup_steps, F_INT),
 };
 #undef SF
 
@@ -89,8 +90,10 @@ static ecg_code apply_ssl(ssl_config *s, const json_t *obj, ecg_err *err) {
         if (!f) return err_set(err, ECG_EINVAL, "%s: unknown key", path);
         char *p = (char *)s + f->off;
         ecg_code rc = ECG_OK;
-        if (f->type == F_INT) rc = get_int(v, path, (int *)p, err);
-        else if (f->type == F_FLOAT) rc = get_float(v, path, (float *)p, err);
+        if (f->type == F_INT)
+            rc = get_int(v, path, (int *)p, err);
+        else if (f->type == F_FLOAT)
+            rc = get_float(v, path, (float *)p, err);
         else {
             if (!json_is_array(v) || json_array_size(v) != 2)
                 return err_set(err, ECG_EINVAL, "%s: must be an array of two integers", path);
@@ -156,7 +159,8 @@ static ecg_code apply_schedule(lr_schedule *s, const json_t *obj, ecg_err *err) 
     json_object_foreach((json_t *)obj, key, v) {
         if (!strcmp(key, "kind")) {
             if (!json_is_string(v))
-                return err_set(err, ECG_EINVAL, "schedule.kind: must be \"constant\" or \"cosine\"");
+                return err_set(err, ECG_EINVAL,
+                               "schedule.kind: must be \"constant\" or \"cosine\"");
             rc = prefix_err(schedule_kind_parse(json_string_value(v), &s->kind, err), err,
                             "schedule.kind");
         } else if (!strcmp(key, "warmup_steps")) {
@@ -191,11 +195,14 @@ static ecg_code load_model(struct encoder_config *enc, const json_t *v, const ch
 
 ecg_code pretrain_config_from_json(pretrain_config *cfg, const json_t *obj, const char *base_dir,
                                    ecg_err *err) {
-    if (!json_is_object(obj)) return err_set(err, ECG_EINVAL, "pretrain config: must be a JSON object");
+    if (!json_is_object(obj))
+        return err_set(err, ECG_EINVAL, "pretrain config: must be a JSON object");
     const json_t *ov = json_object_get(obj, "objective");
-    if (!ov) return err_set(err, ECG_EINVAL, "objective: missing (cpc, jepa, data2vec, dinosr, hubert)");
+    if (!ov)
+        return err_set(err, ECG_EINVAL, "objective: missing (cpc, jepa, data2vec, dinosr, hubert)");
     if (!json_is_string(ov))
-        return err_set(err, ECG_EINVAL, "objective: must be a string (cpc, jepa, data2vec, dinosr, hubert)");
+        return err_set(err, ECG_EINVAL,
+                       "objective: must be a string (cpc, jepa, data2vec, dinosr, hubert)");
     ssl_kind kind;
     ecg_code rc = prefix_err(ssl_kind_parse(json_string_value(ov), &kind, err), err, "objective");
     if (rc) return rc;
@@ -210,23 +217,33 @@ ecg_code pretrain_config_from_json(pretrain_config *cfg, const json_t *obj, cons
             if (!json_is_string(v)) return err_set(err, ECG_EINVAL, "%s: must be a string", key);
             continue;
         }
-        if (!strcmp(key, "model")) rc = load_model(&c.enc, v, base_dir, err);
-        else if (!strcmp(key, "optimizer")) rc = apply_optimizer(&c, v, err);
-        else if (!strcmp(key, "schedule")) rc = apply_schedule(&c.sched, v, err);
-        else if (!strcmp(key, "ssl")) rc = apply_ssl(&c.ssl, v, err);
-        else if (!strcmp(key, "batch")) rc = get_int(v, key, &c.batch, err);
-        else if (!strcmp(key, "epochs")) rc = get_int(v, key, &c.epochs, err);
-        else if (!strcmp(key, "threads")) rc = get_int(v, key, &c.threads, err);
+        if (!strcmp(key, "model"))
+            rc = load_model(&c.enc, v, base_dir, err);
+        else if (!strcmp(key, "optimizer"))
+            rc = apply_optimizer(&c, v, err);
+        else if (!strcmp(key, "schedule"))
+            rc = apply_schedule(&c.sched, v, err);
+        else if (!strcmp(key, "ssl"))
+            rc = apply_ssl(&c.ssl, v, err);
+        else if (!strcmp(key, "batch"))
+            rc = get_int(v, key, &c.batch, err);
+        else if (!strcmp(key, "epochs"))
+            rc = get_int(v, key, &c.epochs, err);
+        else if (!strcmp(key, "threads"))
+            rc = get_int(v, key, &c.threads, err);
         else if (!strcmp(key, "seed") || !strcmp(key, "split_seed")) {
             rc = get_i64(v, key, 0, INT64_MAX, &i64, err);
             if (!rc) *(key[0] == 's' && key[1] == 'e' ? &c.seed : &c.split_seed) = (uint64_t)i64;
-        } else if (!strcmp(key, "subset")) rc = get_i64(v, key, 0, INT64_MAX, &c.subset, err);
+        } else if (!strcmp(key, "subset"))
+            rc = get_i64(v, key, 0, INT64_MAX, &c.subset, err);
         else if (!strcmp(key, "val_records"))
             rc = get_i64(v, key, 0, INT64_MAX, &c.val_records, err);
-        else if (!strcmp(key, "val_every")) rc = get_i64(v, key, 0, INT64_MAX, &c.val_every, err);
+        else if (!strcmp(key, "val_every"))
+            rc = get_i64(v, key, 0, INT64_MAX, &c.val_every, err);
         else if (!strcmp(key, "checkpoint_every"))
             rc = get_i64(v, key, 0, INT64_MAX, &c.checkpoint_every, err);
-        else return err_set(err, ECG_EINVAL, "%s: unknown pretrain config key", key);
+        else
+            return err_set(err, ECG_EINVAL, "%s: unknown pretrain config key", key);
         if (rc) return rc;
     }
     /* The objective decides the direction of the encoder (SPEC §2: causal S4 for CPC only). */
@@ -260,8 +277,10 @@ ecg_code pretrain_config_from_json_file(pretrain_config *cfg, const char *path, 
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash) *slash = 0;
-    else snprintf(dir, sizeof dir, ".");
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
     ecg_code rc = pretrain_config_from_json(cfg, root, dir, err);
     json_decref(root);
     return prefix_err(rc, err, path);

@@ -1,5 +1,6 @@
 /* cli_pretrain.c — `ecgfm pretrain` (pretrain_run with a progress bar, SIGINT/SIGTERM cancel and
- * save the state for --resume) and `ecgfm synth` (core/data/synth.h records into a store dataset). */
+ * save the state for --resume) and `ecgfm synth` (core/data/synth.h records into a store dataset).
+ */
 #include "server/cli_pretrain.h"
 
 #include <errno.h>
@@ -21,23 +22,25 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 void cli_pretrain_usage(FILE *out) {
-    fprintf(out,
-            "pretrain options:\n"
-            "  --config FILE      pretraining config (configs/pretrain/*.json)  [required]\n"
-            "  --dataset DIR      dataset store directory                        [required]\n"
-            "  --out DIR          output directory (checkpoints, training state) [required]\n"
-            "  --resume           continue the run in --out from its last saved state\n"
-            "  --model FILE       model config replacing the config's (e.g. configs/models/small.json)\n"
-            "  --subset N         training records (first N of the seeded pool; 0 = all)\n"
-            "  --val N            held-out validation records (0 = auto)\n"
-            "  --seed S           training seed (weights, crops, shuffles, masks)\n"
-            "  --threads T        compute threads (0 = all cores)\n"
-            "  --epochs E, --batch B, --lr X, --val-every STEPS, --checkpoint-every STEPS\n"
-            "  --quiet            no progress bar (validation lines and errors only)\n"
-            "  SIGINT/SIGTERM stop between steps and save the state for --resume.\n"
-            "synth options:\n"
-            "  --out DIR --n N [--seed S] [--seconds SEC]   N synthetic 12-lead records, label 0 =\n"
-            "                     rhythm class (sinus, af, pvc, wide_qrs)\n");
+    fprintf(
+        out,
+        "pretrain options:\n"
+        "  --config FILE      pretraining config (configs/pretrain/*.json)  [required]\n"
+        "  --dataset DIR      dataset store directory                        [required]\n"
+        "  --out DIR          output directory (checkpoints, training state) [required]\n"
+        "  --resume           continue the run in --out from its last saved state\n"
+        "  --model FILE       model config replacing the config's (e.g. "
+        "configs/models/small.json)\n"
+        "  --subset N         training records (first N of the seeded pool; 0 = all)\n"
+        "  --val N            held-out validation records (0 = auto)\n"
+        "  --seed S           training seed (weights, crops, shuffles, masks)\n"
+        "  --threads T        compute threads (0 = all cores)\n"
+        "  --epochs E, --batch B, --lr X, --val-every STEPS, --checkpoint-every STEPS\n"
+        "  --quiet            no progress bar (validation lines and errors only)\n"
+        "  SIGINT/SIGTERM stop between steps and save the state for --resume.\n"
+        "synth options:\n"
+        "  --out DIR --n N [--seed S] [--seconds SEC]   N synthetic 12-lead records, label 0 =\n"
+        "                     rhythm class (sinus, af, pvc, wide_qrs)\n");
 }
 
 /* ---- options ---- */
@@ -90,9 +93,12 @@ typedef struct {
 } bar_state;
 
 static void fmt_time(double s, char *buf, size_t n) {
-    if (!isfinite(s) || s < 0) snprintf(buf, n, "--:--");
-    else if (s >= 3600) snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
-    else snprintf(buf, n, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, n, "--:--");
+    else if (s >= 3600)
+        snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else
+        snprintf(buf, n, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
 }
 
 static void metrics_str(const ssl_metrics *m, char *buf, size_t n) {
@@ -111,8 +117,8 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
     char met[256], eta[32];
     if (p->event == PRETRAIN_EV_VAL) {
         metrics_str(&p->val_metrics, met, sizeof met);
-        fprintf(stderr, "%sval  step %" PRId64 "/%" PRId64 "  epoch %" PRId64 "/%" PRId64
-                        "  loss %.5g%s\n",
+        fprintf(stderr,
+                "%sval  step %" PRId64 "/%" PRId64 "  epoch %" PRId64 "/%" PRId64 "  loss %.5g%s\n",
                 b->drawn ? "\r\033[K" : "", p->step, p->total_steps, p->epoch + 1, p->epochs,
                 p->val_loss, met);
         b->drawn = 0;
@@ -139,9 +145,8 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
 
 int cli_pretrain(int argc, char **argv) {
     const char *config = NULL, *dataset = NULL, *out = NULL, *model = NULL;
-    const char *s_subset = NULL, *s_val = NULL, *s_seed = NULL, *s_threads = NULL,
-               *s_epochs = NULL, *s_batch = NULL, *s_lr = NULL, *s_vevery = NULL,
-               *s_cevery = NULL;
+    const char *s_subset = NULL, *s_val = NULL, *s_seed = NULL, *s_threads = NULL, *s_epochs = NULL,
+               *s_batch = NULL, *s_lr = NULL, *s_vevery = NULL, *s_cevery = NULL;
     int resume = 0, quiet = 0;
     for (int i = 0; i < argc; i++) {
         int bad = 0;
@@ -150,21 +155,36 @@ int cli_pretrain(int argc, char **argv) {
             cli_pretrain_usage(stdout);
             return EXIT_OK;
         }
-        if (!strcmp(argv[i], "--resume")) resume = 1;
-        else if (!strcmp(argv[i], "--quiet")) quiet = 1;
-        else if ((v = opt_value(argc, argv, &i, "--config", &bad))) config = v;
-        else if ((v = opt_value(argc, argv, &i, "--dataset", &bad))) dataset = v;
-        else if ((v = opt_value(argc, argv, &i, "--out", &bad))) out = v;
-        else if ((v = opt_value(argc, argv, &i, "--model", &bad))) model = v;
-        else if ((v = opt_value(argc, argv, &i, "--subset", &bad))) s_subset = v;
-        else if ((v = opt_value(argc, argv, &i, "--val-every", &bad))) s_vevery = v;
-        else if ((v = opt_value(argc, argv, &i, "--val", &bad))) s_val = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad))) s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--threads", &bad))) s_threads = v;
-        else if ((v = opt_value(argc, argv, &i, "--epochs", &bad))) s_epochs = v;
-        else if ((v = opt_value(argc, argv, &i, "--batch", &bad))) s_batch = v;
-        else if ((v = opt_value(argc, argv, &i, "--lr", &bad))) s_lr = v;
-        else if ((v = opt_value(argc, argv, &i, "--checkpoint-every", &bad))) s_cevery = v;
+        if (!strcmp(argv[i], "--resume"))
+            resume = 1;
+        else if (!strcmp(argv[i], "--quiet"))
+            quiet = 1;
+        else if ((v = opt_value(argc, argv, &i, "--config", &bad)))
+            config = v;
+        else if ((v = opt_value(argc, argv, &i, "--dataset", &bad)))
+            dataset = v;
+        else if ((v = opt_value(argc, argv, &i, "--out", &bad)))
+            out = v;
+        else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
+            model = v;
+        else if ((v = opt_value(argc, argv, &i, "--subset", &bad)))
+            s_subset = v;
+        else if ((v = opt_value(argc, argv, &i, "--val-every", &bad)))
+            s_vevery = v;
+        else if ((v = opt_value(argc, argv, &i, "--val", &bad)))
+            s_val = v;
+        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+            s_seed = v;
+        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+            s_threads = v;
+        else if ((v = opt_value(argc, argv, &i, "--epochs", &bad)))
+            s_epochs = v;
+        else if ((v = opt_value(argc, argv, &i, "--batch", &bad)))
+            s_batch = v;
+        else if ((v = opt_value(argc, argv, &i, "--lr", &bad)))
+            s_lr = v;
+        else if ((v = opt_value(argc, argv, &i, "--checkpoint-every", &bad)))
+            s_cevery = v;
         else {
             fprintf(stderr, "ecgfm pretrain: %s option %s\nrun `ecgfm help` for the options\n",
                     bad ? "missing value for" : "unknown", argv[i]);
@@ -213,8 +233,10 @@ int cli_pretrain(int argc, char **argv) {
                     ints[k].name, (long long)ints[k].lo, ints[k].s);
             return EXIT_USAGE;
         }
-        if (ints[k].is_int) *(int *)ints[k].dst = (int)v64;
-        else *(int64_t *)ints[k].dst = v64;
+        if (ints[k].is_int)
+            *(int *)ints[k].dst = (int)v64;
+        else
+            *(int64_t *)ints[k].dst = v64;
     }
     if (s_seed && !parse_u64(s_seed, &cfg.seed)) {
         fprintf(stderr, "ecgfm pretrain: --seed must be a non-negative integer\n");
@@ -245,8 +267,9 @@ int cli_pretrain(int argc, char **argv) {
                             .cancel = &g_cancel,
                             .resume = resume,
                             .dataset_name = dataset};
-    fprintf(stderr, "pretrain %s: %s backbone d_model %d x %d layers, batch %d, %d epochs, lr %g, "
-                    "seed %" PRIu64 "\n",
+    fprintf(stderr,
+            "pretrain %s: %s backbone d_model %d x %d layers, batch %d, %d epochs, lr %g, "
+            "seed %" PRIu64 "\n",
             ssl_kind_name(cfg.ssl.kind), encoder_backbone_name(cfg.enc.backbone), cfg.enc.d_model,
             cfg.enc.n_layers, cfg.batch, cfg.epochs, (double)cfg.sched.lr, cfg.seed);
     pretrain_result res;
@@ -257,8 +280,9 @@ int cli_pretrain(int argc, char **argv) {
         return rc == ECG_EINVAL ? EXIT_USAGE : EXIT_FAIL;
     }
     if (res.status == PRETRAIN_CANCELLED) {
-        fprintf(stderr, "cancelled at step %" PRId64 "/%" PRId64 "; state saved in %s, continue "
-                        "with --resume\n",
+        fprintf(stderr,
+                "cancelled at step %" PRId64 "/%" PRId64 "; state saved in %s, continue "
+                "with --resume\n",
                 res.step, res.total_steps, out);
         return EXIT_FAIL;
     }
@@ -282,10 +306,14 @@ int cli_synth(int argc, char **argv) {
             cli_pretrain_usage(stdout);
             return EXIT_OK;
         }
-        if ((v = opt_value(argc, argv, &i, "--out", &bad))) out = v;
-        else if ((v = opt_value(argc, argv, &i, "--n", &bad))) s_n = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad))) s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--seconds", &bad))) s_sec = v;
+        if ((v = opt_value(argc, argv, &i, "--out", &bad)))
+            out = v;
+        else if ((v = opt_value(argc, argv, &i, "--n", &bad)))
+            s_n = v;
+        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+            s_seed = v;
+        else if ((v = opt_value(argc, argv, &i, "--seconds", &bad)))
+            s_sec = v;
         else {
             fprintf(stderr, "ecgfm synth: %s option %s\n", bad ? "missing value for" : "unknown",
                     argv[i]);

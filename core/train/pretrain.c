@@ -1,5 +1,6 @@
 /* pretrain.c — the pretraining loop (see pretrain.h): data order and crops, steps, validation,
- * progress. The files a run leaves (checkpoints, objective state, train state) are in pretrain_io.c.
+ * progress. The files a run leaves (checkpoints, objective state, train state) are in
+ * pretrain_io.c.
  */
 #include "core/train/pretrain.h"
 
@@ -46,7 +47,8 @@ ecg_code pretrain_config_validate(const pretrain_config *c, ecg_err *err) {
     if (c->subset < 0) return err_set(err, ECG_EINVAL, "subset must be >= 0 (0: every record)");
     if (c->val_records < 0) return err_set(err, ECG_EINVAL, "val_records must be >= 0 (0: auto)");
     if (c->val_every < 0 || c->checkpoint_every < 0)
-        return err_set(err, ECG_EINVAL, "val_every and checkpoint_every must be >= 0 (0: per epoch)");
+        return err_set(err, ECG_EINVAL,
+                       "val_every and checkpoint_every must be >= 0 (0: per epoch)");
     if (c->threads < 0) return err_set(err, ECG_EINVAL, "threads must be >= 0 (0: all cores)");
     static const char *const gname[PG_COUNT] = {"stem", "backbone", "head"};
     for (int g = 0; g < PG_COUNT; g++) {
@@ -73,7 +75,7 @@ static int cancelled(const pretrain_hooks *h) {
     return h && h->cancel && atomic_load_explicit(h->cancel, memory_order_relaxed) != 0;
 }
 
-static void emit(pretrain_ctx *c, pretrain_event ev, const char *ckpt) {
+void pretrain_emit(pretrain_ctx *c, pretrain_event ev, const char *ckpt) {
     if (!c->hooks || !c->hooks->progress) return;
     pretrain_progress p = {0};
     p.event = ev;
@@ -86,10 +88,9 @@ static void emit(pretrain_ctx *c, pretrain_event ev, const char *ckpt) {
     p.elapsed_s = now - c->t_start;
     p.windows_per_s = c->train_time > 0 ? (double)c->windows_done / c->train_time : 0;
     int64_t done_here = c->step - c->start_step;
-    p.eta_s = done_here > 0 ? (now - c->t_start) / (double)done_here * (c->total_steps - c->step)
-                            : NAN;
-    p.train_loss = c->last_train.n || c->last_train.loss != 0 ? c->last_train.loss : NAN;
-    if (c->step == c->start_step) p.train_loss = NAN;
+    p.eta_s =
+        done_here > 0 ? p.elapsed_s / (double)done_here * (double)(c->total_steps - c->step) : NAN;
+    p.train_loss = done_here > 0 ? c->last_train.loss : NAN;
     p.train_loss_avg = c->avg_n ? c->avg_sum / (double)c->avg_n : NAN;
     p.train_metrics = c->last_train;
     p.val_loss = c->last_val_loss;
@@ -208,7 +209,7 @@ static ecg_code validate(pretrain_ctx *c, int *stopped, ecg_err *err) {
     c->res->last_val_metrics = acc;
     c->avg_sum = 0;
     c->avg_n = 0;
-    emit(c, PRETRAIN_EV_VAL, NULL);
+    pretrain_emit(c, PRETRAIN_EV_VAL, NULL);
     return ECG_OK;
 }
 
@@ -341,7 +342,8 @@ ecg_code pretrain_run(const pretrain_config *cfg, const char *dataset_dir, const
     res->n_val = c->n_val;
 
     int stopped = 0;
-    /* A validation due at the current step that has not run (fresh start, or cancelled during it). */
+    /* A validation due at the current step that has not run (fresh start, or cancelled during it).
+     */
     if (pretrain_need_val(c, c->step) && c->last_val_step != c->step) {
         if ((rc = validate(c, &stopped, err))) goto done;
     }
@@ -353,7 +355,7 @@ ecg_code pretrain_run(const pretrain_config *cfg, const char *dataset_dir, const
         double t0 = pretrain_now();
         if ((rc = train_step(c, err))) goto done;
         c->train_time += pretrain_now() - t0;
-        emit(c, PRETRAIN_EV_STEP, NULL);
+        pretrain_emit(c, PRETRAIN_EV_STEP, NULL);
         if (pretrain_need_val(c, c->step) && (rc = validate(c, &stopped, err))) goto done;
         if (stopped) break;
         if ((c->step % c->ckpt_every == 0 || c->step == c->total_steps) &&
@@ -364,13 +366,13 @@ ecg_code pretrain_run(const pretrain_config *cfg, const char *dataset_dir, const
     if (stopped) {
         if (c->saved_step != c->step && (rc = pretrain_save_state(c, err))) goto done;
         res->status = PRETRAIN_CANCELLED;
-        emit(c, PRETRAIN_EV_DONE, NULL);
+        pretrain_emit(c, PRETRAIN_EV_DONE, NULL);
         goto done;
     }
     if (c->saved_step != c->step && (rc = pretrain_save_state(c, err))) goto done;
     if ((rc = pretrain_save_final(c, err))) goto done;
     res->status = PRETRAIN_FINISHED;
-    emit(c, PRETRAIN_EV_DONE, c->final_path);
+    pretrain_emit(c, PRETRAIN_EV_DONE, c->final_path);
 done:
     teardown(c);
     free(c);

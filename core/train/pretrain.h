@@ -15,19 +15,19 @@
 
 /* Everything that decides a run's result. */
 typedef struct {
-    ssl_config ssl;          /* objective and its knobs (ssl_config_default) */
+    ssl_config ssl;            /* objective and its knobs (ssl_config_default) */
     struct encoder_config enc; /* student; `causal` must be what the objective needs */
-    adamw_config opt;        /* adamw_config_default: wd 1e-3, lr factors stem .01 backbone .1 head 1 */
-    lr_schedule sched;       /* constant 3e-3 */
-    int batch;               /* 64 */
-    int epochs;              /* 10 */
-    uint64_t seed;           /* weights, objective stream, crops and shuffles */
-    uint64_t split_seed;     /* the dataset's validation split and nested subsets (fixed per study) */
-    int64_t subset;          /* training records: first N of the pool; 0 = the whole pool */
-    int64_t val_records;     /* held-out records; 0 = auto: min(1000, max(1, count / 10)) */
-    int64_t val_every;       /* steps between validations; 0 = once per epoch */
+    adamw_config opt;    /* adamw_config_default: wd 1e-3, lr factors stem .01 backbone .1 head 1 */
+    lr_schedule sched;   /* constant 3e-3 */
+    int batch;           /* 64 */
+    int epochs;          /* 10 */
+    uint64_t seed;       /* weights, objective stream, crops and shuffles */
+    uint64_t split_seed; /* the dataset's validation split and nested subsets (fixed per study) */
+    int64_t subset;      /* training records: first N of the pool; 0 = the whole pool */
+    int64_t val_records; /* held-out records; 0 = auto: min(1000, max(1, count / 10)) */
+    int64_t val_every;   /* steps between validations; 0 = once per epoch */
     int64_t checkpoint_every; /* steps between checkpoint + train state; 0 = once per epoch */
-    int threads;             /* compute threads (threads_set); 0 = all cores */
+    int threads;              /* compute threads (threads_set); 0 = all cores */
 } pretrain_config;
 
 /* Study defaults (SPEC §2) for an objective: paper-size S4 encoder, causal for CPC. */
@@ -35,10 +35,10 @@ void pretrain_config_default(pretrain_config *c, ssl_kind kind);
 ecg_code pretrain_config_validate(const pretrain_config *c, ecg_err *err);
 
 typedef enum {
-    PRETRAIN_EV_STEP = 0, /* after an optimizer update */
-    PRETRAIN_EV_VAL,      /* after a validation (also at step 0, before training) */
+    PRETRAIN_EV_STEP = 0,   /* after an optimizer update */
+    PRETRAIN_EV_VAL,        /* after a validation (also at step 0, before training) */
     PRETRAIN_EV_CHECKPOINT, /* after checkpoint + train state were written */
-    PRETRAIN_EV_DONE,     /* run finished (or cancelled: see pretrain_result) */
+    PRETRAIN_EV_DONE,       /* run finished (or cancelled: see pretrain_result) */
 } pretrain_event;
 
 typedef struct {
@@ -53,7 +53,7 @@ typedef struct {
     ssl_metrics train_metrics; /* last step's */
     double val_loss;           /* last validation's; NAN before the first */
     ssl_metrics val_metrics;
-    const char *checkpoint;    /* path of the checkpoint just written (EV_CHECKPOINT, EV_DONE) */
+    const char *checkpoint; /* path of the checkpoint just written (EV_CHECKPOINT, EV_DONE) */
 } pretrain_progress;
 
 /* Called on the training thread; keep it short (the CLI redraws a bar, the service persists). */
@@ -72,7 +72,7 @@ typedef enum { PRETRAIN_FINISHED = 0, PRETRAIN_CANCELLED = 1 } pretrain_status;
 typedef struct {
     pretrain_status status;
     int64_t step, total_steps;
-    int64_t start_step; /* where this process began (> 0 after a resume) */
+    int64_t start_step;                   /* where this process began (> 0 after a resume) */
     double first_val_loss, last_val_loss; /* in this process; NAN when none ran */
     ssl_metrics last_val_metrics;
     int64_t n_train, n_val;

@@ -1,5 +1,5 @@
-/* pretrain_impl.h — what pretrain.c (the loop) shares with pretrain_io.c (the files a run writes and
- * resumes from). Not a public header. */
+/* pretrain_impl.h — what pretrain.c (the loop) shares with pretrain_io.c (the files a run writes
+ * and resumes from). Not a public header. */
 #ifndef ECGFM_CORE_PRETRAIN_IMPL_H
 #define ECGFM_CORE_PRETRAIN_IMPL_H
 
@@ -44,6 +44,7 @@ typedef struct {
 } pretrain_ctx;
 
 double pretrain_now(void);
+void pretrain_emit(pretrain_ctx *c, pretrain_event ev, const char *ckpt);
 int pretrain_need_val(const pretrain_ctx *c, int64_t step);
 int pretrain_is_dir(const char *path);
 

@@ -1,5 +1,6 @@
-/* pretrain_io.c — the files a pretraining run leaves and resumes from: a checkpoint, the objective's
- * state and the training state per saved step, tied together by LATEST (see pretrain.h). */
+/* pretrain_io.c — the files a pretraining run leaves and resumes from: a checkpoint, the
+ * objective's state and the training state per saved step, tied together by LATEST (see
+ * pretrain.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -39,8 +40,10 @@ static void sput(sbuf *b, const char *fmt, ...) {
     va_start(ap, fmt);
     int w = vsnprintf(b->p + b->len, b->n - b->len, fmt, ap);
     va_end(ap);
-    if (w < 0 || (size_t)w >= b->n - b->len) b->over = 1;
-    else b->len += (size_t)w;
+    if (w < 0 || (size_t)w >= b->n - b->len)
+        b->over = 1;
+    else
+        b->len += (size_t)w;
 }
 
 ecg_code pretrain_config_text(const pretrain_config *c, char *buf, size_t n, ecg_err *err) {
@@ -48,15 +51,18 @@ ecg_code pretrain_config_text(const pretrain_config *c, char *buf, size_t n, ecg
     const ssl_config *s = &c->ssl;
     sput(&b, "objective=%s", ssl_kind_name(s->kind));
     switch (s->kind) {
-    case SSL_CPC: sput(&b, " cpc_steps_ahead=%d cpc_negatives=%d", s->cpc_steps_ahead, s->cpc_negatives); break;
+    case SSL_CPC:
+        sput(&b, " cpc_steps_ahead=%d cpc_negatives=%d", s->cpc_steps_ahead, s->cpc_negatives);
+        break;
     default:
         sput(&b, " mask_prob=%.9g mask_span=%d ema_momentum=%.9g", s->mask_prob, s->mask_span,
              s->ema_momentum);
         break;
     }
     if (s->kind == SSL_JEPA)
-        sput(&b, " jepa_target_blocks=%d jepa_block_len=%d jepa_context_min=%.9g "
-                 "jepa_context_max=%.9g jepa_predictor_state=%d",
+        sput(&b,
+             " jepa_target_blocks=%d jepa_block_len=%d jepa_context_min=%.9g "
+             "jepa_context_max=%.9g jepa_predictor_state=%d",
              s->jepa_target_blocks, s->jepa_block_len, s->jepa_context_min, s->jepa_context_max,
              s->jepa_predictor_state);
     if (s->kind == SSL_DATA2VEC) sput(&b, " d2v_top_layers=%d", s->d2v_top_layers);
@@ -64,9 +70,10 @@ ecg_code pretrain_config_text(const pretrain_config *c, char *buf, size_t n, ecg
         sput(&b, " dinosr_codebook=%d dinosr_codebook_ema=%.9g", s->dinosr_codebook,
              s->dinosr_codebook_ema);
     if (s->kind == SSL_HUBERT)
-        sput(&b, " hubert_k=%d,%d hubert_teacher_temp=%.9g hubert_student_temp=%.9g "
-                 "hubert_sinkhorn_iters=%d hubert_proto_ema=%.9g hubert_w_masked=%.9g "
-                 "hubert_w_unmasked=%.9g hubert_entropy=%.9g hubert_warmup_steps=%d",
+        sput(&b,
+             " hubert_k=%d,%d hubert_teacher_temp=%.9g hubert_student_temp=%.9g "
+             "hubert_sinkhorn_iters=%d hubert_proto_ema=%.9g hubert_w_masked=%.9g "
+             "hubert_w_unmasked=%.9g hubert_entropy=%.9g hubert_warmup_steps=%d",
              s->hubert_k[0], s->hubert_k[1], s->hubert_teacher_temp, s->hubert_student_temp,
              s->hubert_sinkhorn_iters, s->hubert_proto_ema, s->hubert_w_masked,
              s->hubert_w_unmasked, s->hubert_entropy, s->hubert_warmup_steps);
@@ -81,8 +88,9 @@ ecg_code pretrain_config_text(const pretrain_config *c, char *buf, size_t n, ecg
     sput(&b, " schedule=%s lr=%.9g min_lr=%.9g warmup_steps=%" PRId64 " total_steps=%" PRId64,
          schedule_kind_name(c->sched.kind), c->sched.lr, c->sched.min_lr, c->sched.warmup_steps,
          c->sched.total_steps);
-    sput(&b, " batch=%d epochs=%d seed=%" PRIu64 " split_seed=%" PRIu64 " subset=%" PRId64
-             " val_records=%" PRId64,
+    sput(&b,
+         " batch=%d epochs=%d seed=%" PRIu64 " split_seed=%" PRIu64 " subset=%" PRId64
+         " val_records=%" PRId64,
          c->batch, c->epochs, c->seed, c->split_seed, c->subset, c->val_records);
     if (b.over) return err_set(err, ECG_ENOMEM, "pretrain config text longer than %zu bytes", n);
     return ECG_OK;
@@ -149,10 +157,14 @@ static ecg_code write_objective(pretrain_ctx *c, const char *path, ecg_err *err)
     int n = ssl_state_tensors(c->obj, t, MAX_STATE_TENSORS);
     ecg_code rc = ECG_OK;
     if (n >= MAX_STATE_TENSORS)
-        rc = err_set(err, ECG_EINVAL, "objective has more than %d state tensors", MAX_STATE_TENSORS);
+        rc =
+            err_set(err, ECG_EINVAL, "objective has more than %d state tensors", MAX_STATE_TENSORS);
     for (int i = 0; i < n && !rc; i++)
-        ent[i] = (st_entry){.name = t[i].name, .dtype = ST_F32, .ndim = 1,
-                            .shape = {(int64_t)t[i].count}, .data = t[i].data};
+        ent[i] = (st_entry){.name = t[i].name,
+                            .dtype = ST_F32,
+                            .ndim = 1,
+                            .shape = {(int64_t)t[i].count},
+                            .data = t[i].data};
     const rng_state *r = ssl_rng(c->obj);
     char step[32], rng[80], vstep[32], vloss[64], vmet[1024];
     snprintf(step, sizeof step, "%" PRId64, c->step);
@@ -161,13 +173,20 @@ static ecg_code write_objective(pretrain_ctx *c, const char *path, ecg_err *err)
     snprintf(vstep, sizeof vstep, "%" PRId64, c->last_val_step);
     snprintf(vloss, sizeof vloss, "%a", c->last_val_loss);
     metrics_text(&c->last_val, vmet, sizeof vmet);
-    const char *kv[] = {K "objective", ssl_kind_name(c->cfg.ssl.kind),
-                        K "step", step,
-                        K "config", c->cfg_text,
-                        K "objective_rng", rng,
-                        K "last_val_step", vstep,
-                        K "last_val_loss", vloss,
-                        K "last_val_metrics", vmet};
+    const char *kv[] = {K "objective",
+                        ssl_kind_name(c->cfg.ssl.kind),
+                        K "step",
+                        step,
+                        K "config",
+                        c->cfg_text,
+                        K "objective_rng",
+                        rng,
+                        K "last_val_step",
+                        vstep,
+                        K "last_val_loss",
+                        vloss,
+                        K "last_val_metrics",
+                        vmet};
     if (!rc) rc = st_write_file(path, ent, n, kv, (int)(sizeof kv / sizeof *kv / 2), err);
     free(t);
     free(ent);
@@ -184,20 +203,21 @@ static ecg_code write_checkpoint(pretrain_ctx *c, const char *path, ecg_err *err
     snprintf(nval, sizeof nval, "%" PRId64, c->n_val);
     snprintf(seed, sizeof seed, "%" PRIu64, c->cfg.seed);
     snprintf(sseed, sizeof sseed, "%" PRIu64, c->cfg.split_seed);
-    if (isnan(c->last_val_loss)) snprintf(vloss, sizeof vloss, "none");
-    else snprintf(vloss, sizeof vloss, "%.9g", c->last_val_loss);
-    const char *kv[2 * (11 + SSL_MAX_METRICS)] = {
-        K "objective", ssl_kind_name(c->cfg.ssl.kind),
-        K "dataset", c->dataset_name,
-        K "subset", ntrain,
-        K "val_records", nval,
-        K "seed", seed,
-        K "split_seed", sseed,
-        K "step", step,
-        K "total_steps", total,
-        K "epoch", epoch,
-        K "val_loss", vloss,
-        K "config", c->cfg_text};
+    if (isnan(c->last_val_loss))
+        snprintf(vloss, sizeof vloss, "none");
+    else
+        snprintf(vloss, sizeof vloss, "%.9g", c->last_val_loss);
+    const char *kv[2 * (11 + SSL_MAX_METRICS)] = {K "objective",   ssl_kind_name(c->cfg.ssl.kind),
+                                                  K "dataset",     c->dataset_name,
+                                                  K "subset",      ntrain,
+                                                  K "val_records", nval,
+                                                  K "seed",        seed,
+                                                  K "split_seed",  sseed,
+                                                  K "step",        step,
+                                                  K "total_steps", total,
+                                                  K "epoch",       epoch,
+                                                  K "val_loss",    vloss,
+                                                  K "config",      c->cfg_text};
     int n = 11;
     for (int i = 0; i < c->last_val.n; i++, n++) {
         snprintf(mkeys[i], sizeof mkeys[i], K "val_%s", c->last_val.m[i].name);
@@ -249,23 +269,7 @@ ecg_code pretrain_save_state(pretrain_ctx *c, ecg_err *err) {
         return rc;
     if (c->saved_step >= 0 && c->saved_step != c->step) remove_set(c->out_dir, c->saved_step);
     c->saved_step = c->step;
-    if (c->hooks && c->hooks->progress) {
-        /* emit lives in pretrain.c; the event is reported there through the same callback */
-        pretrain_progress p = {0};
-        p.event = PRETRAIN_EV_CHECKPOINT;
-        p.step = c->step;
-        p.total_steps = c->total_steps;
-        p.epoch = ts.epoch < c->cfg.epochs ? ts.epoch : c->cfg.epochs - 1;
-        p.epochs = c->cfg.epochs;
-        p.elapsed_s = pretrain_now() - c->t_start;
-        p.windows_per_s = c->train_time > 0 ? (double)c->windows_done / c->train_time : 0;
-        p.eta_s = NAN;
-        p.train_loss = p.train_loss_avg = NAN;
-        p.val_loss = c->last_val_loss;
-        p.val_metrics = c->last_val;
-        p.checkpoint = ck;
-        c->hooks->progress(c->hooks->progress_ctx, &p);
-    }
+    pretrain_emit(c, PRETRAIN_EV_CHECKPOINT, ck);
     return ECG_OK;
 }
 
@@ -287,9 +291,12 @@ static int parse_hex64(const char *s, uint64_t *v) {
     for (int i = 0; i < 16; i++) {
         int d;
         char ch = s[i];
-        if (ch >= '0' && ch <= '9') d = ch - '0';
-        else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
-        else return 0;
+        if (ch >= '0' && ch <= '9')
+            d = ch - '0';
+        else if (ch >= 'a' && ch <= 'f')
+            d = ch - 'a' + 10;
+        else
+            return 0;
         x = x << 4 | (uint64_t)d;
     }
     *v = x;
@@ -369,7 +376,8 @@ ecg_code pretrain_load_state(pretrain_ctx *c, int64_t step, ecg_err *err) {
         (rc = path_of(tsp, sizeof tsp, c->out_dir, "train_state", step, ".bin", err)))
         return rc;
     if (step > c->total_steps)
-        return err_set(err, ECG_EINVAL, "cannot resume: saved step %lld is past the run's %lld steps",
+        return err_set(err, ECG_EINVAL,
+                       "cannot resume: saved step %lld is past the run's %lld steps",
                        (long long)step, (long long)c->total_steps);
     if ((rc = load_objective(c, ob, step, err))) return rc;
     if ((rc = checkpoint_load(ck, c->enc, err))) return rc;

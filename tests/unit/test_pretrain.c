@@ -1,5 +1,6 @@
 /* test_pretrain.c — the pretraining loop on a tiny synthetic store: same seed same bytes (whatever
- * the thread count), cancellation that is prompt and resumes exactly for every objective, errors. */
+ * the thread count), cancellation that is prompt and resumes exactly for every objective, errors.
+ */
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -208,8 +209,8 @@ static void test_cancel_resume(void **state) {
         for (int s = 0; s < 2; s++) {
             canceller k = {.at = stops[s]};
             atomic_init(&k.flag, 0);
-            pretrain_hooks h = {.progress = cancel_at, .progress_ctx = &k, .cancel = &k.flag,
-                                .resume = s > 0};
+            pretrain_hooks h = {
+                .progress = cancel_at, .progress_ctx = &k, .cancel = &k.flag, .resume = s > 0};
             run_ok(&c, b, &h, &rb);
             double latency = now_s() - k.t_set;
             assert_int_equal(rb.status, PRETRAIN_CANCELLED);
@@ -226,7 +227,8 @@ static void test_cancel_resume(void **state) {
         if (!same_file(fa, fb)) fail_msg("%s: resumed checkpoint differs", ssl_kind_name(kind));
         file_in(fa, sizeof fa, a, "objective.safetensors");
         file_in(fb, sizeof fb, b, "objective.safetensors");
-        if (!same_file(fa, fb)) fail_msg("%s: resumed objective state differs", ssl_kind_name(kind));
+        if (!same_file(fa, fb))
+            fail_msg("%s: resumed objective state differs", ssl_kind_name(kind));
         printf("%-8s 6 steps %.2f s, val loss %.5g -> %.5g\n", ssl_kind_name(kind), t_run,
                ra.first_val_loss, ra.last_val_loss);
     }
@@ -270,10 +272,11 @@ static void test_config_json(void **state) {
     }
     pretrain_config c;
     ecg_err err = {0};
-    const char *ok = "{\"objective\": \"hubert\", \"model\": {\"preset\": \"small\"}, \"batch\": 16,"
-                     " \"optimizer\": {\"lr\": 1e-3, \"lr_factor\": {\"stem\": 0.5}},"
-                     " \"ssl\": {\"hubert_k\": [16, 32], \"mask_prob\": 0.1},"
-                     " \"schedule\": {\"kind\": \"cosine\", \"total_steps\": 100, \"warmup_steps\": 5}}";
+    const char *ok =
+        "{\"objective\": \"hubert\", \"model\": {\"preset\": \"small\"}, \"batch\": 16,"
+        " \"optimizer\": {\"lr\": 1e-3, \"lr_factor\": {\"stem\": 0.5}},"
+        " \"ssl\": {\"hubert_k\": [16, 32], \"mask_prob\": 0.1},"
+        " \"schedule\": {\"kind\": \"cosine\", \"total_steps\": 100, \"warmup_steps\": 5}}";
     assert_int_equal(pretrain_config_from_json_text(&c, ok, strlen(ok), &err), ECG_OK);
     assert_int_equal(c.ssl.hubert_k[1], 32);
     assert_float_equal(c.opt.lr_factor[PG_STEM], 0.5f, 0);
@@ -286,15 +289,19 @@ static void test_config_json(void **state) {
     expect_json_error("{\"objective\": \"cpc\", \"bacth\": 64}", "bacth: unknown");
     expect_json_error("{\"objective\": \"cpc\", \"batch\": \"64\"}", "batch: must be an integer");
     expect_json_error("{\"objective\": \"cpc\", \"batch\": 0}", "batch");
-    expect_json_error("{\"objective\": \"cpc\", \"optimizer\": {\"lrr\": 1}}", "optimizer.lrr: unknown");
+    expect_json_error("{\"objective\": \"cpc\", \"optimizer\": {\"lrr\": 1}}",
+                      "optimizer.lrr: unknown");
     expect_json_error("{\"objective\": \"cpc\", \"optimizer\": {\"lr_factor\": {\"neck\": 1}}}",
                       "optimizer.lr_factor.neck: unknown");
     expect_json_error("{\"objective\": \"cpc\", \"optimizer\": {\"lr\": \"fast\"}}",
                       "optimizer.lr: must be a number");
-    expect_json_error("{\"objective\": \"cpc\", \"ssl\": {\"negatives\": 3}}", "ssl.negatives: unknown");
-    expect_json_error("{\"objective\": \"cpc\", \"ssl\": {\"cpc_negatives\": 1000}}", "cpc_negatives");
+    expect_json_error("{\"objective\": \"cpc\", \"ssl\": {\"negatives\": 3}}",
+                      "ssl.negatives: unknown");
+    expect_json_error("{\"objective\": \"cpc\", \"ssl\": {\"cpc_negatives\": 1000}}",
+                      "cpc_negatives");
     expect_json_error("{\"objective\": \"hubert\", \"ssl\": {\"hubert_k\": 8}}", "ssl.hubert_k");
-    expect_json_error("{\"objective\": \"cpc\", \"schedule\": {\"kind\": \"step\"}}", "schedule.kind");
+    expect_json_error("{\"objective\": \"cpc\", \"schedule\": {\"kind\": \"step\"}}",
+                      "schedule.kind");
     expect_json_error("{\"objective\": \"cpc\", \"model\": \"/nonexistent/m.json\"}", "model");
     expect_json_error("{\"objective\": \"cpc\", \"model\": {\"d_model\": -1}}", "model: d_model");
     expect_json_error("{\"objective\": \"cpc\", \"model\": {\"in_samples\": 1200}}", "in_samples");

@@ -1,5 +1,6 @@
 /* test_pretrain_resume.c — the real `ecgfm pretrain` killed with SIGKILL mid-run and rerun with
- * --resume ends in the same checkpoint bytes as an uninterrupted run; `ecgfm synth` makes the data. */
+ * --resume ends in the same checkpoint bytes as an uninterrupted run; `ecgfm synth` makes the data.
+ */
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -93,9 +94,11 @@ static void test_sigkill_resume(void **state) {
     snprintf(a, sizeof a, "%s/run_a", tmpdir);
     snprintf(b, sizeof b, "%s/run_b", tmpdir);
 #define ARGS(out, ...)                                                                             \
-    {"ecgfm",   "pretrain", "--config", "configs/pretrain/small_cpc.json", "--dataset", dataset,    \
-     "--out",   out,        "--threads", "1",       "--batch", "16",     "--epochs", "2",            \
-     "--val",   "20",       "--checkpoint-every", "3", "--quiet", __VA_ARGS__ NULL}
+    {                                                                                              \
+        "ecgfm", "pretrain", "--config", "configs/pretrain/small_cpc.json", "--dataset", dataset,  \
+            "--out", out, "--threads", "1", "--batch", "16", "--epochs", "2", "--val", "20",       \
+            "--checkpoint-every", "3", "--quiet", __VA_ARGS__ NULL                                 \
+    }
     char *args_a[] = ARGS(a);
     char *args_b[] = ARGS(b);
     char *args_b_resume[] = ARGS(b, "--resume", );
@@ -161,8 +164,9 @@ static void test_bad_config_cli(void **state) {
     text[n] = 0;
     if (!strstr(text, "optimizer.learning_rate: unknown key")) fail_msg("message: %s", text);
     free(text);
-    char *args2[] = {"ecgfm", "pretrain", "--config", "configs/pretrain/small_cpc.json",
-                     "--dataset", dataset, "--out", out, "--batch", "zero", NULL};
+    char *args2[] = {"ecgfm",     "pretrain", "--config", "configs/pretrain/small_cpc.json",
+                     "--dataset", dataset,    "--out",    out,
+                     "--batch",   "zero",     NULL};
     st = wait_status(spawn(args2, log));
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
@@ -183,8 +187,9 @@ static int find_binary(void) {
         if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
     }
     if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "test_pretrain_resume: no executable ecgfm at %s (build it, or set "
-                        "ECGFM_BIN)\n",
+        fprintf(stderr,
+                "test_pretrain_resume: no executable ecgfm at %s (build it, or set "
+                "ECGFM_BIN)\n",
                 bin);
         return -1;
     }
