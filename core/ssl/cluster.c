@@ -256,54 +256,93 @@ int cluster_ce_loss(const float *logits, const int *target, int n, int K, float 
 int cluster_kl_loss(const float *logits, const float *q, const float *w, int n, int K, float tau,
                     float *dlogits, double *loss) {
     *loss = 0;
-    double *lp = malloc((size_t)K * sizeof *lp);
-    if (!lp) return -1;
+    if (n <= 0) return 0;
+    /* rows in parallel, each row's KL kept, then summed in row order: thread-count independent */
+    double *rl = malloc((size_t)n * sizeof *rl);
+    if (!rl) return -1;
     const double inv_tau = 1.0 / (double)tau;
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        if (w[i] == 0) continue;
-        const float *qi = q + (size_t)i * K;
-        row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
-        double kl = 0, qs = 0;
-        for (int k = 0; k < K; k++) {
-            qs += qi[k];
-            if (qi[k] > 0) kl += qi[k] * (log((double)qi[k]) - lp[k]);
+    int fail = 0;
+#pragma omp parallel if ((size_t)n * K >= PAR_MIN)
+    {
+        double *lp = malloc((size_t)K * sizeof *lp);
+        if (!lp) {
+#pragma omp atomic write
+            fail = 1;
         }
-        sum += w[i] * kl;
-        if (dlogits) {
-            float *g = dlogits + (size_t)i * K;
-            double c = w[i] * inv_tau;
-            for (int k = 0; k < K; k++)
-                g[k] += (float)(c * (exp(lp[k]) * qs - qi[k]));
+#pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            rl[i] = 0;
+            if (!lp || w[i] == 0) continue;
+            const float *qi = q + (size_t)i * K;
+            row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
+            double kl = 0, qs = 0;
+            for (int k = 0; k < K; k++) {
+                qs += qi[k];
+                if (qi[k] > 0) kl += qi[k] * (log((double)qi[k]) - lp[k]);
+            }
+            rl[i] = w[i] * kl;
+            if (dlogits) {
+                float *g = dlogits + (size_t)i * K;
+                double c = w[i] * inv_tau;
+                for (int k = 0; k < K; k++)
+                    g[k] += (float)(c * (exp(lp[k]) * qs - qi[k]));
+            }
         }
+        free(lp);
     }
-    free(lp);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += rl[i];
+    free(rl);
+    if (fail) return -1;
     *loss = sum;
     return 0;
 }
+
+#define COL_CHUNK 32
 
 int cluster_entropy_reg(const float *logits, int n, int K, float tau, float scale, float *dlogits,
                         double *reg, double *entropy) {
     *reg = 0;
     if (entropy) *entropy = 0;
     if (n <= 0) return 0;
-    double *lp = malloc((size_t)K * sizeof *lp), *pbar = calloc((size_t)K, sizeof *pbar);
-    if (!lp || !pbar) {
-        free(lp), free(pbar);
+    double *lz = malloc((size_t)n * sizeof *lz), *lpb = malloc((size_t)K * sizeof *lpb);
+    if (!lz || !lpb) {
+        free(lz), free(lpb);
         return -1;
     }
     const double inv_tau = 1.0 / (double)tau;
+    const int par = (size_t)n * K >= PAR_MIN;
+    /* each row's log normaliser: log sum_k exp(s_ik / tau) */
+#pragma omp parallel for schedule(static) if (par)
     for (int i = 0; i < n; i++) {
-        row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
+        const float *s = logits + (size_t)i * K;
+        double mx = -DBL_MAX, z = 0;
         for (int k = 0; k < K; k++)
-            pbar[k] += exp(lp[k]);
+            mx = fmax(mx, s[k] * inv_tau);
+        for (int k = 0; k < K; k++)
+            z += exp(s[k] * inv_tau - mx);
+        lz[i] = mx + log(z);
+    }
+    /* pbar by column chunks, each owned by one thread that walks the rows in order */
+    const int nch = (K + COL_CHUNK - 1) / COL_CHUNK;
+#pragma omp parallel for schedule(static) if (par)
+    for (int ch = 0; ch < nch; ch++) {
+        const int k0 = ch * COL_CHUNK, m = K - k0 < COL_CHUNK ? K - k0 : COL_CHUNK;
+        double acc[COL_CHUNK] = {0};
+        for (int i = 0; i < n; i++) {
+            const float *s = logits + (size_t)i * K + k0;
+            for (int k = 0; k < m; k++)
+                acc[k] += exp(s[k] * inv_tau - lz[i]);
+        }
+        for (int k = 0; k < m; k++)
+            lpb[k0 + k] = acc[k] / n;
     }
     double R = 0;
     for (int k = 0; k < K; k++) {
-        pbar[k] /= n;
-        double l = log(pbar[k] > 1e-30 ? pbar[k] : 1e-30);
-        R += pbar[k] * l;
-        pbar[k] = l; /* from here on log pbar: dR/dpbar minus the constant 1 */
+        double l = log(lpb[k] > 1e-30 ? lpb[k] : 1e-30);
+        R += lpb[k] * l;
+        lpb[k] = l; /* from here on log pbar: dR/dpbar minus the constant 1 */
     }
     *reg = R;
     if (entropy) *entropy = -R;
@@ -311,17 +350,18 @@ int cluster_entropy_reg(const float *logits, int n, int K, float tau, float scal
         /* dR/dp_i = (log pbar + 1) / n; through the softmax of s / tau,
          * ds_ik = p_ik (g_k - sum_j p_ij g_j) / tau, where the + 1 cancels. */
         const double c = scale * inv_tau / n;
+#pragma omp parallel for schedule(static) if (par)
         for (int i = 0; i < n; i++) {
-            row_log_softmax(lp, logits + (size_t)i * K, K, inv_tau);
+            const float *s = logits + (size_t)i * K;
+            float *g = dlogits + (size_t)i * K;
             double dot = 0;
             for (int k = 0; k < K; k++)
-                dot += exp(lp[k]) * pbar[k];
-            float *g = dlogits + (size_t)i * K;
+                dot += exp(s[k] * inv_tau - lz[i]) * lpb[k];
             for (int k = 0; k < K; k++)
-                g[k] += (float)(c * exp(lp[k]) * (pbar[k] - dot));
+                g[k] += (float)(c * exp(s[k] * inv_tau - lz[i]) * (lpb[k] - dot));
         }
     }
-    free(lp), free(pbar);
+    free(lz), free(lpb);
     return 0;
 }
 

@@ -46,19 +46,18 @@ typedef struct {
     ssl_teacher *teacher;
     int w_view[2], b_view[2], mask_view;
     int K[2], d, T, max_batch, in_len;
-    float *xz;           /* (Bm, 12, L) */
-    uint8_t *mask;       /* (Bm, T) */
-    float *f;            /* (Bm*T, d) L2-normalised teacher tokens of the last training step */
-    float *fe;           /* (Bm*T, d) the same for a validation step */
-    float *q[2], *qe[2]; /* (Bm*T, K_j) Sinkhorn targets: training, validation */
-    float *logits[2];    /* (Bm*T, K_j) */
-    float *dlogits[2];   /* (Bm*T, K_j) */
-    float *w;            /* (Bm*T) per-token KL weights */
-    float *dtok, *dtmp;  /* (Bm*T, d) */
-    float *proto[2];     /* (K_j, d) */
-    float *pwork;        /* (max K, d) */
-    float step;          /* optimizer updates done (exact as a float up to 2^24) */
-    int pending;         /* rows of f / q waiting for the prototype update */
+    float *xz;          /* (Bm, 12, L) */
+    uint8_t *mask;      /* (Bm, T) */
+    float *f;           /* (Bm*T, d) L2-normalised teacher tokens of the last training step */
+    float *q[2];        /* (Bm*T, K_j) Sinkhorn targets of the last training step */
+    float *logits[2];   /* (Bm*T, K_j) */
+    float *dlogits[2];  /* (Bm*T, K_j) */
+    float *w;           /* (Bm*T) per-token KL weights */
+    float *dtok, *dtmp; /* (Bm*T, d) */
+    float *proto[2];    /* (K_j, d) */
+    float *pwork;       /* (max K, d) */
+    float step;         /* optimizer updates done (exact as a float up to 2^24) */
+    int pending;        /* rows of f / q waiting for the prototype update */
     uint64_t eval_count;
 } hubert_impl;
 
@@ -73,9 +72,9 @@ static void hubert_free(ssl_objective *o) {
     hubert_impl *s = o->impl;
     if (!s) return;
     teacher_free(s->teacher);
-    free(s->xz), free(s->mask), free(s->f), free(s->fe), free(s->w), free(s->dtok), free(s->dtmp);
+    free(s->xz), free(s->mask), free(s->f), free(s->w), free(s->dtok), free(s->dtmp);
     for (int j = 0; j < 2; j++)
-        free(s->q[j]), free(s->qe[j]), free(s->logits[j]), free(s->dlogits[j]), free(s->proto[j]);
+        free(s->q[j]), free(s->logits[j]), free(s->dlogits[j]), free(s->proto[j]);
     free(s->pwork);
     free(s);
     o->impl = NULL;
@@ -95,21 +94,19 @@ static ecg_code hubert_create(ssl_objective *o, ecg_err *err) {
     s->xz = malloc((size_t)s->max_batch * c->in_channels * c->in_samples * sizeof *s->xz);
     s->mask = malloc(n);
     s->f = malloc(n * d * sizeof *s->f);
-    s->fe = malloc(n * d * sizeof *s->fe);
     s->w = malloc(n * sizeof *s->w);
     s->dtok = malloc(n * d * sizeof *s->dtok);
     s->dtmp = malloc(n * d * sizeof *s->dtmp);
-    int ok = s->xz && s->mask && s->f && s->fe && s->w && s->dtok && s->dtmp;
+    int ok = s->xz && s->mask && s->f && s->w && s->dtok && s->dtmp;
     int kmax = 0;
     for (int j = 0; j < 2; j++) {
         const size_t K = (size_t)(s->K[j] = o->cfg.hubert_k[j]);
         if (s->K[j] > kmax) kmax = s->K[j];
         s->q[j] = malloc(n * K * sizeof(float));
-        s->qe[j] = malloc(n * K * sizeof(float));
         s->logits[j] = malloc(n * K * sizeof(float));
         s->dlogits[j] = malloc(n * K * sizeof(float));
         s->proto[j] = malloc(K * d * sizeof(float));
-        ok = ok && s->q[j] && s->qe[j] && s->logits[j] && s->dlogits[j] && s->proto[j];
+        ok = ok && s->q[j] && s->logits[j] && s->dlogits[j] && s->proto[j];
     }
     s->pwork = malloc((size_t)kmax * d * sizeof *s->pwork);
     if (!ok || !s->pwork) return err_set(err, ECG_ENOMEM, "out of memory for HuBERT++ buffers");
@@ -156,10 +153,10 @@ ecg_code hubert_step_masked(ssl_objective *o, const float *x, int B, int train, 
     float tau_t, tau_s;
     hubert_temperatures(&o->cfg, (long long)s->step, &tau_t, &tau_s);
 
-    /* soft targets from the teacher on the unmasked input; a validation step keeps to fe / qe so
-     * a training step's f / q stay for the prototype update */
-    float *f = train ? s->f : s->fe;
-    float **q = train ? s->q : s->qe;
+    /* soft targets from the teacher on the unmasked input; a validation step works elsewhere so
+     * that a training step's f / q stay for the prototype update */
+    float *f = train ? s->f : s->dtok; /* dtok and dlogits are free in a validation step */
+    float **q = train ? s->q : s->dlogits;
     ecg_code rc = teacher_forward(s->teacher, s->xz, B, err);
     if (rc) return rc;
     cluster_l2_normalize(f, encoder_out(teacher_encoder(s->teacher)), n, d, 1e-12f);

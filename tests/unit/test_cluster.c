@@ -2,6 +2,7 @@
  * and entropy gradients, Sinkhorn-Knopp marginals and parity, codebook and prototype EMA steps. */
 #include "tests/unit/testutil.h"
 
+#include "core/base/threads.h"
 #include "core/ssl/cluster.h"
 
 static const void *fixture_raw(const st_file *f, const char *name, st_dtype dt, size_t *count) {
@@ -288,12 +289,49 @@ static void test_norms_and_schedule(void **s) {
     free(x), free(y);
 }
 
+/* The parallel paths (rows, column chunks) give the same bits for 1, 2 and 3 threads. */
+static void test_threads_same_bits(void **s) {
+    (void)s;
+    const int n = 600, K = 128; /* n * K past the parallel threshold */
+    loss_ctx c = make_ctx(n, K, 0.1f, 61);
+    float *ref[3] = {NULL, NULL, NULL};
+    double ref_l[2] = {0, 0};
+    const int saved = threads_get();
+    for (int t = 1; t <= 3; t++) {
+        threads_set(t);
+        float *g = tu_zeros((size_t)n * K), *q = tu_zeros((size_t)n * K);
+        float *ge = tu_zeros((size_t)n * K);
+        double l, r;
+        assert_int_equal(cluster_kl_loss(c.logits, c.q, c.w, n, K, c.tau, g, &l), 0);
+        assert_int_equal(cluster_entropy_reg(c.logits, n, K, c.tau, 0.5f, ge, &r, NULL), 0);
+        assert_int_equal(cluster_sinkhorn(q, c.logits, n, K, 3, 1e-8f), 0);
+        if (t == 1) {
+            ref[0] = g, ref[1] = ge, ref[2] = q, ref_l[0] = l, ref_l[1] = r;
+            continue;
+        }
+        assert_memory_equal(&l, &ref_l[0], sizeof l);
+        assert_memory_equal(&r, &ref_l[1], sizeof r);
+        assert_memory_equal(g, ref[0], (size_t)n * K * sizeof *g);
+        assert_memory_equal(ge, ref[1], (size_t)n * K * sizeof *ge);
+        assert_memory_equal(q, ref[2], (size_t)n * K * sizeof *q);
+        free(g), free(ge), free(q);
+    }
+    threads_set(saved);
+    free(ref[0]), free(ref[1]), free(ref[2]);
+    free_ctx(&c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fd_kl),           cmocka_unit_test(test_fd_ce),
-        cmocka_unit_test(test_fd_entropy),      cmocka_unit_test(test_sinkhorn_marginals),
-        cmocka_unit_test(test_sinkhorn_parity), cmocka_unit_test(test_codebook_update),
-        cmocka_unit_test(test_proto_update),    cmocka_unit_test(test_norms_and_schedule),
+        cmocka_unit_test(test_fd_kl),
+        cmocka_unit_test(test_fd_ce),
+        cmocka_unit_test(test_fd_entropy),
+        cmocka_unit_test(test_sinkhorn_marginals),
+        cmocka_unit_test(test_sinkhorn_parity),
+        cmocka_unit_test(test_codebook_update),
+        cmocka_unit_test(test_proto_update),
+        cmocka_unit_test(test_norms_and_schedule),
+        cmocka_unit_test(test_threads_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
