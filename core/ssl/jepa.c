@@ -10,7 +10,8 @@
 #include "core/ssl/objective_impl.h"
 #include "core/ssl/teacher.h"
 
-/* One step, with masks from mask_draw_jepa (target blocks; context = context block minus targets):
+/* One step, with masks from mask_draw_jepa (target blocks, which may overlap; context = context
+ * block minus targets):
  *  - student: z-scored input; every stem token outside the context (targets included) is replaced
  *    by the learned mask vector ssl.mask_emb; S = student token outputs (B, T, d);
  *  - predictor, on U = S with the predictor's own mask token ssl.jepa.pred.mask_emb at the target
@@ -68,8 +69,6 @@ static ecg_code jepa_create(ssl_objective *o, ecg_err *err) {
     jepa_state *s = calloc(1, sizeof *s);
     if (!s) return err_set(err, ECG_ENOMEM, "out of memory for JEPA");
     o->impl = s;
-    if (o->cfg.jepa_target_blocks > MASK_MAX_BLOCKS)
-        return err_set(err, ECG_EINVAL, "jepa_target_blocks must be at most %d", MASK_MAX_BLOCKS);
     s->max_b = encoder_max_batch(o->student);
     s->T = encoder_tokens(o->student);
     s->d = c->d_model;

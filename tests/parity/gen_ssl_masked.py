@@ -105,11 +105,12 @@ def jepa_case(outdir):
         pred.mask_emb.copy_(0.3 * torch.randn(d, generator=gen))
     mask_emb = torch.rand(d, generator=gen)
     x = 0.3 * torch.randn(B, 12, cfg["in_samples"], generator=gen)
-    # 4 disjoint target blocks of 20 tokens; the context block minus the targets
+    # 4 target blocks of 20 tokens (two overlap in sequence 1, as mask_draw_jepa allows); the
+    # context block minus the targets
     target = torch.zeros(B, T, dtype=torch.bool)
     context = torch.zeros(B, T, dtype=torch.bool)
     for b in range(B):
-        starts = [5 + 3 * b, 70 + b, 160 - 7 * b, 300 - 20 - 11 * b]
+        starts = [5 + 3 * b, 70 + b if b != 1 else 18, 160 - 7 * b, 300 - 20 - 11 * b]
         for s0 in starts:
             target[b, s0:s0 + 20] = True
         c0 = 10 * b

@@ -189,7 +189,7 @@ static void test_fd(void **state) {
     rng_state r;
     rng_seed(&r, 8);
     int nm = mask_draw_jepa(mask, ctx, B, T, 2, 5, 0.6f, 0.9f, &r);
-    assert_int_equal(nm, 2 * 2 * 5);
+    assert_true(nm >= 2 * 5 && nm <= 2 * 2 * 5);
     float *x = tu_randn((size_t)B * 12 * cfg.in_samples, 9, 0.3f);
     fd_ctx c = {o, e, x, mask, ctx, B};
     param_set *ps = encoder_params(e);

@@ -95,17 +95,16 @@ static void test_span_structure(void **state) {
 /* ---- JEPA blocks ---- */
 
 static void jepa_case(int T, int nb, int bl, float cmin, float cmax) {
-    const int B = 400;
+    const int B = 1000;
     uint8_t *tg = malloc((size_t)B * T), *cx = malloc((size_t)B * T);
     assert_non_null(tg);
     assert_non_null(cx);
     rng_state r;
     rng_seed(&r, 11);
     int n = mask_draw_jepa(tg, cx, B, T, nb, bl, cmin, cmax, &r);
-    assert_int_equal(n, B * nb * bl);
     const int lo = (int)lrintf(cmin * T), hi = (int)lrintf(cmax * T);
-    int at0 = 0, atend = 0;
-    double ctx_frac = 0;
+    int at0 = 0, atend = 0, total = 0;
+    double ctx_frac = 0, ctx_only = 0;
     for (int b = 0; b < B; b++) {
         const uint8_t *t = tg + (size_t)b * T, *c = cx + (size_t)b * T;
         int nt = 0, nc = 0, first = -1, last = -1;
@@ -118,9 +117,9 @@ static void jepa_case(int T, int nb, int bl, float cmin, float cmax) {
                 last = i;
             }
         }
-        /* disjoint blocks inside the sequence: exactly nb * bl target tokens, runs of whole blocks
-         */
-        assert_int_equal(nt, nb * bl);
+        /* blocks inside the sequence: the union has bl .. nb * bl tokens in runs of >= bl */
+        assert_true(nt >= bl && nt <= nb * bl);
+        total += nt;
         for (int i = 0; i < T;) {
             if (!t[i]) {
                 i++;
@@ -129,25 +128,33 @@ static void jepa_case(int T, int nb, int bl, float cmin, float cmax) {
             int s = i;
             while (i < T && t[i])
                 i++;
-            assert_int_equal((i - s) % bl, 0);
+            assert_true(i - s >= bl);
         }
         at0 += t[0];
         atend += t[T - 1];
         /* the context lies in one block of lo..hi tokens, of which only targets are missing */
-        if (nc) assert_true(last - first + 1 <= hi);
-        assert_true(nc <= hi && nc + nb * bl >= lo);
         int tin = 0;
-        for (int i = first; nc && i <= last; i++) {
-            assert_true(c[i] || t[i]);
-            tin += t[i];
+        if (nc) {
+            assert_true(last - first + 1 <= hi);
+            for (int i = first; i <= last; i++) {
+                assert_true(c[i] || t[i]);
+                tin += t[i];
+            }
         }
+        assert_true(nc <= hi && nc + nt >= lo);
         ctx_frac += (double)(nc + tin) / T;
+        ctx_only += (double)nc / T;
     }
+    assert_int_equal(n, total);
     ctx_frac /= B;
-    print_message(
-        "jepa T=%d %dx%d: context block + inner targets %.3f of tokens (block %.2f-%.2f)\n", T, nb,
-        bl, ctx_frac, cmin, cmax);
-    assert_true(ctx_frac <= cmax + 1e-9 && ctx_frac >= cmin - (double)nb * bl / T);
+    ctx_only /= B;
+    const double frac = (double)total / ((double)B * T),
+                 want = mask_jepa_expected_target_frac(T, nb, bl);
+    print_message("jepa T=%d %dx%d: targets %.4f of tokens (expected %.4f), context %.3f, context "
+                  "block seen %.3f (drawn %.2f-%.2f)\n",
+                  T, nb, bl, frac, want, ctx_only, ctx_frac, cmin, cmax);
+    assert_true(fabs(frac - want) < 0.01);
+    assert_true(ctx_frac <= cmax + 1e-9);
     assert_true(at0 > 0 && atend > 0);
     free(tg);
     free(cx);
