@@ -80,6 +80,20 @@ int cluster_entropy_reg(const float *logits, int n, int K, float tau, float scal
  * end + (start - end) * (1 + cos(pi * step / steps)) / 2 in between; steps <= 0: end. */
 float cluster_cosine_schedule(float start, float end, long long step, long long steps);
 
+/* ---- The objectives (dinosr.c, hubert.c; their comments give the definitions and choices).
+ * Head parameters (group PG_HEAD, torch Linear init): DINOSR_HEAD_W/B; ssl.hubert.head{0,1}.weight
+ * (K_j, d) and .bias (K_j); both add SSL_MASK_EMB. Objective state (ssl_state_tensors):
+ *   DinoSR:   ssl.dinosr.codebook, ssl.dinosr.code_sum (K, d), ssl.dinosr.code_cnt (K), teacher.*
+ *   HuBERT++: ssl.hubert.proto0 (K_0, d), ssl.hubert.proto1 (K_1, d), ssl.hubert.step (1: updates
+ *             done, the temperature schedule's clock), teacher.*
+ * Metrics: DinoSR codebook_usage (codewords used by the batch's teacher tokens / K), dinosr_acc
+ * (masked tokens whose argmax is the target), mask_frac; HuBERT++ per K: cluster_entropy_K
+ * (entropy in nats of the batch's mean student assignment, log K at most), cluster_usage_K
+ * (prototypes that are some token's top target / K), hubert_acc_K (masked tokens whose student
+ * argmax is the target's), then mask_frac and teacher_temp.
+ * ssl_after_update: teacher EMA, then the codebook / prototype EMA with the last training step's
+ * teacher tokens and assignments; the step's own targets were computed before either moved. */
+
 /* ---- The objectives' steps with the masks given instead of drawn from o->rng (which is then left
  * untouched): parity tests and callers that bring their own masks. mask is (B, T) bytes, 1 =
  * masked. The head names are public so tests can find them. ---- */
