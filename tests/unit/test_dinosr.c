@@ -93,6 +93,11 @@ static void test_parity(void **state) {
     assert_true(worst < 1e-6);
     assert_float_equal(m.m[1].value, ref_acc[0], 1e-6);
     assert_string_equal(m.m[0].name, "codebook_usage");
+    /* usage: the distinct nearest codewords of the reference's teacher tokens */
+    const int32_t *ref_assign = fixture_raw(&f, "assign", ST_I32);
+    const int nt = B * encoder_tokens(e);
+    int used = cluster_count_used((const int *)ref_assign, nt, 256);
+    assert_float_equal(m.m[0].value, used / 256.0, 1e-12);
     assert_string_equal(m.m[1].name, "dinosr_acc");
 
     /* the codebook's EMA step after the update, with the step's tokens and assignments */
