@@ -48,7 +48,7 @@ ecg_code pretrain_config_validate(const pretrain_config *c, ecg_err *err) {
     if (c->val_records < 0) return err_set(err, ECG_EINVAL, "val_records must be >= 0 (0: auto)");
     if (c->val_every < 0 || c->checkpoint_every < 0)
         return err_set(err, ECG_EINVAL,
-                       "val_every and checkpoint_every must be >= 0 (0: per epoch)");
+                       "val_every and checkpoint_every must be >= 0 (0: per epoch, at most 1000)");
     if (c->threads < 0) return err_set(err, ECG_EINVAL, "threads must be >= 0 (0: all cores)");
     static const char *const gname[PG_COUNT] = {"stem", "backbone", "head"};
     for (int g = 0; g < PG_COUNT; g++) {
@@ -247,8 +247,10 @@ static ecg_code setup(pretrain_ctx *c, const char *dataset_dir, ecg_err *err) {
     c->n_val = n_val;
     c->steps_per_epoch = n_train / c->cfg.batch;
     c->total_steps = c->steps_per_epoch * c->cfg.epochs;
-    c->val_every = c->cfg.val_every ? c->cfg.val_every : c->steps_per_epoch;
-    c->ckpt_every = c->cfg.checkpoint_every ? c->cfg.checkpoint_every : c->steps_per_epoch;
+    const int64_t every =
+        c->steps_per_epoch < PRETRAIN_DEFAULT_EVERY ? c->steps_per_epoch : PRETRAIN_DEFAULT_EVERY;
+    c->val_every = c->cfg.val_every ? c->cfg.val_every : every;
+    c->ckpt_every = c->cfg.checkpoint_every ? c->cfg.checkpoint_every : every;
     c->order = malloc((size_t)n_train * sizeof *c->order);
     c->x = malloc((size_t)c->cfg.batch * 12 * PRETRAIN_WINDOW * sizeof *c->x);
     if (!c->order || !c->x) return err_set(err, ECG_ENOMEM, "out of memory for the data batches");

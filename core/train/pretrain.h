@@ -25,10 +25,13 @@ typedef struct {
     uint64_t split_seed; /* the dataset's validation split and nested subsets (fixed per study) */
     int64_t subset;      /* training records: first N of the pool; 0 = the whole pool */
     int64_t val_records; /* held-out records; 0 = auto: min(1000, max(1, count / 10)) */
-    int64_t val_every;   /* steps between validations; 0 = once per epoch */
-    int64_t checkpoint_every; /* steps between checkpoint + train state; 0 = once per epoch */
+    /* 0 = PRETRAIN_DEFAULT_EVERY: at each epoch end, or every 1000 steps when epochs are longer */
+    int64_t val_every;        /* steps between validations */
+    int64_t checkpoint_every; /* steps between checkpoint + train state */
     int threads;              /* compute threads (threads_set); 0 = all cores */
 } pretrain_config;
+
+#define PRETRAIN_DEFAULT_EVERY 1000
 
 /* Study defaults (SPEC §2) for an objective: paper-size S4 encoder, causal for CPC. */
 void pretrain_config_default(pretrain_config *c, ssl_kind kind);
