@@ -1,6 +1,5 @@
-/* data2vec.c — data2vec for ECG (SPEC §2): the student sees span-masked stem tokens and regresses,
- * at masked positions, the mean of the layer-normed last layers of an EMA teacher on clean input.
- */
+/* data2vec.c — data2vec (SPEC §2): a span-masked student regresses, at masked tokens, the mean of
+ * the layer-normed last layers of an EMA teacher that sees the clean input. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

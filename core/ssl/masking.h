@@ -1,6 +1,5 @@
-/* masking.h — which tokens the masked objectives hide (SPEC §2): span masking for data2vec, DinoSR
- * and HuBERT++, multi-block target/context masks for JEPA. Drawn from an rng_state, deterministic.
- */
+/* masking.h — which tokens the masked objectives hide (SPEC §2): span masks (data2vec, DinoSR,
+ * HuBERT++) and JEPA's multi-block target/context masks, drawn from an rng_state, deterministic. */
 #ifndef ECGFM_CORE_MASKING_H
 #define ECGFM_CORE_MASKING_H
 

@@ -1,6 +1,5 @@
-/* test_data2vec.c — data2vec (core/ssl/data2vec.c): loss and gradients against PyTorch on fixed
- * weights and fixed masks (tests/parity/gen_ssl_masked.py), finite differences of the whole
- * backward, and the objective contract (determinism, validation masks, EMA after the update). */
+/* test_data2vec.c — data2vec: PyTorch parity on fixed weights and masks, finite differences of
+ * every gradient, determinism, validation masks, EMA after the update, every backbone. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/checkpoint.h"

@@ -1,6 +1,5 @@
-/* test_jepa.c — JEPA (core/ssl/jepa.c): loss and gradients against PyTorch on fixed weights and
- * fixed target/context masks (tests/parity/gen_ssl_masked.py), finite differences of the whole
- * backward (predictor, mask tokens, encoder), and the objective contract. */
+/* test_jepa.c — JEPA: PyTorch parity on fixed weights and target/context masks, finite
+ * differences of every gradient, determinism, EMA after the update, every backbone. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/checkpoint.h"

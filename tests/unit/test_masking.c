@@ -1,6 +1,5 @@
-/* test_masking.c — the masked objectives' shared pieces: span and JEPA block masks (statistics and
- * structure), the EMA teacher (exact update of parameters and BN statistics), the mask vector,
- * layer-normed targets and SmoothL1 (finite differences). */
+/* test_masking.c — the shared pieces of the masked objectives: span and JEPA masks, exact EMA of
+ * parameters and BN statistics, the mask vector, layer-normed targets, SmoothL1 by FD. */
 #include "tests/unit/testutil.h"
 
 #include "core/model/encoder.h"
