@@ -36,7 +36,7 @@ typedef struct {
     uint8_t *tgt, *ctx, *hide; /* (B*T): target, context, not-context */
     float *yt;                 /* (B*T, d) layer-normed teacher output */
     float *u, *k, *y, *cache, *gb, *z, *r, *mu, *rs, *h, *p;
-    float *dp, *dh, *dr, *dz, *dgb, *dy, *du, *dk;
+    float *dp, *dh, *dr, *dz, *dk; /* backward; three more gradients reuse dead buffers */
     rng_state val_base;
 } jepa_state;
 
@@ -45,9 +45,8 @@ static void jepa_free(ssl_objective *o) {
     if (!s) return;
     teacher_free(s->teacher);
     s4_fft_free(s->fft);
-    float *bufs[] = {s->xz, s->yt, s->u,  s->k,   s->y,  s->cache, s->gb,
-                     s->z,  s->r,  s->mu, s->rs,  s->h,  s->p,     s->dp,
-                     s->dh, s->dr, s->dz, s->dgb, s->dy, s->du,    s->dk};
+    float *bufs[] = {s->xz, s->yt, s->u, s->k, s->y,  s->cache, s->gb, s->z,  s->r,
+                     s->mu, s->rs, s->h, s->p, s->dp, s->dh,    s->dr, s->dz, s->dk};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     free(s->tgt), free(s->ctx), free(s->hide);
@@ -114,8 +113,7 @@ static ecg_code jepa_create(ssl_objective *o, ecg_err *err) {
     if ((rc = teacher_create(&s->teacher, e, 1, err))) return rc;
     if ((rc = s4_fft_init(&s->fft, s->T, err))) return rc;
     const size_t n = (size_t)s->max_b * s->T, nd = n * d;
-    float **nd1[] = {&s->yt, &s->u,  &s->y,  &s->gb,  &s->r,  &s->h, &s->p,
-                     &s->dp, &s->dh, &s->dr, &s->dgb, &s->dy, &s->du};
+    float **nd1[] = {&s->yt, &s->u, &s->y, &s->gb, &s->r, &s->h, &s->p, &s->dp, &s->dh, &s->dr};
     for (size_t i = 0; i < sizeof nd1 / sizeof *nd1; i++)
         if (!(*nd1[i] = malloc(nd * sizeof(float)))) goto oom;
     if (!(s->xz = malloc((size_t)s->max_b * c->in_channels * s->L * sizeof(float))) ||
@@ -183,24 +181,27 @@ static ecg_code jepa_run(ssl_objective *o, const float *x, int B, int train, con
     ssl_metric_add(m, "target_std", ssl_rows_std(s->yt, tgt, n, d));
     ssl_metric_add(m, "pred_std", ssl_rows_std(s->p, tgt, n, d));
     if (!train || nt == 0) return ECG_OK;
-    /* backward through the predictor */
+    /* backward through the predictor; the loss and metrics are done, so the targets' and the
+     * prediction's buffers take gradients, as does dh once it is consumed (at the paper size each
+     * buffer is 39 MB) */
+    float *dgb = s->dh, *dy = s->p, *du = s->yt;
     linear_backward(s->dh, params_grad(ps, s->v_pw), params_grad(ps, s->v_pb), s->dp, s->h,
                     params_data(ps, s->v_pw), n, d, d);
     layernorm_backward(s->dr, params_grad(ps, s->v_nw), params_grad(ps, s->v_nb), s->dh, s->r,
                        s->mu, s->rs, params_data(ps, s->v_nw), n, d);
     glu_backward(s->dz, s->dr, s->z, n, d);
-    linear_backward(s->dgb, params_grad(ps, s->v_ow), params_grad(ps, s->v_ob), s->dz, s->gb,
+    linear_backward(dgb, params_grad(ps, s->v_ow), params_grad(ps, s->v_ob), s->dz, s->gb,
                     params_data(ps, s->v_ow), n, d, 2 * d);
-    gelu_backward(s->dy, s->dgb, s->y, nd);
+    gelu_backward(dy, dgb, s->y, nd);
     s4_params sg;
     s4_params_view(&sg, params_grad(ps, s->v_s4), d, N, 2);
     memset(s->dk, 0, (size_t)2 * d * T * sizeof *s->dk);
-    s4_conv_backward(s->du, s->dk, sg.D, s->dy, s->u, s->cache, s->k, sp.D, B, T, d, 2, s->fft);
+    s4_conv_backward(du, s->dk, sg.D, dy, s->u, s->cache, s->k, sp.D, B, T, d, 2, s->fft);
     s4_kernel_backward(&sg, s->dk, &sp, d, N, 2, T, 1);
-    vec_acc(s->du, s->dr, nd); /* the residual */
-    maskvec_backward(params_grad(ps, s->v_pmask), s->du, tgt, n, d);
+    vec_acc(du, s->dr, nd); /* the residual */
+    maskvec_backward(params_grad(ps, s->v_pmask), du, tgt, n, d);
     /* and through the student */
-    float *dstem = encoder_backward_backbone(st, s->du, NULL, err);
+    float *dstem = encoder_backward_backbone(st, du, NULL, err);
     if (!dstem) return err ? err->code : ECG_EINVAL;
     maskvec_backward(params_grad(ps, s->v_mask), dstem, s->hide, n, d);
     return encoder_backward_stem(st, NULL, NULL, err);
