@@ -7,7 +7,7 @@ teacher teacher.<name> (parameters and BN running statistics), input x (B, 12, L
 masks as float 0/1 (data2vec: mask (B, T); JEPA: target and context (B, T)), and from the reference
 (ref_ssl_masked.py, student in train mode with dropout 0, teacher in eval mode, all in float64 from
 the stored float32 values, S4 kernels in complex128): loss, and g.<name> for every student
-parameter that gets a gradient."""
+parameter that gets a gradient; loss_eval with the student in eval mode (validation)."""
 import copy
 import os
 
@@ -79,6 +79,9 @@ def d2v_case(outdir):
     loss, y = data2vec_loss(s, te, h, me, x.double(), mask, top_layers=2)
     loss.backward()
     t["loss"] = loss.detach().reshape(1)
+    with torch.no_grad():  # validation: the student in eval mode, BN statistics as stored
+        se = copy.deepcopy(student).double().eval()
+        t["loss_eval"] = data2vec_loss(se, te, h, me, x.double(), mask, top_layers=2)[0].reshape(1)
     t["targets"] = y
     for n, p in s.named_parameters():
         if p.grad is not None:
@@ -129,6 +132,9 @@ def jepa_case(outdir):
     loss, y = jepa_loss(s, te, pr, me, x.double(), target, context)
     loss.backward()
     t["loss"] = loss.detach().reshape(1)
+    with torch.no_grad():  # validation: the student in eval mode, BN statistics as stored
+        se = copy.deepcopy(student).double().eval()
+        t["loss_eval"] = jepa_loss(se, te, pr, me, x.double(), target, context)[0].reshape(1)
     for n, p in s.named_parameters():
         if p.grad is not None:
             t["g." + n] = p.grad

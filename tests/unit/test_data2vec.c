@@ -87,6 +87,15 @@ static void test_parity(void **state) {
     assert_int_equal(checked, ps->n_views);
     assert_true(rel < LOSS_REL);
     assert_true(worst < NMSE_GRAD);
+    /* validation path: eval mode with the fixture's running statistics (restored: the train-mode
+     * forward above moved them) */
+    if (checkpoint_load_tensors(&f, "p.", e, 1, &err) != ECG_OK) fail_msg("load: %s", err.msg);
+    float *ref_eval = tu_fixture_f32(&f, "loss_eval", NULL);
+    if (data2vec_step_masked(o, x, B, 0, mask, &m, &err) != ECG_OK) fail_msg("step: %s", err.msg);
+    const double rel_eval = fabs(m.loss - ref_eval[0]) / fabs(ref_eval[0]);
+    print_message("  eval mode: loss %.9f vs %.9f (rel err %.2e)\n", m.loss, ref_eval[0], rel_eval);
+    assert_true(rel_eval < LOSS_REL);
+    free(ref_eval);
     free(x), free(ref), free(mask);
     ssl_free(o);
     encoder_free(e);
