@@ -73,7 +73,8 @@ def d2v_case(outdir):
     t["p.ssl.d2v.head.weight"], t["p.ssl.d2v.head.bias"] = head.weight, head.bias
     state(t, "teacher.", teacher)
     t["x"], t["mask"] = x, mask.float()
-    s, te, h = copy.deepcopy(student).double(), copy.deepcopy(teacher).double(), copy.deepcopy(head).double()
+    s, te = copy.deepcopy(student).double(), copy.deepcopy(teacher).double()
+    h = copy.deepcopy(head).double()
     s.train()
     me = mask_emb.double().requires_grad_(True)
     loss, y = data2vec_loss(s, te, h, me, x.double(), mask, top_layers=2)
@@ -126,7 +127,8 @@ def jepa_case(outdir):
         t["p.ssl.jepa.pred." + n] = v
     state(t, "teacher.", teacher)
     t["x"], t["target"], t["context"] = x, target.float(), context.float()
-    s, te, pr = copy.deepcopy(student).double(), copy.deepcopy(teacher).double(), copy.deepcopy(pred).double()
+    s, te = copy.deepcopy(student).double(), copy.deepcopy(teacher).double()
+    pr = copy.deepcopy(pred).double()
     s.train()
     me = mask_emb.double().requires_grad_(True)
     loss, y = jepa_loss(s, te, pr, me, x.double(), target, context)
