@@ -288,6 +288,15 @@ static void test_contract(void **state) {
     assert_true(st[0].data[0] == 0.9f * t_before + (1.0f - 0.9f) * s_now);
     assert_true(st[rv].data[0] == 0.9f * rv_before + (1.0f - 0.9f) * rv_student);
     assert_true(st[rv].data[0] != rv_before);
+    /* nothing masked: loss 0 and no gradient at all */
+    uint8_t *none = calloc((size_t)B * encoder_tokens(e[1]), 1);
+    assert_non_null(none);
+    encoder_zero_grad(e[1]);
+    assert_int_equal(data2vec_step_masked(o[1], x, B, 1, none, &m2, &err), ECG_OK);
+    assert_true(m2.loss == 0.0);
+    for (size_t j = 0; j < p1->n_floats; j++)
+        assert_true(p1->grad[j] == 0.0f);
+    free(none);
     for (int k = 0; k < 2; k++) {
         ssl_free(o[k]);
         encoder_free(e[k]);
