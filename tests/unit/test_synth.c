@@ -352,6 +352,9 @@ static void test_determinism(void **state) {
         record_free(&r);
     }
     assert_memory_equal(serial, parallel, sizeof serial);
+    for (int i = 0; i < N; i++) /* and every index is its own record */
+        for (int j = 0; j < i; j++)
+            assert_true(serial[i] != serial[j]);
 }
 
 static void test_einthoven(void **state) {
