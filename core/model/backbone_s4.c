@@ -1,7 +1,6 @@
 /* backbone_s4.c — the paper's S4 backbone: post-norm blocks
  * y = S4(x) -> GELU -> Linear(d, 2d) -> GLU -> dropout; x = LayerNorm(x + y). */
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 
 #include "core/model/encoder_impl.h"
@@ -36,8 +35,6 @@ typedef struct {
     float *kfrozen; /* [n_layers][ch, H, L]: kernels of a frozen encoder, computed once */
 } s4_state;
 
-/* FFTW's planner is not thread-safe: encoders built on different threads take turns. */
-static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int n_kernels(const struct encoder_config *c) {
     return c->causal ? 1 : 2;
@@ -104,9 +101,7 @@ static ecg_code s4_alloc(encoder *e, ecg_err *err) {
         goto oom;
     if (c->n_layers > 0 && !(st->kfrozen = enc_alloc((size_t)c->n_layers * ch * H * L))) goto oom;
     if (c->n_layers > 0) {
-        pthread_mutex_lock(&plan_lock);
         ecg_code rc = s4_fft_init(&st->fft, L, err);
-        pthread_mutex_unlock(&plan_lock);
         if (rc != ECG_OK) return rc;
     }
     return ECG_OK;
@@ -123,9 +118,7 @@ static void s4_free_state(encoder *e) {
         free(s->r), free(s->mu), free(s->rs), free(s->out);
     }
     if (st->fft) {
-        pthread_mutex_lock(&plan_lock);
         s4_fft_free(st->fft);
-        pthread_mutex_unlock(&plan_lock);
     }
     free(st->slot), free(st->blk), free(st->dz), free(st->dk), free(st->kfrozen), free(st);
     e->bb = NULL;

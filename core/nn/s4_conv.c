@@ -5,6 +5,7 @@
 #include <fftw3.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Why these choices (timings at B = 32, L = 300, H = 512 on one core of the build machine):
@@ -68,6 +69,10 @@ static int s4_tile_width(int tiles, int L, int n, int scratch) {
     return tw;
 }
 
+/* FFTW's planner (plan creation and destruction) is not thread-safe; every plan in ecgfm is made
+ * here, so this one lock covers encoders, JEPA's predictor and anything else built on threads. */
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
 ecg_code s4_fft_init(s4_fft **out, int L, ecg_err *err) {
     *out = NULL;
     if (L < 1 || L > (1 << 20)) return err_set(err, ECG_EINVAL, "s4_fft_init: bad length %d", L);
@@ -92,9 +97,11 @@ ecg_code s4_fft_init(s4_fft **out, int L, ecg_err *err) {
     f->tw_bwd = s4_tile_width(2, L, n, S4_BWD_SCRATCH);
     /* Planned on fftwf_malloc'd arrays; every execution uses 64-byte aligned buffers, so the
      * alignment FFTW requires for the new-array execute functions matches. */
+    pthread_mutex_lock(&plan_lock);
     f->fwd = fftwf_plan_dft_1d(n, a, b, FFTW_FORWARD, FFTW_ESTIMATE);
     f->inv = fftwf_plan_dft_1d(n, a, b, FFTW_BACKWARD, FFTW_ESTIMATE);
     f->r2c = fftwf_plan_dft_r2c_1d(n, (float *)a, b, FFTW_ESTIMATE);
+    pthread_mutex_unlock(&plan_lock);
     fftwf_free(a);
     fftwf_free(b);
     if (!f->fwd || !f->inv || !f->r2c) {
@@ -107,9 +114,11 @@ ecg_code s4_fft_init(s4_fft **out, int L, ecg_err *err) {
 
 void s4_fft_free(s4_fft *f) {
     if (!f) return;
+    pthread_mutex_lock(&plan_lock);
     if (f->fwd) fftwf_destroy_plan(f->fwd);
     if (f->inv) fftwf_destroy_plan(f->inv);
     if (f->r2c) fftwf_destroy_plan(f->r2c);
+    pthread_mutex_unlock(&plan_lock);
     free(f);
 }
 
