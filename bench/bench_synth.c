@@ -1,6 +1,5 @@
 /* bench_synth.c — how fast the synthetic corpus is made: 10 s 12-lead records at 240 Hz, all
  * noise on, records spread over OpenMP threads, checked bit-identical to a serial run. */
-#include <omp.h>
 #include <stdint.h>
 
 #include "bench/bench_util.h"

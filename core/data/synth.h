@@ -16,8 +16,9 @@ typedef enum {
     SYNTH_N_CLASSES = 4
 } synth_class;
 
-/* Noise amplitudes are maxima: each record draws its own amplitude of each source in
- * [0.1, 1] × the maximum (powerline: [0.25, 1]), so a corpus spans clean to noisy records. */
+/* Noise amplitudes are maxima: each record draws its own amplitude of baseline wander and muscle
+ * noise in [0.1, 1] × the maximum, of mains in [0.25, 1] ×, and each motion swing in [0.18, 0.6] ×
+ * (swings may overlap), so a corpus spans clean to noisy records. */
 typedef struct {
     double fs;                            /* output rate, Hz (default 240, the encoder's rate) */
     double seconds;                       /* record length (default 10) */

@@ -64,7 +64,7 @@ void synth_gaussian_add(float *x, size_t n, double fs, double c, double sigma, d
 void synth_render_fwaves(const synth_heart *h, rng_state *r, float *dip[3], size_t n, double fs);
 
 /* synth_rhythm.c: the beat list of a record. Fills at most max beats (enough for rates up to
- * 240 bpm over [-1.5 s, seconds + 1 s]) and returns how many; *n_ectopic counts PVCs inside. */
+ * 250 bpm over [-1.5 s, seconds + 1 s]) and returns how many; *n_ectopic counts PVCs inside. */
 size_t synth_beats_capacity(double seconds);
 size_t synth_rhythm_beats(const synth_heart *h, rng_state *r, double seconds, synth_beat *beats,
                           size_t max, int *n_ectopic);

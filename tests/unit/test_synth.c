@@ -1,6 +1,5 @@
 /* test_synth.c — the synthetic corpus: records are a pure function of (seed, index), limb leads
  * obey Einthoven exactly, and each class shows its signature to a simple R-peak detector. */
-#include <omp.h>
 
 #include "testutil.h"
 
