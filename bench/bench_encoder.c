@@ -58,6 +58,7 @@ static size_t heap_in_use(void) {
 }
 
 int main(int argc, char **argv) {
+    threads_blas_reexec(argv); /* the same OpenBLAS kernels as `make bench` and ecgfm itself */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) seconds = atof(argv[++i]);

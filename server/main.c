@@ -61,19 +61,8 @@ static int cmd_serve(int argc, char **argv) {
     return EXIT_OK;
 }
 
-/* Debian's OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, before main, and on CPUs newer than
- * it knows it falls back to kernels 3-5x slower. Name the family this CPU supports and start again
- * (once: the variable is then set). A user's own setting always wins. */
-static void blas_coretype_reexec(char **argv) {
-    if (getenv("OPENBLAS_CORETYPE")) return;
-    const char *core = threads_blas_coretype();
-    if (!core || setenv("OPENBLAS_CORETYPE", core, 0) != 0) return;
-    execv("/proc/self/exe", argv);
-    /* exec failed (no /proc): carry on with OpenBLAS's own detection */
-}
-
 int main(int argc, char **argv) {
-    blas_coretype_reexec(argv);
+    threads_blas_reexec(argv);
     /* Peers that hang up mid-response must cost one connection, not the process. */
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -3,6 +3,8 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 void openblas_set_num_threads(int num_threads);
 
@@ -25,4 +27,12 @@ const char *threads_blas_coretype(void) {
         return "SkylakeX";
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
     return NULL;
+}
+
+void threads_blas_reexec(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE")) return;
+    const char *core = threads_blas_coretype();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 0) != 0) return;
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with OpenBLAS's own detection */
 }

@@ -11,5 +11,9 @@ int threads_get(void);
  * OPENBLAS_CORETYPE when it is loaded, so main() sets it and re-executes itself (see server/main.c);
  * scripts/blas_coretype.sh is the same rule for make. */
 const char *threads_blas_coretype(void);
+/* For main() only: when OPENBLAS_CORETYPE is unset and threads_blas_coretype() names a family,
+ * set it and re-execute this program with the same argv (once: the variable is then set).
+ * Returns only when nothing needed doing or exec failed; a user's own setting always wins. */
+void threads_blas_reexec(char **argv);
 
 #endif
