@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bench/bench_util.h"
+#include "core/base/threads.h"
 #include "core/data/store.h"
 #include "core/data/synth.h"
 #include "core/train/pretrain.h"
@@ -32,6 +33,7 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
 }
 
 int main(int argc, char **argv) {
+    threads_blas_reexec(argv); /* the same OpenBLAS kernels as `make bench` */
     int threads = 2, steps = 3;
     double peer_seconds = 10;
     for (int i = 1; i < argc; i++) {
