@@ -130,19 +130,6 @@ static ecg_code d2v_run(ssl_objective *o, const float *x, int B, int train, cons
     return encoder_backward_stem(st, NULL, NULL, err);
 }
 
-/* Validation masks depend on the batch only (a hash of its bits), not on how far training got, so
- * validation losses of different checkpoints are on the same masks and validation never moves the
- * training stream. */
-static rng_state batch_stream(const rng_state *base, const float *x, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        h = (h ^ u) * 0x100000001b3ULL;
-    }
-    return rng_fork(base, h);
-}
-
 static ecg_code d2v_step(ssl_objective *o, const float *x, int B, int train, ssl_metrics *m,
                          ecg_err *err) {
     d2v_state *s = o->impl;
@@ -151,7 +138,8 @@ static ecg_code d2v_step(ssl_objective *o, const float *x, int B, int train, ssl
     const struct encoder_config *c = encoder_get_config(o->student);
     rng_state vr, *r = &o->rng;
     if (!train) {
-        vr = batch_stream(&s->val_base, x, (size_t)B * c->in_channels * s->L);
+        /* validation masks depend on the batch only (mask_batch_stream) */
+        vr = mask_batch_stream(&s->val_base, x, (size_t)B * c->in_channels * s->L);
         r = &vr;
     }
     mask_draw_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, r);

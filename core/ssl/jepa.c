@@ -207,26 +207,16 @@ static ecg_code jepa_run(ssl_objective *o, const float *x, int B, int train, con
     return encoder_backward_stem(st, NULL, NULL, err);
 }
 
-static rng_state batch_stream(const rng_state *base, const float *x, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        h = (h ^ u) * 0x100000001b3ULL;
-    }
-    return rng_fork(base, h);
-}
-
 static ecg_code jepa_step(ssl_objective *o, const float *x, int B, int train, ssl_metrics *m,
                           ecg_err *err) {
     jepa_state *s = o->impl;
     if (B < 1 || B > s->max_b)
         return err_set(err, ECG_EINVAL, "jepa: batch %d outside [1, %d]", B, s->max_b);
     const struct encoder_config *c = encoder_get_config(o->student);
-    /* validation masks depend on the batch only (see data2vec.c) */
+    /* validation masks depend on the batch only (mask_batch_stream) */
     rng_state vr, *r = &o->rng;
     if (!train) {
-        vr = batch_stream(&s->val_base, x, (size_t)B * c->in_channels * s->L);
+        vr = mask_batch_stream(&s->val_base, x, (size_t)B * c->in_channels * s->L);
         r = &vr;
     }
     mask_draw_jepa(s->tgt, s->ctx, B, s->T, o->cfg.jepa_target_blocks, o->cfg.jepa_block_len,

@@ -63,3 +63,13 @@ double mask_jepa_expected_target_frac(int T, int n_blocks, int block_len) {
     }
     return T > 0 ? s / T : 0.0;
 }
+
+rng_state mask_batch_stream(const rng_state *base, const float *x, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        h = (h ^ u) * 0x100000001b3ULL;
+    }
+    return rng_fork(base, h);
+}

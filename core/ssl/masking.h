@@ -3,6 +3,7 @@
 #ifndef ECGFM_CORE_MASKING_H
 #define ECGFM_CORE_MASKING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/base/rng.h"
@@ -42,5 +43,9 @@ int mask_draw_jepa(uint8_t *target, uint8_t *context, int B, int T, int n_blocks
 /* Expected fraction of target tokens for mask_draw_jepa:
  * (1/T) sum_t 1 - (1 - c_t / (T - block_len + 1))^n_blocks, c_t = number of starts covering t. */
 double mask_jepa_expected_target_frac(int T, int n_blocks, int block_len);
+
+/* A stream that depends only on base and the batch's bits (FNV-1a over x): validation masks drawn
+ * from it are the same for every checkpoint, and drawing them never moves the training stream. */
+rng_state mask_batch_stream(const rng_state *base, const float *x, size_t n);
 
 #endif
