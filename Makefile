@@ -38,7 +38,7 @@ SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps run test unit parity sanitize bench fixtures fuzz clean format
+.PHONY: all deps run test unit parity sanitize bench fixtures fuzz clean format model
 
 all: $(BUILD)/ecgfm $(TEST_BIN) $(BENCH_BIN)
 
@@ -132,6 +132,10 @@ run: deps
 bench: deps
 	$(MAKE) all
 	@scripts/run_bench.sh $(BUILD)
+
+# The bundled default model (models/small/): synthetic corpus + CPC pretraining, about a minute.
+model: $(BUILD)/ecgfm
+	ECGFM=$(BUILD)/ecgfm WORK=$(BUILD)/model models/small/train.sh
 
 format:
 	clang-format -i $$(find core api server tests bench -name '*.[ch]')
