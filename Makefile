@@ -4,7 +4,7 @@
 BUILD    ?= build
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS     := libmicrohttpd jansson libuv fftw3f sqlite3 hdf5-serial
+PKGS     := libmicrohttpd jansson libuv fftw3f sqlite3 hdf5-serial libsodium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # OpenBLAS's OpenMP build, linked by path: its threads are ecgfm's OpenMP threads, so a GEMM and
@@ -36,6 +36,9 @@ CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The SQL migrations are compiled into the binary (build/gen/migrations.c): it needs no files beside it.
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+SERVER_OBJ += $(BUILD)/gen/migrations.o
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps run test unit parity sanitize bench fixtures fuzz clean format model
@@ -45,6 +48,12 @@ all: $(BUILD)/ecgfm $(TEST_BIN) $(BENCH_BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed_sql.sh
+	@mkdir -p $(dir $@)
+	scripts/embed_sql.sh $@ $(MIGRATIONS)
+$(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -66,6 +75,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 # The integration test drives the real binary (found next to it as ../ecgfm).
 $(BUILD)/tests/test_server: $(BUILD)/ecgfm
 $(BUILD)/tests/test_pretrain_resume: $(BUILD)/ecgfm
+$(BUILD)/tests/test_api_auth: $(BUILD)/ecgfm
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)
@@ -127,6 +137,7 @@ sanitize: fixtures
 
 run: deps
 	$(MAKE) $(BUILD)/ecgfm
+	$(BUILD)/ecgfm keys ensure-admin
 	$(BUILD)/ecgfm serve
 
 bench: deps
