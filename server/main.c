@@ -10,6 +10,7 @@
 #include "core/base/threads.h"
 
 #include "server/cli_pretrain.h"
+#include "server/cli_transfer.h"
 #include "server/config.h"
 #include "server/serve.h"
 #include "server/version.h"
@@ -25,6 +26,7 @@ static void print_usage(FILE *out) {
                  "  serve     run the HTTP service until SIGINT or SIGTERM\n"
                  "  pretrain  self-supervised pretraining from a dataset store (see below)\n"
                  "  synth     write a synthetic 12-lead ECG dataset into the store\n"
+                 "  transfer  zero-shot transfer of a checkpoint to a UCR/UEA task (see below)\n"
                  "  version   print the version\n"
                  "  help      print this help\n"
                  "\n"
@@ -36,6 +38,7 @@ static void print_usage(FILE *out) {
             "endpoints: GET /healthz (liveness), GET /readyz (503 until ready)\n"
             "\n");
     cli_pretrain_usage(out);
+    cli_transfer_usage(out);
     fprintf(out,
             "\n"
             "exit status: 0 ok, 1 runtime failure (e.g. port in use), 2 usage or config error\n");
@@ -75,6 +78,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
     if (strcmp(cmd, "pretrain") == 0) return cli_pretrain(argc - 2, argv + 2);
     if (strcmp(cmd, "synth") == 0) return cli_synth(argc - 2, argv + 2);
+    if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2) {
             fprintf(stderr, "ecgfm version: takes no arguments\n");
