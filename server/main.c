@@ -9,6 +9,7 @@
 
 #include "core/base/threads.h"
 
+#include "server/cli_embed.h"
 #include "server/cli_pretrain.h"
 #include "server/cli_transfer.h"
 #include "server/config.h"
@@ -26,6 +27,7 @@ static void print_usage(FILE *out) {
                  "  serve     run the HTTP service until SIGINT or SIGTERM\n"
                  "  pretrain  self-supervised pretraining from a dataset store (see below)\n"
                  "  synth     write a synthetic 12-lead ECG dataset into the store\n"
+                 "  embed     embed ECG files with a checkpoint, as POST /v1/embed does\n"
                  "  transfer  zero-shot transfer of a checkpoint to a UCR/UEA task (see below)\n"
                  "  version   print the version\n"
                  "  help      print this help\n"
@@ -37,6 +39,7 @@ static void print_usage(FILE *out) {
             "\n"
             "endpoints: GET /healthz (liveness), GET /readyz (503 until ready)\n"
             "\n");
+    cli_embed_usage(out);
     cli_pretrain_usage(out);
     cli_transfer_usage(out);
     fprintf(out,
@@ -76,6 +79,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "embed") == 0) return cli_embed(argc - 2, argv + 2);
     if (strcmp(cmd, "pretrain") == 0) return cli_pretrain(argc - 2, argv + 2);
     if (strcmp(cmd, "synth") == 0) return cli_synth(argc - 2, argv + 2);
     if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);

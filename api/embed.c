@@ -1,0 +1,603 @@
+/* embed.c — /v1/embed requests into records, records into encoder windows, embeddings into JSON
+ * (see embed.h). Every client mistake becomes a 4xx with a message naming what was wrong. */
+#include "api/embed.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/data/edf.h"
+#include "core/data/resample.h"
+#include "core/data/store.h"
+#include "core/data/text_signal.h"
+#include "core/data/wfdb.h"
+#include "core/ssl/objective.h"
+
+/* Samples beyond this many millivolts are not an ECG (a unit mistake or garbage): 422. */
+#define EMBED_MAX_ABS_MV 1e5
+#define EMBED_MAX_LEADS 64
+#define EMBED_MAX_FS 100000.0
+#define EMBED_MAX_PARTS 16
+
+void embed_request_free(embed_request *req) {
+    record_free(&req->rec);
+    memset(req, 0, sizeof *req);
+}
+
+static int fail(api_response *res, int status, const char *code, const char *msg) {
+    api_response_error(res, status, code, "%s", msg);
+    return -1;
+}
+
+/* ---- options ---- */
+
+static int parse_pooling(const char *s, embed_pooling *out, api_response *res) {
+    if (strcmp(s, "mean") == 0)
+        *out = EMBED_POOL_MEAN;
+    else if (strcmp(s, "windows") == 0)
+        *out = EMBED_POOL_WINDOWS;
+    else {
+        api_response_error(res, 422, "invalid_pooling",
+                           "pooling must be \"mean\" or \"windows\", got \"%.40s\"", s);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_checkpoint(const char *s, embed_request *req, api_response *res) {
+    /* Only the bundled default exists until the checkpoint store lands. */
+    if (strcmp(s, "default") != 0) {
+        api_response_error(res, 404, "checkpoint_not_found",
+                           "checkpoint \"%.60s\" does not exist (only \"default\" is served)", s);
+        return -1;
+    }
+    snprintf(req->checkpoint, sizeof req->checkpoint, "%s", s);
+    return 0;
+}
+
+static int parse_fs(const char *s, double *fs, api_response *res) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v <= 0 || v > EMBED_MAX_FS) {
+        api_response_error(res, 422, "invalid_fs", "fs must be a number in (0, %g], got \"%.40s\"",
+                           EMBED_MAX_FS, s);
+        return -1;
+    }
+    *fs = v;
+    return 0;
+}
+
+/* ---- JSON body ---- */
+
+static int json_fail(api_response *res, json_t *root, int status, const char *code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int json_fail(api_response *res, json_t *root, int status, const char *code,
+                     const char *fmt, ...) {
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_decref(root);
+    return fail(res, status, code, msg);
+}
+
+static int parse_json_body(const embed_http_input *in, embed_request *req, api_response *res) {
+    json_error_t jerr;
+    json_t *root = json_loadb(in->body, in->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return json_fail(res, NULL, 400, "invalid_json", "the body is not valid JSON: %s (line %d)",
+                         jerr.text, jerr.line);
+    if (!json_is_object(root))
+        return json_fail(res, root, 400, "invalid_json", "the body must be a JSON object");
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (strcmp(key, "signal") && strcmp(key, "fs") && strcmp(key, "leads") &&
+            strcmp(key, "units") && strcmp(key, "pooling") && strcmp(key, "checkpoint"))
+            return json_fail(res, root, 400, "unknown_field",
+                             "unknown field \"%.40s\" (fields: signal, fs, leads, units, pooling, "
+                             "checkpoint)",
+                             key);
+    }
+    json_t *sig = json_object_get(root, "signal");
+    json_t *jfs = json_object_get(root, "fs");
+    json_t *jleads = json_object_get(root, "leads");
+    json_t *junits = json_object_get(root, "units");
+    json_t *jpool = json_object_get(root, "pooling");
+    json_t *jckpt = json_object_get(root, "checkpoint");
+    if (!sig) return json_fail(res, root, 400, "missing_field", "\"signal\" is required");
+    if (!jfs) return json_fail(res, root, 400, "missing_field", "\"fs\" is required");
+    if (!json_is_number(jfs))
+        return json_fail(res, root, 400, "wrong_type", "\"fs\" must be a number");
+    double fs = json_number_value(jfs);
+    if (!isfinite(fs) || fs <= 0 || fs > EMBED_MAX_FS)
+        return json_fail(res, root, 422, "invalid_fs", "\"fs\" must be in (0, %g], got %g",
+                         EMBED_MAX_FS, fs);
+    if (!json_is_array(sig) || json_array_size(sig) == 0)
+        return json_fail(res, root, 400, "wrong_type",
+                         "\"signal\" must be a non-empty array of leads, each an array of samples");
+    size_t n_ch = json_array_size(sig);
+    if (n_ch > EMBED_MAX_LEADS)
+        return json_fail(res, root, 422, "too_many_leads", "\"signal\" has %zu leads (at most %d)",
+                         n_ch, EMBED_MAX_LEADS);
+    size_t n = 0;
+    for (size_t c = 0; c < n_ch; c++) {
+        json_t *row = json_array_get(sig, c);
+        if (!json_is_array(row))
+            return json_fail(res, root, 400, "wrong_type",
+                             "\"signal\"[%zu] must be an array of samples", c);
+        if (c == 0) n = json_array_size(row);
+        if (json_array_size(row) != n)
+            return json_fail(res, root, 400, "ragged_signal",
+                             "\"signal\" is ragged: lead 0 has %zu samples, lead %zu has %zu", n,
+                             c, json_array_size(row));
+    }
+    if (n == 0) return json_fail(res, root, 422, "empty_signal", "\"signal\" has no samples");
+    double scale = 1.0;
+    const char *units = "mV";
+    if (junits) {
+        if (!json_is_string(junits))
+            return json_fail(res, root, 400, "wrong_type", "\"units\" must be a string");
+        units = json_string_value(junits);
+        if (strcmp(units, "mV") == 0)
+            scale = 1.0;
+        else if (strcmp(units, "uV") == 0 || strcmp(units, "\xc2\xb5V") == 0)
+            scale = 1e-3;
+        else
+            return json_fail(res, root, 422, "invalid_units",
+                             "\"units\" must be \"mV\" or \"uV\", got \"%.20s\"", units);
+    }
+    /* Leads: required unless there are exactly 12 rows (then the standard order). */
+    if (!jleads && n_ch != ECG_N_LEADS)
+        return json_fail(res, root, 400, "missing_field",
+                         "\"leads\" is required unless \"signal\" has the 12 standard leads in "
+                         "order (it has %zu)",
+                         n_ch);
+    if (jleads) {
+        if (!json_is_array(jleads))
+            return json_fail(res, root, 400, "wrong_type", "\"leads\" must be an array of names");
+        if (json_array_size(jleads) != n_ch)
+            return json_fail(res, root, 422, "leads_mismatch",
+                             "\"leads\" names %zu leads but \"signal\" has %zu",
+                             json_array_size(jleads), n_ch);
+    }
+    if (jpool) {
+        if (!json_is_string(jpool))
+            return json_fail(res, root, 400, "wrong_type", "\"pooling\" must be a string");
+        if (parse_pooling(json_string_value(jpool), &req->pooling, res)) {
+            json_decref(root);
+            return -1;
+        }
+    }
+    if (jckpt) {
+        if (!json_is_string(jckpt))
+            return json_fail(res, root, 400, "wrong_type", "\"checkpoint\" must be a string");
+        if (parse_checkpoint(json_string_value(jckpt), req, res)) {
+            json_decref(root);
+            return -1;
+        }
+    }
+    ecg_err err = {0};
+    if (record_alloc(&req->rec, (int)n_ch, n, &err))
+        return json_fail(res, root, 500, "out_of_memory", "%s", err.msg);
+    req->rec.fs = fs;
+    snprintf(req->rec.record_name, sizeof req->rec.record_name, "json");
+    int seen[ECG_N_LEADS] = {0};
+    for (size_t c = 0; c < n_ch; c++) {
+        ecg_channel *ch = &req->rec.channels[c];
+        const char *name = ecg_lead_names[c < ECG_N_LEADS ? c : 0];
+        if (jleads) {
+            json_t *jn = json_array_get(jleads, c);
+            if (!json_is_string(jn))
+                return json_fail(res, root, 400, "wrong_type", "\"leads\"[%zu] must be a string",
+                                 c);
+            name = json_string_value(jn);
+        }
+        int lead = record_lead_from_name(name);
+        if (lead < 0)
+            return json_fail(res, root, 422, "unknown_lead",
+                             "unknown lead \"%.20s\" (leads: I, II, III, aVR, aVL, aVF, V1-V6)",
+                             name);
+        if (seen[lead])
+            return json_fail(res, root, 422, "duplicate_lead", "lead %s is given twice",
+                             ecg_lead_names[lead]);
+        seen[lead] = 1;
+        snprintf(ch->name, sizeof ch->name, "%s", ecg_lead_names[lead]);
+        snprintf(ch->units, sizeof ch->units, "mV");
+        ch->lead = lead;
+        json_t *row = json_array_get(sig, c);
+        float *dst = req->rec.signal + c * n;
+        for (size_t t = 0; t < n; t++) {
+            json_t *x = json_array_get(row, t);
+            if (json_is_null(x)) {
+                dst[t] = NAN; /* missing sample */
+                continue;
+            }
+            if (!json_is_number(x))
+                return json_fail(res, root, 400, "wrong_type",
+                                 "\"signal\"[%zu][%zu] must be a number or null", c, t);
+            double mv = json_number_value(x) * scale;
+            if (!isfinite(mv) || fabs(mv) > EMBED_MAX_ABS_MV)
+                return json_fail(res, root, 422, "sample_out_of_range",
+                                 "\"signal\"[%zu][%zu] = %g %s is not a plausible ECG value "
+                                 "(|x| <= %g mV)",
+                                 c, t, json_number_value(x), units, EMBED_MAX_ABS_MV);
+            dst[t] = (float)mv;
+        }
+    }
+    json_decref(root);
+    snprintf(req->source, sizeof req->source, "json");
+    return 0;
+}
+
+/* ---- file uploads ---- */
+
+typedef struct {
+    const char *name;     /* form field name, may be NULL */
+    char filename[128];   /* basename of the part's filename, "" when none */
+    const char *ctype;    /* not NUL-terminated: ctype_len bytes */
+    size_t ctype_len;
+    const uint8_t *data;
+    size_t len;
+} mp_part;
+
+static const char *memmem_s(const char *h, size_t hl, const char *n, size_t nl) {
+    return memmem(h, hl, n, nl);
+}
+
+/* A header parameter value (name="value" or name=value) from a header line of len bytes. */
+static int header_param(const char *line, size_t len, const char *pname, char *out, size_t cap) {
+    size_t pl = strlen(pname);
+    for (size_t i = 0; i + pl + 1 <= len; i++) {
+        if (strncasecmp(line + i, pname, pl) != 0 || line[i + pl] != '=') continue;
+        if (i > 0 && !(line[i - 1] == ';' || line[i - 1] == ' ' || line[i - 1] == '\t')) continue;
+        const char *v = line + i + pl + 1, *end = line + len;
+        size_t k = 0;
+        if (v < end && *v == '"') {
+            v++;
+            while (v < end && *v != '"' && k + 1 < cap) out[k++] = *v++;
+        } else {
+            while (v < end && *v != ';' && *v != ' ' && *v != '\r' && k + 1 < cap)
+                out[k++] = *v++;
+        }
+        out[k] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_multipart(const char *body, size_t len, const char *ctype, mp_part *parts,
+                           int *n_parts, api_response *res) {
+    char boundary[128];
+    if (!header_param(ctype, strlen(ctype), "boundary", boundary, sizeof boundary) ||
+        !boundary[0])
+        return fail(res, 400, "invalid_multipart", "multipart body without a boundary parameter");
+    char delim[140];
+    int dl = snprintf(delim, sizeof delim, "--%s", boundary);
+    const char *p = memmem_s(body, len, delim, (size_t)dl), *end = body + len;
+    if (!p) return fail(res, 400, "invalid_multipart", "multipart body without its boundary");
+    *n_parts = 0;
+    for (;;) {
+        p += dl;
+        if (end - p >= 2 && p[0] == '-' && p[1] == '-') break; /* closing delimiter */
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n')
+            return fail(res, 400, "invalid_multipart", "malformed multipart delimiter line");
+        p += 2;
+        const char *hdr_end = memmem_s(p, (size_t)(end - p), "\r\n\r\n", 4);
+        if (!hdr_end) return fail(res, 400, "invalid_multipart", "a part's headers do not end");
+        if (*n_parts >= EMBED_MAX_PARTS)
+            return fail(res, 400, "invalid_multipart", "more than 16 parts");
+        mp_part *pt = &parts[(*n_parts)++];
+        memset(pt, 0, sizeof *pt);
+        for (const char *l = p; l < hdr_end;) {
+            const char *le = memmem_s(l, (size_t)(hdr_end - l), "\r\n", 2);
+            if (!le) le = hdr_end;
+            size_t ll = (size_t)(le - l);
+            if (ll > 20 && strncasecmp(l, "Content-Disposition:", 20) == 0) {
+                char fn[256] = "";
+                if (header_param(l + 20, ll - 20, "filename", fn, sizeof fn)) {
+                    const char *base = fn;
+                    for (const char *q = fn; *q; q++)
+                        if (*q == '/' || *q == '\\') base = q + 1;
+                    snprintf(pt->filename, sizeof pt->filename, "%s", base);
+                }
+            } else if (ll > 13 && strncasecmp(l, "Content-Type:", 13) == 0) {
+                pt->ctype = l + 13;
+                pt->ctype_len = ll - 13;
+            }
+            l = le + 2;
+        }
+        const char *data = hdr_end + 4;
+        char ddelim[144];
+        int ddl = snprintf(ddelim, sizeof ddelim, "\r\n%s", delim);
+        const char *next = memmem_s(data, (size_t)(end - data), ddelim, (size_t)ddl);
+        if (!next) return fail(res, 400, "invalid_multipart", "a part does not end (truncated?)");
+        pt->data = (const uint8_t *)data;
+        pt->len = (size_t)(next - data);
+        p = next + 2;
+    }
+    if (*n_parts == 0) return fail(res, 400, "invalid_multipart", "multipart body has no parts");
+    return 0;
+}
+
+static const char *ext_of(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : "";
+}
+
+/* The format a file name or content type names, or NULL. */
+static const char *format_of_name(const char *name) {
+    const char *e = ext_of(name);
+    if (!strcasecmp(e, "hea") || !strcasecmp(e, "dat")) return "wfdb";
+    if (!strcasecmp(e, "csv")) return "csv";
+    if (!strcasecmp(e, "npy")) return "npy";
+    if (!strcasecmp(e, "edf") || !strcasecmp(e, "bdf")) return "edf";
+    if (!strcasecmp(e, "json")) return "json";
+    return NULL;
+}
+
+static const char *format_of_ctype(const char *ct, size_t len) {
+    while (len && (*ct == ' ' || *ct == '\t')) ct++, len--;
+    static const struct {
+        const char *ct, *fmt;
+    } map[] = {{"application/json", "json"}, {"text/csv", "csv"},
+               {"application/x-npy", "npy"}, {"application/edf", "edf"},
+               {"application/x-edf", "edf"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t l = strlen(map[i].ct);
+        if (len >= l && strncasecmp(ct, map[i].ct, l) == 0 &&
+            (len == l || ct[l] == ';' || ct[l] == ' '))
+            return map[i].fmt;
+    }
+    return NULL;
+}
+
+static int reader_fail(api_response *res, const char *fmt, const ecg_err *err) {
+    if (err->code == ECG_ENOMEM)
+        api_response_error(res, 500, "out_of_memory", "%s", err->msg);
+    else if (err->code == ECG_EINVAL && strstr(err->msg, "max"))
+        api_response_error(res, 413, "record_too_long", "%s", err->msg);
+    else
+        api_response_error(res, 422, "invalid_file", "the %s upload cannot be read: %s", fmt,
+                           err->msg);
+    return -1;
+}
+
+/* Upload size limits for the readers: the body limit already bounds the bytes. */
+#define EMBED_MAX_READER_SAMPLES ((size_t)1 << 26)
+
+static int read_one(const char *fmt, const char *name, const uint8_t *data, size_t len, double fs,
+                    embed_request *req, api_response *res) {
+    ecg_err err = {0};
+    ecg_code rc;
+    if (!strcmp(fmt, "csv")) {
+        text_signal_opts o = {0};
+        o.fs = fs;
+        o.max_samples = EMBED_MAX_READER_SAMPLES;
+        rc = csv_parse_buffer(&req->rec, (const char *)data, len, name, &o, &err);
+    } else if (!strcmp(fmt, "npy")) {
+        if (!(fs > 0))
+            return fail(res, 422, "missing_fs",
+                        "a .npy upload needs the sampling rate: add ?fs=HZ to the URL");
+        text_signal_opts o = {0};
+        o.fs = fs;
+        o.max_samples = EMBED_MAX_READER_SAMPLES;
+        rc = npy_parse_buffer(&req->rec, data, len, name, &o, &err);
+    } else if (!strcmp(fmt, "edf")) {
+        edf_options o = {0};
+        o.max_samples = EMBED_MAX_READER_SAMPLES;
+        rc = edf_read_record_mem(&req->rec, name, data, len, &o, &err);
+    } else {
+        return fail(res, 415, "unsupported_format", "unsupported format");
+    }
+    if (rc) return reader_fail(res, fmt, &err);
+    snprintf(req->source, sizeof req->source, "%s", fmt);
+    return 0;
+}
+
+static int read_wfdb(const mp_part *parts, int n, embed_request *req, api_response *res) {
+    wfdb_blob blobs[EMBED_MAX_PARTS];
+    int nb = 0;
+    char record[128] = "";
+    for (int i = 0; i < n; i++) {
+        if (!parts[i].filename[0]) continue;
+        const char *e = ext_of(parts[i].filename);
+        if (!strcasecmp(e, "hea")) {
+            if (record[0])
+                return fail(res, 400, "invalid_multipart", "more than one .hea part");
+            size_t l = (size_t)(e - 1 - parts[i].filename);
+            snprintf(record, sizeof record, "%.*s", (int)l, parts[i].filename);
+        }
+        blobs[nb++] = (wfdb_blob){parts[i].filename, parts[i].data, parts[i].len};
+    }
+    if (!record[0])
+        return fail(res, 400, "missing_part",
+                    "a WFDB upload needs its .hea part (and the .dat parts it names)");
+    wfdb_options o = {0};
+    o.max_samples = EMBED_MAX_READER_SAMPLES;
+    ecg_err err = {0};
+    if (wfdb_read_record_mem(&req->rec, record, blobs, nb, &o, &err))
+        return reader_fail(res, "wfdb", &err);
+    snprintf(req->source, sizeof req->source, "wfdb");
+    return 0;
+}
+
+int embed_parse_request(const embed_http_input *in, embed_request *req, api_response *res) {
+    memset(req, 0, sizeof *req);
+    req->pooling = EMBED_POOL_MEAN;
+    snprintf(req->checkpoint, sizeof req->checkpoint, "default");
+    if (in->q_pooling && parse_pooling(in->q_pooling, &req->pooling, res)) return -1;
+    if (in->q_checkpoint && parse_checkpoint(in->q_checkpoint, req, res)) return -1;
+    double fs = 0;
+    if (in->q_fs && parse_fs(in->q_fs, &fs, res)) return -1;
+    if (in->body_len == 0)
+        return fail(res, 400, "empty_body",
+                    "send a JSON body {\"signal\", \"fs\", \"leads\", \"units\"} or an ECG file");
+    const char *ct = in->content_type ? in->content_type : "";
+    const char *fmt = in->q_format;
+    if (fmt && strcmp(fmt, "json") && strcmp(fmt, "wfdb") && strcmp(fmt, "csv") &&
+        strcmp(fmt, "npy") && strcmp(fmt, "edf")) {
+        api_response_error(res, 415, "unsupported_format",
+                           "format \"%.20s\" is not supported (json, wfdb, csv, npy, edf)", fmt);
+        return -1;
+    }
+    int rc;
+    if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
+        mp_part parts[EMBED_MAX_PARTS];
+        int n = 0;
+        if (parse_multipart(in->body, in->body_len, ct, parts, &n, res)) return -1;
+        const char *pf = fmt;
+        for (int i = 0; i < n && !pf; i++)
+            if (parts[i].filename[0]) pf = format_of_name(parts[i].filename);
+        for (int i = 0; i < n && !pf; i++)
+            if (parts[i].ctype) pf = format_of_ctype(parts[i].ctype, parts[i].ctype_len);
+        if (!pf)
+            return fail(res, 415, "unsupported_format",
+                        "cannot tell the format of the uploaded parts: name them .hea/.dat, .csv, "
+                        ".npy or .edf, or add ?format=");
+        if (!strcmp(pf, "wfdb"))
+            rc = read_wfdb(parts, n, req, res);
+        else if (!strcmp(pf, "json")) {
+            embed_http_input sub = *in;
+            sub.body = (const char *)parts[0].data;
+            sub.body_len = parts[0].len;
+            rc = parse_json_body(&sub, req, res);
+        } else {
+            const mp_part *pt = &parts[0];
+            for (int i = 0; i < n; i++)
+                if (parts[i].filename[0]) {
+                    pt = &parts[i];
+                    break;
+                }
+            rc = read_one(pf, pt->filename[0] ? pt->filename : "upload", pt->data, pt->len, fs,
+                          req, res);
+        }
+    } else {
+        const char *f = fmt ? fmt : format_of_ctype(ct, strlen(ct));
+        if (!f && !ct[0] && in->body_len && in->body[0] == '{') f = "json";
+        if (!f) {
+            api_response_error(res, 415, "unsupported_media_type",
+                               "Content-Type \"%.60s\" is not supported: send application/json, "
+                               "text/csv, application/x-npy, application/edf, multipart/form-data, "
+                               "or name the format with ?format=",
+                               ct);
+            return -1;
+        }
+        if (!strcmp(f, "json"))
+            rc = parse_json_body(in, req, res);
+        else if (!strcmp(f, "wfdb"))
+            return fail(res, 415, "unsupported_format",
+                        "a WFDB record is two files: upload its .hea and .dat as multipart parts");
+        else
+            rc = read_one(f, "upload", (const uint8_t *)in->body, in->body_len, fs, req, res);
+    }
+    if (rc) {
+        record_free(&req->rec);
+        return -1;
+    }
+    return 0;
+}
+
+ecg_code embed_read_file(ecg_record *r, const char *path, double fs, ecg_err *err) {
+    const char *e = ext_of(path);
+    if (!strcasecmp(e, "hea") || !strcasecmp(e, "dat") || !*e) return wfdb_read_record(r, path, NULL, err);
+    text_signal_opts o = {0};
+    o.fs = fs;
+    if (!strcasecmp(e, "csv")) return csv_read_file(r, path, &o, err);
+    if (!strcasecmp(e, "npy")) {
+        if (!(fs > 0)) return err_set(err, ECG_EINVAL, "%s: a .npy file needs --fs", path);
+        return npy_read_file(r, path, &o, err);
+    }
+    if (!strcasecmp(e, "edf") || !strcasecmp(e, "bdf")) return edf_read_record(r, path, NULL, err);
+    return err_set(err, ECG_EINVAL, "%s: unknown format (.hea, .csv, .npy, .edf)", path);
+}
+
+/* ---- windows ---- */
+
+ecg_code embed_windows_make(embed_windows *w, const ecg_record *r, int win, int zscore,
+                            const embed_limits *lim, ecg_err *err) {
+    memset(w, 0, sizeof *w);
+    /* Refuse absurd lengths before resampling allocates for them. */
+    if (r->fs > 0 && lim && lim->max_windows) {
+        double n240 = (double)r->n_samples * STORE_FS / r->fs;
+        if (n240 / win > (double)lim->max_windows + 1)
+            return err_set(err, ECG_EINVAL, "record too long: %.0f windows of 2.5 s (limit %zu)",
+                           n240 / win, lim->max_windows);
+    }
+    store_prepared p;
+    ecg_code rc = store_prepare(&p, r, err);
+    if (rc) return rc;
+    size_t nw = resample_window_count(p.n, (size_t)win);
+    if (lim && lim->max_windows && nw > lim->max_windows) {
+        store_prepared_free(&p);
+        return err_set(err, ECG_EINVAL, "record too long: %zu windows of 2.5 s (limit %zu)", nw,
+                       lim->max_windows);
+    }
+    size_t per = (size_t)ECG_N_LEADS * (size_t)win;
+    w->x = malloc(nw * per * sizeof *w->x);
+    if (!w->x) {
+        store_prepared_free(&p);
+        return err_set(err, ECG_ENOMEM, "no memory for %zu windows", nw);
+    }
+    for (size_t i = 0; i < nw; i++)
+        resample_window_extract(p.x, ECG_N_LEADS, p.n, i * (size_t)win, (size_t)win,
+                                w->x + i * per);
+    if (zscore) ssl_zscore_ptbxl(w->x, (int)nw, win);
+    w->n_windows = nw;
+    w->win = win;
+    w->fs_in = r->fs;
+    for (int k = 0; k < ECG_N_LEADS; k++) {
+        w->mask[k] = (p.lead_mask >> k) & 1;
+        w->n_leads += w->mask[k];
+    }
+    store_prepared_free(&p);
+    return ECG_OK;
+}
+
+void embed_windows_free(embed_windows *w) {
+    free(w->x);
+    memset(w, 0, sizeof *w);
+}
+
+/* ---- answer ---- */
+
+json_t *embed_result_json(const float *emb, size_t n_windows, int dim, embed_pooling pooling,
+                          const char *checkpoint, const embed_windows *w) {
+    json_t *e = json_array();
+    if (!e) return NULL;
+    if (pooling == EMBED_POOL_MEAN) {
+        for (int j = 0; j < dim; j++) {
+            double s = 0;
+            for (size_t i = 0; i < n_windows; i++) s += emb[i * (size_t)dim + (size_t)j];
+            if (json_array_append_new(e, json_real(s / (double)n_windows))) goto oom;
+        }
+    } else {
+        for (size_t i = 0; i < n_windows; i++) {
+            json_t *row = json_array();
+            if (!row || json_array_append_new(e, row)) goto oom;
+            for (int j = 0; j < dim; j++)
+                if (json_array_append_new(row, json_real(emb[i * (size_t)dim + (size_t)j])))
+                    goto oom;
+        }
+    }
+    json_t *leads = json_array();
+    if (!leads) goto oom;
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        if (w->mask[k] && json_array_append_new(leads, json_string(ecg_lead_names[k]))) {
+            json_decref(leads);
+            goto oom;
+        }
+    return json_pack("{s:o, s:i, s:I, s:s, s:s, s:f, s:o}", "embedding", e, "dim", dim, "windows",
+                     (json_int_t)n_windows, "pooling",
+                     pooling == EMBED_POOL_MEAN ? "mean" : "windows", "checkpoint", checkpoint,
+                     "fs_in", w->fs_in, "leads_present", leads);
+oom:
+    json_decref(e);
+    return NULL;
+}

@@ -1,0 +1,365 @@
+/* embed_worker.c — the embedding thread (see embed_worker.h). Windows of queued jobs are packed
+ * into one forward of up to max_batch windows; a batch waits at most max_wait_us for company. */
+#include "server/embed_worker.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/base/threads.h"
+#include "core/data/record.h"
+#include "core/format/safetensors.h"
+#include "core/model/checkpoint.h"
+#include "core/model/encoder.h"
+#include "core/ssl/objective.h"
+
+struct embed_worker {
+    embed_worker_opts o;
+    char model_path[1024];
+    uv_async_t async; /* wakes the loop thread: jobs done, drained */
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    /* under mu */
+    embed_job *q_head, *q_tail; /* jobs with windows not yet in a batch */
+    size_t q_windows;           /* windows waiting */
+    int in_flight;              /* jobs submitted, not yet delivered */
+    embed_job *d_head, *d_tail; /* done, to deliver on the loop thread */
+    int stopping;
+    int exited;
+    embed_worker_stats st;
+    /* loop thread only */
+    void (*on_drained)(void *);
+    void *drained_ctx;
+    int drained_called;
+    int closing;
+    /* model, written by the worker before ready is set */
+    _Atomic int ready; /* 0 loading, 1 ready, -1 failed */
+    char load_error[1600];
+    encoder *enc;
+    int dim, win, zscore;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+ecg_code embed_model_load(const char *path, int max_batch, encoder **out, int *zscore,
+                          ecg_err *err) {
+    *out = NULL;
+    *zscore = 0;
+    encoder *e = NULL;
+    ecg_code rc = checkpoint_load_encoder(path, max_batch, ENC_INFERENCE_ONLY, &e, err);
+    if (rc) return rc;
+    const struct encoder_config *c = encoder_get_config(e);
+    if (c->in_channels != ECG_N_LEADS) {
+        encoder_free(e);
+        return err_set(err, ECG_EINVAL, "%s: the encoder takes %d channels, not the 12 leads",
+                       path, c->in_channels);
+    }
+    /* The objective decides the input scaling (SPEC §1): CPC raw millivolts, others z-scored. */
+    st_file f;
+    if ((rc = st_read_file(&f, path, err))) {
+        encoder_free(e);
+        return rc;
+    }
+    const char *obj = st_meta_get(&f, "ecgfm.pretrain.objective");
+    ssl_kind k;
+    *zscore = obj && ssl_kind_parse(obj, &k, NULL) == ECG_OK && ssl_uses_zscore(k);
+    st_free(&f);
+    encoder_set_frozen(e, 1); /* S4 kernels computed once, at the first forward */
+    *out = e;
+    return ECG_OK;
+}
+
+static ecg_code load_model(embed_worker *w, ecg_err *err) {
+    ecg_code rc = embed_model_load(w->model_path, w->o.max_batch, &w->enc, &w->zscore, err);
+    if (rc) return rc;
+    const struct encoder_config *c = encoder_get_config(w->enc);
+    w->dim = c->d_model;
+    w->win = c->in_samples;
+    return ECG_OK;
+}
+
+/* Takes up to max_batch windows from the queue head into segs; jobs whose windows are all taken
+ * leave the queue. Under mu. */
+typedef struct {
+    embed_job *job;
+    size_t start, count;
+} segment;
+
+static int take_batch(embed_worker *w, segment *segs, int *n_segs) {
+    int B = 0, ns = 0;
+    while (w->q_head && B < w->o.max_batch) {
+        embed_job *j = w->q_head;
+        size_t take = j->n_windows - j->next;
+        if (take > (size_t)(w->o.max_batch - B)) take = (size_t)(w->o.max_batch - B);
+        segs[ns++] = (segment){j, j->next, take};
+        j->next += take;
+        B += (int)take;
+        w->q_windows -= take;
+        if (j->next == j->n_windows) {
+            w->q_head = j->qnext;
+            if (!w->q_head) w->q_tail = NULL;
+            j->qnext = NULL;
+        }
+    }
+    *n_segs = ns;
+    return B;
+}
+
+static void *worker_main(void *arg) {
+    embed_worker *w = arg;
+    threads_set(w->o.threads); /* this thread's OpenMP and OpenBLAS threads */
+    ecg_err err = {0};
+    float *xb = NULL;
+    segment *segs = NULL;
+    ecg_code rc0 = load_model(w, &err);
+    if (!rc0) {
+        size_t per0 = (size_t)ECG_N_LEADS * (size_t)w->win;
+        xb = malloc((size_t)w->o.max_batch * per0 * sizeof *xb);
+        segs = malloc((size_t)w->o.max_batch * sizeof *segs);
+        if (!xb || !segs) rc0 = err_set(&err, ECG_ENOMEM, "no memory for the batch buffers");
+    }
+    /* Nothing is submitted before ready is 1, so the loop below only ever sees buffers. */
+    if (rc0) {
+        snprintf(w->load_error, sizeof w->load_error, "model %s: %s", w->model_path, err.msg);
+        fprintf(stderr, "ecgfm: embed: %s\n", w->load_error);
+        atomic_store(&w->ready, -1);
+    } else {
+        fprintf(stderr, "ecgfm: embed: model %s loaded (dim %d, batch up to %d, wait %d us)\n",
+                w->model_path, w->dim, w->o.max_batch, w->o.max_wait_us);
+        atomic_store(&w->ready, 1);
+    }
+    size_t per = (size_t)ECG_N_LEADS * (size_t)(w->win > 0 ? w->win : 1);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->q_head && !w->stopping) pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->q_head) break; /* stopping and nothing left */
+        /* Wait for company: until a full batch is queued or the head job has waited long enough. */
+        double deadline = w->q_head->t_submit + 1e-6 * w->o.max_wait_us;
+        while (w->q_windows < (size_t)w->o.max_batch && !w->stopping) {
+            double t = now_s();
+            if (t >= deadline) break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            double rem = deadline - t;
+            ts.tv_sec += (time_t)rem;
+            ts.tv_nsec += (long)((rem - (double)(time_t)rem) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        }
+        int ns = 0;
+        int B = segs ? take_batch(w, segs, &ns) : 0;
+        pthread_mutex_unlock(&w->mu);
+
+        ecg_code rc = ECG_OK;
+        ecg_err ferr = {0};
+        if (atomic_load(&w->ready) != 1)
+            rc = err_set(&ferr, ECG_EINVAL, "the model is not loaded: %s", w->load_error);
+        if (!rc) {
+            size_t off = 0;
+            for (int i = 0; i < ns; i++) {
+                memcpy(xb + off * per, segs[i].job->x + segs[i].start * per,
+                       segs[i].count * per * sizeof *xb);
+                off += segs[i].count;
+            }
+            rc = encoder_forward(w->enc, xb, B, ENC_EVAL, &ferr);
+        }
+        if (!rc) {
+            const float *e = encoder_embedding(w->enc);
+            size_t off = 0;
+            for (int i = 0; i < ns; i++) {
+                memcpy(segs[i].job->emb + segs[i].start * (size_t)w->dim, e + off * (size_t)w->dim,
+                       segs[i].count * (size_t)w->dim * sizeof *e);
+                off += segs[i].count;
+            }
+        }
+
+        pthread_mutex_lock(&w->mu);
+        int delivered = 0;
+        for (int i = 0; i < ns; i++) {
+            embed_job *j = segs[i].job;
+            if (rc && !j->code) {
+                j->code = rc;
+                snprintf(j->msg, sizeof j->msg, "%.200s", ferr.msg);
+            }
+            j->finished += segs[i].count;
+            if (j->finished == j->n_windows) {
+                if (w->d_tail)
+                    w->d_tail->qnext = j;
+                else
+                    w->d_head = j;
+                w->d_tail = j;
+                delivered = 1;
+            }
+        }
+        if (!rc) {
+            w->st.batches++;
+            w->st.windows += (uint64_t)B;
+            if (ns > 1) w->st.multi_job_batches++;
+            if (B > w->st.max_batch_seen) w->st.max_batch_seen = B;
+        }
+        if (delivered) uv_async_send(&w->async);
+    }
+    w->exited = 1;
+    pthread_mutex_unlock(&w->mu);
+    uv_async_send(&w->async); /* the loop thread sees the exit (drain complete) */
+    free(xb);
+    free(segs);
+    return NULL;
+}
+
+/* Loop thread: deliver finished jobs; report the drain once the thread has exited. */
+static void on_async(uv_async_t *a) {
+    embed_worker *w = a->data;
+    pthread_mutex_lock(&w->mu);
+    embed_job *j = w->d_head;
+    w->d_head = w->d_tail = NULL;
+    int exited = w->exited;
+    pthread_mutex_unlock(&w->mu);
+    while (j) {
+        embed_job *next = j->qnext;
+        pthread_mutex_lock(&w->mu);
+        w->in_flight--;
+        w->st.jobs++;
+        pthread_mutex_unlock(&w->mu);
+        j->done(j);
+        j = next;
+    }
+    if (exited && w->on_drained && !w->drained_called) {
+        w->drained_called = 1;
+        w->on_drained(w->drained_ctx);
+    }
+}
+
+ecg_code embed_worker_start(embed_worker **out, uv_loop_t *loop, const embed_worker_opts *o,
+                            ecg_err *err) {
+    *out = NULL;
+    if (o->max_batch < 1 || o->queue_max < 1 || o->max_wait_us < 0)
+        return err_set(err, ECG_EINVAL, "embed worker: bad batch, queue or wait setting");
+    embed_worker *w = calloc(1, sizeof *w);
+    if (!w) return err_set(err, ECG_ENOMEM, "out of memory starting the embed worker");
+    w->o = *o;
+    snprintf(w->model_path, sizeof w->model_path, "%s", o->model_path);
+    w->o.model_path = w->model_path;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    int uerr = uv_async_init(loop, &w->async, on_async);
+    if (uerr) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return err_set(err, ECG_EIO, "uv_async_init: %s", uv_strerror(uerr));
+    }
+    w->async.data = w;
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+        /* The handle is closed by embed_worker_close; the caller runs the loop to finish it. */
+        w->exited = 1;
+        *out = w;
+        return err_set(err, ECG_EIO, "cannot start the embed worker thread");
+    }
+    w->thread_started = 1;
+    *out = w;
+    return ECG_OK;
+}
+
+int embed_worker_ready(embed_worker *w, const char **why) {
+    int r = atomic_load(&w->ready);
+    if (why) *why = r < 0 ? w->load_error : r == 0 ? "the model is still loading" : NULL;
+    return r;
+}
+
+int embed_worker_dim(const embed_worker *w) { return w->dim; }
+int embed_worker_window(const embed_worker *w) { return w->win; }
+int embed_worker_zscore(const embed_worker *w) { return w->zscore; }
+const char *embed_worker_model_path(const embed_worker *w) { return w->model_path; }
+
+int embed_worker_submit(embed_worker *w, embed_job *job) {
+    if (atomic_load(&w->ready) != 1) return 503;
+    pthread_mutex_lock(&w->mu);
+    if (w->stopping || w->exited) {
+        pthread_mutex_unlock(&w->mu);
+        return 503;
+    }
+    if (w->in_flight >= w->o.queue_max) {
+        w->st.rejected++;
+        pthread_mutex_unlock(&w->mu);
+        return 429;
+    }
+    job->next = job->finished = 0;
+    job->code = ECG_OK;
+    job->msg[0] = 0;
+    job->qnext = NULL;
+    job->t_submit = now_s();
+    if (job->n_windows == 0) { /* nothing to run: deliver at once */
+        if (w->d_tail)
+            w->d_tail->qnext = job;
+        else
+            w->d_head = job;
+        w->d_tail = job;
+        w->in_flight++;
+        pthread_mutex_unlock(&w->mu);
+        uv_async_send(&w->async);
+        return 0;
+    }
+    if (w->q_tail)
+        w->q_tail->qnext = job;
+    else
+        w->q_head = job;
+    w->q_tail = job;
+    w->q_windows += job->n_windows;
+    w->in_flight++;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
+}
+
+void embed_worker_get_stats(embed_worker *w, embed_worker_stats *s) {
+    pthread_mutex_lock(&w->mu);
+    *s = w->st;
+    s->queued = w->in_flight;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void embed_worker_drain(embed_worker *w, void (*on_drained)(void *ctx), void *ctx) {
+    w->on_drained = on_drained;
+    w->drained_ctx = ctx;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    int exited = w->exited;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (exited) uv_async_send(&w->async);
+}
+
+void embed_worker_close(embed_worker *w) {
+    if (!w || w->closing) return;
+    w->closing = 1;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (w->thread_started) pthread_join(w->thread, NULL);
+    w->thread_started = 0;
+    w->on_drained = NULL;
+    on_async(&w->async); /* deliver what finished last */
+    uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+void embed_worker_free(embed_worker *w) {
+    if (!w) return;
+    encoder_free(w->enc);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
