@@ -93,3 +93,27 @@ fail:
     json_decref(map);
     return NULL;
 }
+
+json_t *transfer_candidate_to_json(const map_opts *m, const double acc[TRANSFER_MAX_CLASSIFIERS],
+                                   double mean) {
+    static const char *names[TRANSFER_MAX_CLASSIFIERS] = {"nearest_centroid", "knn_cosine",
+                                                          "logreg"};
+    json_t *o = json_object(), *a = json_object();
+    int ok = o && a;
+    for (int c = 0; ok && c < TRANSFER_MAX_CLASSIFIERS; c++) ok = put(a, names[c], num(acc[c]));
+    ok = ok && put(o, "channels", json_string(map_channels_name(m->channels))) &&
+         put(o, "length", json_string(map_length_name(m->length))) &&
+         put(o, "slide_rate", json_real(m->slide_rate)) &&
+         put(o, "slide_stride", json_integer(m->slide_stride));
+    if (ok) {
+        ok = put(o, "cv_accuracy", a);
+        a = NULL;
+    }
+    ok = ok && put(o, "mean", num(mean));
+    if (!ok) {
+        json_decref(o);
+        json_decref(a);
+        return NULL;
+    }
+    return o;
+}

@@ -19,5 +19,9 @@
  * NaN values are null. New reference; NULL when out of memory. */
 json_t *transfer_report_to_json(const transfer_report *r);
 json_t *transfer_score_to_json(const transfer_score *s);
+/* One candidate of train-only mapping selection: {"channels", "length", "slide_rate",
+ * "slide_stride", "cv_accuracy": {"nearest_centroid", "knn_cosine", "logreg"}, "mean"}. */
+json_t *transfer_candidate_to_json(const map_opts *m, const double acc[TRANSFER_MAX_CLASSIFIERS],
+                                   double mean);
 
 #endif

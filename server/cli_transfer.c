@@ -36,6 +36,11 @@ void cli_transfer_usage(FILE *out) {
             "  --seed S           classifier CV folds (default 0)\n"
             "  --random-seed S    weights of the random-init baseline (default 1)\n"
             "  --threads T        compute threads (0 = all cores)\n"
+            "  --select           choose channels and length by 5-fold cross-validation on the\n"
+            "                     train split only (lead2/all or multi x resample/slide rate\n"
+            "                     2 and 4, stride 300; best mean CV accuracy of the three\n"
+            "                     classifiers), then score the choice on test (without\n"
+            "                     --test: the selection table only)\n"
             "  --json             the report as JSON on stdout\n");
 }
 
@@ -102,11 +107,56 @@ static void print_report(const transfer_report *r, const char *objective) {
                r->raw_length);
 }
 
+/* Train-only choice of the mapping (see --select): candidates in a fixed order, the first best
+ * mean CV accuracy wins. Prints the table to out (may be NULL), appends candidates to arr. */
+static ecg_code select_mapping(encoder *e, transfer_opts *o, const task_split *train, FILE *out,
+                               json_t *arr, ecg_err *err) {
+    map_opts cand[8];
+    int n = 0;
+    map_channels chs[2] = {MAP_CH_LEAD2, MAP_CH_ALL};
+    int n_ch = train->n_dims > 1 ? 1 : 2;
+    if (train->n_dims > 1) chs[0] = MAP_CH_MULTI;
+    const double rates[3] = {0, 2, 4};
+    for (int c = 0; c < n_ch; c++)
+        for (int l = 0; l < 3; l++) {
+            cand[n] = o->map;
+            cand[n].channels = chs[c];
+            cand[n].length = l ? MAP_LEN_SLIDE : MAP_LEN_RESAMPLE;
+            cand[n].slide_rate = l ? rates[l] : o->map.slide_rate;
+            cand[n].slide_stride = 300;
+            n++;
+        }
+    int folds = train->n_series < 5 ? train->n_series : 5, best = -1;
+    double best_mean = -1;
+    if (out)
+        fprintf(out, "mapping selection: %d-fold CV accuracy on the train split only\n"
+                     "  %-8s %-8s %5s %9s %9s %9s %9s\n",
+                folds, "channels", "length", "rate", "centroid", "knn", "logreg", "mean");
+    for (int k = 0; k < n; k++) {
+        double acc[TRANSFER_MAX_CLASSIFIERS];
+        ecg_code rc = transfer_cv_train(e, &cand[k], train, folds, o->seed, acc, err);
+        if (rc) return rc;
+        double mean = (acc[0] + acc[1] + acc[2]) / 3;
+        if (out)
+            fprintf(out, "  %-8s %-8s %5s %9.4f %9.4f %9.4f %9.4f\n",
+                    map_channels_name(cand[k].channels), map_length_name(cand[k].length),
+                    cand[k].length == MAP_LEN_SLIDE ? (cand[k].slide_rate == 2 ? "2" : "4") : "-",
+                    acc[0], acc[1], acc[2], mean);
+        if (arr) json_array_append_new(arr, transfer_candidate_to_json(&cand[k], acc, mean));
+        if (mean > best_mean) {
+            best_mean = mean;
+            best = k;
+        }
+    }
+    o->map = cand[best];
+    return ECG_OK;
+}
+
 int cli_transfer(int argc, char **argv) {
     const char *ckpt = NULL, *model = NULL, *train_path = NULL, *test_path = NULL, *s_ch = NULL,
                *s_len = NULL, *s_rate = NULL, *s_stride = NULL, *s_resize = NULL, *s_amp = NULL,
                *s_seed = NULL, *s_rseed = NULL, *s_threads = NULL;
-    int json = 0;
+    int json = 0, select = 0;
     for (int i = 0; i < argc; i++) {
         int bad = 0;
         const char *v;
@@ -115,6 +165,8 @@ int cli_transfer(int argc, char **argv) {
             return EXIT_OK;
         } else if (strcmp(argv[i], "--json") == 0)
             json = 1;
+        else if (strcmp(argv[i], "--select") == 0)
+            select = 1;
         else if ((v = opt_value(argc, argv, &i, "--checkpoint", &bad)))
             ckpt = v;
         else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
@@ -151,9 +203,9 @@ int cli_transfer(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    if (!train_path || !test_path || (!ckpt == !model)) {
-        fprintf(stderr, "ecgfm transfer: --train, --test and one of --checkpoint or --model are "
-                        "required\nrun `ecgfm help` for the options\n");
+    if (!train_path || (!test_path && !select) || (!ckpt == !model)) {
+        fprintf(stderr, "ecgfm transfer: --train, --test (optional with --select) and one of "
+                        "--checkpoint or --model are required\nrun `ecgfm help` for the options\n");
         return EXIT_USAGE;
     }
     ecg_err err = {0};
@@ -204,8 +256,9 @@ int cli_transfer(int argc, char **argv) {
     }
 
     task_split train = {0}, test = {0};
-    if (read_task(train_path, &train, &err) || read_task(test_path, &test, &err) ||
-        task_split_align_classes(&test, &train, &err)) {
+    if (read_task(train_path, &train, &err) ||
+        (test_path && (read_task(test_path, &test, &err) ||
+                       task_split_align_classes(&test, &train, &err)))) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
         task_split_free(&train);
         task_split_free(&test);
@@ -242,6 +295,35 @@ int cli_transfer(int argc, char **argv) {
         fprintf(stderr, "ecgfm transfer: note: %d channels, the encoder has 12 leads: channels 13-%d "
                         "are dropped\n",
                 train.n_dims, train.n_dims);
+    json_t *sel = NULL;
+    if (select) {
+        encoder *se = e;
+        if (!se && encoder_create(&se, &cfg, TRANSFER_BATCH, o.random_seed, ENC_INFERENCE_ONLY,
+                                  &err)) {
+            fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
+            rcode = EXIT_FAIL;
+            goto out;
+        }
+        sel = json_array();
+        if (select_mapping(se, &o, &train, json ? NULL : stdout, sel, &err)) {
+            fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
+            rcode = EXIT_FAIL;
+        }
+        if (se != e) encoder_free(se);
+        if (rcode) {
+            json_decref(sel);
+            goto out;
+        }
+    }
+    if (!test_path) { /* selection only */
+        if (json) {
+            char *text = json_dumps(sel, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+            if (text) printf("%s\n", text);
+            free(text);
+        }
+        json_decref(sel);
+        goto out;
+    }
     transfer_report r;
     if (transfer_run(e, e ? NULL : &cfg, &o, &train, &test, &r, &err)) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
@@ -251,7 +333,8 @@ int cli_transfer(int argc, char **argv) {
     if (json) {
         json_t *j = transfer_report_to_json(&r);
         if (j && !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
-            !json_object_set_new(j, "objective", objective[0] ? json_string(objective) : json_null())) {
+            !json_object_set_new(j, "objective", objective[0] ? json_string(objective) : json_null()) &&
+            (!sel || !json_object_set_new(j, "selection", json_incref(sel)))) {
             char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
             if (text) printf("%s\n", text);
             else rcode = EXIT_FAIL;
@@ -263,6 +346,7 @@ int cli_transfer(int argc, char **argv) {
     } else
         print_report(&r, objective[0] ? objective : NULL);
     transfer_report_free(&r);
+    json_decref(sel);
 out:
     encoder_free(e);
     task_split_free(&train);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/base/rng.h"
 #include "core/data/resample.h"
 #include "core/model/config.h"
 #include "core/transfer/classify.h"
@@ -342,5 +343,83 @@ ecg_code transfer_run(encoder *e, const struct encoder_config *cfg, const transf
         encoder_free(rnd);
     }
     if (rc) transfer_report_free(r);
+    return rc;
+}
+
+ecg_code transfer_cv_train(encoder *e, const map_opts *m, const task_split *train, int folds,
+                           uint64_t seed, double acc[TRANSFER_MAX_CLASSIFIERS], ecg_err *err) {
+    int n = train->n_series, K = train->n_classes, d = encoder_get_config(e)->d_model;
+    if (folds < 2 || folds > n)
+        return err_set(err, ECG_EINVAL, "transfer: %d folds for %d series", folds, n);
+    float *x = malloc((size_t)n * (size_t)d * sizeof *x);
+    float *xa = malloc((size_t)n * (size_t)d * sizeof *xa);
+    float *xb = malloc((size_t)n * (size_t)d * sizeof *xb);
+    int *fold = malloc((size_t)n * sizeof *fold), *order = malloc((size_t)n * sizeof *order);
+    int *ya = malloc((size_t)n * sizeof *ya), *yb = malloc((size_t)n * sizeof *yb);
+    int *pred = malloc((size_t)n * sizeof *pred);
+    ecg_code rc = ECG_OK;
+    if (!x || !xa || !xb || !fold || !order || !ya || !yb || !pred) {
+        rc = err_set(err, ECG_ENOMEM, "transfer: out of memory for cross-validation");
+        goto done;
+    }
+    rc = transfer_embed_split(e, m, train, x, NULL, err);
+    if (rc) goto done;
+    rng_state r;
+    rng_seed(&r, seed);
+    int pos = 0;
+    for (int c = -1; c < K; c++) { /* -1: unlabelled series, never scored, kept out of folds */
+        int start = pos;
+        for (int i = 0; i < n; i++)
+            if (train->label[i] == c) order[pos++] = i;
+        for (int i = pos - 1; i > start; i--) { /* Fisher-Yates within the class */
+            int j = start + (int)rng_below(&r, (uint64_t)(i - start + 1));
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+    int dealt = 0;
+    for (int p = 0; p < n; p++) {
+        int i = order[p];
+        fold[i] = train->label[i] < 0 ? -1 : dealt++ % folds;
+    }
+    static const probe_kind kinds[TRANSFER_MAX_CLASSIFIERS] = {PROBE_CENTROID, PROBE_KNN,
+                                                               PROBE_LOGREG};
+    for (int c = 0; c < TRANSFER_MAX_CLASSIFIERS && !rc; c++) {
+        int correct = 0, scored = 0;
+        for (int f = 0; f < folds && !rc; f++) {
+            int na = 0, nb = 0;
+            for (int i = 0; i < n; i++) {
+                if (fold[i] < 0) continue;
+                float *dst = fold[i] == f ? xb + (size_t)nb * (size_t)d : xa + (size_t)na * (size_t)d;
+                memcpy(dst, x + (size_t)i * (size_t)d, (size_t)d * sizeof *dst);
+                if (fold[i] == f)
+                    yb[nb++] = train->label[i];
+                else
+                    ya[na++] = train->label[i];
+            }
+            if (nb == 0) continue;
+            probe_options po;
+            probe_options_default(&po);
+            po.seed = seed;
+            probe_model pm;
+            memset(&pm, 0, sizeof pm);
+            rc = probe_fit(&pm, kinds[c], xa, ya, na, d, K, NULL, &po, err);
+            if (!rc) rc = probe_predict(&pm, xb, nb, pred, NULL, err);
+            probe_free(&pm);
+            for (int i = 0; !rc && i < nb; i++) correct += pred[i] == yb[i];
+            scored += nb;
+        }
+        acc[c] = scored ? (double)correct / scored : NAN;
+    }
+done:
+    free(x);
+    free(xa);
+    free(xb);
+    free(fold);
+    free(order);
+    free(ya);
+    free(yb);
+    free(pred);
     return rc;
 }

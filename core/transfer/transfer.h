@@ -63,6 +63,15 @@ typedef struct {
 
 void transfer_opts_default(transfer_opts *o);
 
+/* Train-only measurement for choosing a mapping (never looks at a test split): the train split is
+ * embedded with e under m and each light classifier is scored by stratified `folds`-fold
+ * cross-validation on those embeddings (folds from rng_seed(seed): each class's series shuffled,
+ * the classes concatenated in index order and dealt round-robin; the classifier's own model
+ * selection (k, C) runs inside each fold's train part). acc[c] is the pooled CV accuracy of
+ * classifier c (nearest centroid, k-NN cosine, logreg, as in transfer_run). */
+ecg_code transfer_cv_train(encoder *e, const map_opts *m, const task_split *train, int folds,
+                           uint64_t seed, double acc[TRANSFER_MAX_CLASSIFIERS], ecg_err *err);
+
 typedef struct {
     char task[128];
     int n_train, n_test, n_classes, n_dims;
