@@ -107,30 +107,137 @@ size_t resample_plan_out_len(const resample_plan *p, size_t n_in) {
     return (size_t)(n / (uint64_t)p->down + (n % (uint64_t)p->down != 0));
 }
 
-void resample_plan_apply(const resample_plan *p, const float *x, size_t n_in, float *y) {
-    size_t n_out = resample_plan_out_len(p, n_in);
-    int64_t up = p->up, down = p->down, two_half = 2 * (int64_t)p->half_len;
-    for (size_t k = 0; k < n_out; k++) {
-        int64_t t = (int64_t)k * down + p->half_len; /* upsampled index under the filter centre */
-        int64_t j_hi = t / up, r = t - j_hi * up;
-        int len = p->poly_len[r];
-        if (j_hi - len + 1 >= 0 && j_hi <= (int64_t)n_in - 1) {
-            /* interior: every tap of this phase meets an input sample */
-            const double *f = p->poly + (size_t)r * p->stride;
-            const float *xs = x + (j_hi - len + 1);
-            double acc = 0;
-#pragma omp simd reduction(+ : acc)
-            for (int i = 0; i < len; i++) acc += (double)xs[i] * f[i];
-            y[k] = (float)acc;
-            continue;
-        }
-        int64_t j_lo = t - two_half <= 0 ? 0 : (t - two_half + up - 1) / up;
-        if (j_hi > (int64_t)n_in - 1) j_hi = (int64_t)n_in - 1;
-        double acc = 0;
-        for (int64_t j = j_lo; j <= j_hi; j++)
-            acc += (double)x[j] * p->h[t - j * up];
-        y[k] = (float)acc;
+/* ---- applying a plan: every output is the float sum, in increasing input index, of x[j] times
+ * the float tap over the taps that meet the record (x is zero outside it). Whatever the layout
+ * below, each output is that one sequential sum, so a lead gives the same bits alone or with others
+ * and under any thread count. The fast layout puts up to 16 rows side by side ([time][lane]) so one
+ * vector multiply-add serves every row of an output position; the rows' taps are loaded once. */
+
+#define POLY_LANES 16
+#define POLY_SPAN 512   /* interleaved input positions per block: 32 KiB on the stack */
+#define POLY_TAPS 8192  /* float copies of the taps held on the stack */
+#define POLY_MIN_BLOCK 8
+
+typedef float poly_vec __attribute__((vector_size(POLY_LANES * sizeof(float))));
+
+/* First input index under output k's filter and its phase. */
+static inline void poly_pos(const resample_plan *p, size_t k, int64_t *j0, int *r) {
+    int64_t t = (int64_t)k * p->down + p->half_len;
+    int64_t hi = t / p->up;
+    *r = (int)(t - hi * p->up);
+    *j0 = hi - p->poly_len[*r] + 1;
+}
+
+/* The reference: one output of one row, sequentially over the taps that meet the record. */
+static float poly_one(const resample_plan *p, const float *x, size_t n_in, size_t k) {
+    int64_t j0;
+    int r;
+    poly_pos(p, k, &j0, &r);
+    const double *f = p->poly + (size_t)r * p->stride;
+    float acc = 0;
+    for (int i = 0; i < p->poly_len[r]; i++) {
+        int64_t j = j0 + i;
+        if (j >= 0 && j < (int64_t)n_in) acc += x[j] * (float)f[i];
     }
+    return acc;
+}
+
+/* Outputs [k0, k0 + nk) of up to 16 rows from xi (positions from jb on, zero where the record
+ * has no sample), four outputs at a time so that four addition chains overlap. */
+static void poly_block(const resample_plan *p, const float *fp, const poly_vec *xi, int64_t jb,
+                       size_t k0, size_t nk, poly_vec *out) {
+    size_t m = 0;
+    for (; m + 4 <= nk; m += 4) {
+        const poly_vec *xs[4];
+        const float *f[4];
+        int len[4], lmin = INT32_MAX;
+        for (int q = 0; q < 4; q++) {
+            int64_t j0;
+            int r;
+            poly_pos(p, k0 + m + (size_t)q, &j0, &r);
+            xs[q] = xi + (j0 - jb);
+            f[q] = fp + (size_t)r * p->stride;
+            len[q] = p->poly_len[r];
+            if (len[q] < lmin) lmin = len[q];
+        }
+        poly_vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        int i = 0;
+        for (; i < lmin; i++) {
+            a0 += xs[0][i] * f[0][i];
+            a1 += xs[1][i] * f[1][i];
+            a2 += xs[2][i] * f[2][i];
+            a3 += xs[3][i] * f[3][i];
+        }
+        for (int j = i; j < len[0]; j++) a0 += xs[0][j] * f[0][j];
+        for (int j = i; j < len[1]; j++) a1 += xs[1][j] * f[1][j];
+        for (int j = i; j < len[2]; j++) a2 += xs[2][j] * f[2][j];
+        for (int j = i; j < len[3]; j++) a3 += xs[3][j] * f[3][j];
+        out[m] = a0;
+        out[m + 1] = a1;
+        out[m + 2] = a2;
+        out[m + 3] = a3;
+    }
+    for (; m < nk; m++) {
+        int64_t j0;
+        int r;
+        poly_pos(p, k0 + m, &j0, &r);
+        const poly_vec *xs = xi + (j0 - jb);
+        const float *f = fp + (size_t)r * p->stride;
+        poly_vec a = {0};
+        for (int i = 0; i < p->poly_len[r]; i++) a += xs[i] * f[i];
+        out[m] = a;
+    }
+}
+
+void resample_plan_apply_rows(const resample_plan *p, const float *const *x, int n_rows,
+                              size_t n_in, float *const *y) {
+    size_t n_out = resample_plan_out_len(p, n_in);
+    size_t n_taps = (size_t)p->up * (size_t)p->stride;
+    /* Outputs per block so that their inputs fit POLY_SPAN positions. */
+    double per = (double)p->down / p->up;
+    double fit = (POLY_SPAN - p->stride - 2) / per;
+    size_t block = fit > 256 ? 256 : fit > 0 ? (size_t)fit : 0;
+    if (n_rows <= 0 || n_out == 0) return;
+    if (n_taps > POLY_TAPS || block < POLY_MIN_BLOCK) {
+        for (int c = 0; c < n_rows; c++)
+            for (size_t k = 0; k < n_out; k++)
+                y[c][k] = x[c] ? poly_one(p, x[c], n_in, k) : 0.0f;
+        return;
+    }
+    float fp[POLY_TAPS];
+    for (size_t i = 0; i < n_taps; i++)
+        fp[i] = (float)p->poly[i];
+    poly_vec xi[POLY_SPAN], out[256];
+    for (int g = 0; g < n_rows; g += POLY_LANES) {
+        int nr = n_rows - g < POLY_LANES ? n_rows - g : POLY_LANES;
+        for (size_t k0 = 0; k0 < n_out; k0 += block) {
+            size_t nk = n_out - k0 < block ? n_out - k0 : block;
+            int64_t jb, je;
+            int r;
+            poly_pos(p, k0, &jb, &r);
+            poly_pos(p, k0 + nk - 1, &je, &r);
+            je += p->poly_len[r]; /* one past the last input position */
+            size_t span = (size_t)(je - jb);
+            memset(xi, 0, span * sizeof *xi);
+            int64_t lo = jb < 0 ? 0 : jb, hi = je > (int64_t)n_in ? (int64_t)n_in : je;
+            for (int l = 0; l < nr; l++) {
+                const float *xr = x[g + l];
+                if (!xr) continue;
+                for (int64_t j = lo; j < hi; j++)
+                    xi[j - jb][l] = xr[j];
+            }
+            poly_block(p, fp, xi, jb, k0, nk, out);
+            for (int l = 0; l < nr; l++) {
+                float *yr = y[g + l] + k0;
+                for (size_t m = 0; m < nk; m++)
+                    yr[m] = out[m][l];
+            }
+        }
+    }
+}
+
+void resample_plan_apply(const resample_plan *p, const float *x, size_t n_in, float *y) {
+    resample_plan_apply_rows(p, &x, 1, n_in, &y);
 }
 
 int resample_ratio(double fs_in, double fs_out, int *up, int *down) {

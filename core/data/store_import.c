@@ -56,7 +56,16 @@ static ecg_code cached_plan(prep_cache *c, int up, int down, const resample_plan
     return ECG_OK;
 }
 
-static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record *r, ecg_err *err) {
+/* A buffer kept across records so that importing does not allocate per record. */
+typedef struct {
+    float *x;
+    size_t cap;
+} prep_buf;
+
+/* r mapped onto the 12 leads, non-finite samples zeroed, at STORE_FS into p (p->x from buf when
+ * given, else malloc'd). Leads are read in place; only a lead with non-finite samples is copied. */
+static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record *r, prep_buf *buf,
+                             ecg_err *err) {
     memset(p, 0, sizeof *p);
     const char *name = r->record_name[0] ? r->record_name : "record";
     size_t n = r->n_samples;
@@ -80,61 +89,88 @@ static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record 
     if (n_out == 0 || n_out > STORE_MAX_SAMPLES)
         return err_set(err, ECG_EINVAL, "%s: %zu samples at %g Hz give %zu at %d Hz", name, n,
                        r->fs, n_out, STORE_FS);
-    if (c->tmp_cap < ECG_N_LEADS * n) {
-        float *t = realloc(c->tmp, ECG_N_LEADS * n * sizeof *t);
-        if (!t) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n);
-        c->tmp = t;
-        c->tmp_cap = ECG_N_LEADS * n;
+    /* The first channel of each lead, as record_to_12lead maps them. */
+    int src[ECG_N_LEADS], present = 0;
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        src[k] = -1;
+    for (int ch = 0; ch < r->n_channels; ch++) {
+        int k = r->channels[ch].lead;
+        if (k >= 0 && k < ECG_N_LEADS && src[k] < 0) src[k] = ch, present++;
     }
-    int mask[ECG_N_LEADS];
-    if (record_to_12lead(r, c->tmp, mask) == 0)
+    if (!present)
         return err_set(err, ECG_EINVAL, "%s: none of its %d channels is one of the 12 leads", name,
                        r->n_channels);
-    p->x = malloc(ECG_N_LEADS * n_out * sizeof *p->x);
+    const float *rows[ECG_N_LEADS];
+    for (int k = 0; k < ECG_N_LEADS; k++) {
+        rows[k] = NULL;
+        if (src[k] < 0) continue;
+        const float *x = r->signal + (size_t)src[k] * n;
+        float poison = 0; /* x * 0 is NaN exactly for NaN and infinite x: a vectorised scan */
+#pragma omp simd reduction(+ : poison)
+        for (size_t t = 0; t < n; t++)
+            poison += x[t] * 0.0f;
+        if (poison == 0) {
+            rows[k] = x;
+            continue;
+        }
+        if (c->tmp_cap < ECG_N_LEADS * n) {
+            float *t = realloc(c->tmp, ECG_N_LEADS * n * sizeof *t);
+            if (!t) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n);
+            c->tmp = t;
+            c->tmp_cap = ECG_N_LEADS * n;
+        }
+        float *xc = c->tmp + (size_t)k * n;
+        size_t bad = 0;
+        for (size_t t = 0; t < n; t++) {
+            xc[t] = isfinite(x[t]) ? x[t] : 0.0f;
+            bad += !isfinite(x[t]);
+        }
+        if (bad == n) continue; /* nothing left of this lead */
+        p->nan_filled += (int)(bad > INT32_MAX ? INT32_MAX : bad);
+        rows[k] = xc;
+    }
+    size_t need = ECG_N_LEADS * n_out;
+    if (buf && buf->cap < need) {
+        float *x = realloc(buf->x, need * sizeof *x);
+        if (!x) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n_out);
+        buf->x = x;
+        buf->cap = need;
+    }
+    p->x = buf ? buf->x : malloc(need * sizeof *p->x);
     if (!p->x) return err_set(err, ECG_ENOMEM, "%s: no memory for %zu samples", name, n_out);
     p->n = n_out;
     p->orig_fs = r->fs;
+    float *outs[ECG_N_LEADS];
     for (int k = 0; k < ECG_N_LEADS; k++) {
-        float *x = c->tmp + (size_t)k * n, *y = p->x + (size_t)k * n_out;
-        size_t bad = 0;
-        float poison = 0; /* x * 0 is NaN exactly for NaN and infinite x: a vectorised scan */
-        if (mask[k]) {
-#pragma omp simd reduction(+ : poison)
-            for (size_t t = 0; t < n; t++)
-                poison += x[t] * 0.0f;
-        }
-        if (poison != 0)
-            for (size_t t = 0; t < n; t++)
-                if (!isfinite(x[t])) {
-                    x[t] = 0;
-                    bad++;
-                }
-        if (bad == n) mask[k] = 0;
-        p->nan_filled += mask[k] ? (int)(bad > INT32_MAX ? INT32_MAX : bad) : 0;
-        if (!mask[k]) {
-            memset(y, 0, n_out * sizeof *y);
-            continue;
-        }
-        p->lead_mask |= (uint16_t)(1u << k);
-        if (plan)
-            resample_plan_apply(plan, x, n, y);
-        else if (poly)
-            memcpy(y, x, n * sizeof *y);
-        else if ((rc = resample_rate_sinc(x, n, r->fs, STORE_FS, y, err))) {
-            store_prepared_free(p);
-            return rc;
-        }
+        outs[k] = p->x + (size_t)k * n_out;
+        if (rows[k]) p->lead_mask |= (uint16_t)(1u << k);
     }
     if (!p->lead_mask) {
-        store_prepared_free(p);
+        if (!buf) free(p->x);
+        memset(p, 0, sizeof *p);
         return err_set(err, ECG_EINVAL, "%s: every standard lead is missing (NaN)", name);
+    }
+    if (plan) {
+        resample_plan_apply_rows(plan, rows, ECG_N_LEADS, n, outs);
+        return ECG_OK;
+    }
+    for (int k = 0; k < ECG_N_LEADS; k++) {
+        if (!rows[k])
+            memset(outs[k], 0, n_out * sizeof *outs[k]);
+        else if (poly)
+            memcpy(outs[k], rows[k], n * sizeof *outs[k]);
+        else if ((rc = resample_rate_sinc(rows[k], n, r->fs, STORE_FS, outs[k], err))) {
+            if (!buf) free(p->x);
+            memset(p, 0, sizeof *p);
+            return rc;
+        }
     }
     return ECG_OK;
 }
 
 ecg_code store_prepare(store_prepared *p, const ecg_record *r, ecg_err *err) {
     prep_cache c = {0};
-    ecg_code rc = prepare_with(&c, p, r, err);
+    ecg_code rc = prepare_with(&c, p, r, NULL, err);
     prep_cache_free(&c);
     return rc;
 }
@@ -590,7 +626,8 @@ static int master_segments(const char *root, const char *rel, strvec *segs, int 
 }
 
 typedef struct {
-    store_prepared p;
+    store_prepared p; /* p.x is buf.x, kept from batch to batch */
+    prep_buf buf;
     ecg_code code;
     char msg[512];
 } import_slot;
@@ -695,7 +732,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
             sl->code = wfdb_read_record(&r, path, o.wfdb, &e);
             if (!sl->code) {
                 snprintf(r.record_name, sizeof r.record_name, "%s", all.v[b0 + (size_t)s]);
-                sl->code = prepare_with(&caches[t], &sl->p, &r, &e);
+                sl->code = prepare_with(&caches[t], &sl->p, &r, &sl->buf, &e);
                 record_free(&r);
             }
             if (sl->code) snprintf(sl->msg, sizeof sl->msg, "%s", e.msg);
@@ -717,12 +754,14 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
             } else if (!rc) {
                 note_skip(sum, rel, sl->code, sl->msg);
             }
-            store_prepared_free(&sl->p);
+            memset(&sl->p, 0, sizeof sl->p);
         }
         if (!rc && o.progress) o.progress(o.progress_ctx, b0 + (size_t)nb, all.n, sum->skipped);
     }
     for (int t = 0; t < n_threads; t++)
         prep_cache_free(&caches[t]);
+    for (int s = 0; s < o.batch; s++)
+        free(slots[s].buf.x);
     free(caches);
     free(slots);
     strvec_free(&all);
