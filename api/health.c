@@ -1,5 +1,6 @@
 /* health.c — /healthz and /readyz bodies (see health.h).
- * Readiness has one check today (the data directory); SQLite and loaded models join it later. */
+ * Readiness checks the data directory and the database (open, migrations applied); loaded models
+ * join later. */
 #include "api/health.h"
 
 void health_get_healthz(const health_state *s, api_response *res) {
@@ -14,7 +15,13 @@ void health_get_readyz(const health_state *s, api_response *res) {
                            s->data_dir, s->data_dir_error ? s->data_dir_error : "unknown reason");
         return;
     }
-    json_t *json = json_pack("{s:b, s:s, s:{s:{s:b, s:s}}}", "ready", 1, "version", s->version,
-                             "checks", "data_dir", "ok", 1, "path", s->data_dir);
+    if (!s->db_ready) {
+        api_response_error(res, 503, "not_ready", "database is not ready: %s",
+                           s->db_error ? s->db_error : "unknown reason");
+        return;
+    }
+    json_t *json = json_pack("{s:b, s:s, s:{s:{s:b, s:s}, s:{s:b, s:i}}}", "ready", 1, "version",
+                             s->version, "checks", "data_dir", "ok", 1, "path", s->data_dir,
+                             "database", "ok", 1, "schema_version", s->schema_version);
     api_response_json(res, 200, json);
 }

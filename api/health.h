@@ -11,12 +11,15 @@ typedef struct {
     const char *data_dir;
     int data_dir_ok;            /* the data directory exists and is writable */
     const char *data_dir_error; /* why not, when !data_dir_ok */
+    int db_ready;               /* the database is open and its migrations ran */
+    const char *db_error;       /* why not, when !db_ready */
+    int schema_version;         /* highest applied migration */
 } health_state;
 
 /* 200 {"status":"ok","version":...,"uptime_s":N} (whole seconds): answering at all is the liveness
  * signal. */
 void health_get_healthz(const health_state *s, api_response *res);
-/* 200 {"ready":true,"version":...,"checks":{"data_dir":{...}}} when every check passes, else 503 in
+/* 200 {"ready":true,"version":...,"checks":{"data_dir":{...},"database":{...}}} when every check passes, else 503 in
  * the error shape naming the first failing check. */
 void health_get_readyz(const health_state *s, api_response *res);
 

@@ -17,6 +17,7 @@ static void set_oom(api_response *res) {
     res->body = OOM_BODY;
     res->body_len = sizeof OOM_BODY - 1;
     res->allow = NULL;
+    res->content_type = NULL;
 }
 
 void api_response_json(api_response *res, int status, json_t *json) {

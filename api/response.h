@@ -13,6 +13,7 @@ typedef struct {
     char *body; /* JSON text, malloc'd, owned; NULL only when out of memory */
     size_t body_len;
     const char *allow; /* static "Allow" header value for 405 answers, else NULL */
+    const char *content_type; /* static; NULL means application/json */
 } api_response;
 
 /* Serialise json into res with the given status; steals the reference to json (NULL allowed: an

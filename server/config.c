@@ -26,7 +26,7 @@ typedef struct {
 
 static const setting SETTINGS[] = {
     {"host", "ECGFM_HOST", "--host", SET_STR, OFF(host), 0, 0,
-     "address to listen on (loopback by default: there is no authentication yet)"},
+     "address to listen on (loopback by default; /v1 needs API keys, health and metrics do not)"},
     {"port", "ECGFM_PORT", "--port", SET_INT, OFF(port), 0, 65535, "TCP port; 0 picks a free one"},
     {"data_dir", "ECGFM_DATA_DIR", "--data-dir", SET_STR, OFF(data_dir), 0, 0,
      "directory for datasets, checkpoints and state (created if missing)"},
@@ -41,6 +41,8 @@ static const setting SETTINGS[] = {
      "per-connection buffer, bounds request line and headers"},
     {"listen_backlog", "ECGFM_LISTEN_BACKLOG", "--listen-backlog", SET_INT, OFF(listen_backlog), 1,
      65535, "pending connections the kernel queues"},
+    {"metrics_require_key", "ECGFM_METRICS_REQUIRE_KEY", "--metrics-require-key", SET_INT,
+     OFF(metrics_require_key), 0, 1, "1: GET /metrics needs an API key (read scope or higher)"},
 };
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 

@@ -18,6 +18,7 @@ typedef struct {
     long long max_body_bytes;          /* larger request bodies get 413 */
     long long connection_memory_bytes; /* per-connection buffer; bounds request line + headers */
     long long listen_backlog;
+    long long metrics_require_key;     /* 1: GET /metrics wants an API key with read scope */
     char config_path[CONFIG_MAX_STR]; /* the file read, "" when none */
 } server_config;
 

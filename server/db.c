@@ -178,6 +178,20 @@ void db_close(db *d) {
     free(d);
 }
 
+ecg_code db_open_dir(db **out, const char *data_dir, int n_readers, int *applied, ecg_err *err) {
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s/%s", data_dir, DB_FILE_NAME) >= (int)sizeof path)
+        return err_set(err, ECG_EINVAL, "data directory path is too long");
+    ecg_code rc = db_open(out, path, n_readers, err);
+    if (rc) return rc;
+    rc = db_migrate(*out, DB_MIGRATIONS, DB_N_MIGRATIONS, applied, err);
+    if (rc) {
+        db_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 db_conn *db_writer_lock(db *d) {
     pthread_mutex_lock(&d->writer_mu);
     return &d->writer;

@@ -36,6 +36,8 @@ int db_is_ready(const db *d);
 /* The highest applied migration number, 0 for none. */
 int db_schema_version(const db *d);
 void db_close(db *d);
+/* The service's database: DIR/ecgfm.sqlite3 opened and brought up to date with DB_MIGRATIONS. */
+ecg_code db_open_dir(db **out, const char *data_dir, int n_readers, int *applied, ecg_err *err);
 
 /* The writer: one connection, one thread at a time. Lock, do a short transaction, unlock. */
 db_conn *db_writer_lock(db *d);

@@ -1,5 +1,5 @@
-/* http.c — the libmicrohttpd daemon (see http.h). One request = read headers, count (and for now
- * discard) the body within max_body_bytes, route, send the JSON. Nothing here blocks: long work
+/* http.c — the libmicrohttpd daemon (see http.h). One request = read headers, buffer the body
+ * within max_body_bytes, route, send the answer, record its metrics when the request completes. Nothing here blocks: long work
  * will suspend the connection and resume it from a worker, which external polling allows. */
 #include "server/http.h"
 
@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "server/metrics.h"
 
 /* How much of an oversize body (sent without Content-Length) is read and dropped so that the client
  * still gets a 413 rather than a reset connection. */
@@ -28,7 +30,17 @@ struct http_server {
 typedef struct {
     unsigned long long body_bytes;
     int answered; /* a response is queued; later body chunks are dropped */
+    char *body;   /* the first body_bytes bytes (while within the limit), NUL-terminated */
+    size_t body_cap;
+    double started_s;
+    int status;        /* of the queued answer, for metrics */
+    const char *route; /* matched route pattern (static), for metrics */
+    char method[16];
 } request;
+
+static const char *query_arg(void *conn, const char *name) {
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
     (void)cls;
@@ -47,7 +59,7 @@ static void log_request(const char *method, const char *url, int status) {
 
 /* Hand res to MHD (which frees the body) and log the request line with its status. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, const char *method,
-                                     const char *url, api_response *res) {
+                                     const char *url, api_response *res, request *rq) {
     int is_static = api_response_is_static(res);
     struct MHD_Response *r = MHD_create_response_from_buffer(
         res->body_len, res->body, is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
@@ -56,13 +68,16 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const char *me
         return MHD_NO; /* out of memory: MHD closes the connection */
     }
     res->body = NULL; /* owned by r now */
-    enum MHD_Result ok =
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    enum MHD_Result ok = MHD_add_response_header(
+        r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type ? res->content_type : "application/json");
     if (ok == MHD_YES) ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (ok == MHD_YES && res->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
+    if (ok == MHD_YES && res->status == 401)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ecgfm\"");
     if (ok == MHD_YES) ok = MHD_queue_response(conn, (unsigned int)res->status, r);
     MHD_destroy_response(r);
+    if (rq) rq->status = res->status;
     log_request(method, url, res->status);
     return ok;
 }
@@ -73,14 +88,30 @@ static enum MHD_Result reject_too_large(http_server *h, struct MHD_Connection *c
     api_response_error(&res, 413, "payload_too_large", "request body exceeds %llu bytes",
                        h->max_body_bytes);
     rq->answered = 1;
-    return send_response(conn, method, url, &res);
+    return send_response(conn, method, url, &res, rq);
+}
+
+/* Keep a body chunk while the body is within the limit (beyond it the bytes are only counted). */
+static int keep_body(http_server *h, request *rq, const char *data, size_t n) {
+    if (rq->body_bytes + n > h->max_body_bytes) return 0;
+    size_t need = (size_t)rq->body_bytes + n + 1;
+    if (need > rq->body_cap) {
+        size_t cap = rq->body_cap ? rq->body_cap : 4096;
+        while (cap < need) cap *= 2;
+        char *m = realloc(rq->body, cap);
+        if (!m) return -1;
+        rq->body = m;
+        rq->body_cap = cap;
+    }
+    memcpy(rq->body + rq->body_bytes, data, n);
+    rq->body[rq->body_bytes + n] = '\0';
+    return 0;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls) {
     (void)version;
-    (void)upload_data;
     http_server *h = cls;
     request *rq = *req_cls;
     if (!rq) {
@@ -88,6 +119,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rq = calloc(1, sizeof *rq);
         if (!rq) return MHD_NO;
         *req_cls = rq;
+        rq->started_s = routes_now_s();
+        snprintf(rq->method, sizeof rq->method, "%s", method);
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > h->max_body_bytes)
@@ -98,6 +131,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         /* MHD lets a response be queued only before the body starts or after it ends, so a body
          * that turns out too large (chunked, no Content-Length) is drained and answered 413 at its
          * end; past a drain allowance the connection is simply closed. */
+        if (keep_body(h, rq, upload_data, *upload_data_size)) return MHD_NO; /* out of memory */
         rq->body_bytes += *upload_data_size;
         *upload_data_size = 0;
         if (rq->body_bytes > h->max_body_bytes + DRAIN_ALLOWANCE) return MHD_NO;
@@ -106,9 +140,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (rq->answered) return MHD_YES;
     if (rq->body_bytes > h->max_body_bytes) return reject_too_large(h, conn, method, url, rq);
     api_response res = {0};
-    routes_dispatch(h->routes, method, url, &res);
+    routes_request rr = {0};
+    rr.method = method;
+    rr.path = url;
+    rr.body = rq->body ? rq->body : "";
+    rr.body_len = (size_t)rq->body_bytes;
+    rr.content_type =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    rr.authorization =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    rr.query_fn = query_arg;
+    rr.conn = conn;
+    routes_dispatch(h->routes, &rr, &res);
+    rq->route = rr.route;
     rq->answered = 1;
-    return send_response(conn, method, url, &res);
+    return send_response(conn, method, url, &res, rq);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -116,7 +162,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)cls;
     (void)conn;
     (void)toe;
-    free(*req_cls);
+    request *rq = *req_cls;
+    if (rq && rq->status)
+        metrics_observe_request(rq->route, rq->method, rq->status, routes_now_s() - rq->started_s);
+    if (rq) free(rq->body);
+    free(rq);
     *req_cls = NULL;
 }
 

@@ -10,6 +10,7 @@
 #include "core/base/threads.h"
 
 #include "server/cli_embed.h"
+#include "server/cli_keys.h"
 #include "server/cli_pretrain.h"
 #include "server/cli_transfer.h"
 #include "server/config.h"
@@ -27,6 +28,8 @@ static void print_usage(FILE *out) {
                  "  serve     run the HTTP service until SIGINT or SIGTERM\n"
                  "  pretrain  self-supervised pretraining from a dataset store (see below)\n"
                  "  synth     write a synthetic 12-lead ECG dataset into the store\n"
+                 "  keys      create, list and revoke API keys (see below)\n"
+                 "  migrate   apply the database schema migrations and exit\n"
                  "  embed     embed ECG files with a checkpoint, as POST /v1/embed does\n"
                  "  transfer  zero-shot transfer of a checkpoint to a UCR/UEA task (see below)\n"
                  "  version   print the version\n"
@@ -37,8 +40,11 @@ static void print_usage(FILE *out) {
     config_print_options(out);
     fprintf(out,
             "\n"
-            "endpoints: GET /healthz (liveness), GET /readyz (503 until ready)\n"
+            "endpoints: GET /healthz (liveness), GET /readyz (503 until ready), GET /metrics,\n"
+            "  GET /v1/openapi.json (every route, with the key scope it needs)\n"
             "\n");
+    cli_keys_usage(out);
+    fprintf(out, "\n");
     cli_embed_usage(out);
     cli_pretrain_usage(out);
     cli_transfer_usage(out);
@@ -82,6 +88,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "embed") == 0) return cli_embed(argc - 2, argv + 2);
     if (strcmp(cmd, "pretrain") == 0) return cli_pretrain(argc - 2, argv + 2);
     if (strcmp(cmd, "synth") == 0) return cli_synth(argc - 2, argv + 2);
+    if (strcmp(cmd, "keys") == 0) return cli_keys(argc - 2, argv + 2);
+    if (strcmp(cmd, "migrate") == 0) return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2) {

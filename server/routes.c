@@ -1,19 +1,20 @@
-/* routes.c — the route table (see routes.h). Handlers here only gather server state (clock, data
- * directory) and call api/ to turn it into JSON; /v1 resources join this table with their issues.
- */
+/* routes.c — the route table (see routes.h). Each entry names its handler, the scope a key needs,
+ * and its OpenAPI summary and schemas, so the served document is built from the table itself.
+ * Handlers only gather server state and call api/; resources add their rows with their issues. */
 #include "server/routes.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "api/health.h"
+#include "api/openapi.h"
 #include "server/datadir.h"
-
-typedef void (*route_fn)(const routes_ctx *ctx, api_response *res);
+#include "server/metrics.h"
+#include "server/routes_keys.h"
 
 typedef struct {
-    const char *method; /* GET routes also answer HEAD (MHD sends no body for HEAD) */
-    const char *path;
+    routes_doc doc;
     route_fn fn;
 } route;
 
@@ -23,6 +24,10 @@ double routes_now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+const char *routes_query(const routes_request *rq, const char *name) {
+    return rq->query_fn ? rq->query_fn(rq->conn, name) : NULL;
+}
+
 static health_state health_gather(const routes_ctx *ctx, char *why, size_t why_size) {
     health_state s = {0};
     s.version = ctx->version;
@@ -30,46 +35,187 @@ static health_state health_gather(const routes_ctx *ctx, char *why, size_t why_s
     s.data_dir = ctx->data_dir;
     s.data_dir_ok = datadir_check(ctx->data_dir, why, why_size);
     s.data_dir_error = s.data_dir_ok ? NULL : why;
+    s.db_ready = db_is_ready(ctx->db);
+    s.db_error = ctx->db ? "migrations have not run" : ctx->db_error;
+    s.schema_version = db_schema_version(ctx->db);
     return s;
 }
 
-static void route_healthz(const routes_ctx *ctx, api_response *res) {
+static void route_healthz(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    (void)rq;
     health_state s = {0};
     s.version = ctx->version;
     s.uptime_s = routes_now_s() - ctx->started_s;
     health_get_healthz(&s, res);
 }
 
-static void route_readyz(const routes_ctx *ctx, api_response *res) {
+static void route_readyz(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    (void)rq;
     char why[256];
     health_state s = health_gather(ctx, why, sizeof why);
     health_get_readyz(&s, res);
 }
 
+static void route_metrics(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    (void)ctx;
+    (void)rq;
+    size_t len = 0;
+    char *text = metrics_render(&len);
+    if (!text) {
+        api_response_error(res, 500, "out_of_memory", "out of memory rendering the metrics");
+        return;
+    }
+    res->status = 200;
+    res->body = text;
+    res->body_len = len;
+    res->content_type = METRICS_CONTENT_TYPE;
+}
+
+static void route_openapi(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+
+/* clang-format off */
 static const route ROUTES[] = {
-    {"GET", "/healthz", route_healthz},
-    {"GET", "/readyz", route_readyz},
+    {{"GET", "/healthz", "Liveness: the process serves HTTP", AUTH_SCOPE_NONE, NULL, "Health", 200},
+     route_healthz},
+    {{"GET", "/readyz", "Readiness: 503 until the data directory and database are ready",
+      AUTH_SCOPE_NONE, NULL, "Ready", 200}, route_readyz},
+    {{"GET", "/metrics", "Prometheus text exposition (a read key when metrics_require_key is set)",
+      AUTH_SCOPE_NONE, NULL, NULL, 200}, route_metrics},
+    {{"GET", "/v1/openapi.json", "This document", AUTH_SCOPE_READ, NULL, "OpenApiDocument", 200},
+     route_openapi},
+    {{"POST", "/v1/keys", "Create an API key; the key is in this answer only", AUTH_SCOPE_ADMIN,
+      "KeyCreate", "KeyCreated", 201}, routes_keys_create},
+    {{"GET", "/v1/keys", "List API keys (never the keys themselves)", AUTH_SCOPE_ADMIN, NULL,
+      "KeyList", 200}, routes_keys_list},
+    {{"DELETE", "/v1/keys/{id}", "Revoke an API key", AUTH_SCOPE_ADMIN, NULL, "Key", 200},
+     routes_keys_revoke},
 };
+/* clang-format on */
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
-void routes_dispatch(const routes_ctx *ctx, const char *method, const char *path,
-                     api_response *res) {
-    int path_known = 0;
+size_t routes_docs(routes_doc *out, size_t cap) {
+    for (size_t i = 0; i < N_ROUTES && i < cap; i++) out[i] = ROUTES[i].doc;
+    return N_ROUTES;
+}
+
+static void route_openapi(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    (void)rq;
+    routes_doc docs[N_ROUTES];
+    openapi_route ops[N_ROUTES];
+    routes_docs(docs, N_ROUTES);
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (strcmp(ROUTES[i].path, path) != 0) continue;
-        path_known = 1;
-        int get_like = strcmp(ROUTES[i].method, "GET") == 0 && strcmp(method, "HEAD") == 0;
-        if (strcmp(ROUTES[i].method, method) == 0 || get_like) {
-            ROUTES[i].fn(ctx, res);
+        ops[i] = (openapi_route){docs[i].method,          docs[i].path,
+                                 docs[i].summary,         NULL,
+                                 docs[i].request_schema,  docs[i].response_schema,
+                                 docs[i].status};
+        if (docs[i].scope != AUTH_SCOPE_NONE) ops[i].scope = auth_scope_name(docs[i].scope);
+    }
+    openapi_get_document(ops, N_ROUTES, ctx->version, res);
+}
+
+/* Allow values must outlive the answer; there are only as many as paths with several methods. */
+static const char *intern_allow(const char *allow) {
+    static char seen[16][128];
+    static size_t n_seen;
+    for (size_t i = 0; i < n_seen; i++)
+        if (strcmp(seen[i], allow) == 0) return seen[i];
+    if (n_seen == 16) return NULL;
+    snprintf(seen[n_seen], sizeof seen[n_seen], "%s", allow);
+    return seen[n_seen++];
+}
+
+/* Does path match pattern? {name} segments match any non-empty segment and are collected. */
+static int path_match(const char *pattern, const char *path, routes_request *rq) {
+    size_t np = 0, used = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            size_t len = se ? (size_t)(se - s) : strlen(s);
+            if (!pe || len == 0 || np == ROUTES_MAX_PARAMS || used + len + 1 > sizeof rq->param_buf)
+                return 0;
+            memcpy(rq->param_buf + used, s, len);
+            rq->param_buf[used + len] = '\0';
+            rq->params[np++] = rq->param_buf + used;
+            used += len + 1;
+            p = pe + 1;
+            s += len;
+            continue;
+        }
+        if (*p != *s) return 0;
+        p++;
+        s++;
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+static void answer_auth(auth_result r, const routes_request *rq, auth_scope need,
+                        api_response *res) {
+    switch (r) {
+    case AUTH_MISSING:
+        api_response_error(res, 401, "missing_api_key",
+                           "%s needs an API key: send Authorization: Bearer <key>", rq->path);
+        break;
+    case AUTH_INVALID:
+        api_response_error(res, 401, "invalid_api_key",
+                           "the API key is not valid (unknown, malformed or revoked)");
+        break;
+    case AUTH_FORBIDDEN:
+        api_response_error(res, 403, "insufficient_scope",
+                           "%s %s needs a key with scope %s or higher; this key (id %lld) has %s",
+                           rq->method, rq->route, auth_scope_name(need), rq->key.id,
+                           auth_scope_name(rq->key.scope));
+        break;
+    default:
+        api_response_error(res, 503, "not_ready",
+                           "API keys cannot be checked: the database is not ready");
+        break;
+    }
+}
+
+void routes_dispatch(const routes_ctx *ctx, routes_request *rq, api_response *res) {
+    char allow[128] = "";
+    rq->route = "unmatched";
+    const route *hit = NULL;
+    for (size_t i = 0; i < N_ROUTES && !hit; i++) {
+        const route *r = &ROUTES[i];
+        if (!path_match(r->doc.path, rq->path, rq)) continue;
+        rq->route = r->doc.path;
+        int get_like = strcmp(r->doc.method, "GET") == 0 && strcmp(rq->method, "HEAD") == 0;
+        if (strcmp(r->doc.method, rq->method) == 0 || get_like) {
+            hit = r;
+            break;
+        }
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof allow - n, "%s%s%s", n ? ", " : "", r->doc.method,
+                 strcmp(r->doc.method, "GET") == 0 ? ", HEAD" : "");
+    }
+    if (!hit) {
+        if (allow[0]) {
+            api_response_error(res, 405, "method_not_allowed", "%s is not allowed on %s (allowed: %s)",
+                               rq->method, rq->path, allow);
+            /* Allow must outlive this call: the matched patterns' method lists are few and fixed. */
+            res->allow = intern_allow(allow);
+            return;
+        }
+        rq->route = "unmatched";
+        api_response_error(res, 404, "not_found", "no resource at %s", rq->path);
+        return;
+    }
+    auth_scope need = hit->doc.scope;
+    if (hit->fn == route_metrics && ctx->metrics_need_key) need = AUTH_SCOPE_READ;
+    if (need != AUTH_SCOPE_NONE) {
+        if (!db_is_ready(ctx->db)) {
+            api_response_error(res, 503, "not_ready", "the database is not ready: %s",
+                               ctx->db ? "migrations have not run" : ctx->db_error);
+            return;
+        }
+        auth_result ar = auth_check(ctx->db, rq->authorization, need, &rq->key);
+        if (ar != AUTH_OK) {
+            answer_auth(ar, rq, need, res);
             return;
         }
     }
-    if (path_known) {
-        /* Every route is GET today; when other methods arrive, build Allow from the table. */
-        api_response_error(res, 405, "method_not_allowed", "%s is not allowed on %s (allowed: GET)",
-                           method, path);
-        if (res->status == 405) res->allow = "GET, HEAD";
-        return;
-    }
-    api_response_error(res, 404, "not_found", "no resource at %s", path);
+    hit->fn(ctx, rq, res);
 }

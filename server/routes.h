@@ -1,20 +1,65 @@
-/* routes.h — which handler answers which method and path. Unknown paths get 404, known paths with
- * the wrong method 405 (with Allow), both in the SPEC's JSON error shape. */
+/* routes.h — which handler answers which method and path, with the scope it needs and its
+ * OpenAPI description. Unknown paths get 404, known paths with the wrong method 405 (with Allow),
+ * /v1 routes without a fitting key 401/403, all in the SPEC's JSON error shape. */
 #ifndef ECGFM_SERVER_ROUTES_H
 #define ECGFM_SERVER_ROUTES_H
 
+#include <stddef.h>
+
 #include "api/response.h"
+#include "server/auth.h"
+#include "server/db.h"
 
 typedef struct {
     const char *version;
     const char *data_dir;
-    double started_s; /* CLOCK_MONOTONIC seconds at start, for uptime */
+    double started_s;     /* CLOCK_MONOTONIC seconds at start, for uptime */
+    db *db;               /* NULL when the database could not be opened */
+    const char *db_error; /* why, when db is NULL */
+    int metrics_need_key; /* GET /metrics wants a read key */
 } routes_ctx;
 
-/* Fill res for method and path (path without the query string). */
-void routes_dispatch(const routes_ctx *ctx, const char *method, const char *path,
-                     api_response *res);
+#define ROUTES_MAX_PARAMS 4
+
+/* One request as handlers see it. Strings are NUL-terminated and live until the answer is sent. */
+typedef struct routes_request {
+    const char *method;
+    const char *path;          /* without the query string */
+    const char *body;          /* NUL-terminated; "" when none */
+    size_t body_len;
+    const char *content_type;  /* header value or NULL */
+    const char *authorization; /* header value or NULL */
+    /* Query parameter lookup (NULL when absent); conn is the server's connection handle. */
+    const char *(*query_fn)(void *conn, const char *name);
+    void *conn;
+    /* Filled by routes_dispatch: */
+    const char *params[ROUTES_MAX_PARAMS]; /* the {name} segments of the path, in order */
+    char param_buf[512];
+    const char *route;  /* matched route pattern ("/v1/keys/{id}"), "unmatched" otherwise */
+    auth_key_info key;  /* the caller's key, when the route needs one */
+} routes_request;
+
+/* A query parameter of rq, or NULL. */
+const char *routes_query(const routes_request *rq, const char *name);
+
+/* Fill res for rq (method, path and headers set; the rest is filled here). */
+void routes_dispatch(const routes_ctx *ctx, routes_request *rq, api_response *res);
 /* CLOCK_MONOTONIC in seconds. */
 double routes_now_s(void);
+
+/* The table as documentation: what GET /v1/openapi.json is built from (for tests). */
+typedef struct {
+    const char *method;
+    const char *path;
+    const char *summary;
+    auth_scope scope;
+    const char *request_schema;  /* component schema of the JSON body, NULL for none */
+    const char *response_schema; /* component schema of the success body, NULL for non-JSON */
+    int status;                  /* success status */
+} routes_doc;
+/* Copies up to cap entries into out; returns how many routes there are. */
+size_t routes_docs(routes_doc *out, size_t cap);
+/* Handlers: gather server state, call api/ to answer. */
+typedef void (*route_fn)(const routes_ctx *ctx, const routes_request *rq, api_response *res);
 
 #endif

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "server/datadir.h"
+#include "server/db.h"
 #include "server/http.h"
 #include "server/listen.h"
 #include "server/routes.h"
@@ -61,20 +62,26 @@ static void on_signal(uv_signal_t *sig, int signum) {
 }
 
 static void print_banner(const server_config *cfg, const listen_socket *ls, int data_ok,
-                         const char *data_why) {
+                         const char *data_why, const db *d, int applied) {
     printf("ecgfm %s listening on %s\n", ECGFM_VERSION, ls->url);
     printf("  data directory: %s (%s)\n", cfg->data_dir, data_ok ? "ready" : data_why);
+    if (d)
+        printf("  database: %s/%s (schema %d, %d migration%s applied now)\n", cfg->data_dir,
+               DB_FILE_NAME, db_schema_version(d), applied, applied == 1 ? "" : "s");
+    else
+        printf("  database: not open (the data directory is not usable)\n");
     if (cfg->config_path[0]) printf("  config: %s\n", cfg->config_path);
     printf("  limits: %lld connections, %lld s idle timeout, %lld-byte bodies, "
            "%lld-byte connection buffer\n",
            cfg->max_connections, cfg->connection_timeout_s, cfg->max_body_bytes,
            cfg->connection_memory_bytes);
-    printf("  authentication: none yet (API keys arrive with the service issue); "
-           "bind stays on loopback by default\n");
+    printf("  authentication: /v1 needs Authorization: Bearer <key> (`ecgfm keys create`); "
+           "/healthz, /readyz%s are open\n",
+           cfg->metrics_require_key ? "" : " and /metrics");
     if (!ls->loopback)
-        printf("  WARNING: %s is not a loopback address and there is no authentication: anyone "
-               "who can reach this port can use the service\n",
-               cfg->host);
+        printf("  note: %s is not a loopback address: /healthz, /readyz%s answer anyone who can "
+               "reach this port, and keys travel in clear without TLS in front\n",
+               cfg->host, cfg->metrics_require_key ? "" : ", /metrics");
     printf("  try: curl %s/healthz\n", ls->local_url);
     fflush(stdout);
 }
@@ -83,16 +90,31 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     /* A missing data directory is not fatal: /readyz answers 503 and says why until it is fixed. */
     ecg_err derr = {0};
     int data_ok = datadir_prepare(cfg->data_dir, &derr) == ECG_OK;
+    /* The schema must be current before anything is served; a database this binary must not
+     * touch (newer schema, edited migration, damaged file) stops the start with the reason. */
+    db *d = NULL;
+    int applied = 0;
+    if (data_ok) {
+        ecg_code drc = db_open_dir(&d, cfg->data_dir, 4, &applied, err);
+        if (drc) return drc;
+    }
 
     listen_socket ls;
     ecg_code rc = listen_open(&ls, cfg->host, (int)cfg->port, (int)cfg->listen_backlog, err);
-    if (rc) return rc;
+    if (rc) {
+        db_close(d);
+        return rc;
+    }
 
-    routes_ctx routes = {ECGFM_VERSION, cfg->data_dir, routes_now_s()};
+    routes_ctx routes = {ECGFM_VERSION, cfg->data_dir, routes_now_s(), d,
+                         "the data directory is not usable", (int)cfg->metrics_require_key};
     serve_state s;
     memset(&s, 0, sizeof s);
     rc = http_start(&s.http, cfg, ls.fd, &routes, err);
-    if (rc) return rc;
+    if (rc) {
+        db_close(d);
+        return rc;
+    }
 
     int uerr = uv_loop_init(&s.loop);
     if (uerr) {
@@ -123,15 +145,17 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         uv_run(&s.loop, UV_RUN_DEFAULT);
         uv_loop_close(&s.loop);
         http_stop(s.http);
+        db_close(d);
         return ECG_EIO;
     }
 
-    print_banner(cfg, &ls, data_ok, derr.msg);
+    print_banner(cfg, &ls, data_ok, derr.msg, d, applied);
     service_http(&s); /* MHD may already have a deadline */
     uv_run(&s.loop, UV_RUN_DEFAULT);
 
     uerr = uv_loop_close(&s.loop);
     http_stop(s.http);
+    db_close(d); /* after HTTP: no handler can be using it any more */
     if (uerr) return err_set(err, ECG_EIO, "event loop did not close: %s", uv_strerror(uerr));
     fprintf(stderr, "ecgfm: stopped\n");
     return ECG_OK;

@@ -60,7 +60,7 @@ static void test_healthz(void **state) {
 
 static void test_readyz(void **state) {
     (void)state;
-    health_state s = {.version = "1", .data_dir = "/d", .data_dir_ok = 1};
+    health_state s = {.version = "1", .data_dir = "/d", .data_dir_ok = 1, .db_ready = 1};
     api_response res = {0};
     health_get_readyz(&s, &res);
     assert_int_equal(res.status, 200);
@@ -79,6 +79,21 @@ static void test_readyz(void **state) {
     assert_non_null(strstr(res.body, "not a directory"));
     assert_non_null(strstr(res.body, "/d"));
     api_response_free(&res);
+
+    /* A usable directory but no migrated database is not ready either. */
+    s.data_dir_ok = 1;
+    s.db_ready = 0;
+    s.db_error = "migrations have not run";
+    health_get_readyz(&s, &res);
+    assert_error_shape(&res, 503, "not_ready");
+    assert_non_null(strstr(res.body, "migrations have not run"));
+    api_response_free(&res);
+}
+
+static void routes_dispatch_s(const routes_ctx *ctx, const char *method, const char *path,
+                              api_response *res) {
+    routes_request rq = {.method = method, .path = path, .body = ""};
+    routes_dispatch(ctx, &rq, res);
 }
 
 static void test_error_types(void **state) {
@@ -102,46 +117,55 @@ static void test_routes(void **state) {
     (void)state;
     char dir[] = "/tmp/ecgfm-test-routes-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    routes_ctx ctx = {"1.2.3", dir, routes_now_s()};
+    char dbdir[] = "/tmp/ecgfm-test-routes-db-XXXXXX";
+    assert_non_null(mkdtemp(dbdir));
+    db *d = NULL;
+    ecg_err err = {0};
+    assert_int_equal(db_open_dir(&d, dbdir, 1, NULL, &err), ECG_OK);
+    routes_ctx ctx = {"1.2.3", dir, routes_now_s(), d, NULL, 0};
     api_response res = {0};
 
-    routes_dispatch(&ctx, "GET", "/healthz", &res);
+    routes_dispatch_s(&ctx, "GET", "/healthz", &res);
     assert_int_equal(res.status, 200);
     assert_non_null(strstr(res.body, "\"1.2.3\""));
     api_response_free(&res);
 
-    routes_dispatch(&ctx, "HEAD", "/healthz", &res);
+    routes_dispatch_s(&ctx, "HEAD", "/healthz", &res);
     assert_int_equal(res.status, 200);
     api_response_free(&res);
 
-    routes_dispatch(&ctx, "GET", "/readyz", &res);
+    routes_dispatch_s(&ctx, "GET", "/readyz", &res);
     assert_int_equal(res.status, 200);
     api_response_free(&res);
 
-    routes_dispatch(&ctx, "GET", "/nope", &res);
+    routes_dispatch_s(&ctx, "GET", "/nope", &res);
     assert_error_shape(&res, 404, "not_found");
     assert_null(res.allow);
     api_response_free(&res);
 
-    routes_dispatch(&ctx, "GET", "/healthz/", &res); /* exact paths only */
+    routes_dispatch_s(&ctx, "GET", "/healthz/", &res); /* exact paths only */
     assert_int_equal(res.status, 404);
     api_response_free(&res);
 
-    routes_dispatch(&ctx, "DELETE", "/readyz", &res);
+    routes_dispatch_s(&ctx, "DELETE", "/readyz", &res);
     assert_error_shape(&res, 405, "method_not_allowed");
     assert_string_equal(res.allow, "GET, HEAD");
     api_response_free(&res);
 
     /* Readiness follows the directory: gone -> 503, back -> 200. */
     assert_int_equal(rmdir(dir), 0);
-    routes_dispatch(&ctx, "GET", "/readyz", &res);
+    routes_dispatch_s(&ctx, "GET", "/readyz", &res);
     assert_error_shape(&res, 503, "not_ready");
     api_response_free(&res);
     assert_int_equal(mkdir(dir, 0700), 0);
-    routes_dispatch(&ctx, "GET", "/readyz", &res);
+    routes_dispatch_s(&ctx, "GET", "/readyz", &res);
     assert_int_equal(res.status, 200);
     api_response_free(&res);
     rmdir(dir);
+    db_close(d);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dbdir);
+    assert_int_equal(system(cmd), 0);
 }
 
 int main(void) {

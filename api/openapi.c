@@ -1,0 +1,193 @@
+/* openapi.c — the OpenAPI 3.0 document (see openapi.h). Paths and operations come from the route
+ * table; the component schemas live here, one JSON literal per name, and a route naming a schema
+ * that is missing makes the document fail loudly rather than come out incomplete. */
+#include "api/openapi.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    const char *json; /* JSON Schema (OpenAPI 3.0 subset) */
+} schema_def;
+
+/* clang-format off */
+static const schema_def SCHEMAS[] = {
+    {"Error", "{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{"
+              "\"type\":\"object\",\"required\":[\"code\",\"message\",\"type\"],\"properties\":{"
+              "\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
+              "\"type\":{\"type\":\"string\"}}}}}"},
+    {"Health", "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"},"
+               "\"version\":{\"type\":\"string\"},\"uptime_s\":{\"type\":\"integer\"}}}"},
+    {"Ready", "{\"type\":\"object\",\"properties\":{\"ready\":{\"type\":\"boolean\"},"
+              "\"version\":{\"type\":\"string\"},\"checks\":{\"type\":\"object\"}}}"},
+    {"OpenApiDocument", "{\"type\":\"object\",\"description\":\"this document\"}"},
+    {"KeyCreate", "{\"type\":\"object\",\"required\":[\"scope\"],\"additionalProperties\":false,"
+                  "\"properties\":{\"scope\":{\"type\":\"string\",\"enum\":[\"read\",\"embed\","
+                  "\"train\",\"admin\"]},\"name\":{\"type\":\"string\",\"maxLength\":127}}}"},
+    {"Key", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"name\":{\"type\":\"string\"},\"scope\":{\"type\":\"string\"},"
+            "\"prefix\":{\"type\":\"string\",\"description\":\"first characters of the key\"},"
+            "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+            "\"revoked_at\":{\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true}}}"},
+    {"KeyCreated", "{\"allOf\":[{\"$ref\":\"#/components/schemas/Key\"},{\"type\":\"object\","
+                   "\"required\":[\"key\"],\"properties\":{\"key\":{\"type\":\"string\","
+                   "\"description\":\"the API key; shown in this answer only\"}}}]}"},
+    {"KeyList", "{\"type\":\"object\",\"properties\":{\"keys\":{\"type\":\"array\",\"items\":"
+                "{\"$ref\":\"#/components/schemas/Key\"}}}}"},
+};
+/* clang-format on */
+#define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])
+
+static const schema_def *find_schema(const char *name) {
+    for (size_t i = 0; name && i < N_SCHEMAS; i++)
+        if (strcmp(SCHEMAS[i].name, name) == 0) return &SCHEMAS[i];
+    return NULL;
+}
+
+int openapi_has_schema(const char *name) {
+    return find_schema(name) != NULL;
+}
+
+static json_t *ref(const char *name) {
+    char buf[160];
+    snprintf(buf, sizeof buf, "#/components/schemas/%s", name);
+    return json_pack("{s:s}", "$ref", buf);
+}
+
+static json_t *json_content(const char *schema) {
+    return json_pack("{s:{s:o}}", "application/json", "schema", ref(schema));
+}
+
+static json_t *error_response(const char *description) {
+    return json_pack("{s:s, s:o}", "description", description, "content", json_content("Error"));
+}
+
+/* One operation object for r; NULL when out of memory. */
+static json_t *operation(const openapi_route *r) {
+    json_t *op = json_object();
+    json_t *responses = json_object();
+    if (!op || !responses) {
+        json_decref(op);
+        json_decref(responses);
+        return NULL;
+    }
+    char opid[160], status[8];
+    /* operationId: method and path words, e.g. delete_v1_keys_id. */
+    size_t k = 0;
+    for (const char *p = r->method; *p && k < sizeof opid - 1; p++)
+        opid[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    for (const char *p = r->path; *p && k < sizeof opid - 1; p++) {
+        char c = *p;
+        if (c == '{' || c == '}') continue;
+        opid[k++] = (c == '/' || c == '.' || c == '-') ? '_' : c;
+    }
+    opid[k] = '\0';
+    snprintf(status, sizeof status, "%d", r->status);
+    json_object_set_new(op, "operationId", json_string(opid));
+    json_object_set_new(op, "summary", json_string(r->summary));
+    json_t *ok;
+    if (r->response_schema)
+        ok = json_pack("{s:s, s:o}", "description", r->summary, "content",
+                       json_content(r->response_schema));
+    else
+        ok = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", r->summary, "content",
+                       "text/plain", "schema", "type", "string");
+    json_object_set_new(responses, status, ok);
+    json_object_set_new(responses, "default", error_response("an error, in the common shape"));
+    if (r->scope) {
+        json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
+        json_object_set_new(op, "x-scope", json_string(r->scope));
+        json_object_set_new(responses, "401", error_response("no key, or not a valid one"));
+        json_object_set_new(responses, "403", error_response("the key's scope is too low"));
+    } else {
+        json_object_set_new(op, "security", json_array()); /* explicitly open */
+    }
+    json_object_set_new(op, "responses", responses);
+    if (r->request_schema)
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:o}", "required", 1, "content",
+                                      json_content(r->request_schema)));
+    /* Path parameters, from the {name} segments. */
+    json_t *params = json_array();
+    for (const char *p = strchr(r->path, '{'); p && params; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        if (!e) break;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(e - p - 1), p + 1);
+        json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in",
+                                                "path", "required", 1, "schema", "type", "string"));
+    }
+    if (params && json_array_size(params))
+        json_object_set_new(op, "parameters", params);
+    else
+        json_decref(params);
+    return op;
+}
+
+json_t *openapi_document(const openapi_route *routes, size_t n, const char *version, char *why,
+                         size_t why_size) {
+    for (size_t i = 0; i < n; i++) {
+        const char *names[2] = {routes[i].request_schema, routes[i].response_schema};
+        for (int j = 0; j < 2; j++) {
+            if (names[j] && !find_schema(names[j])) {
+                snprintf(why, why_size, "%s %s names schema \"%s\", which is not defined",
+                         routes[i].method, routes[i].path, names[j]);
+                return NULL;
+            }
+        }
+    }
+    json_t *schemas = json_object();
+    for (size_t i = 0; schemas && i < N_SCHEMAS; i++) {
+        json_error_t e;
+        json_t *s = json_loads(SCHEMAS[i].json, 0, &e);
+        if (!s) {
+            snprintf(why, why_size, "schema %s is not valid JSON: %s", SCHEMAS[i].name, e.text);
+            json_decref(schemas);
+            return NULL;
+        }
+        json_object_set_new(schemas, SCHEMAS[i].name, s);
+    }
+    json_t *paths = json_object();
+    for (size_t i = 0; paths && i < n; i++) {
+        json_t *item = json_object_get(paths, routes[i].path);
+        if (!item) {
+            item = json_object();
+            json_object_set_new(paths, routes[i].path, item);
+        }
+        char method[16];
+        size_t k = 0;
+        for (const char *p = routes[i].method; *p && k < sizeof method - 1; p++)
+            method[k++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        method[k] = '\0';
+        json_t *op = operation(&routes[i]);
+        if (!item || !op) {
+            json_decref(op);
+            json_decref(paths);
+            paths = NULL;
+            break;
+        }
+        json_object_set_new(item, method, op);
+    }
+    json_t *doc = json_pack(
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s, s:s}}}}", "openapi", "3.0.3",
+        "info", "title", "ecgfm", "version", version, "description",
+        "ECG foundation models over HTTP. /v1 routes take Authorization: Bearer <key>; scopes are "
+        "ordered read < embed < train < admin, and x-scope names the lowest one an operation "
+        "accepts.",
+        "paths", paths, "components", "schemas", schemas, "securitySchemes", "bearerAuth", "type",
+        "http", "scheme", "bearer", "description", "an ecgfm API key (efm_...)");
+    if (!doc) snprintf(why, why_size, "out of memory building the document");
+    return doc;
+}
+
+void openapi_get_document(const openapi_route *routes, size_t n, const char *version,
+                          api_response *res) {
+    char why[256] = "";
+    json_t *doc = openapi_document(routes, n, version, why, sizeof why);
+    if (!doc) {
+        api_response_error(res, 500, "openapi_incomplete", "%s", why);
+        return;
+    }
+    api_response_json(res, 200, doc);
+}
