@@ -7,7 +7,7 @@
 set -eu
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libopenblas-openmp-dev libuv1-dev
 libfftw3-dev libsqlite3-dev libsodium-dev libedf-dev libhdf5-dev"
-TEST_PKGS="libcmocka-dev python3 python3-torch python3-numpy python3-scipy curl clang libclang-rt-14-dev"
+TEST_PKGS="libcmocka-dev python3 python3-torch python3-numpy python3-scipy python3-sklearn curl clang libclang-rt-14-dev"
 case "${1:-}" in
     "") PKGS="$BUILD_PKGS $TEST_PKGS" ;;
     --build-only) PKGS="$BUILD_PKGS" ;;
