@@ -27,12 +27,12 @@ void cli_transfer_usage(FILE *out) {
             "  --checkpoint FILE  encoder checkpoint (.safetensors)          [or --model]\n"
             "  --model FILE       model config only: the baselines without a checkpoint\n"
             "  --train FILE --test FILE                                      [required]\n"
-            "  --channels lead2|all|multi   default lead2 (multi for multichannel tasks)\n"
+            "  --channels lead2|all|multi   default all (multi for multichannel tasks)\n"
             "  --length resample|slide      default resample\n"
             "  --slide-rate R     resized samples per series sample (slide; default 4)\n"
             "  --slide-stride S   samples between windows (slide; default 300)\n"
             "  --resize linear|sinc         length-to-length resize (default linear)\n"
-            "  --amplitude unit|mv          default: mv for a CPC checkpoint, unit otherwise\n"
+            "  --amplitude unit|mv          z-scored (unit, default) or PTB-XL lead spread in mV\n"
             "  --seed S           classifier CV folds (default 0)\n"
             "  --random-seed S    weights of the random-init baseline (default 1)\n"
             "  --threads T        compute threads (0 = all cores)\n"
@@ -271,7 +271,7 @@ int cli_transfer(int argc, char **argv) {
     struct encoder_config cfg;
     char objective[64] = "";
     if (ckpt) {
-        /* The pretraining objective decides the amplitude (CPC saw millivolts). */
+        /* The pretraining objective, reported beside the result. */
         st_file f;
         ecg_code rc = st_read_file(&f, ckpt, &err);
         if (!rc) {
@@ -285,7 +285,6 @@ int cli_transfer(int argc, char **argv) {
             rcode = EXIT_FAIL;
             goto out;
         }
-        if (!s_amp) o.map.amplitude = map_amplitude_for_objective(objective[0] ? objective : NULL);
     } else if (encoder_config_from_json_file(&cfg, model, &err)) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
         rcode = EXIT_USAGE;

@@ -14,7 +14,7 @@ static const float ptbxl_std[12] = {0.16401004f, 0.1647168f,  0.23374124f, 0.337
 
 void map_opts_default(map_opts *o) {
     memset(o, 0, sizeof *o);
-    o->channels = MAP_CH_LEAD2;
+    o->channels = MAP_CH_ALL;
     o->length = MAP_LEN_RESAMPLE;
     o->slide_rate = 4.0;
     o->slide_stride = 300;

@@ -28,7 +28,9 @@ typedef enum { MAP_LEN_RESAMPLE = 0, MAP_LEN_SLIDE = 1 } map_length;
  * (JEPA, data2vec, DinoSR, HuBERT++) train on, since they z-score each lead with PTB-XL
  * statistics. MV multiplies lead l by PTB-XL's standard deviation of that lead (SPEC §1, e.g.
  * 0.1647 for lead II), i.e. gives the series the typical millivolt spread of the lead it sits on:
- * what CPC, trained on raw millivolts, expects. map_amplitude_for_objective picks one. */
+ * what CPC, trained on raw millivolts, expects. map_amplitude_for_objective gives that reasoning's
+ * choice, but the default is UNIT for every objective: on train-split cross-validation the bundled
+ * CPC checkpoint's embeddings classified better at UNIT (docs/results/transfer_bundled.md). */
 typedef enum { MAP_AMP_UNIT = 0, MAP_AMP_MV = 1 } map_amplitude;
 
 typedef struct {
@@ -40,8 +42,10 @@ typedef struct {
     map_amplitude amplitude;
 } map_opts;
 
-/* Defaults (chosen on train-split cross-validation, docs/results/transfer_bundled.md): lead2,
- * resample, linear resize, UNIT amplitude; slide_rate 4, slide_stride 300. */
+/* Defaults, chosen by 5-fold cross-validation on the train splits of the seven bundled UCR/UEA
+ * tasks only (docs/results/transfer_bundled.md): channels ALL, length RESAMPLE, LINEAR resize,
+ * UNIT amplitude (also for CPC checkpoints: measured better than MV); slide_rate 4, stride 300.
+ * A multichannel task needs MULTI (map_opts_check). */
 void map_opts_default(map_opts *o);
 ecg_code map_opts_check(const map_opts *o, int n_dims, ecg_err *err);
 

@@ -82,6 +82,8 @@ static void test_mapping_channels(void **state) {
     float *out = tu_zeros((size_t)C * W);
     map_opts o;
     map_opts_default(&o);
+    assert_int_equal(o.channels, MAP_CH_ALL);
+    o.channels = MAP_CH_LEAD2;
     int nw = 0, drop = -1;
     ecg_err err = {0};
 
@@ -168,6 +170,7 @@ static void test_mapping_slide(void **state) {
     (void)state;
     map_opts o;
     map_opts_default(&o);
+    o.channels = MAP_CH_LEAD2;
     o.length = MAP_LEN_SLIDE;
     o.slide_rate = 4;
     o.slide_stride = 300;
