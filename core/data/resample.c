@@ -114,8 +114,8 @@ size_t resample_plan_out_len(const resample_plan *p, size_t n_in) {
  * vector multiply-add serves every row of an output position; the rows' taps are loaded once. */
 
 #define POLY_LANES 16
-#define POLY_SPAN 512   /* interleaved input positions per block: 32 KiB on the stack */
-#define POLY_TAPS 8192  /* float copies of the taps held on the stack */
+#define POLY_SPAN 512  /* interleaved input positions per block: 32 KiB on the stack */
+#define POLY_TAPS 8192 /* float copies of the taps held on the stack */
 #define POLY_MIN_BLOCK 8
 
 typedef float poly_vec __attribute__((vector_size(POLY_LANES * sizeof(float))));
@@ -168,10 +168,14 @@ static void poly_block(const resample_plan *p, const float *fp, const poly_vec *
             a2 += xs[2][i] * f[2][i];
             a3 += xs[3][i] * f[3][i];
         }
-        for (int j = i; j < len[0]; j++) a0 += xs[0][j] * f[0][j];
-        for (int j = i; j < len[1]; j++) a1 += xs[1][j] * f[1][j];
-        for (int j = i; j < len[2]; j++) a2 += xs[2][j] * f[2][j];
-        for (int j = i; j < len[3]; j++) a3 += xs[3][j] * f[3][j];
+        for (int j = i; j < len[0]; j++)
+            a0 += xs[0][j] * f[0][j];
+        for (int j = i; j < len[1]; j++)
+            a1 += xs[1][j] * f[1][j];
+        for (int j = i; j < len[2]; j++)
+            a2 += xs[2][j] * f[2][j];
+        for (int j = i; j < len[3]; j++)
+            a3 += xs[3][j] * f[3][j];
         out[m] = a0;
         out[m + 1] = a1;
         out[m + 2] = a2;
@@ -184,7 +188,8 @@ static void poly_block(const resample_plan *p, const float *fp, const poly_vec *
         const poly_vec *xs = xi + (j0 - jb);
         const float *f = fp + (size_t)r * p->stride;
         poly_vec a = {0};
-        for (int i = 0; i < p->poly_len[r]; i++) a += xs[i] * f[i];
+        for (int i = 0; i < p->poly_len[r]; i++)
+            a += xs[i] * f[i];
         out[m] = a;
     }
 }
