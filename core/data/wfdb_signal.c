@@ -296,6 +296,98 @@ static ecg_code check_groups(reader *R, const wfdb_header *h, const char *hea) {
     return ECG_OK;
 }
 
+/* Checksum and initial value of one signal against its header line (a note or an error). */
+static ecg_code check_signal(reader *R, const wfdb_signal_spec *sp, int s, uint32_t sum,
+                             int32_t first_sample, size_t n_frames, const char *file,
+                             const char *hea) {
+    sum &= 0xffff;
+    if (sp->has_checksum && (uint32_t)(sp->checksum & 0xffff) != sum) {
+        if (!R->opt.warn_only)
+            return err_set(R->err, ECG_EFORMAT,
+                           "%s: checksum mismatch for signal %d '%s' (%s line %d): header says "
+                           "%lld, samples sum to %u (mod 65536)",
+                           file, s, sp->desc, hea, sp->line, (long long)sp->checksum, sum);
+        add_note(R, "%s line %d (%s): checksum %lld in the header, samples sum to %u", hea,
+                 sp->line, sp->desc, (long long)sp->checksum, sum);
+    }
+    if (sp->has_init && n_frames > 0 && first_sample != sp->init_value) {
+        if (!R->opt.warn_only)
+            return err_set(R->err, ECG_EFORMAT,
+                           "%s: initial value mismatch for signal %d '%s' (%s line %d): header "
+                           "says %d, first sample is %d",
+                           file, s, sp->desc, hea, sp->line, sp->init_value, first_sample);
+        add_note(R, "%s line %d (%s): initial value %d in the header, first sample %d", hea,
+                 sp->line, sp->desc, sp->init_value, first_sample);
+    }
+    return ECG_OK;
+}
+
+/* Two-byte formats with one sample per signal per frame (the common 12-lead case): each signal
+ * straight from the file's bytes into its float row, without the int32 copy of the whole group.
+ * Same values, checks and order of checks as the general path in decode_group. */
+#define DIRECT_LOOP(LOAD)                                                                          \
+    do {                                                                                           \
+        for (size_t f = 0; f < n_frames; f++) {                                                    \
+            const uint8_t *b = d + (f * F + o) * width;                                            \
+            sum += (uint32_t)(LOAD);                                                               \
+        }                                                                                          \
+        first = n_frames ? (int32_t)(LOAD0) : 0;                                                   \
+        for (size_t f = 0; f < n_ok; f++) {                                                        \
+            const uint8_t *b = d + ((f + skew) * F + o) * width;                                   \
+            int32_t v = (LOAD);                                                                    \
+            float y =                                                                              \
+                clamp ? to_f(((double)v - base) * scale) : (float)(((double)v - base) * scale);    \
+            dst[f] = v == bad ? NAN : y;                                                           \
+        }                                                                                          \
+    } while (0)
+
+static ecg_code decode_direct(reader *R, const wfdb_header *h, int g0, int g1, size_t n_frames,
+                              size_t avail_frames, const uint8_t *d, ecg_record *r,
+                              const char *hea) {
+    int fmt = h->signals[g0].format;
+    size_t F = (size_t)(g1 - g0), width = fmt == 80 ? 1 : 2;
+    int32_t bad = (int32_t)invalid_code(fmt);
+    for (int s = g0; s < g1; s++) {
+        const wfdb_signal_spec *sp = &h->signals[s];
+        size_t o = (size_t)(s - g0), skew = (size_t)sp->skew;
+        size_t n_ok = avail_frames > skew ? avail_frames - skew : 0;
+        if (n_ok > n_frames) n_ok = n_frames;
+        double scale = unit_scale(sp->units) / sp->gain, base = sp->baseline;
+        /* The float conversion cannot overflow when the largest |v - base| times scale fits. */
+        int clamp = !((32768.0 + fabs(base)) * fabs(scale) < FLT_MAX);
+        float *dst = r->signal + (size_t)s * r->n_samples;
+        uint32_t sum = 0;
+        int32_t first;
+        switch (fmt) {
+        case 16:
+#define LOAD0 (int16_t)(uint16_t)(d[2 * o] | d[2 * o + 1] << 8)
+            DIRECT_LOOP((int16_t)(uint16_t)(b[0] | b[1] << 8));
+            break;
+#undef LOAD0
+        case 61:
+#define LOAD0 (int16_t)(uint16_t)(d[2 * o] << 8 | d[2 * o + 1])
+            DIRECT_LOOP((int16_t)(uint16_t)(b[0] << 8 | b[1]));
+            break;
+#undef LOAD0
+        case 160:
+#define LOAD0 ((int32_t)(d[2 * o] | d[2 * o + 1] << 8) - 32768)
+            DIRECT_LOOP((int32_t)(b[0] | b[1] << 8) - 32768);
+            break;
+#undef LOAD0
+        default: /* 80 */
+#define LOAD0 ((int32_t)d[o] - 128)
+            DIRECT_LOOP((int32_t)b[0] - 128);
+            break;
+#undef LOAD0
+        }
+        ecg_code rc = check_signal(R, sp, s, sum, first, n_frames, h->signals[g0].file, hea);
+        if (rc) return rc;
+        if (n_ok < n_frames) fill_nan(dst + n_ok, n_frames - n_ok);
+    }
+    return ECG_OK;
+}
+#undef DIRECT_LOOP
+
 /* Decode one signal group (consecutive signals sharing a file) into r's channels [g0, g1). */
 static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, size_t n_frames,
                              int opf, int max_spf, ecg_record *r, const char *hea) {
@@ -332,6 +424,11 @@ static ecg_code decode_group(reader *R, const wfdb_header *h, int g0, int g1, si
                        first->file, ref, n_frames,
                        (unsigned long long)bytes_for(fmt, (uint64_t)n_frames * F),
                        (unsigned long long)first->byte_offset, (unsigned long long)size);
+    }
+    if (opf == 1 && F == (size_t)(g1 - g0) && (fmt == 16 || fmt == 61 || fmt == 80 || fmt == 160)) {
+        rc = decode_direct(R, h, g0, g1, n_frames, avail_frames, data, r, hea);
+        free(data);
+        return rc;
     }
     size_t n_raw = avail_frames * F;
     int32_t *raw = malloc((n_raw ? n_raw : 1) * sizeof *raw);

@@ -525,6 +525,82 @@ static void test_header_fields(void **state) {
     assert_non_null(strstr(err.msg, "add up to 12 samples but the record line says 13"));
 }
 
+/* Several signals interleaved in one format-16 file, one skewed, one with a baseline, with the
+ * invalid code: each sample is (v - baseline) / gain in float, NaN for the code and past the
+ * skewed end. The same file read with a second file of 2 samples per frame (every frame's value
+ * repeated) goes through the general decoder and must give the same values. */
+static void test_interleaved16(void **state) {
+    (void)state;
+    enum { N = 300, S = 3 };
+    int16_t v[N * S];
+    uint64_t x = 12345;
+    for (size_t i = 0; i < N * S; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        v[i] = (int16_t)(x >> 48);
+    }
+    v[7 * S + 0] = -32768;
+    v[9 * S + 1] = -32768;
+    uint8_t b[2 * N * S];
+    for (size_t i = 0; i < N * S; i++) {
+        b[2 * i] = (uint8_t)(v[i] & 0xff);
+        b[2 * i + 1] = (uint8_t)((uint16_t)v[i] >> 8);
+    }
+    put("m.dat", b, sizeof b);
+    const int skew[S] = {0, 2, 0}, base[S] = {0, 0, -7};
+    const double gain[S] = {200, 1000, 37.5};
+    int sum[S] = {0};
+    for (size_t t = 0; t < N; t++)
+        for (int s = 0; s < S; s++)
+            sum[s] += v[t * S + (size_t)s];
+    /* m: the three signals; m2: the same plus a signal of 2 samples per frame in its own file
+     * (all zero); mb: m with the second signal's checksum off by one. */
+    uint8_t z[4 * N] = {0};
+    put("m2b.dat", z, sizeof z);
+    const char *recs[3] = {"m", "m2", "mb"};
+    for (int h = 0; h < 3; h++) {
+        char hea[2048], name[16];
+        int k = snprintf(hea, sizeof hea, "%s %d 250 %d\n", recs[h], h == 1 ? 4 : 3, N);
+        for (int s = 0; s < S; s++)
+            k += snprintf(hea + k, sizeof hea - (size_t)k,
+                          "m.dat 16%s %g(%d)/mV 16 0 %d %d 0 s%d\n", skew[s] ? ":2" : "", gain[s],
+                          base[s], v[s], (sum[s] + (h == 2 && s == 1)) & 0xffff, s);
+        if (h == 1) snprintf(hea + k, sizeof hea - (size_t)k, "m2b.dat 16x2 200/mV 16 0 0 0 0 z\n");
+        snprintf(name, sizeof name, "%s.hea", recs[h]);
+        put_text(name, hea);
+    }
+    ecg_record r, r2;
+    ecg_err err = {0};
+    assert_int_equal(read_tmp(&r, "m", NULL, &err), ECG_OK);
+    assert_int_equal(read_tmp(&r2, "m2", NULL, &err), ECG_OK);
+    assert_int_equal(r.n_samples, N);
+    assert_int_equal(r2.n_samples, 2 * N);
+    for (int s = 0; s < S; s++)
+        for (size_t t = 0; t < N; t++) {
+            size_t src = t + (size_t)skew[s];
+            float want = NAN;
+            if (src < N && v[src * S + (size_t)s] != -32768)
+                want = (float)(((double)v[src * S + (size_t)s] - base[s]) * (1.0 / gain[s]));
+            float got = at(&r, s, t), g0 = at(&r2, s, 2 * t), g1 = at(&r2, s, 2 * t + 1);
+            if (isnan(want)) {
+                assert_true(isnan(got) && isnan(g0) && isnan(g1));
+            } else {
+                assert_memory_equal(&got, &want, sizeof got);
+                assert_memory_equal(&g0, &want, sizeof got);
+                assert_memory_equal(&g1, &want, sizeof got);
+            }
+        }
+    record_free(&r);
+    record_free(&r2);
+    /* A checksum off by one in the second signal is refused. */
+    assert_int_equal(read_tmp(&r, "mb", NULL, &err), ECG_EFORMAT);
+    assert_non_null(strstr(err.msg, "checksum mismatch for signal 1 's1'"));
+    wfdb_options warn = {0};
+    warn.warn_only = 1;
+    assert_int_equal(read_tmp(&r, "mb", &warn, &err), ECG_OK);
+    assert_non_null(strstr(r.comments, "mb.hea line 3 (s1): checksum"));
+    record_free(&r);
+}
+
 static void test_units_and_invalid(void **state) {
     (void)state;
     /* Voltages come back in mV; other units stay as they are. */
@@ -985,6 +1061,7 @@ int main(void) {
         cmocka_unit_test(test_binformats),
         cmocka_unit_test(test_multifrequency_skew),
         cmocka_unit_test(test_header_fields),
+        cmocka_unit_test(test_interleaved16),
         cmocka_unit_test(test_units_and_invalid),
         cmocka_unit_test(test_multisegment),
         cmocka_unit_test(test_bad_files),
