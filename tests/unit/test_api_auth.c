@@ -1,0 +1,584 @@
+/* test_api_auth.c — API keys, metrics and the OpenAPI document: the real build/ecgfm on 127.0.0.1
+ * (no key 401, wrong scope 403, the key endpoints and their 4xx, /metrics in the exposition
+ * format, metrics behind a key by config, `ecgfm migrate` idempotent, a newer or damaged schema
+ * refused by migrate and serve), and in-process: the document matches the route table both ways,
+ * /readyz and /v1 answer 503 until migrations ran. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "api/openapi.h"
+#include "server/routes.h"
+
+#define START_TIMEOUT_MS 10000
+#define EXIT_TIMEOUT_MS 5000
+#define IO_TIMEOUT_S 5
+
+static char bin[PATH_MAX];
+static char tmpdir[64];
+static pid_t server_pid;
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *read_file(const char *path) {
+    static char buf[1 << 16];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Start bin with args (NULL-terminated), output to log, no inherited ECGFM_* settings. */
+static pid_t spawn(const char *log, char *const args[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        const char *vars[] = {"ECGFM_CONFIG", "ECGFM_HOST", "ECGFM_PORT", "ECGFM_DATA_DIR",
+                              "ECGFM_METRICS_REQUIRE_KEY"};
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
+        char *argv[32] = {bin};
+        for (int i = 0; args[i] && i < 30; i++) argv[i + 1] = args[i];
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int ms) {
+    long long deadline = now_ms() + ms;
+    for (;;) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return st;
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        sleep_ms(10);
+    }
+}
+
+/* Run ecgfm with args to completion; returns its exit status; log gets its output. */
+static int run_cmd(const char *log, char *const args[]) {
+    int st = wait_exit(spawn(log, args), EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st)) fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
+    return WEXITSTATUS(st);
+}
+
+static void path_in_tmp(char *out, size_t size, const char *name) {
+    snprintf(out, size, "%s/%s", tmpdir, name);
+}
+
+/* `ecgfm keys create --scope S --data-dir DIR`: the key, first line of the output. */
+static void make_key(const char *data, const char *scope, char key[64]) {
+    char log[256];
+    path_in_tmp(log, sizeof log, "key.log");
+    if (run_cmd(log, (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir",
+                                (char *)data, NULL}))
+        fail_msg("keys create failed:\n%s", read_file(log));
+    const char *text = read_file(log);
+    if (strncmp(text, "efm_", 4) != 0) fail_msg("no key on the first line:\n%s", text);
+    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+}
+
+static int start_server(const char *data, const char *log, const char *extra_flag) {
+    char *args[] = {"serve", "--port", "0", "--data-dir", (char *)data, (char *)extra_flag,
+                    extra_flag ? "1" : NULL, NULL};
+    server_pid = spawn(log, args);
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        const char *p = strstr(read_file(log), "listening on http://127.0.0.1:");
+        int port;
+        if (p && strchr(p, '\n') && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1)
+            return port;
+        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+            fail_msg("server exited early:\n%s", read_file(log));
+        sleep_ms(20);
+    }
+    fail_msg("server did not start:\n%s", read_file(log));
+    return -1;
+}
+
+static void stop_server(void) {
+    if (server_pid <= 0) return;
+    kill(server_pid, SIGTERM);
+    int st = wait_exit(server_pid, EXIT_TIMEOUT_MS);
+    server_pid = 0;
+    assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+typedef struct {
+    int status;
+    char raw[1 << 17];
+    const char *body;
+} http_answer;
+
+/* One request with optional key, content type and body; Connection: close. */
+static void http_do(http_answer *a, int port, const char *method, const char *path,
+                    const char *key, const char *ctype, const char *body) {
+    static char req[1 << 16];
+    char auth[128] = "", ct[128] = "";
+    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
+    size_t blen = body ? strlen(body) : 0;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, path, auth, ct, blen, body ? body : "");
+    assert_true(n > 0 && n < (int)sizeof req);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = recv(fd, a->raw + len, sizeof a->raw - 1 - len, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+        if (len + 1 >= sizeof a->raw) break;
+    }
+    a->raw[len] = '\0';
+    close(fd);
+    if (sscanf(a->raw, "HTTP/1.1 %d", &a->status) != 1) fail_msg("%s %s: no answer", method, path);
+    const char *b = strstr(a->raw, "\r\n\r\n");
+    a->body = b ? b + 4 : "";
+}
+
+static json_t *answer_json(const http_answer *a) {
+    json_error_t e;
+    json_t *j = json_loads(a->body, 0, &e);
+    if (!j) fail_msg("not JSON (%s):\n%s", e.text, a->raw);
+    return j;
+}
+
+static void expect_error(const http_answer *a, int status, const char *code) {
+    if (a->status != status) fail_msg("want %d %s, got:\n%s", status, code, a->raw);
+    json_t *j = answer_json(a);
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    if (!c || strcmp(c, code) != 0) fail_msg("want code %s:\n%s", code, a->raw);
+    json_decref(j);
+}
+
+static int setup(void **state) {
+    (void)state;
+    strcpy(tmpdir, "/tmp/ecgfm-test-api-auth-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Every sample line of a Prometheus text exposition: name{labels} value, after a TYPE line for
+ * its family; returns the value of the first sample whose line starts with prefix (NAN if none). */
+static double check_exposition(const char *text, const char *prefix) {
+    double found = NAN;
+    char family[128] = "";
+    int samples = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) fail_msg("exposition does not end with a newline");
+        size_t len = (size_t)(end - line);
+        char buf[1024];
+        assert_true(len < sizeof buf);
+        memcpy(buf, line, len);
+        buf[len] = '\0';
+        if (strncmp(buf, "# TYPE ", 7) == 0) {
+            char kind[32];
+            assert_int_equal(sscanf(buf + 7, "%127s %31s", family, kind), 2);
+            assert_true(strcmp(kind, "counter") == 0 || strcmp(kind, "gauge") == 0 ||
+                        strcmp(kind, "histogram") == 0);
+        } else if (strncmp(buf, "# HELP ", 7) == 0) {
+        } else {
+            assert_true(family[0]);
+            if (strncmp(buf, family, strlen(family)) != 0) fail_msg("sample outside family: %s", buf);
+            const char *p = buf + strspn(buf, "abcdefghijklmnopqrstuvwxyz_0123456789:");
+            if (*p == '{') {
+                /* name="value" pairs, values with \\ \" \n escapes */
+                p++;
+                while (*p != '}') {
+                    p += strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
+                    if (p[0] != '=' || p[1] != '"') fail_msg("bad label in: %s", buf);
+                    p += 2;
+                    while (*p && *p != '"') p += (*p == '\\') ? 2 : 1;
+                    if (*p != '"') fail_msg("unterminated label in: %s", buf);
+                    p++;
+                    if (*p == ',') p++;
+                }
+                p++;
+            }
+            if (*p != ' ') fail_msg("no value in: %s", buf);
+            char *vend;
+            double v = strtod(p + 1, &vend);
+            if (*vend) fail_msg("bad value in: %s", buf);
+            if (isnan(found) && strncmp(buf, prefix, strlen(prefix)) == 0) found = v;
+            samples++;
+        }
+        line = end + 1;
+    }
+    assert_true(samples > 0);
+    return found;
+}
+
+static void test_keys_and_scopes(void **state) {
+    (void)state;
+    char data[256], log[256], mlog[256];
+    path_in_tmp(data, sizeof data, "data");
+    path_in_tmp(log, sizeof log, "serve.log");
+    path_in_tmp(mlog, sizeof mlog, "migrate.log");
+    /* migrate alone, twice: the second run applies nothing. */
+    assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    assert_non_null(strstr(read_file(mlog), "schema 1, 1 migration applied now"));
+    assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    assert_non_null(strstr(read_file(mlog), "0 migrations applied now"));
+
+    char admin[64], reader[64];
+    make_key(data, "admin", admin);
+    make_key(data, "read", reader);
+    assert_int_equal(run_cmd(mlog, (char *[]){"keys", "create", "--scope", "write", "--data-dir",
+                                              data, NULL}),
+                     2);
+    int port = start_server(data, log, NULL);
+    http_answer *a = malloc(sizeof *a);
+    assert_non_null(a);
+
+    /* Open routes. */
+    http_do(a, port, "GET", "/healthz", NULL, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    /* Ready as far as the database goes (a default model may still be loading). */
+    http_do(a, port, "GET", "/readyz", NULL, NULL, NULL);
+    if (a->status == 200)
+        assert_non_null(strstr(a->body, "\"schema_version\":1"));
+    else
+        assert_null(strstr(a->body, "database"));
+
+    /* No key, a bad key, a revoked-looking key, the wrong scope. */
+    http_do(a, port, "GET", "/v1/keys", NULL, NULL, NULL);
+    expect_error(a, 401, "missing_api_key");
+    assert_non_null(strstr(a->raw, "WWW-Authenticate: Bearer"));
+    http_do(a, port, "GET", "/v1/openapi.json", NULL, NULL, NULL);
+    expect_error(a, 401, "missing_api_key");
+    http_do(a, port, "GET", "/v1/keys", "efm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL);
+    expect_error(a, 401, "invalid_api_key");
+    http_do(a, port, "GET", "/v1/keys", "not-a-key", NULL, NULL);
+    expect_error(a, 401, "invalid_api_key");
+    http_do(a, port, "GET", "/v1/keys", reader, NULL, NULL);
+    expect_error(a, 403, "insufficient_scope");
+    http_do(a, port, "POST", "/v1/keys", reader, "application/json", "{\"scope\":\"read\"}");
+    expect_error(a, 403, "insufficient_scope");
+    http_do(a, port, "GET", "/v1/openapi.json", reader, NULL, NULL);
+    assert_int_equal(a->status, 200);
+
+    /* The key endpoints. */
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json",
+            "{\"scope\":\"embed\",\"name\":\"ward 3\"}");
+    if (a->status != 201) fail_msg("%s", a->raw);
+    json_t *j = answer_json(a);
+    char made[64];
+    snprintf(made, sizeof made, "%s", json_string_value(json_object_get(j, "key")));
+    long long made_id = json_integer_value(json_object_get(j, "id"));
+    assert_string_equal(json_string_value(json_object_get(j, "scope")), "embed");
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "ward 3");
+    json_decref(j);
+    http_do(a, port, "GET", "/v1/openapi.json", made, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    http_do(a, port, "GET", "/v1/keys", made, NULL, NULL);
+    expect_error(a, 403, "insufficient_scope");
+    http_do(a, port, "GET", "/v1/keys", admin, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    j = answer_json(a);
+    json_t *keys = json_object_get(j, "keys");
+    assert_int_equal(json_array_size(keys), 3);
+    for (size_t i = 0; i < json_array_size(keys); i++)
+        assert_null(json_object_get(json_array_get(keys, i), "key")); /* never listed */
+    json_decref(j);
+    assert_null(strstr(a->body, made + 12)); /* not even inside another field */
+
+    /* Bad bodies: each its own status. */
+    http_do(a, port, "POST", "/v1/keys", admin, NULL, "{\"scope\":\"read\"}");
+    expect_error(a, 415, "unsupported_media_type");
+    http_do(a, port, "POST", "/v1/keys", admin, "text/plain", "{\"scope\":\"read\"}");
+    expect_error(a, 415, "unsupported_media_type");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":");
+    expect_error(a, 400, "invalid_json");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json", "[1,2]");
+    expect_error(a, 400, "invalid_json");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{}");
+    expect_error(a, 422, "missing_field");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":\"root\"}");
+    expect_error(a, 422, "invalid_scope");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":7}");
+    expect_error(a, 422, "invalid_scope");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json",
+            "{\"scope\":\"read\",\"scopes\":1}");
+    expect_error(a, 422, "unknown_field");
+    http_do(a, port, "POST", "/v1/keys", admin, "application/json",
+            "{\"scope\":\"read\",\"name\":\"a\\nb\"}");
+    expect_error(a, 422, "invalid_name");
+    http_do(a, port, "PUT", "/v1/keys", admin, NULL, NULL);
+    expect_error(a, 405, "method_not_allowed");
+    assert_non_null(strstr(a->raw, "Allow: POST, GET, HEAD"));
+
+    /* Revocation. */
+    char path[64];
+    snprintf(path, sizeof path, "/v1/keys/%lld", made_id);
+    http_do(a, port, "DELETE", path, admin, NULL, NULL);
+    if (a->status != 200) fail_msg("%s", a->raw);
+    http_do(a, port, "GET", "/v1/openapi.json", made, NULL, NULL);
+    expect_error(a, 401, "invalid_api_key");
+    http_do(a, port, "DELETE", path, admin, NULL, NULL);
+    expect_error(a, 409, "already_revoked");
+    http_do(a, port, "DELETE", "/v1/keys/99999", admin, NULL, NULL);
+    expect_error(a, 404, "not_found");
+    http_do(a, port, "DELETE", "/v1/keys/abc", admin, NULL, NULL);
+    expect_error(a, 404, "not_found");
+    http_do(a, port, "DELETE", "/v1/keys/1", NULL, NULL, NULL);
+    expect_error(a, 401, "missing_api_key");
+
+    /* Metrics: open, in the exposition format, counting what happened above. */
+    http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    assert_non_null(strstr(a->raw, "Content-Type: text/plain; version=0.0.4"));
+    double n401 = check_exposition(
+        a->body, "ecgfm_http_requests_total{route=\"/v1/keys\",method=\"GET\",status=\"401\"}");
+    assert_true(n401 >= 3);
+    double inf = check_exposition(a->body,
+                                  "ecgfm_http_request_duration_seconds_bucket{route=\"/v1/keys\","
+                                  "method=\"POST\",status=\"422\",le=\"+Inf\"}");
+    double cnt = check_exposition(a->body, "ecgfm_http_request_duration_seconds_count{route=\"/v1/"
+                                           "keys\",method=\"POST\",status=\"422\"}");
+    assert_true(inf == cnt && cnt >= 5);
+    /* Unknown paths share one label rather than one series each. */
+    http_do(a, port, "GET", "/no/such/thing", NULL, NULL, NULL);
+    expect_error(a, 404, "not_found");
+    http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
+    assert_null(strstr(a->body, "/no/such/thing"));
+    assert_true(check_exposition(a->body, "ecgfm_http_requests_total{route=\"unmatched\"") >= 1);
+    stop_server();
+
+    /* Metrics behind a key by config. */
+    path_in_tmp(log, sizeof log, "serve2.log"); /* a fresh log: the old one names the old port */
+    port = start_server(data, log, "--metrics-require-key");
+    http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
+    expect_error(a, 401, "missing_api_key");
+    http_do(a, port, "GET", "/metrics", reader, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    http_do(a, port, "GET", "/healthz", NULL, NULL, NULL);
+    assert_int_equal(a->status, 200);
+    stop_server();
+    free(a);
+}
+
+static void test_schema_refused(void **state) {
+    (void)state;
+    char data[256], log[256], file[300];
+    path_in_tmp(data, sizeof data, "data");
+    path_in_tmp(log, sizeof log, "cmd.log");
+    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    /* A newer ecgfm's migration in the table: both migrate and serve refuse, saying why. */
+    snprintf(file, sizeof file, "%s/ecgfm.sqlite3", data);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(file, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "INSERT INTO schema_migrations VALUES (2, '0002_future.sql', "
+                                  "'00', 0)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", data, NULL}), 1);
+    assert_non_null(strstr(read_file(log), "0002_future.sql"));
+    assert_non_null(strstr(read_file(log), "newer ecgfm"));
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", data, NULL}), 1);
+    assert_non_null(strstr(read_file(log), "newer ecgfm"));
+    assert_null(strstr(read_file(log), "listening on"));
+    assert_int_equal(run_cmd(log, (char *[]){"keys", "list", "--data-dir", data, NULL}), 1);
+
+    /* A damaged database file. */
+    char bad[256];
+    path_in_tmp(bad, sizeof bad, "bad");
+    assert_int_equal(mkdir(bad, 0700), 0);
+    snprintf(file, sizeof file, "%s/ecgfm.sqlite3", bad);
+    FILE *f = fopen(file, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 4096; i++) fputc("corrupt!"[i % 8], f);
+    fclose(f);
+    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", bad, NULL}), 1);
+    assert_non_null(strstr(read_file(log), "not a database"));
+    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", bad, NULL}), 1);
+    assert_non_null(strstr(read_file(log), "not a database"));
+}
+
+/* In-process: the served document and the route table describe the same operations. */
+static void test_openapi_matches_routes(void **state) {
+    (void)state;
+    routes_doc docs[128];
+    size_t n = routes_docs(docs, 128);
+    assert_true(n > 0 && n <= 128);
+    openapi_route ops[128];
+    for (size_t i = 0; i < n; i++) {
+        ops[i] = (openapi_route){docs[i].method,         docs[i].path,
+                                 docs[i].summary,        NULL,
+                                 docs[i].request_schema, docs[i].response_schema,
+                                 docs[i].status};
+        if (docs[i].scope != AUTH_SCOPE_NONE) ops[i].scope = auth_scope_name(docs[i].scope);
+        /* Every route is documented: a summary, and only schemas that exist. */
+        assert_true(docs[i].summary && strlen(docs[i].summary) > 0);
+        if (docs[i].request_schema) assert_true(openapi_has_schema(docs[i].request_schema));
+        if (docs[i].response_schema) assert_true(openapi_has_schema(docs[i].response_schema));
+        /* Every /v1 route needs a key. */
+        if (strncmp(docs[i].path, "/v1/", 4) == 0) assert_int_not_equal(docs[i].scope, AUTH_SCOPE_NONE);
+    }
+    char why[256] = "";
+    json_t *doc = openapi_document(ops, n, "test", why, sizeof why);
+    if (!doc) fail_msg("%s", why);
+    assert_string_equal(json_string_value(json_object_get(doc, "openapi")), "3.0.3");
+    json_t *paths = json_object_get(doc, "paths");
+    /* Each route is in the document... */
+    for (size_t i = 0; i < n; i++) {
+        char m[16];
+        size_t k = 0;
+        for (; docs[i].method[k] && k < sizeof m - 1; k++) m[k] = (char)(docs[i].method[k] | 0x20);
+        m[k] = '\0';
+        json_t *op = json_object_get(json_object_get(paths, docs[i].path), m);
+        if (!op) fail_msg("%s %s is not in the document", docs[i].method, docs[i].path);
+        json_t *sec = json_object_get(op, "security");
+        assert_int_equal(json_array_size(sec) > 0, docs[i].scope != AUTH_SCOPE_NONE);
+    }
+    /* ...and each documented operation is a route. */
+    size_t n_ops = 0;
+    const char *p;
+    json_t *item;
+    json_object_foreach(paths, p, item) {
+        const char *m;
+        json_t *op;
+        json_object_foreach(item, m, op) {
+            int found = 0;
+            for (size_t i = 0; i < n && !found; i++)
+                found = strcmp(docs[i].path, p) == 0 && strcasecmp(docs[i].method, m) == 0;
+            if (!found) fail_msg("documented %s %s is not a route", m, p);
+            n_ops++;
+        }
+    }
+    assert_int_equal(n_ops, n);
+    /* A reference to a missing schema is an error, not a silent gap. */
+    openapi_route broken = ops[0];
+    broken.response_schema = "NoSuchSchema";
+    json_t *none = openapi_document(&broken, 1, "test", why, sizeof why);
+    assert_null(none);
+    assert_non_null(strstr(why, "NoSuchSchema"));
+    json_decref(doc);
+}
+
+static void dispatch(const routes_ctx *ctx, const char *method, const char *path,
+                     const char *auth, api_response *res) {
+    routes_request rq = {.method = method, .path = path, .body = "", .authorization = auth};
+    routes_dispatch(ctx, &rq, res);
+}
+
+/* In-process: /readyz and every /v1 route answer 503 until the migrations ran. */
+static void test_not_ready_until_migrated(void **state) {
+    (void)state;
+    char file[300];
+    snprintf(file, sizeof file, "%s/%s", tmpdir, DB_FILE_NAME);
+    db *d = NULL;
+    ecg_err err = {0};
+    assert_int_equal(db_open(&d, file, 1, &err), ECG_OK);
+    routes_ctx ctx = {0};
+    ctx.version = "t";
+    ctx.data_dir = tmpdir;
+    ctx.started_s = routes_now_s();
+    ctx.db = d;
+    api_response res = {0};
+    dispatch(&ctx, "GET", "/readyz", NULL, &res);
+    assert_int_equal(res.status, 503);
+    assert_non_null(strstr(res.body, "migrations have not run"));
+    api_response_free(&res);
+    dispatch(&ctx, "GET", "/v1/keys", "Bearer efm_x", &res);
+    assert_int_equal(res.status, 503);
+    api_response_free(&res);
+    dispatch(&ctx, "GET", "/healthz", NULL, &res); /* liveness does not wait */
+    assert_int_equal(res.status, 200);
+    api_response_free(&res);
+    assert_int_equal(db_migrate(d, DB_MIGRATIONS, DB_N_MIGRATIONS, NULL, &err), ECG_OK);
+    dispatch(&ctx, "GET", "/readyz", NULL, &res);
+    assert_int_equal(res.status, 200);
+    api_response_free(&res);
+    dispatch(&ctx, "GET", "/v1/keys", NULL, &res);
+    assert_int_equal(res.status, 401);
+    api_response_free(&res);
+    db_close(d);
+    /* No database at all (the data directory was unusable at start): not ready either. */
+    ctx.db = NULL;
+    ctx.db_error = "the data directory is not usable";
+    dispatch(&ctx, "GET", "/readyz", NULL, &res);
+    assert_int_equal(res.status, 503);
+    api_response_free(&res);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    /* build/tests/test_api_auth -> build/ecgfm (or build-san/...) */
+    char self[PATH_MAX];
+    if (!realpath(argv[0], self)) return 1;
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return 1;
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_keys_and_scopes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_openapi_matches_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_ready_until_migrated, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
