@@ -30,7 +30,6 @@ static double lr_eval(lr_problem *p, const double *theta, double *g) {
     const double *W = theta, *b = theta + (size_t)K * d;
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, 1.0, p->X, d, W, d, 0.0, p->Z,
                 K);
-#pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++) {
         double *z = p->Z + (size_t)i * K, mx = -INFINITY, s = 0;
         for (int k = 0; k < K; k++) {
@@ -222,13 +221,12 @@ static void make_folds(int *fold, const int *y, int n, int K, int nf, uint64_t s
     for (int q = 0; q < n; q++) fold[order[q]] = q % nf;
 }
 
-/* Mean fold accuracy and log-loss per C; returns cv_skipped through *skipped. */
-static ecg_code lr_cv(probe_model *m, const float *x, const int *y, int n, const double *grid,
-                      int ng, int nf, uint64_t seed, int max_iter, double *acc, double *ll,
-                      int *skipped, ecg_err *err) {
+/* One fold: fit every C of the grid on the other folds' rows (warm-started along the grid), score
+ * accuracy and log-loss on this fold into acc[g], ll[g]. */
+static ecg_code lr_fold(const probe_model *m, const float *x, const int *y, int n, const int *fold,
+                        int f, const double *grid, int ng, int max_iter, double *acc, double *ll,
+                        ecg_err *err) {
     int d = m->dim, K = m->n_classes;
-    int *fold = probe_calloc((size_t)n, sizeof *fold, err, "folds");
-    int *order = probe_calloc((size_t)n, sizeof *order, err, "fold order");
     int *rows = probe_calloc((size_t)n, sizeof *rows, err, "fold rows");
     int *ytr = probe_calloc((size_t)n, sizeof *ytr, err, "fold labels");
     int *cls_of = probe_calloc((size_t)K, sizeof *cls_of, err, "class map");
@@ -236,63 +234,46 @@ static ecg_code lr_cv(probe_model *m, const float *x, const int *y, int n, const
     double *std = probe_calloc((size_t)d, sizeof *std, err, "fold std");
     double *theta = probe_calloc((size_t)K * (d + 1), sizeof *theta, err, "fold parameters");
     double *P = probe_calloc((size_t)n * K, sizeof *P, err, "fold probabilities");
+    double *X = NULL;
     ecg_code rc = ECG_ENOMEM;
-    *skipped = 0;
-    if (!fold || !order || !rows || !ytr || !cls_of || !mean || !std || !theta || !P) goto out;
+    if (!rows || !ytr || !cls_of || !mean || !std || !theta || !P) goto out;
+    int ntr = 0, nva, Kp = 0;
+    for (int i = 0; i < n; i++)
+        if (fold[i] != f) rows[ntr++] = i;
+    nva = n - ntr;
+    for (int i = 0, v = ntr; i < n; i++)
+        if (fold[i] == f) rows[v++] = i;
+    for (int c = 0; c < K; c++) cls_of[c] = -1;
+    for (int t = 0; t < ntr; t++) cls_of[ytr[t] = y[rows[t]]] = 0;
+    for (int c = 0; c < K; c++)
+        if (cls_of[c] == 0) cls_of[c] = Kp++;
+    if (m->mean && (rc = probe_scaler_fit(mean, std, x, rows, ntr, d, err))) goto out;
+    rc = ECG_ENOMEM;
+    if (!(X = scaled_rows(x, rows, n, d, m->mean ? mean : NULL, std, err))) goto out;
     rc = ECG_OK;
-    make_folds(fold, y, n, K, nf, seed, order);
-    for (int g = 0; g < ng; g++) acc[g] = ll[g] = 0;
-    for (int f = 0; f < nf && !rc && !*skipped; f++) {
-        int ntr = 0, nva;
-        for (int i = 0; i < n; i++)
-            if (fold[i] != f) rows[ntr++] = i;
-        nva = n - ntr;
-        for (int i = 0, v = ntr; i < n; i++)
-            if (fold[i] == f) rows[v++] = i;
-        for (int c = 0; c < K; c++) cls_of[c] = -1;
-        int Kp = 0;
-        for (int t = 0; t < ntr; t++) {
-            ytr[t] = y[rows[t]];
-            if (cls_of[ytr[t]] < 0) cls_of[ytr[t]] = 0;
+    for (int g = 0; g < ng && !rc; g++) {
+        lr_result res;
+        rc = lr_fit_rows(X, ytr, ntr, d, K, cls_of, Kp, grid[g], CV_GTOL, max_iter, theta, &res,
+                         err);
+        if (rc) break;
+        lr_proba(X + (size_t)ntr * d, nva, d, Kp, theta, P);
+        int right = 0;
+        double lsum = 0;
+        for (int v = 0; v < nva; v++) {
+            const double *pv = P + (size_t)v * Kp;
+            int best = 0;
+            for (int k = 1; k < Kp; k++)
+                if (pv[k] > pv[best]) best = k;
+            int c = cls_of[y[rows[ntr + v]]];
+            right += c == best;
+            /* A class absent from this fold's train part has probability 0: clipped as sklearn's
+             * log_loss clips, at 1e-15. */
+            lsum -= log(c >= 0 ? fmax(pv[c], 1e-15) : 1e-15);
         }
-        for (int c = 0; c < K; c++)
-            if (cls_of[c] == 0) cls_of[c] = Kp++;
-        if (Kp < 2 || nva < 1) {
-            *skipped = 1;
-            break;
-        }
-        if (m->mean && (rc = probe_scaler_fit(mean, std, x, rows, ntr, d, err))) break;
-        double *X = scaled_rows(x, rows, n, d, m->mean ? mean : NULL, std, err);
-        if (!X) {
-            rc = ECG_ENOMEM;
-            break;
-        }
-        memset(theta, 0, (size_t)Kp * (d + 1) * sizeof *theta);
-        for (int g = 0; g < ng && !rc; g++) {
-            lr_result res;
-            rc = lr_fit_rows(X, ytr, ntr, d, K, cls_of, Kp, grid[g], CV_GTOL, max_iter, theta,
-                             &res, err);
-            if (rc) break;
-            lr_proba(X + (size_t)ntr * d, nva, d, Kp, theta, P);
-            int right = 0;
-            double lsum = 0;
-            for (int v = 0; v < nva; v++) {
-                const double *pv = P + (size_t)v * Kp;
-                int best = 0;
-                for (int k = 1; k < Kp; k++)
-                    if (pv[k] > pv[best]) best = k;
-                int c = y[rows[ntr + v]];
-                right += cls_of[c] == best;
-                lsum -= log(cls_of[c] >= 0 ? fmax(pv[cls_of[c]], 1e-15) : 1e-15);
-            }
-            acc[g] += (double)right / nva / nf;
-            ll[g] += lsum / nva / nf;
-        }
-        free(X);
+        acc[g] = (double)right / nva;
+        ll[g] = lsum / nva;
     }
 out:
-    free(fold);
-    free(order);
     free(rows);
     free(ytr);
     free(cls_of);
@@ -300,6 +281,59 @@ out:
     free(std);
     free(theta);
     free(P);
+    free(X);
+    return rc;
+}
+
+/* Mean fold accuracy and log-loss per C. Folds run in parallel, each with single-threaded BLAS
+ * (OpenBLAS does not thread inside a parallel region): the problems are small enough that
+ * threading each GEMM mostly measured barrier waits on this shared machine. Results do not depend
+ * on which thread ran a fold; the means are summed in fold order. *skipped = 1 (nothing computed)
+ * when some fold's train part has fewer than two classes. */
+static ecg_code lr_cv(const probe_model *m, const float *x, const int *y, int n,
+                      const double *grid, int ng, int nf, uint64_t seed, int max_iter, double *acc,
+                      double *ll, int *skipped, ecg_err *err) {
+    int K = m->n_classes;
+    int *fold = probe_calloc((size_t)n, sizeof *fold, err, "folds");
+    int *order = probe_calloc((size_t)n, sizeof *order, err, "fold order");
+    int *seen = probe_calloc((size_t)nf * K, sizeof *seen, err, "fold classes");
+    double *fa = probe_calloc((size_t)nf * ng * 2, sizeof *fa, err, "fold scores");
+    ecg_code *frc = probe_calloc((size_t)nf, sizeof *frc, err, "fold status");
+    ecg_err *ferr = probe_calloc((size_t)nf, sizeof *ferr, err, "fold errors");
+    ecg_code rc = ECG_ENOMEM;
+    *skipped = 0;
+    if (!fold || !order || !seen || !fa || !frc || !ferr) goto out;
+    rc = ECG_OK;
+    make_folds(fold, y, n, K, nf, seed, order);
+    for (int i = 0; i < n; i++)
+        for (int f = 0; f < nf; f++)
+            if (fold[i] != f) seen[f * K + y[i]] = 1;
+    for (int f = 0; f < nf; f++) {
+        int kp = 0;
+        for (int c = 0; c < K; c++) kp += seen[f * K + c];
+        if (kp < 2) *skipped = 1;
+    }
+    if (*skipped) goto out;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int f = 0; f < nf; f++)
+        frc[f] = lr_fold(m, x, y, n, fold, f, grid, ng, max_iter, fa + (size_t)f * ng * 2,
+                         fa + (size_t)f * ng * 2 + ng, &ferr[f]);
+    for (int f = 0; f < nf && !rc; f++)
+        if ((rc = frc[f])) *err = ferr[f];
+    for (int g = 0; g < ng; g++) {
+        acc[g] = ll[g] = 0;
+        for (int f = 0; f < nf; f++) {
+            acc[g] += fa[(size_t)f * ng * 2 + g] / nf;
+            ll[g] += fa[(size_t)f * ng * 2 + ng + g] / nf;
+        }
+    }
+out:
+    free(fold);
+    free(order);
+    free(seen);
+    free(fa);
+    free(frc);
+    free(ferr);
     return rc;
 }
 
