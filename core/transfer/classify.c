@@ -28,19 +28,23 @@ const char *probe_kind_name(probe_kind k) {
 
 void *probe_calloc(size_t n, size_t size, ecg_err *err, const char *what) {
     void *p = calloc(n ? n : 1, size);
-    if (!p) err_set(err, ECG_ENOMEM, "probe: out of memory for %s (%zu x %zu bytes)", what, n, size);
+    if (!p)
+        err_set(err, ECG_ENOMEM, "probe: out of memory for %s (%zu x %zu bytes)", what, n, size);
     return p;
 }
 
 ecg_code probe_scaler_fit(double *mean, double *std, const float *x, const int *rows, int n,
                           int dim, ecg_err *err) {
     if (n < 1) return err_set(err, ECG_EINVAL, "probe: no rows to standardise");
-    for (int j = 0; j < dim; j++) mean[j] = std[j] = 0;
+    for (int j = 0; j < dim; j++)
+        mean[j] = std[j] = 0;
     for (int r = 0; r < n; r++) {
         const float *xi = x + (size_t)(rows ? rows[r] : r) * dim;
-        for (int j = 0; j < dim; j++) mean[j] += xi[j];
+        for (int j = 0; j < dim; j++)
+            mean[j] += xi[j];
     }
-    for (int j = 0; j < dim; j++) mean[j] /= n;
+    for (int j = 0; j < dim; j++)
+        mean[j] /= n;
     /* Two passes: the one-pass formula loses the variance of large-mean features. */
     for (int r = 0; r < n; r++) {
         const float *xi = x + (size_t)(rows ? rows[r] : r) * dim;
@@ -61,10 +65,12 @@ ecg_code probe_scaler_fit(double *mean, double *std, const float *x, const int *
 void probe_scaler_apply(double *out, const float *x, const double *mean, const double *std,
                         int dim) {
     if (!mean) {
-        for (int j = 0; j < dim; j++) out[j] = x[j];
+        for (int j = 0; j < dim; j++)
+            out[j] = x[j];
         return;
     }
-    for (int j = 0; j < dim; j++) out[j] = (x[j] - mean[j]) / std[j];
+    for (int j = 0; j < dim; j++)
+        out[j] = (x[j] - mean[j]) / std[j];
 }
 
 static ecg_code check_features(const float *x, int n, int dim, ecg_err *err) {
@@ -78,7 +84,8 @@ static ecg_code check_features(const float *x, int n, int dim, ecg_err *err) {
 void probe_free(probe_model *m) {
     if (!m) return;
     if (m->class_names)
-        for (int c = 0; c < m->n_classes; c++) free(m->class_names[c]);
+        for (int c = 0; c < m->n_classes; c++)
+            free(m->class_names[c]);
     free(m->class_names);
     free(m->present);
     free(m->mean);
@@ -121,8 +128,8 @@ ecg_code probe_fit(probe_model *m, probe_kind kind, const float *x, const int *y
                        dim, n_classes);
     for (int i = 0; i < n; i++)
         if (y[i] < 0 || y[i] >= n_classes)
-            return err_set(err, ECG_EINVAL, "probe: label %d of row %d is outside [0, %d)", y[i],
-                           i, n_classes);
+            return err_set(err, ECG_EINVAL, "probe: label %d of row %d is outside [0, %d)", y[i], i,
+                           n_classes);
     ecg_code rc = check_features(x, n, dim, err);
     if (rc) return rc;
     m->kind = kind;
@@ -186,13 +193,15 @@ ecg_code probe_save(const probe_model *m, const char *path, ecg_err *err) {
     int ne = 0;
     uint8_t *present = probe_calloc((size_t)K, 1, err, "present");
     if (!present) return ECG_ENOMEM;
-    for (int c = 0; c < K; c++) present[c] = (uint8_t)m->present[c];
+    for (int c = 0; c < K; c++)
+        present[c] = (uint8_t)m->present[c];
     ent[ne++] = (st_entry){"present", ST_U8, 1, {K}, present};
     if (m->mean) {
         ent[ne++] = (st_entry){"mean", ST_F64, 1, {d}, m->mean};
         ent[ne++] = (st_entry){"std", ST_F64, 1, {d}, m->std};
     }
-    if (m->kind == PROBE_CENTROID) ent[ne++] = (st_entry){"centroids", ST_F64, 2, {K, d}, m->centroids};
+    if (m->kind == PROBE_CENTROID)
+        ent[ne++] = (st_entry){"centroids", ST_F64, 2, {K, d}, m->centroids};
     if (m->kind == PROBE_KNN) {
         ent[ne++] = (st_entry){"train_x", ST_F32, 2, {m->n_train, d}, m->train_x};
         ent[ne++] = (st_entry){"train_y", ST_I32, 1, {m->n_train}, m->train_y};
@@ -232,7 +241,8 @@ ecg_code probe_save(const probe_model *m, const char *path, ecg_err *err) {
     return rc;
 }
 
-static ecg_code meta_int(const st_file *f, const char *key, int lo, int hi, int *out, ecg_err *err) {
+static ecg_code meta_int(const st_file *f, const char *key, int lo, int hi, int *out,
+                         ecg_err *err) {
     const char *v = st_meta_get(f, key);
     if (!v) return err_set(err, ECG_EFORMAT, "probe file: metadata %s missing", key);
     char *end;
@@ -281,9 +291,12 @@ ecg_code probe_load(probe_model *m, const char *path, ecg_err *err) {
         goto out;
     m->n_classes = K;
     m->dim = d;
-    if (kind && !strcmp(kind, "centroid")) m->kind = PROBE_CENTROID;
-    else if (kind && !strcmp(kind, "knn")) m->kind = PROBE_KNN;
-    else if (kind && !strcmp(kind, "logreg")) m->kind = PROBE_LOGREG;
+    if (kind && !strcmp(kind, "centroid"))
+        m->kind = PROBE_CENTROID;
+    else if (kind && !strcmp(kind, "knn"))
+        m->kind = PROBE_KNN;
+    else if (kind && !strcmp(kind, "logreg"))
+        m->kind = PROBE_LOGREG;
     else {
         rc = err_set(err, ECG_EFORMAT, "%s: unknown probe kind '%s'", path, kind ? kind : "");
         goto out;
@@ -309,8 +322,14 @@ ecg_code probe_load(probe_model *m, const char *path, ecg_err *err) {
     }
     uint8_t *present = NULL;
     if ((rc = get_tensor(&f, "present", ST_U8, (size_t)K, (void **)&present, err))) goto out;
-    for (int c = 0; c < K; c++) m->present[c] = present[c] != 0;
+    int n_present = 0;
+    for (int c = 0; c < K; c++)
+        n_present += m->present[c] = present[c] != 0;
     free(present);
+    if (n_present < 2) {
+        rc = err_set(err, ECG_EFORMAT, "%s: fewer than two fitted classes", path);
+        goto out;
+    }
     if (st_find(&f, "mean")) {
         if ((rc = get_tensor(&f, "mean", ST_F64, (size_t)d, (void **)&m->mean, err)) ||
             (rc = get_tensor(&f, "std", ST_F64, (size_t)d, (void **)&m->std, err)))

@@ -1,5 +1,5 @@
 /* classify.h — the light classifiers of zero-shot transfer (nearest centroid, cosine k-NN, L2
- * multinomial logistic regression), fitted on frozen embeddings, saved as safetensors, and scored. */
+ * multinomial logistic regression) fitted on frozen embeddings, saved as safetensors, and scored. */
 #ifndef ECGFM_CORE_CLASSIFY_H
 #define ECGFM_CORE_CLASSIFY_H
 
@@ -37,19 +37,19 @@
 typedef enum { PROBE_CENTROID = 0, PROBE_KNN = 1, PROBE_LOGREG = 2 } probe_kind;
 
 typedef struct {
-    int standardize;     /* -1: the kind's default (centroid 0, k-NN 0, logreg 1) */
+    int standardize; /* -1: the kind's default (centroid 0, k-NN 0, logreg 1) */
     /* k-NN */
-    int k;               /* > 0: fixed k, no leave-one-out; 0: choose from k_grid */
-    const int *k_grid;   /* NULL: {1, 3, 5, 7, 9, 15} */
+    int k;             /* > 0: fixed k, no leave-one-out; 0: choose from k_grid */
+    const int *k_grid; /* NULL: {1, 3, 5, 7, 9, 15} */
     int n_k;
     /* logistic regression */
-    double C;            /* > 0: fixed C, no CV; 0: choose from c_grid */
-    const double *c_grid;/* NULL: 1e-4, 1e-3, ..., 1e4 (9 values) */
+    double C;             /* > 0: fixed C, no CV; 0: choose from c_grid */
+    const double *c_grid; /* NULL: 1e-4, 1e-3, ..., 1e4 (9 values) */
     int n_c;
-    int cv_folds;        /* 0: 5 (at most n_train) */
-    uint64_t seed;       /* fold assignment */
-    double gtol;         /* 0: 1e-8 for the final fit (CV fits use max(gtol, 1e-6)) */
-    int max_iter;        /* 0: 20000 */
+    int cv_folds;  /* 0: 5 (at most n_train) */
+    uint64_t seed; /* fold assignment */
+    double gtol;   /* 0: 1e-8 for the final fit (CV fits use max(gtol, 1e-6)) */
+    int max_iter;  /* 0: 20000 */
 } probe_options;
 
 void probe_options_default(probe_options *o);
@@ -64,14 +64,14 @@ typedef struct {
     double *centroids;
     /* k-NN: the train set, unit-normalised rows (after standardising when asked) */
     int k, n_train;
-    float *train_x;     /* [n_train][dim] */
-    int *train_y;       /* [n_train] */
+    float *train_x; /* [n_train][dim] */
+    int *train_y;   /* [n_train] */
     /* logreg: z = W x + b over standardised x; rows of absent classes unused */
     double C;
-    double *weight;     /* [n_classes][dim] */
-    double *bias;       /* [n_classes] */
+    double *weight; /* [n_classes][dim] */
+    double *bias;   /* [n_classes] */
     int iters, converged, cv_skipped;
-    double grad_max;    /* max |gradient| at the end of the final fit */
+    double grad_max; /* max |gradient| at the end of the final fit */
     /* model selection record (not saved): LOO accuracy per k, or mean CV accuracy per C */
     int n_sel;
     double *sel_param, *sel_score;
@@ -109,8 +109,8 @@ typedef struct {
     int *confusion; /* [n_classes][n_classes] */
 } metrics_report;
 
-ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred,
-                         const float *prob, int n, int n_classes, ecg_err *err);
+ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred, const float *prob,
+                         int n, int n_classes, ecg_err *err);
 void metrics_free(metrics_report *r);
 /* AUROC of scores against 0/1 labels with midrank ties; *auc = NaN if either class is empty. */
 ecg_code metrics_auroc_binary(double *auc, const float *score, const int *positive, int n,

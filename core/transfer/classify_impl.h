@@ -16,15 +16,15 @@ void probe_scaler_apply(double *out, const float *x, const double *mean, const d
 void *probe_calloc(size_t n, size_t size, ecg_err *err, const char *what);
 
 ecg_code probe_centroid_fit(probe_model *m, const float *x, const int *y, int n, ecg_err *err);
-ecg_code probe_centroid_predict(const probe_model *m, const float *x, int n, int *pred,
-                                float *prob, ecg_err *err);
-ecg_code probe_knn_fit(probe_model *m, const float *x, const int *y, int n,
-                       const probe_options *o, ecg_err *err);
+ecg_code probe_centroid_predict(const probe_model *m, const float *x, int n, int *pred, float *prob,
+                                ecg_err *err);
+ecg_code probe_knn_fit(probe_model *m, const float *x, const int *y, int n, const probe_options *o,
+                       ecg_err *err);
 ecg_code probe_knn_predict(const probe_model *m, const float *x, int n, int *pred, float *prob,
                            ecg_err *err);
 ecg_code probe_logreg_fit(probe_model *m, const float *x, const int *y, int n,
                           const probe_options *o, ecg_err *err);
-ecg_code probe_logreg_predict(const probe_model *m, const float *x, int n, int *pred,
-                              float *prob, ecg_err *err);
+ecg_code probe_logreg_predict(const probe_model *m, const float *x, int n, int *pred, float *prob,
+                              ecg_err *err);
 
 #endif

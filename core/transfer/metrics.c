@@ -47,7 +47,8 @@ ecg_code metrics_auroc_binary(double *auc, const float *score, const int *positi
         double rsum = 0;
         for (int a = 0; a < n;) {
             int b = a;
-            while (b < n && v[b].s == v[a].s) b++;
+            while (b < n && v[b].s == v[a].s)
+                b++;
             double mid = 0.5 * (a + 1 + b); /* mean of ranks a+1 .. b */
             for (int t = a; t < b; t++)
                 if (positive[v[t].i]) rsum += mid;
@@ -59,8 +60,8 @@ ecg_code metrics_auroc_binary(double *auc, const float *score, const int *positi
     return ECG_OK;
 }
 
-ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred,
-                         const float *prob, int n, int n_classes, ecg_err *err) {
+ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred, const float *prob,
+                         int n, int n_classes, ecg_err *err) {
     memset(r, 0, sizeof *r);
     int K = n_classes;
     if (n < 1 || K < 1)
@@ -111,7 +112,8 @@ ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred
                     goto out;
                 }
         int present = 0;
-        for (int c = 0; c < K; c++) present += r->support[c] > 0;
+        for (int c = 0; c < K; c++)
+            present += r->support[c] > 0;
         double sum = 0;
         for (int c = 0; c < K; c++) {
             /* Two classes: sklearn scores the positive class only. */

@@ -25,7 +25,8 @@ static void unit_rows(float *out, const float *x, int n, const probe_model *m) {
             s += v * v;
         }
         double inv = s > 0 ? 1 / sqrt(s) : 0;
-        for (int j = 0; j < d; j++) o[j] = (float)(o[j] * inv);
+        for (int j = 0; j < d; j++)
+            o[j] = (float)(o[j] * inv);
     }
 }
 
@@ -52,7 +53,8 @@ static int top_k(const float *sim, int n_train, int kmax, int skip, int *idx, fl
 /* Votes of the first k neighbours; the winner is the lowest class index among the most voted. */
 static int vote(const int *idx, int k, const int *train_y, int *count, int K) {
     memset(count, 0, (size_t)K * sizeof *count);
-    for (int t = 0; t < k; t++) count[train_y[idx[t]]]++;
+    for (int t = 0; t < k; t++)
+        count[train_y[idx[t]]]++;
     int best = 0;
     for (int c = 1; c < K; c++)
         if (count[c] > count[best]) best = c;
@@ -61,8 +63,8 @@ static int vote(const int *idx, int k, const int *train_y, int *count, int K) {
 
 /* For every query row of q (unit rows), its kmax neighbours among the model's train rows into
  * nbr [n][kmax]; loo: query i is train row i and is skipped. */
-static ecg_code neighbours(const probe_model *m, const float *q, int n, int kmax, int loo,
-                           int *nbr, ecg_err *err) {
+static ecg_code neighbours(const probe_model *m, const float *q, int n, int kmax, int loo, int *nbr,
+                           ecg_err *err) {
     int nt = m->n_train, d = m->dim;
     float *sim = probe_calloc((size_t)KNN_BLOCK * nt, sizeof *sim, err, "similarities");
     float *best = probe_calloc((size_t)KNN_BLOCK * kmax, sizeof *best, err, "neighbours");
@@ -73,8 +75,8 @@ static ecg_code neighbours(const probe_model *m, const float *q, int n, int kmax
     }
     for (int i0 = 0; i0 < n; i0 += KNN_BLOCK) {
         int b = n - i0 < KNN_BLOCK ? n - i0 : KNN_BLOCK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nt, d, 1.0f, q + (size_t)i0 * d,
-                    d, m->train_x, d, 0.0f, sim, nt);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, nt, d, 1.0f, q + (size_t)i0 * d, d,
+                    m->train_x, d, 0.0f, sim, nt);
 #pragma omp parallel for schedule(static)
         for (int r = 0; r < b; r++)
             top_k(sim + (size_t)r * nt, nt, kmax, loo ? i0 + r : -1, nbr + (size_t)(i0 + r) * kmax,
@@ -126,7 +128,8 @@ ecg_code probe_knn_fit(probe_model *m, const float *x, const int *y, int n, cons
             int k = grid[g];
             if (k > n - 1) continue;
             int right = 0;
-            for (int i = 0; i < n; i++) right += vote(nbr + (size_t)i * kmax, k, y, count, K) == y[i];
+            for (int i = 0; i < n; i++)
+                right += vote(nbr + (size_t)i * kmax, k, y, count, K) == y[i];
             double acc = (double)right / n;
             m->sel_param[m->n_sel] = k;
             m->sel_score[m->n_sel++] = acc;
@@ -155,7 +158,8 @@ ecg_code probe_knn_predict(const probe_model *m, const float *x, int n, int *pre
                 int *cnt = count + (size_t)i * K;
                 int c = vote(nbr + (size_t)i * k, k, m->train_y, cnt, K);
                 if (pred) pred[i] = c;
-                for (int t = 0; prob && t < K; t++) prob[(size_t)i * K + t] = (float)cnt[t] / k;
+                for (int t = 0; prob && t < K; t++)
+                    prob[(size_t)i * K + t] = (float)cnt[t] / k;
             }
         }
     }

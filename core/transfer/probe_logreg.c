@@ -28,44 +28,52 @@ typedef struct {
 static double lr_eval(lr_problem *p, const double *theta, double *g) {
     int n = p->n, d = p->d, K = p->K;
     const double *W = theta, *b = theta + (size_t)K * d;
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, 1.0, p->X, d, W, d, 0.0, p->Z,
-                K);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, 1.0, p->X, d, W, d, 0.0, p->Z, K);
     for (int i = 0; i < n; i++) {
         double *z = p->Z + (size_t)i * K, mx = -INFINITY, s = 0;
         for (int k = 0; k < K; k++) {
             z[k] += b[k];
             if (z[k] > mx) mx = z[k];
         }
-        for (int k = 0; k < K; k++) s += exp(z[k] - mx);
+        for (int k = 0; k < K; k++)
+            s += exp(z[k] - mx);
         double lse = mx + log(s);
         p->loss[i] = lse - z[p->y[i]];
-        for (int k = 0; k < K; k++) z[k] = exp(z[k] - lse);
+        for (int k = 0; k < K; k++)
+            z[k] = exp(z[k] - lse);
         z[p->y[i]] -= 1;
     }
     double f = 0, w2 = 0;
-    for (int i = 0; i < n; i++) f += p->loss[i];
-    for (size_t j = 0; j < (size_t)K * d; j++) w2 += W[j] * W[j];
+    for (int i = 0; i < n; i++)
+        f += p->loss[i];
+    for (size_t j = 0; j < (size_t)K * d; j++)
+        w2 += W[j] * W[j];
     f = f / n + 0.5 * p->lambda * w2;
     memcpy(g, W, (size_t)K * d * sizeof *g);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, d, n, 1.0 / n, p->Z, K, p->X, d,
                 p->lambda, g, d);
     double *gb = g + (size_t)K * d;
-    for (int k = 0; k < K; k++) gb[k] = 0;
+    for (int k = 0; k < K; k++)
+        gb[k] = 0;
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < K; k++) gb[k] += p->Z[(size_t)i * K + k];
-    for (int k = 0; k < K; k++) gb[k] /= n;
+        for (int k = 0; k < K; k++)
+            gb[k] += p->Z[(size_t)i * K + k];
+    for (int k = 0; k < K; k++)
+        gb[k] /= n;
     return f;
 }
 
 static double max_abs(const double *v, size_t n) {
     double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(v[i]));
     return m;
 }
 
 static double dot(const double *a, const double *b, size_t n) {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -96,11 +104,13 @@ static ecg_code lr_minimise(lr_problem *p, double *theta, double gtol, int max_i
         }
         if (res->iters >= max_iter) break;
         /* Two-loop recursion: dir = -H g. */
-        for (size_t j = 0; j < np; j++) dir[j] = -g[j];
+        for (size_t j = 0; j < np; j++)
+            dir[j] = -g[j];
         for (int t = 0; t < stored; t++) {
             int s = (head - 1 - t + LBFGS_M) % LBFGS_M;
             alpha[s] = rho[s] * dot(S + np * s, dir, np);
-            for (size_t j = 0; j < np; j++) dir[j] -= alpha[s] * Y[np * s + j];
+            for (size_t j = 0; j < np; j++)
+                dir[j] -= alpha[s] * Y[np * s + j];
         }
         double gamma = 1;
         if (stored) {
@@ -109,22 +119,26 @@ static ecg_code lr_minimise(lr_problem *p, double *theta, double gtol, int max_i
         } else {
             gamma = 1 / fmax(1.0, sqrt(dot(g, g, np)));
         }
-        for (size_t j = 0; j < np; j++) dir[j] *= gamma;
+        for (size_t j = 0; j < np; j++)
+            dir[j] *= gamma;
         for (int t = stored - 1; t >= 0; t--) {
             int s = (head - 1 - t + LBFGS_M) % LBFGS_M;
             double beta = rho[s] * dot(Y + np * s, dir, np);
-            for (size_t j = 0; j < np; j++) dir[j] += (alpha[s] - beta) * S[np * s + j];
+            for (size_t j = 0; j < np; j++)
+                dir[j] += (alpha[s] - beta) * S[np * s + j];
         }
         double dphi0 = dot(g, dir, np);
         if (!(dphi0 < 0)) { /* not a descent direction (rounding): restart from the gradient */
             stored = 0;
-            for (size_t j = 0; j < np; j++) dir[j] = -g[j] / fmax(1.0, sqrt(dot(g, g, np)));
+            for (size_t j = 0; j < np; j++)
+                dir[j] = -g[j] / fmax(1.0, sqrt(dot(g, g, np)));
             dphi0 = dot(g, dir, np);
         }
         double step = 1, fn = f;
         int ok = 0;
         for (int ls = 0; ls < 40; ls++) {
-            for (size_t j = 0; j < np; j++) xn[j] = theta[j] + step * dir[j];
+            for (size_t j = 0; j < np; j++)
+                xn[j] = theta[j] + step * dir[j];
             fn = lr_eval(p, xn, gn);
             double dphi = dot(gn, dir, np);
             if (fn <= f + 1e-4 * step * dphi0 ||
@@ -176,7 +190,8 @@ static ecg_code lr_fit_rows(const double *X, const int *yfull, int n, int d, int
     double *loss = probe_calloc((size_t)n, sizeof *loss, err, "losses");
     ecg_code rc = ECG_ENOMEM;
     if (yc && Z && loss) {
-        for (int i = 0; i < n; i++) yc[i] = cls_of[yfull[i]];
+        for (int i = 0; i < n; i++)
+            yc[i] = cls_of[yfull[i]];
         (void)K;
         lr_problem p = {X, yc, n, d, Kp, 1.0 / (C * n), Z, loss};
         rc = lr_minimise(&p, theta, gtol, max_iter, res, err);
@@ -197,8 +212,10 @@ static void lr_proba(const double *X, int n, int d, int Kp, const double *theta,
             z[k] += b[k];
             if (z[k] > mx) mx = z[k];
         }
-        for (int k = 0; k < Kp; k++) s += (z[k] = exp(z[k] - mx));
-        for (int k = 0; k < Kp; k++) z[k] /= s;
+        for (int k = 0; k < Kp; k++)
+            s += (z[k] = exp(z[k] - mx));
+        for (int k = 0; k < Kp; k++)
+            z[k] /= s;
     }
 }
 
@@ -218,14 +235,15 @@ static void make_folds(int *fold, const int *y, int n, int K, int nf, uint64_t s
             order[start + j] = t;
         }
     }
-    for (int q = 0; q < n; q++) fold[order[q]] = q % nf;
+    for (int q = 0; q < n; q++)
+        fold[order[q]] = q % nf;
 }
 
 /* One fold: fit every C of the grid on the other folds' rows (warm-started along the grid), score
  * accuracy and log-loss on this fold into acc[g], ll[g]. */
 static ecg_code lr_fold(const probe_model *m, const float *x, const int *y, int n, const int *fold,
-                        int f, const double *grid, int ng, int max_iter, double *acc, double *ll,
-                        ecg_err *err) {
+                        int f, const double *grid, int ng, double gtol, int max_iter, double *acc,
+                        double *ll, ecg_err *err) {
     int d = m->dim, K = m->n_classes;
     int *rows = probe_calloc((size_t)n, sizeof *rows, err, "fold rows");
     int *ytr = probe_calloc((size_t)n, sizeof *ytr, err, "fold labels");
@@ -243,8 +261,10 @@ static ecg_code lr_fold(const probe_model *m, const float *x, const int *y, int 
     nva = n - ntr;
     for (int i = 0, v = ntr; i < n; i++)
         if (fold[i] == f) rows[v++] = i;
-    for (int c = 0; c < K; c++) cls_of[c] = -1;
-    for (int t = 0; t < ntr; t++) cls_of[ytr[t] = y[rows[t]]] = 0;
+    for (int c = 0; c < K; c++)
+        cls_of[c] = -1;
+    for (int t = 0; t < ntr; t++)
+        cls_of[ytr[t] = y[rows[t]]] = 0;
     for (int c = 0; c < K; c++)
         if (cls_of[c] == 0) cls_of[c] = Kp++;
     if (m->mean && (rc = probe_scaler_fit(mean, std, x, rows, ntr, d, err))) goto out;
@@ -253,8 +273,7 @@ static ecg_code lr_fold(const probe_model *m, const float *x, const int *y, int 
     rc = ECG_OK;
     for (int g = 0; g < ng && !rc; g++) {
         lr_result res;
-        rc = lr_fit_rows(X, ytr, ntr, d, K, cls_of, Kp, grid[g], CV_GTOL, max_iter, theta, &res,
-                         err);
+        rc = lr_fit_rows(X, ytr, ntr, d, K, cls_of, Kp, grid[g], gtol, max_iter, theta, &res, err);
         if (rc) break;
         lr_proba(X + (size_t)ntr * d, nva, d, Kp, theta, P);
         int right = 0;
@@ -290,8 +309,8 @@ out:
  * threading each GEMM mostly measured barrier waits on this shared machine. Results do not depend
  * on which thread ran a fold; the means are summed in fold order. *skipped = 1 (nothing computed)
  * when some fold's train part has fewer than two classes. */
-static ecg_code lr_cv(const probe_model *m, const float *x, const int *y, int n,
-                      const double *grid, int ng, int nf, uint64_t seed, int max_iter, double *acc,
+static ecg_code lr_cv(const probe_model *m, const float *x, const int *y, int n, const double *grid,
+                      int ng, int nf, uint64_t seed, double gtol, int max_iter, double *acc,
                       double *ll, int *skipped, ecg_err *err) {
     int K = m->n_classes;
     int *fold = probe_calloc((size_t)n, sizeof *fold, err, "folds");
@@ -310,13 +329,14 @@ static ecg_code lr_cv(const probe_model *m, const float *x, const int *y, int n,
             if (fold[i] != f) seen[f * K + y[i]] = 1;
     for (int f = 0; f < nf; f++) {
         int kp = 0;
-        for (int c = 0; c < K; c++) kp += seen[f * K + c];
+        for (int c = 0; c < K; c++)
+            kp += seen[f * K + c];
         if (kp < 2) *skipped = 1;
     }
     if (*skipped) goto out;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int f = 0; f < nf; f++)
-        frc[f] = lr_fold(m, x, y, n, fold, f, grid, ng, max_iter, fa + (size_t)f * ng * 2,
+        frc[f] = lr_fold(m, x, y, n, fold, f, grid, ng, gtol, max_iter, fa + (size_t)f * ng * 2,
                          fa + (size_t)f * ng * 2 + ng, &ferr[f]);
     for (int f = 0; f < nf && !rc; f++)
         if ((rc = frc[f])) *err = ferr[f];
@@ -361,8 +381,8 @@ ecg_code probe_logreg_fit(probe_model *m, const float *x, const int *y, int n,
         if (m->sel_param && m->sel_score && ll) {
             int skipped = nf < 2;
             rc = skipped ? ECG_OK
-                         : lr_cv(m, x, y, n, grid, ng, nf, o->seed, max_iter, m->sel_score, ll,
-                                 &skipped, err);
+                         : lr_cv(m, x, y, n, grid, ng, nf, o->seed, fmax(gtol, CV_GTOL), max_iter,
+                                 m->sel_score, ll, &skipped, err);
             if (!rc && skipped) {
                 m->cv_skipped = 1;
                 C = 1;
@@ -388,7 +408,8 @@ ecg_code probe_logreg_fit(probe_model *m, const float *x, const int *y, int n,
     m->weight = probe_calloc((size_t)K * d, sizeof *m->weight, err, "weights");
     m->bias = probe_calloc((size_t)K, sizeof *m->bias, err, "bias");
     int Kp = 0;
-    for (int c = 0; cls_of && c < K; c++) cls_of[c] = m->present[c] ? Kp++ : -1;
+    for (int c = 0; cls_of && c < K; c++)
+        cls_of[c] = m->present[c] ? Kp++ : -1;
     double *theta = probe_calloc((size_t)Kp * (d + 1), sizeof *theta, err, "parameters");
     ecg_code rc = ECG_ENOMEM;
     if (cls_of && X && m->weight && m->bias && theta) {
@@ -434,7 +455,8 @@ ecg_code probe_logreg_predict(const probe_model *m, const float *x, int n, int *
             if (best < 0 || z[k] > z[best]) best = k;
         }
         mx = z[best];
-        for (int k = 0; k < K; k++) s += m->present[k] ? exp(z[k] - mx) : 0;
+        for (int k = 0; k < K; k++)
+            s += m->present[k] ? exp(z[k] - mx) : 0;
         if (pred) pred[i] = best;
         for (int k = 0; prob && k < K; k++)
             prob[(size_t)i * K + k] = m->present[k] ? (float)(exp(z[k] - mx) / s) : 0.0f;

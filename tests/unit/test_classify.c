@@ -1,5 +1,6 @@
-/* test_classify.c — the transfer probes and metrics against scikit-learn (fixture classify.safetensors
- * from tests/parity/gen_classify.py), save/load round trips, and degenerate inputs. */
+/* test_classify.c — the transfer probes and metrics against scikit-learn (fixture
+ * classify.safetensors from tests/parity/gen_classify.py), save/load round trips, and degenerate
+ * inputs. */
 #include "testutil.h"
 
 #include <unistd.h>
@@ -70,13 +71,15 @@ static void free_case(tcase *t) {
 
 static void expect_preds(const int *pred, const int *ref, int n, const char *what) {
     int diff = 0;
-    for (int i = 0; i < n; i++) diff += pred[i] != ref[i];
+    for (int i = 0; i < n; i++)
+        diff += pred[i] != ref[i];
     if (diff) fail_msg("%s: %d of %d predictions differ from sklearn", what, diff, n);
 }
 
 static double max_diff(const float *a, const float *b, size_t n) {
     double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - b[i]));
     return m;
 }
 
@@ -111,9 +114,9 @@ static void test_centroid_matches_sklearn(void **state) {
         float *ref_prob = fx(&f, CASES[c], "centroid_prob", NULL);
         probe_model m;
         ecg_err err = {0};
-        assert_int_equal(probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, NULL,
-                                   &err),
-                         ECG_OK);
+        assert_int_equal(
+            probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, NULL, &err),
+            ECG_OK);
         assert_null(m.mean); /* raw features by default, as sklearn */
         char what[64];
         snprintf(what, sizeof what, "centroid %s", CASES[c]);
@@ -122,9 +125,8 @@ static void test_centroid_matches_sklearn(void **state) {
         probe_options o;
         probe_options_default(&o);
         o.standardize = 1;
-        assert_int_equal(probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o,
-                                   &err),
-                         ECG_OK);
+        assert_int_equal(
+            probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o, &err), ECG_OK);
         snprintf(what, sizeof what, "centroid std %s", CASES[c]);
         check_probe(&m, &t, ref_std, NULL, what);
         probe_free(&m);
@@ -247,7 +249,8 @@ static void test_logreg_cv_choice(void **state) {
         assert_int_equal(a.n_sel, 9);
         assert_false(a.cv_skipped);
         double best = 0;
-        for (int g = 0; g < a.n_sel; g++) best = fmax(best, a.sel_score[g]);
+        for (int g = 0; g < a.n_sel; g++)
+            best = fmax(best, a.sel_score[g]);
         int chosen = -1;
         for (int g = 0; g < a.n_sel; g++)
             if (a.sel_param[g] == a.C) chosen = g;
@@ -302,7 +305,8 @@ static void test_metrics_match_sklearn(void **state) {
             check_metrics(&r, &f, pre, t.K);
             snprintf(key, sizeof key, "%s_m_recall", which[w]);
             float *rec = fx(&f, CASES[c], key, NULL);
-            for (int k = 0; k < t.K; k++) assert_float_equal(r.recall[k], rec[k], METRIC_TOL);
+            for (int k = 0; k < t.K; k++)
+                assert_float_equal(r.recall[k], rec[k], METRIC_TOL);
             metrics_free(&r);
             free(rec);
             free(pred);
@@ -367,7 +371,8 @@ static void test_save_load_same_predictions(void **state) {
         assert_int_equal(probe_load(&l, path, &err), ECG_OK);
         assert_int_equal(l.kind, kind);
         assert_int_equal(l.n_classes, t.K);
-        for (int c = 0; c < t.K; c++) assert_string_equal(l.class_names[c], names[c]);
+        for (int c = 0; c < t.K; c++)
+            assert_string_equal(l.class_names[c], names[c]);
         int *p1 = malloc((size_t)t.nte * sizeof *p1), *p2 = malloc((size_t)t.nte * sizeof *p2);
         float *q1 = malloc((size_t)t.nte * t.K * 4), *q2 = malloc((size_t)t.nte * t.K * 4);
         assert_int_equal(probe_predict(&m, t.xte, t.nte, p1, q1, &err), ECG_OK);
@@ -407,7 +412,8 @@ static void test_degenerate_inputs(void **state) {
     }
     /* Labels out of range and non-finite features: refused, naming the row. */
     int ybad[] = {0, 1, 3, 0};
-    assert_int_equal(probe_fit(&m, PROBE_CENTROID, x1, ybad, 4, 2, 3, NULL, NULL, &err), ECG_EINVAL);
+    assert_int_equal(probe_fit(&m, PROBE_CENTROID, x1, ybad, 4, 2, 3, NULL, NULL, &err),
+                     ECG_EINVAL);
     float xnan[] = {0, 1, 1, NAN, 2, 2, 3, 1};
     int y2[] = {0, 1, 0, 1};
     assert_int_equal(probe_fit(&m, PROBE_KNN, xnan, y2, 4, 2, 2, NULL, NULL, &err), ECG_EINVAL);
@@ -418,12 +424,13 @@ static void test_degenerate_inputs(void **state) {
     float xs[5 * 3];
     int ys[] = {0, 0, 0, 0, 1};
     for (int i = 0; i < 5; i++) {
-        xs[i * 3 + 0] = 4.0f;             /* constant */
-        xs[i * 3 + 1] = (float)i;         /* informative */
+        xs[i * 3 + 0] = 4.0f;              /* constant */
+        xs[i * 3 + 1] = (float)i;          /* informative */
         xs[i * 3 + 2] = i == 4 ? 9 : 0.5f; /* the singleton stands out */
     }
     for (int kind = 0; kind < 3; kind++) {
-        assert_int_equal(probe_fit(&m, (probe_kind)kind, xs, ys, 5, 3, 3, NULL, NULL, &err), ECG_OK);
+        assert_int_equal(probe_fit(&m, (probe_kind)kind, xs, ys, 5, 3, 3, NULL, NULL, &err),
+                         ECG_OK);
         assert_false(m.present[2]);
         int pred[5];
         float prob[15];
