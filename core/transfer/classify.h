@@ -1,5 +1,5 @@
 /* classify.h — the light classifiers of zero-shot transfer (nearest centroid, cosine k-NN, L2
- * multinomial logistic regression) fitted on frozen embeddings, saved as safetensors, and scored. */
+ * multinomial logistic regression) fitted on frozen embeddings, saved as safetensors, scored. */
 #ifndef ECGFM_CORE_CLASSIFY_H
 #define ECGFM_CORE_CLASSIFY_H
 
