@@ -267,6 +267,36 @@ static void test_logreg_cv_choice(void **state) {
     st_free(&f);
 }
 
+/* CV sanity where the answer is known: on labels independent of the features every C scores near
+ * chance and the log-loss tie-break must prefer strong regularisation; on well separated classes
+ * weak regularisation must win. */
+static void test_logreg_cv_sanity(void **state) {
+    (void)state;
+    int n = 120, d = 10;
+    float *x = tu_randn((size_t)n * d, 11, 1.0f);
+    int *y = malloc((size_t)n * sizeof *y);
+    assert_non_null(y);
+    rng_state r;
+    rng_seed(&r, 12);
+    for (int i = 0; i < n; i++)
+        y[i] = (int)rng_below(&r, 3);
+    probe_model m;
+    ecg_err err = {0};
+    assert_int_equal(probe_fit(&m, PROBE_LOGREG, x, y, n, d, 3, NULL, NULL, &err), ECG_OK);
+    print_message("noise labels: C=%g\n", m.C);
+    assert_true(m.C <= 1e-2);
+    probe_free(&m);
+    for (int i = 0; i < n; i++)
+        x[(size_t)i * d + y[i]] += 6.0f; /* class c: feature c shifted */
+    assert_int_equal(probe_fit(&m, PROBE_LOGREG, x, y, n, d, 3, NULL, NULL, &err), ECG_OK);
+    print_message("separated classes: C=%g, cv accuracy %.3f at C=1e-4, %.3f chosen\n", m.C,
+                  m.sel_score[0], m.sel_score[m.n_sel - 1]);
+    assert_true(m.C >= 1);
+    probe_free(&m);
+    free(x);
+    free(y);
+}
+
 static void check_metrics(const metrics_report *r, const st_file *f, const char *pre, int K) {
     char name[128];
     static const char *keys[] = {"acc", "bacc", "f1", "auroc"};
@@ -476,6 +506,7 @@ int main(void) {
         cmocka_unit_test(test_knn_matches_sklearn),
         cmocka_unit_test(test_logreg_matches_sklearn_at_fixed_c),
         cmocka_unit_test(test_logreg_cv_choice),
+        cmocka_unit_test(test_logreg_cv_sanity),
         cmocka_unit_test(test_metrics_match_sklearn),
         cmocka_unit_test(test_auroc_ties_by_hand),
         cmocka_unit_test(test_save_load_same_predictions),
