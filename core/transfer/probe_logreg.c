@@ -182,9 +182,9 @@ static double *scaled_rows(const float *x, const int *rows, int n, int d, const 
 
 /* Fit rows X with labels yfull mapped through cls_of onto the Kp present classes; theta (compact,
  * [Kp x d] then [Kp]) is the warm start and receives the result. */
-static ecg_code lr_fit_rows(const double *X, const int *yfull, int n, int d, int K,
-                            const int *cls_of, int Kp, double C, double gtol, int max_iter,
-                            double *theta, lr_result *res, ecg_err *err) {
+static ecg_code lr_fit_rows(const double *X, const int *yfull, int n, int d, const int *cls_of,
+                            int Kp, double C, double gtol, int max_iter, double *theta,
+                            lr_result *res, ecg_err *err) {
     int *yc = probe_calloc((size_t)n, sizeof *yc, err, "labels");
     double *Z = probe_calloc((size_t)n * Kp, sizeof *Z, err, "logits");
     double *loss = probe_calloc((size_t)n, sizeof *loss, err, "losses");
@@ -192,7 +192,6 @@ static ecg_code lr_fit_rows(const double *X, const int *yfull, int n, int d, int
     if (yc && Z && loss) {
         for (int i = 0; i < n; i++)
             yc[i] = cls_of[yfull[i]];
-        (void)K;
         lr_problem p = {X, yc, n, d, Kp, 1.0 / (C * n), Z, loss};
         rc = lr_minimise(&p, theta, gtol, max_iter, res, err);
     }
@@ -273,7 +272,7 @@ static ecg_code lr_fold(const probe_model *m, const float *x, const int *y, int 
     rc = ECG_OK;
     for (int g = 0; g < ng && !rc; g++) {
         lr_result res;
-        rc = lr_fit_rows(X, ytr, ntr, d, K, cls_of, Kp, grid[g], gtol, max_iter, theta, &res, err);
+        rc = lr_fit_rows(X, ytr, ntr, d, cls_of, Kp, grid[g], gtol, max_iter, theta, &res, err);
         if (rc) break;
         lr_proba(X + (size_t)ntr * d, nva, d, Kp, theta, P);
         int right = 0;
@@ -414,7 +413,7 @@ ecg_code probe_logreg_fit(probe_model *m, const float *x, const int *y, int n,
     ecg_code rc = ECG_ENOMEM;
     if (cls_of && X && m->weight && m->bias && theta) {
         lr_result res;
-        rc = lr_fit_rows(X, y, n, d, K, cls_of, Kp, C, gtol, max_iter, theta, &res, err);
+        rc = lr_fit_rows(X, y, n, d, cls_of, Kp, C, gtol, max_iter, theta, &res, err);
         if (!rc) {
             m->iters = res.iters;
             m->converged = res.converged;
