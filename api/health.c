@@ -20,8 +20,16 @@ void health_get_readyz(const health_state *s, api_response *res) {
                            s->db_error ? s->db_error : "unknown reason");
         return;
     }
+    if (s->model_path && s->model_state != 1) {
+        api_response_error(res, 503, "not_ready", "the default model is not loaded: %s",
+                           s->model_error ? s->model_error : "unknown reason");
+        return;
+    }
     json_t *json = json_pack("{s:b, s:s, s:{s:{s:b, s:s}, s:{s:b, s:i}}}", "ready", 1, "version",
                              s->version, "checks", "data_dir", "ok", 1, "path", s->data_dir,
                              "database", "ok", 1, "schema_version", s->schema_version);
+    if (json && s->model_path)
+        json_object_set_new(json_object_get(json, "checks"), "model",
+                            json_pack("{s:b, s:s}", "ok", 1, "path", s->model_path));
     api_response_json(res, 200, json);
 }

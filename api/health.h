@@ -14,6 +14,9 @@ typedef struct {
     int db_ready;               /* the database is open and its migrations ran */
     const char *db_error;       /* why not, when !db_ready */
     int schema_version;         /* highest applied migration */
+    int model_state;            /* default embedding model: 1 loaded, 0 loading, -1 failed */
+    const char *model_path;     /* NULL when there is no embedding worker (no model check) */
+    const char *model_error;    /* why not loaded, when model_state != 1 */
 } health_state;
 
 /* 200 {"status":"ok","version":...,"uptime_s":N} (whole seconds): answering at all is the liveness

@@ -35,6 +35,22 @@ static const schema_def SCHEMAS[] = {
                    "\"description\":\"the API key; shown in this answer only\"}}}]}"},
     {"KeyList", "{\"type\":\"object\",\"properties\":{\"keys\":{\"type\":\"array\",\"items\":"
                 "{\"$ref\":\"#/components/schemas/Key\"}}}}"},
+    {"EmbedRequest", "{\"type\":\"object\",\"required\":[\"signal\",\"fs\"],"
+                     "\"additionalProperties\":false,\"description\":\"or a file: multipart parts "
+                     "(.hea + .dat, .csv, .npy, .edf) or a raw text/csv, application/x-npy, "
+                     "application/edf body; query: format, pooling, checkpoint, fs\","
+                     "\"properties\":{\"signal\":{\"type\":\"array\",\"items\":{\"type\":"
+                     "\"array\",\"items\":{\"type\":\"number\",\"nullable\":true}}},"
+                     "\"fs\":{\"type\":\"number\"},\"leads\":{\"type\":\"array\",\"items\":"
+                     "{\"type\":\"string\"}},\"units\":{\"type\":\"string\",\"enum\":[\"mV\","
+                     "\"uV\"]},\"pooling\":{\"type\":\"string\",\"enum\":[\"mean\",\"windows\"]},"
+                     "\"checkpoint\":{\"type\":\"string\"}}}"},
+    {"Embedding", "{\"type\":\"object\",\"properties\":{\"embedding\":{\"type\":\"array\","
+                  "\"description\":\"dim numbers, or one array of dim per window\"},"
+                  "\"dim\":{\"type\":\"integer\"},\"windows\":{\"type\":\"integer\"},"
+                  "\"pooling\":{\"type\":\"string\"},\"checkpoint\":{\"type\":\"string\"},"
+                  "\"fs_in\":{\"type\":\"number\"},\"leads_present\":{\"type\":\"array\","
+                  "\"items\":{\"type\":\"string\"}}}}"},
 };
 /* clang-format on */
 #define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])

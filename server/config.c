@@ -43,6 +43,18 @@ static const setting SETTINGS[] = {
      65535, "pending connections the kernel queues"},
     {"metrics_require_key", "ECGFM_METRICS_REQUIRE_KEY", "--metrics-require-key", SET_INT,
      OFF(metrics_require_key), 0, 1, "1: GET /metrics needs an API key (read scope or higher)"},
+    {"model", "ECGFM_MODEL", "--model", SET_STR, OFF(model), 0, 0,
+     "default embedding checkpoint, loaded at start-up (/readyz is 503 until it is)"},
+    {"embed_max_batch", "ECGFM_EMBED_MAX_BATCH", "--embed-max-batch", SET_INT,
+     OFF(embed_max_batch), 1, 1024, "windows per encoder forward in dynamic batching"},
+    {"embed_max_wait_us", "ECGFM_EMBED_MAX_WAIT_US", "--embed-max-wait-us", SET_INT,
+     OFF(embed_max_wait_us), 0, 10000000, "microseconds a batch waits for more requests"},
+    {"embed_queue_max", "ECGFM_EMBED_QUEUE_MAX", "--embed-queue-max", SET_INT,
+     OFF(embed_queue_max), 1, 100000, "embed requests queued or running; more get 429"},
+    {"embed_threads", "ECGFM_EMBED_THREADS", "--embed-threads", SET_INT, OFF(embed_threads), 0,
+     1024, "compute threads of the embedding worker (0 = all cores)"},
+    {"embed_max_windows", "ECGFM_EMBED_MAX_WINDOWS", "--embed-max-windows", SET_INT,
+     OFF(embed_max_windows), 1, 10000000, "2.5 s windows one record may have (413 beyond)"},
 };
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -56,6 +68,12 @@ void config_set_defaults(server_config *cfg) {
     cfg->max_body_bytes = 1 << 20;
     cfg->connection_memory_bytes = 64 << 10;
     cfg->listen_backlog = 128;
+    strcpy(cfg->model, "models/small/checkpoint.safetensors");
+    cfg->embed_max_batch = 32;
+    cfg->embed_max_wait_us = 5000;
+    cfg->embed_queue_max = 256;
+    cfg->embed_threads = 0;
+    cfg->embed_max_windows = 1440; /* one hour */
 }
 
 static const setting *find_by_key(const char *key) {

@@ -19,6 +19,12 @@ typedef struct {
     long long connection_memory_bytes; /* per-connection buffer; bounds request line + headers */
     long long listen_backlog;
     long long metrics_require_key;     /* 1: GET /metrics wants an API key with read scope */
+    char model[CONFIG_MAX_STR];        /* default embedding checkpoint, loaded at start-up */
+    long long embed_max_batch;         /* windows per encoder forward */
+    long long embed_max_wait_us;       /* how long a batch waits for more requests */
+    long long embed_queue_max;         /* embed requests queued or running; more get 429 */
+    long long embed_threads;           /* compute threads of the embed worker, 0 = all cores */
+    long long embed_max_windows;       /* 2.5 s windows per record (413 beyond) */
     char config_path[CONFIG_MAX_STR]; /* the file read, "" when none */
 } server_config;
 

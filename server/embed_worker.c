@@ -15,6 +15,31 @@
 #include "core/model/checkpoint.h"
 #include "core/model/encoder.h"
 #include "core/ssl/objective.h"
+#include "server/metrics.h"
+
+/* Prometheus families (registered once per process, updated from the worker and loop threads). */
+static metrics_family *m_batches, *m_windows, *m_multi, *m_batch_hist, *m_batch_max, *m_queue,
+    *m_rejected;
+
+static void metrics_init(void) {
+    static const double buckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+    m_batches = metrics_register(METRICS_COUNTER, "ecgfm_embed_batches_total",
+                                 "encoder forwards run for /v1/embed", NULL, NULL, 0);
+    m_windows = metrics_register(METRICS_COUNTER, "ecgfm_embed_windows_total",
+                                 "2.5 s windows embedded for /v1/embed", NULL, NULL, 0);
+    m_multi = metrics_register(METRICS_COUNTER, "ecgfm_embed_multi_request_batches_total",
+                               "forwards that held windows of more than one request", NULL, NULL,
+                               0);
+    m_batch_hist = metrics_register(METRICS_HISTOGRAM, "ecgfm_embed_batch_windows",
+                                    "windows per encoder forward (dynamic batching)", NULL, buckets,
+                                    (int)(sizeof buckets / sizeof buckets[0]));
+    m_batch_max = metrics_register(METRICS_GAUGE, "ecgfm_embed_batch_windows_max",
+                                   "largest forward so far, in windows", NULL, NULL, 0);
+    m_queue = metrics_register(METRICS_GAUGE, "ecgfm_embed_queue_depth",
+                               "embed requests queued or running", NULL, NULL, 0);
+    m_rejected = metrics_register(METRICS_COUNTER, "ecgfm_embed_rejected_total",
+                                  "embed requests refused with 429 (queue full)", NULL, NULL, 0);
+}
 
 struct embed_worker {
     embed_worker_opts o;
@@ -208,6 +233,11 @@ static void *worker_main(void *arg) {
             w->st.windows += (uint64_t)B;
             if (ns > 1) w->st.multi_job_batches++;
             if (B > w->st.max_batch_seen) w->st.max_batch_seen = B;
+            metrics_counter_add(m_batches, NULL, 1);
+            metrics_counter_add(m_windows, NULL, B);
+            if (ns > 1) metrics_counter_add(m_multi, NULL, 1);
+            metrics_histogram_observe(m_batch_hist, NULL, B);
+            metrics_gauge_set(m_batch_max, NULL, w->st.max_batch_seen);
         }
         if (delivered) uv_async_send(&w->async);
     }
@@ -232,6 +262,7 @@ static void on_async(uv_async_t *a) {
         pthread_mutex_lock(&w->mu);
         w->in_flight--;
         w->st.jobs++;
+        metrics_gauge_set(m_queue, NULL, w->in_flight);
         pthread_mutex_unlock(&w->mu);
         j->done(j);
         j = next;
@@ -249,6 +280,7 @@ ecg_code embed_worker_start(embed_worker **out, uv_loop_t *loop, const embed_wor
         return err_set(err, ECG_EINVAL, "embed worker: bad batch, queue or wait setting");
     embed_worker *w = calloc(1, sizeof *w);
     if (!w) return err_set(err, ECG_ENOMEM, "out of memory starting the embed worker");
+    metrics_init();
     w->o = *o;
     snprintf(w->model_path, sizeof w->model_path, "%s", o->model_path);
     w->o.model_path = w->model_path;
@@ -283,6 +315,8 @@ int embed_worker_dim(const embed_worker *w) { return w->dim; }
 int embed_worker_window(const embed_worker *w) { return w->win; }
 int embed_worker_zscore(const embed_worker *w) { return w->zscore; }
 const char *embed_worker_model_path(const embed_worker *w) { return w->model_path; }
+size_t embed_worker_max_windows(const embed_worker *w) { return w->o.max_windows; }
+int embed_worker_queue_max(const embed_worker *w) { return w->o.queue_max; }
 
 int embed_worker_submit(embed_worker *w, embed_job *job) {
     if (atomic_load(&w->ready) != 1) return 503;
@@ -293,6 +327,7 @@ int embed_worker_submit(embed_worker *w, embed_job *job) {
     }
     if (w->in_flight >= w->o.queue_max) {
         w->st.rejected++;
+        metrics_counter_add(m_rejected, NULL, 1);
         pthread_mutex_unlock(&w->mu);
         return 429;
     }
@@ -319,6 +354,7 @@ int embed_worker_submit(embed_worker *w, embed_job *job) {
     w->q_tail = job;
     w->q_windows += job->n_windows;
     w->in_flight++;
+    metrics_gauge_set(m_queue, NULL, w->in_flight);
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
     return 0;

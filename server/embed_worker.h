@@ -43,6 +43,7 @@ typedef struct {
     int max_wait_us;        /* how long a batch waits for more windows once it has one */
     int queue_max;          /* jobs waiting or running; more are refused (429) */
     int threads;            /* compute threads of the worker, 0 = all cores */
+    size_t max_windows;     /* windows one request may have (413 beyond) */
 } embed_worker_opts;
 
 typedef struct {
@@ -65,6 +66,8 @@ int embed_worker_dim(const embed_worker *w); /* embedding size (valid once ready
 int embed_worker_window(const embed_worker *w); /* samples per window (600) */
 int embed_worker_zscore(const embed_worker *w); /* the checkpoint's objective z-scores its input */
 const char *embed_worker_model_path(const embed_worker *w);
+size_t embed_worker_max_windows(const embed_worker *w);
+int embed_worker_queue_max(const embed_worker *w);
 
 /* Loop thread only. Queues job; returns 0, or 429 (queue full) or 503 (not ready, stopping),
  * leaving the job untouched (its done is not called then). */

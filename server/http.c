@@ -25,7 +25,14 @@ struct http_server {
     unsigned int max_connections;
     int at_limit; /* the last run ended with max_connections open */
     int epoll_fd;
+    void (*wake)(void *ctx); /* runs MHD soon (serve.c), after a deferred answer resumed */
+    void *wake_ctx;
 };
+
+void http_set_wake(http_server *h, void (*wake)(void *ctx), void *ctx) {
+    h->wake = wake;
+    h->wake_ctx = ctx;
+}
 
 typedef struct {
     unsigned long long body_bytes;
@@ -36,7 +43,33 @@ typedef struct {
     int status;        /* of the queued answer, for metrics */
     const char *route; /* matched route pattern (static), for metrics */
     char method[16];
+    /* A deferred answer (route_embed.c): the connection is suspended until a worker's result
+     * arrives on the loop thread through http_finish_deferred, which resumes it. */
+    struct MHD_Connection *conn;
+    struct http_server *h;
+    int deferred, suspended, result_ready;
+    api_response result;
 } request;
+
+static void *defer_request(void *http_req) {
+    request *rq = http_req;
+    rq->deferred = 1;
+    return rq;
+}
+
+void http_finish_deferred(void *handle, api_response *res) {
+    request *rq = handle;
+    rq->result = *res;
+    memset(res, 0, sizeof *res); /* owned by rq now */
+    rq->result_ready = 1;
+    if (rq->suspended) {
+        rq->suspended = 0;
+        MHD_resume_connection(rq->conn); /* MHD calls on_request again, which sends it */
+        /* The resumed connection is handled in the next MHD_run; do not wait for socket
+         * activity to bring one about. */
+        if (rq->h->wake) rq->h->wake(rq->h->wake_ctx);
+    }
+}
 
 static const char *query_arg(void *conn, const char *name) {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
@@ -137,6 +170,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (rq->body_bytes > h->max_body_bytes + DRAIN_ALLOWANCE) return MHD_NO;
         return MHD_YES;
     }
+    if (rq->deferred) {
+        if (!rq->result_ready) return MHD_YES; /* still waiting (not expected: suspended) */
+        api_response res = rq->result;
+        memset(&rq->result, 0, sizeof rq->result);
+        rq->deferred = 0;
+        rq->answered = 1;
+        return send_response(conn, method, url, &res, rq);
+    }
     if (rq->answered) return MHD_YES;
     if (rq->body_bytes > h->max_body_bytes) return reject_too_large(h, conn, method, url, rq);
     api_response res = {0};
@@ -151,8 +192,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     rr.query_fn = query_arg;
     rr.conn = conn;
+    rr.defer_fn = defer_request;
+    rr.http_req = rq;
+    rq->conn = conn;
+    rq->h = h;
     routes_dispatch(h->routes, &rr, &res);
     rq->route = rr.route;
+    if (rq->deferred) {
+        if (!rq->result_ready) {
+            MHD_suspend_connection(conn);
+            rq->suspended = 1;
+            return MHD_YES;
+        }
+        res = rq->result; /* finished before the handler returned */
+        memset(&rq->result, 0, sizeof rq->result);
+        rq->deferred = 0;
+    }
     rq->answered = 1;
     return send_response(conn, method, url, &res, rq);
 }
@@ -165,7 +220,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     request *rq = *req_cls;
     if (rq && rq->status)
         metrics_observe_request(rq->route, rq->method, rq->status, routes_now_s() - rq->started_s);
-    if (rq) free(rq->body);
+    if (rq) {
+        if (rq->result_ready) api_response_free(&rq->result); /* never sent */
+        free(rq->body);
+    }
     free(rq);
     *req_cls = NULL;
 }
@@ -183,7 +241,7 @@ ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
     h->max_connections = (unsigned int)cfg->max_connections;
     /* clang-format off */
     h->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, h,
         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, (void *)NULL, /* first, so it sees every message */
         MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,

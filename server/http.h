@@ -19,6 +19,11 @@ int http_poll_fd(const http_server *h);
 /* Accept, read, answer and time out whatever is pending. Returns the milliseconds after which
  * http_run must be called again even without activity, or -1 when there is no such deadline. */
 long long http_run(http_server *h);
+/* Loop thread only: the answer to a request a handler deferred (routes_request.defer_fn); takes
+ * res's body and resumes the suspended connection. */
+void http_finish_deferred(void *handle, api_response *res);
+/* What the loop calls so that MHD runs again soon (after a deferred answer resumed a connection). */
+void http_set_wake(http_server *h, void (*wake)(void *ctx), void *ctx);
 /* Close every connection and the listening socket; frees h. */
 void http_stop(http_server *h);
 

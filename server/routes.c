@@ -10,7 +10,9 @@
 #include "api/health.h"
 #include "api/openapi.h"
 #include "server/datadir.h"
+#include "server/embed_worker.h"
 #include "server/metrics.h"
+#include "server/route_embed.h"
 #include "server/routes_keys.h"
 
 typedef struct {
@@ -38,6 +40,10 @@ static health_state health_gather(const routes_ctx *ctx, char *why, size_t why_s
     s.db_ready = db_is_ready(ctx->db);
     s.db_error = ctx->db ? "migrations have not run" : ctx->db_error;
     s.schema_version = db_schema_version(ctx->db);
+    if (ctx->embed) {
+        s.model_path = embed_worker_model_path(ctx->embed);
+        s.model_state = embed_worker_ready(ctx->embed, &s.model_error);
+    }
     return s;
 }
 
@@ -89,6 +95,8 @@ static const route ROUTES[] = {
       "KeyList", 200}, routes_keys_list},
     {{"DELETE", "/v1/keys/{id}", "Revoke an API key", AUTH_SCOPE_ADMIN, NULL, "Key", 200},
      routes_keys_revoke},
+    {{"POST", "/v1/embed", "Embed one ECG (JSON signal or an uploaded file) with the default model",
+      AUTH_SCOPE_EMBED, "EmbedRequest", "Embedding", 200}, route_embed_post},
 };
 /* clang-format on */
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])

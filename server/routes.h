@@ -17,6 +17,7 @@ typedef struct {
     db *db;               /* NULL when the database could not be opened */
     const char *db_error; /* why, when db is NULL */
     int metrics_need_key; /* GET /metrics wants a read key */
+    struct embed_worker *embed; /* the default model's inference worker, NULL when none */
 } routes_ctx;
 
 #define ROUTES_MAX_PARAMS 4
@@ -32,6 +33,11 @@ typedef struct routes_request {
     /* Query parameter lookup (NULL when absent); conn is the server's connection handle. */
     const char *(*query_fn)(void *conn, const char *name);
     void *conn;
+    /* Answer later (work on another thread): returns the handle to pass to http_finish_deferred
+     * (loop thread, exactly once); the connection is suspended when the handler returns with res
+     * left empty. NULL outside the HTTP server. */
+    void *(*defer_fn)(void *http_req);
+    void *http_req;
     /* Filled by routes_dispatch: */
     const char *params[ROUTES_MAX_PARAMS]; /* the {name} segments of the path, in order */
     char param_buf[512];

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "server/datadir.h"
+#include "server/embed_worker.h"
 #include "server/db.h"
 #include "server/http.h"
 #include "server/listen.h"
@@ -23,18 +24,28 @@ typedef struct {
     uv_signal_t sigint, sigterm;
     http_server *http;
     int stopping;
+    int closing;            /* handles are closing: MHD is not run any more */
+    embed_worker *embed;    /* the default model's inference thread */
+    uv_timer_t grace;       /* after the embed drain: let the last answers leave */
 } serve_state;
 
 static void on_timer(uv_timer_t *t);
 
 /* Let MHD do what is pending, then arm the timer for its next deadline. */
 static void service_http(serve_state *s) {
-    if (s->stopping) return;
+    if (s->closing) return;
     long long ms = http_run(s->http);
     if (ms < 0)
         uv_timer_stop(&s->timer);
     else
         uv_timer_start(&s->timer, on_timer, (uint64_t)ms, 0);
+}
+
+/* A deferred answer resumed its connection: run MHD from the loop's next iteration (a zero timer,
+ * so that MHD is never entered from inside one of its own callbacks). */
+static void wake_http(void *ctx) {
+    serve_state *s = ctx;
+    if (!s->closing) uv_timer_start(&s->timer, on_timer, 0, 0);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
@@ -48,17 +59,40 @@ static void on_timer(uv_timer_t *t) {
     service_http(t->data);
 }
 
-static void on_signal(uv_signal_t *sig, int signum) {
-    serve_state *s = sig->data;
-    if (s->stopping) return;
-    s->stopping = 1;
-    fprintf(stderr, "ecgfm: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+static void close_all(serve_state *s) {
+    if (s->closing) return;
+    s->closing = 1;
     /* Closing every handle lets uv_run return; the daemon is stopped after that, once nothing
      * polls its descriptor any more. */
     uv_close((uv_handle_t *)&s->poll, NULL);
     uv_close((uv_handle_t *)&s->timer, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->grace, NULL);
+    embed_worker_close(s->embed);
+}
+
+static void on_grace(uv_timer_t *t) {
+    close_all(t->data);
+}
+
+/* Every queued embedding has been answered (its connection resumed): give MHD a moment to write
+ * those answers, then close. */
+static void on_embed_drained(void *ctx) {
+    serve_state *s = ctx;
+    uv_timer_start(&s->grace, on_grace, 100, 0);
+}
+
+static void on_signal(uv_signal_t *sig, int signum) {
+    serve_state *s = sig->data;
+    if (s->stopping) return;
+    s->stopping = 1;
+    fprintf(stderr, "ecgfm: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    /* Queued embeddings are finished and answered first; new ones get 503 meanwhile. */
+    if (s->embed)
+        embed_worker_drain(s->embed, on_embed_drained, s);
+    else
+        close_all(s);
 }
 
 static void print_banner(const server_config *cfg, const listen_socket *ls, int data_ok,
@@ -71,6 +105,9 @@ static void print_banner(const server_config *cfg, const listen_socket *ls, int 
     else
         printf("  database: not open (the data directory is not usable)\n");
     if (cfg->config_path[0]) printf("  config: %s\n", cfg->config_path);
+    printf("  model: %s (loading; /readyz is 503 until it is in), embed batches of up to %lld "
+           "windows, %lld us wait, queue %lld\n",
+           cfg->model, cfg->embed_max_batch, cfg->embed_max_wait_us, cfg->embed_queue_max);
     printf("  limits: %lld connections, %lld s idle timeout, %lld-byte bodies, "
            "%lld-byte connection buffer\n",
            cfg->max_connections, cfg->connection_timeout_s, cfg->max_body_bytes,
@@ -107,7 +144,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     }
 
     routes_ctx routes = {ECGFM_VERSION, cfg->data_dir, routes_now_s(), d,
-                         "the data directory is not usable", (int)cfg->metrics_require_key};
+                         "the data directory is not usable", (int)cfg->metrics_require_key, NULL};
     serve_state s;
     memset(&s, 0, sizeof s);
     rc = http_start(&s.http, cfg, ls.fd, &routes, err);
@@ -125,6 +162,8 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     /* Init cannot fail for timers and signals on Linux beyond what uv_loop_init already checked;
      * uv_poll_init can (a bad descriptor), so it is checked and the loop unwound on failure. */
     uv_timer_init(&s.loop, &s.timer);
+    uv_timer_init(&s.loop, &s.grace);
+    s.grace.data = &s;
     uv_signal_init(&s.loop, &s.sigint);
     uv_signal_init(&s.loop, &s.sigterm);
     int poll_ok = 0;
@@ -142,6 +181,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         uv_close((uv_handle_t *)&s.timer, NULL);
         uv_close((uv_handle_t *)&s.sigint, NULL);
         uv_close((uv_handle_t *)&s.sigterm, NULL);
+        uv_close((uv_handle_t *)&s.grace, NULL);
         uv_run(&s.loop, UV_RUN_DEFAULT);
         uv_loop_close(&s.loop);
         http_stop(s.http);
@@ -149,11 +189,33 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         return ECG_EIO;
     }
 
+    /* The model loads on the worker thread; /readyz says 503 until it is in. */
+    embed_worker_opts eo = {cfg->model,
+                            (int)cfg->embed_max_batch,
+                            (int)cfg->embed_max_wait_us,
+                            (int)cfg->embed_queue_max,
+                            (int)cfg->embed_threads,
+                            (size_t)cfg->embed_max_windows};
+    if (embed_worker_start(&s.embed, &s.loop, &eo, err)) {
+        fprintf(stderr, "ecgfm: %s\n", err->msg);
+        s.stopping = 1;
+        close_all(&s);
+        uv_run(&s.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&s.loop);
+        embed_worker_free(s.embed);
+        http_stop(s.http);
+        db_close(d);
+        return ECG_EIO;
+    }
+    routes.embed = s.embed;
+    http_set_wake(s.http, wake_http, &s);
+
     print_banner(cfg, &ls, data_ok, derr.msg, d, applied);
     service_http(&s); /* MHD may already have a deadline */
     uv_run(&s.loop, UV_RUN_DEFAULT);
 
     uerr = uv_loop_close(&s.loop);
+    embed_worker_free(s.embed); /* joined in close_all */
     http_stop(s.http);
     db_close(d); /* after HTTP: no handler can be using it any more */
     if (uerr) return err_set(err, ECG_EIO, "event loop did not close: %s", uv_strerror(uerr));

@@ -305,7 +305,13 @@ static void test_endpoints_and_sigterm(void **state) {
     assert_string_equal(json_string_value(json_object_get(j, "version")), ECGFM_VERSION);
     json_decref(j);
 
-    http_send(&a, port, "GET", "/readyz", NULL);
+    /* The default model loads on the embed worker's thread: /readyz is 503 until it is in. */
+    long long ready_by = now_ms() + START_TIMEOUT_MS;
+    do {
+        http_send(&a, port, "GET", "/readyz", NULL);
+        if (a.status == 200) break;
+        sleep_ms(20);
+    } while (now_ms() < ready_by);
     assert_int_equal(a.status, 200);
     j = answer_json(&a);
     assert_true(json_is_true(json_object_get(j, "ready")));
