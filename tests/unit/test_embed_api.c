@@ -1,0 +1,793 @@
+/* test_embed_api.c — POST /v1/embed on the real build/ecgfm over 127.0.0.1: JSON, WFDB and CSV
+ * uploads of real ECGs equal to `ecgfm embed` of the same file, batching across concurrent
+ * requests, every bad input answered with its 4xx, a full queue answered 429, the server alive. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/data/record.h"
+#include "core/data/wfdb.h"
+
+/* Paths here are short; the warning is about PATH_MAX-sized buffers in theory. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define START_TIMEOUT_MS 20000
+#define EXIT_TIMEOUT_MS 10000
+#define IO_TIMEOUT_S 10
+#define TOL 1e-5
+
+static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64];
+static char tmpdir[] = "/tmp/ecgfm-test-embed-XXXXXX";
+static char auth_header[256]; /* "Authorization: Bearer ...\r\n" or "" */
+
+#define MAX_CHILDREN 8
+static pid_t children[MAX_CHILDREN];
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void forget_child(pid_t pid) {
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid) children[i] = 0;
+}
+
+static int kill_children(void **state) {
+    (void)state;
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    return 0;
+}
+
+/* bin with args, stdout to out_log and stderr to err_log (the same file when err_log is NULL). */
+static pid_t spawn2(const char *out_log, const char *err_log, char *const args[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fe = err_log ? open(err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
+        if (fd < 0 || fe < 0 || dup2(fd, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
+        if (chdir(root) != 0) _exit(125);
+        char *argv[40] = {bin};
+        for (int i = 0; args[i] && i < 38; i++) argv[i + 1] = args[i];
+        execv(bin, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int ms) {
+    long long deadline = now_ms() + ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            forget_child(pid);
+            return st;
+        }
+        if (now_ms() > deadline) return -1;
+        sleep_ms(10);
+    }
+}
+
+/* The whole file (malloc'd, NUL-terminated); *len its size. */
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    size_t got = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    b[got] = 0;
+    if (len) *len = got;
+    return b;
+}
+
+static void tmp_path(char *out, size_t size, const char *name) {
+    snprintf(out, size, "%s/%s", tmpdir, name);
+}
+
+/* Run bin with args; returns stdout (malloc'd); fails the test unless it exits 0. */
+static char *run_ok(char *const args[]) {
+    char out[PATH_MAX], err[PATH_MAX];
+    tmp_path(out, sizeof out, "cmd.out");
+    tmp_path(err, sizeof err, "cmd.err");
+    pid_t pid = spawn2(out, err, args);
+    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        char *e = slurp(err, NULL);
+        fail_msg("%s %s failed (status %d):\n%s", args[0], args[1] ? args[1] : "", st, e);
+    }
+    return slurp(out, NULL);
+}
+
+static int wait_listening(pid_t pid, const char *log) {
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        char *text = slurp(log, NULL);
+        const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
+        int port;
+        if (p && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1) {
+            free(text);
+            return port;
+        }
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            forget_child(pid);
+            fail_msg("server exited (status %d) before listening:\n%s", st, text);
+        }
+        free(text);
+        sleep_ms(20);
+    }
+    fail_msg("server did not report listening within %d ms", START_TIMEOUT_MS);
+    return -1;
+}
+
+static int connect_local(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+typedef struct {
+    int status;
+    char *raw; /* malloc'd */
+    const char *body;
+} answer;
+
+static void answer_free(answer *a) {
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}
+
+/* Send one request on a new connection (Connection: close). */
+static int send_request(int port, const char *method, const char *path, const char *ctype,
+                        const char *body, size_t body_len) {
+    int fd = connect_local(port);
+    if (fd < 0) fail_msg("cannot connect to port %d", port);
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, auth_header, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                     ctype ? "\r\n" : "", body_len);
+    size_t total = (size_t)n + body_len;
+    char *req = malloc(total);
+    assert_non_null(req);
+    memcpy(req, head, (size_t)n);
+    if (body_len) memcpy(req + n, body, body_len);
+    for (size_t off = 0; off < total;) {
+        ssize_t k = send(fd, req + off, total - off, MSG_NOSIGNAL);
+        if (k <= 0) break; /* the server may answer early and close */
+        off += (size_t)k;
+    }
+    free(req);
+    return fd;
+}
+
+static void read_answer(int fd, answer *a) {
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
+        if (k <= 0) break;
+        len += (size_t)k;
+    }
+    buf[len] = 0;
+    close(fd);
+    memset(a, 0, sizeof *a);
+    a->raw = buf;
+    if (sscanf(buf, "HTTP/1.1 %d", &a->status) != 1) fail_msg("bad status line: %.120s", buf);
+    const char *b = strstr(buf, "\r\n\r\n");
+    a->body = b ? b + 4 : "";
+}
+
+static void request(answer *a, int port, const char *method, const char *path, const char *ctype,
+                    const char *body, size_t body_len) {
+    read_answer(send_request(port, method, path, ctype, body, body_len), a);
+}
+
+static json_t *answer_json(const answer *a) {
+    json_error_t e;
+    json_t *j = json_loads(a->body, 0, &e);
+    if (!j || !json_is_object(j)) fail_msg("body is not a JSON object (%s):\n%.400s", e.text, a->raw);
+    return j;
+}
+
+static void assert_error(const answer *a, int status, const char *code) {
+    if (a->status != status) fail_msg("want %d %s, got:\n%.600s", status, code, a->raw);
+    json_t *j = answer_json(a);
+    json_t *e = json_object_get(j, "error");
+    assert_true(json_is_object(e));
+    const char *got = json_string_value(json_object_get(e, "code"));
+    if (!got || strcmp(got, code)) fail_msg("want code %s, got:\n%.600s", code, a->body);
+    assert_true(json_string_length(json_object_get(e, "message")) > 0);
+    json_decref(j);
+}
+
+/* ---- the server ---- */
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char log[PATH_MAX];
+} server;
+
+static void wait_ready(server *s) {
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        answer a;
+        request(&a, s->port, "GET", "/readyz", NULL, NULL, 0);
+        int st = a.status;
+        answer_free(&a);
+        if (st == 200) return;
+        sleep_ms(20);
+    }
+    fail_msg("/readyz never answered 200:\n%s", slurp(s->log, NULL));
+}
+
+static void start_server(server *s, const char *name, const char *const *extra) {
+    char data[PATH_MAX];
+    tmp_path(data, sizeof data, "var");
+    tmp_path(s->log, sizeof s->log, name);
+    char *args[40] = {"serve", "--port", "0", "--data-dir", data, "--model", model,
+                      "--max-body-bytes", "4000000"};
+    int n = 9;
+    for (int i = 0; extra && extra[i]; i++) args[n++] = (char *)extra[i];
+    args[n] = NULL;
+    s->pid = spawn2(s->log, NULL, args);
+    s->port = wait_listening(s->pid, s->log);
+    wait_ready(s);
+}
+
+static void stop_server(server *s) {
+    assert_int_equal(kill(s->pid, SIGTERM), 0);
+    int st = wait_exit(s->pid, EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, slurp(s->log, NULL));
+}
+
+/* An embed key when the service has API keys (created with the CLI before the server starts). */
+static void make_key(void) {
+    char data[PATH_MAX];
+    tmp_path(data, sizeof data, "var");
+    char out[PATH_MAX];
+    tmp_path(out, sizeof out, "key.out");
+    char *args[] = {"keys", "create", "--scope", "embed", "--data-dir", data, NULL};
+    pid_t pid = spawn2(out, "/dev/null", args);
+    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    auth_header[0] = 0;
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return; /* no keys in this build */
+    char *k = slurp(out, NULL);
+    if (!k) return;
+    k[strcspn(k, "\r\n")] = 0;
+    if (*k) snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s\r\n", k);
+    free(k);
+}
+
+/* ---- comparing embeddings ---- */
+
+static void assert_same_embedding(json_t *http, json_t *cli) {
+    json_t *a = json_object_get(http, "embedding"), *b = json_object_get(cli, "embedding");
+    assert_true(json_is_array(a) && json_is_array(b));
+    assert_int_equal(json_array_size(a), json_array_size(b));
+    assert_int_equal(json_integer_value(json_object_get(http, "windows")),
+                     json_integer_value(json_object_get(cli, "windows")));
+    assert_int_equal(json_integer_value(json_object_get(http, "dim")),
+                     json_integer_value(json_object_get(cli, "dim")));
+    double worst = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *x = json_array_get(a, i), *y = json_array_get(b, i);
+        if (json_is_array(x)) { /* pooling "windows" */
+            assert_int_equal(json_array_size(x), json_array_size(y));
+            for (size_t j = 0; j < json_array_size(x); j++, n++) {
+                double d = fabs(json_number_value(json_array_get(x, j)) -
+                                json_number_value(json_array_get(y, j)));
+                if (d > worst) worst = d;
+            }
+        } else {
+            double d = fabs(json_number_value(x) - json_number_value(y));
+            if (d > worst) worst = d;
+            n++;
+        }
+    }
+    print_message("%zu values, largest |http - cli| = %.3g\n", n, worst);
+    assert_true(n > 0);
+    assert_true(worst <= TOL);
+}
+
+static json_t *cli_embed(const char *file, const char *pooling, const char *fs) {
+    char *args[12] = {"embed", "--checkpoint", model};
+    int n = 3;
+    if (pooling) args[n++] = "--pooling", args[n++] = (char *)pooling;
+    if (fs) args[n++] = "--fs", args[n++] = (char *)fs;
+    args[n++] = (char *)file;
+    args[n] = NULL;
+    char *out = run_ok(args);
+    json_error_t e;
+    json_t *j = json_loads(out, 0, &e);
+    if (!j) fail_msg("ecgfm embed printed no JSON (%s): %.300s", e.text, out);
+    free(out);
+    return j;
+}
+
+static server srv; /* shared by the tests after test_start */
+
+static void test_start(void **state) {
+    (void)state;
+    make_key();
+    const char *extra[] = {"--embed-max-wait-us", "30000", NULL};
+    start_server(&srv, "server.log", extra);
+}
+
+/* The PTB-XL record as a JSON body (leads by name, fs 100, millivolts). */
+static char *ptbxl_json(const char *units_name, double scale) {
+    ecg_record r = {0};
+    ecg_err err = {0};
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
+    json_t *sig = json_array(), *leads = json_array();
+    for (int c = 0; c < r.n_channels; c++) {
+        json_t *row = json_array();
+        for (size_t t = 0; t < r.n_samples; t++)
+            json_array_append_new(row, json_real(r.signal[(size_t)c * r.n_samples + t] * scale));
+        json_array_append_new(sig, row);
+        json_array_append_new(leads, json_string(r.channels[c].name));
+    }
+    json_t *body = json_pack("{s:o, s:f, s:o, s:s}", "signal", sig, "fs", r.fs, "leads", leads,
+                             "units", units_name);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    record_free(&r);
+    return text;
+}
+
+static void test_json_equals_cli(void **state) {
+    (void)state;
+    char file[PATH_MAX];
+    snprintf(file, sizeof file, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    json_t *cli = cli_embed(file, NULL, NULL);
+    const char *units[] = {"mV", "uV"};
+    double scale[] = {1.0, 1000.0};
+    for (int u = 0; u < 2; u++) {
+        char *body = ptbxl_json(units[u], scale[u]);
+        answer a;
+        request(&a, srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+        free(body);
+        if (a.status != 200) fail_msg("JSON embed: %.600s", a.raw);
+        json_t *j = answer_json(&a);
+        assert_int_equal(json_integer_value(json_object_get(j, "dim")), 64);
+        assert_int_equal(json_integer_value(json_object_get(j, "windows")), 4); /* 10 s */
+        assert_int_equal(json_array_size(json_object_get(j, "leads_present")), 12);
+        assert_string_equal(json_string_value(json_object_get(j, "checkpoint")), "default");
+        assert_true(fabs(json_number_value(json_object_get(j, "fs_in")) - 100) < 1e-9);
+        /* uV goes through a float round trip of x1000: same within float precision */
+        assert_same_embedding(j, cli);
+        json_decref(j);
+        answer_free(&a);
+    }
+    json_decref(cli);
+}
+
+/* multipart/form-data with the given files (name on disk -> part filename = basename). */
+static char *multipart(const char *const *paths, int n, size_t *len, const char *boundary) {
+    size_t cap = 64, used = 0;
+    for (int i = 0; i < n; i++) {
+        size_t l;
+        char *d = slurp(paths[i], &l);
+        assert_non_null(d);
+        free(d);
+        cap += l + 512;
+    }
+    char *b = malloc(cap);
+    assert_non_null(b);
+    for (int i = 0; i < n; i++) {
+        size_t l;
+        char *d = slurp(paths[i], &l);
+        const char *base = strrchr(paths[i], '/');
+        base = base ? base + 1 : paths[i];
+        used += (size_t)sprintf(b + used,
+                                "--%s\r\nContent-Disposition: form-data; name=\"file%d\"; "
+                                "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                                boundary, i, base);
+        memcpy(b + used, d, l);
+        used += l;
+        used += (size_t)sprintf(b + used, "\r\n");
+        free(d);
+    }
+    used += (size_t)sprintf(b + used, "--%s--\r\n", boundary);
+    *len = used;
+    return b;
+}
+
+static void test_wfdb_upload_equals_cli(void **state) {
+    (void)state;
+    char hea[PATH_MAX], dat[PATH_MAX];
+    /* LUDB record 1: 12 leads at 500 Hz, 10 s; per-window embeddings compared. */
+    snprintf(hea, sizeof hea, "%s/tests/data/ecg/ludb/1.hea", root);
+    snprintf(dat, sizeof dat, "%s/tests/data/ecg/ludb/1.dat", root);
+    json_t *cli = cli_embed(hea, "windows", NULL);
+    const char *files[] = {hea, dat};
+    size_t len;
+    char *body = multipart(files, 2, &len, "xYzBoUnDaRy42");
+    answer a;
+    request(&a, srv.port, "POST", "/v1/embed?pooling=windows",
+            "multipart/form-data; boundary=xYzBoUnDaRy42", body, len);
+    if (a.status != 200) fail_msg("WFDB upload: %.600s", a.raw);
+    json_t *j = answer_json(&a);
+    assert_int_equal(json_integer_value(json_object_get(j, "windows")), 4);
+    assert_int_equal(json_array_size(json_object_get(j, "embedding")), 4);
+    assert_same_embedding(j, cli);
+    json_decref(j);
+    answer_free(&a);
+    json_decref(cli);
+
+    /* The same record truncated: its .dat is half missing -> 422, and a lone .dat -> 400. */
+    char *d = slurp(dat, &len);
+    char trunc[PATH_MAX];
+    tmp_path(trunc, sizeof trunc, "1.dat");
+    FILE *f = fopen(trunc, "wb");
+    fwrite(d, 1, len / 2, f);
+    fclose(f);
+    free(d);
+    const char *tfiles[] = {hea, trunc};
+    free(body);
+    body = multipart(tfiles, 2, &len, "bb");
+    request(&a, srv.port, "POST", "/v1/embed", "multipart/form-data; boundary=bb", body, len);
+    assert_error(&a, 422, "invalid_file");
+    answer_free(&a);
+    free(body);
+    body = multipart(tfiles + 1, 1, &len, "bb");
+    request(&a, srv.port, "POST", "/v1/embed", "multipart/form-data; boundary=bb", body, len);
+    assert_error(&a, 400, "missing_part");
+    answer_free(&a);
+    free(body);
+}
+
+static void test_csv_upload_equals_cli(void **state) {
+    (void)state;
+    /* The PTB-XL record written as CSV (time column in seconds, lead names in the header). */
+    ecg_record r = {0};
+    ecg_err err = {0};
+    char path[PATH_MAX], csv[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
+    tmp_path(csv, sizeof csv, "00001_lr.csv");
+    FILE *f = fopen(csv, "w");
+    assert_non_null(f);
+    fprintf(f, "time");
+    for (int c = 0; c < r.n_channels; c++) fprintf(f, ",%s", r.channels[c].name);
+    fprintf(f, "\n");
+    for (size_t t = 0; t < r.n_samples; t++) {
+        fprintf(f, "%.4f", (double)t / r.fs);
+        for (int c = 0; c < r.n_channels; c++)
+            fprintf(f, ",%.9g", r.signal[(size_t)c * r.n_samples + t]);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    record_free(&r);
+    json_t *cli = cli_embed(csv, NULL, NULL);
+    size_t len;
+    char *body = slurp(csv, &len);
+    answer a;
+    request(&a, srv.port, "POST", "/v1/embed", "text/csv", body, len);
+    if (a.status != 200) fail_msg("CSV upload: %.600s", a.raw);
+    json_t *j = answer_json(&a);
+    assert_same_embedding(j, cli);
+    json_decref(j);
+    answer_free(&a);
+    /* The same as a multipart part named .csv, with the format named in the query. */
+    const char *files[] = {csv};
+    free(body);
+    body = multipart(files, 1, &len, "q");
+    request(&a, srv.port, "POST", "/v1/embed?format=csv", "multipart/form-data; boundary=q", body,
+            len);
+    if (a.status != 200) fail_msg("CSV multipart: %.600s", a.raw);
+    j = answer_json(&a);
+    assert_same_embedding(j, cli);
+    json_decref(j);
+    answer_free(&a);
+    free(body);
+    json_decref(cli);
+}
+
+/* A value from the /metrics text ("name value" line); 0 when absent (a counter never added to
+ * has no sample line), -1 when the family itself is missing. */
+static double metric(const char *text, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && p[n] == ' ') return atof(p + n + 1);
+    char type[128];
+    snprintf(type, sizeof type, "# TYPE %s ", name);
+    return strstr(text, type) ? 0 : -1;
+}
+
+static void test_batching(void **state) {
+    (void)state;
+    answer a;
+    request(&a, srv.port, "GET", "/metrics", NULL, NULL, 0);
+    assert_int_equal(a.status, 200);
+    double batches0 = metric(a.body, "ecgfm_embed_batches_total");
+    double multi0 = metric(a.body, "ecgfm_embed_multi_request_batches_total");
+    answer_free(&a);
+    assert_true(batches0 >= 0 && multi0 >= 0);
+    /* 16 one-window requests at once; the worker waits 30 ms for company. */
+    const char *body = "{\"signal\": [[0.1, 0.2, 0.3, 0.2, 0.1, 0.0, -0.1, 0.0]], \"fs\": 240, "
+                       "\"leads\": [\"II\"]}";
+    enum { N = 16 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = send_request(srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+    json_t *first = NULL;
+    for (int i = 0; i < N; i++) {
+        read_answer(fds[i], &a);
+        if (a.status != 200) fail_msg("concurrent request %d: %.400s", i, a.raw);
+        json_t *j = answer_json(&a);
+        if (!first)
+            first = j;
+        else {
+            assert_same_embedding(j, first); /* batch position does not change the answer */
+            json_decref(j);
+        }
+        answer_free(&a);
+    }
+    json_decref(first);
+    request(&a, srv.port, "GET", "/metrics", NULL, NULL, 0);
+    double batches = metric(a.body, "ecgfm_embed_batches_total") - batches0;
+    double multi = metric(a.body, "ecgfm_embed_multi_request_batches_total") - multi0;
+    double maxb = metric(a.body, "ecgfm_embed_batch_windows_max");
+    answer_free(&a);
+    print_message("%d requests ran in %.0f forwards (%.0f with several requests, largest %.0f)\n",
+                  N, batches, multi, maxb);
+    assert_true(batches >= 1 && batches < N);
+    assert_true(multi >= 1);
+    assert_true(maxb >= 2);
+}
+
+typedef struct {
+    const char *what, *ctype, *path, *body;
+    int status;
+    const char *code;
+} bad_case;
+
+static void test_bad_inputs(void **state) {
+    (void)state;
+    static const bad_case cases[] = {
+        {"not JSON", "application/json", "/v1/embed", "{\"signal\": [[1,2,", 400, "invalid_json"},
+        {"top level array", "application/json", "/v1/embed", "[1,2]", 400, "invalid_json"},
+        {"NaN literal", "application/json", "/v1/embed",
+         "{\"signal\": [[NaN]], \"fs\": 500, \"leads\": [\"I\"]}", 400, "invalid_json"},
+        {"number overflow", "application/json", "/v1/embed",
+         "{\"signal\": [[1e999]], \"fs\": 500, \"leads\": [\"I\"]}", 400, "invalid_json"},
+        {"missing signal", "application/json", "/v1/embed", "{\"fs\": 500}", 400, "missing_field"},
+        {"missing fs", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"leads\": [\"I\"]}", 400, "missing_field"},
+        {"missing leads", "application/json", "/v1/embed", "{\"signal\": [[1,2]], \"fs\": 500}",
+         400, "missing_field"},
+        {"unknown field", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"I\"], \"sigmal\": 1}", 400,
+         "unknown_field"},
+        {"fs a string", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": \"500\", \"leads\": [\"I\"]}", 400, "wrong_type"},
+        {"fs negative", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": -5, \"leads\": [\"I\"]}", 422, "invalid_fs"},
+        {"ragged", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2,3],[1,2]], \"fs\": 500, \"leads\": [\"I\",\"II\"]}", 400,
+         "ragged_signal"},
+        {"sample a string", "application/json", "/v1/embed",
+         "{\"signal\": [[1,\"x\"]], \"fs\": 500, \"leads\": [\"I\"]}", 400, "wrong_type"},
+        {"huge sample", "application/json", "/v1/embed",
+         "{\"signal\": [[1,1e300]], \"fs\": 500, \"leads\": [\"I\"]}", 422, "sample_out_of_range"},
+        {"unknown lead", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"V7\"]}", 422, "unknown_lead"},
+        {"duplicate lead", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2],[1,2]], \"fs\": 500, \"leads\": [\"I\",\"I\"]}", 422,
+         "duplicate_lead"},
+        {"leads count", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"I\",\"II\"]}", 422, "leads_mismatch"},
+        {"empty leads", "application/json", "/v1/embed",
+         "{\"signal\": [[]], \"fs\": 500, \"leads\": [\"I\"]}", 422, "empty_signal"},
+        {"bad units", "application/json", "/v1/embed",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"I\"], \"units\": \"V\"}", 422,
+         "invalid_units"},
+        {"bad pooling", "application/json", "/v1/embed?pooling=max",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"I\"]}", 422, "invalid_pooling"},
+        {"unknown checkpoint", "application/json", "/v1/embed?checkpoint=nope",
+         "{\"signal\": [[1,2]], \"fs\": 500, \"leads\": [\"I\"]}", 404, "checkpoint_not_found"},
+        {"empty body", "application/json", "/v1/embed", "", 400, "empty_body"},
+        {"image", "image/png", "/v1/embed", "\x89PNG....", 415, "unsupported_media_type"},
+        {"unknown format", "application/octet-stream", "/v1/embed?format=xml", "<a/>", 415,
+         "unsupported_format"},
+        {"raw wfdb", "application/octet-stream", "/v1/embed?format=wfdb", "100 2 360", 415,
+         "unsupported_format"},
+        {"npy without fs", "application/x-npy", "/v1/embed", "\x93NUMPY", 422, "missing_fs"},
+        {"corrupt npy", "application/x-npy", "/v1/embed?fs=500", "\x93NUMPY\x01\x00garbage", 422,
+         "invalid_file"},
+        {"corrupt csv", "text/csv", "/v1/embed?fs=500", "I,II\n1,2\n3\n", 422, "invalid_file"},
+        {"corrupt edf", "application/edf", "/v1/embed", "0       garbage", 422, "invalid_file"},
+        {"no standard lead", "text/csv", "/v1/embed?fs=500", "foo,bar\n1,2\n3,4\n", 422,
+         "unusable_record"},
+        {"multipart no boundary", "multipart/form-data", "/v1/embed", "--x\r\n", 400,
+         "invalid_multipart"},
+        {"multipart truncated", "multipart/form-data; boundary=x", "/v1/embed",
+         "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.csv\"\r\n\r\nI\n1\n",
+         400, "invalid_multipart"},
+        {"path traversal name", "multipart/form-data; boundary=x", "/v1/embed",
+         "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../etc/passwd\"\r\n\r\n"
+         "root:x:0:0\r\n--x--\r\n",
+         415, "unsupported_format"},
+        {"wrong method", NULL, "/v1/embed", "", 405, "method_not_allowed"},
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < n; i++) {
+        const bad_case *c = &cases[i];
+        answer a;
+        request(&a, srv.port, c->status == 405 ? "GET" : "POST", c->path, c->ctype, c->body,
+                strlen(c->body));
+        if (a.status != c->status) fail_msg("%s: want %d, got:\n%.600s", c->what, c->status, a.raw);
+        assert_error(&a, c->status, c->code);
+        answer_free(&a);
+    }
+    /* A body past --max-body-bytes: 413 with the limit. */
+    size_t big = 4000001;
+    char *b = malloc(big);
+    memset(b, ' ', big);
+    answer a;
+    request(&a, srv.port, "POST", "/v1/embed", "application/json", b, big);
+    assert_error(&a, 413, "payload_too_large");
+    answer_free(&a);
+    free(b);
+    print_message("%zu bad inputs answered with their 4xx, plus an oversized body\n", n);
+    /* Still alive and still embedding. */
+    request(&a, srv.port, "GET", "/healthz", NULL, NULL, 0);
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+    const char *ok = "{\"signal\": [[0.1, 0.2]], \"fs\": 240, \"leads\": [\"I\"]}";
+    request(&a, srv.port, "POST", "/v1/embed", "application/json", ok, strlen(ok));
+    assert_int_equal(a.status, 200);
+    answer_free(&a);
+}
+
+static void test_stop(void **state) {
+    (void)state;
+    stop_server(&srv);
+}
+
+/* A queue of one request whose batch waits 2 s: a second request meanwhile gets 429; SIGTERM then
+ * drains the first, which still gets its answer. */
+static void test_queue_full_and_drain(void **state) {
+    (void)state;
+    server s;
+    const char *extra[] = {"--embed-queue-max", "1", "--embed-max-wait-us", "2000000", NULL};
+    start_server(&s, "server-q.log", extra);
+    const char *body = "{\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 240, \"leads\": [\"II\"]}";
+    int fd1 = send_request(s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+    sleep_ms(300);
+    answer a;
+    request(&a, s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+    assert_error(&a, 429, "queue_full");
+    answer_free(&a);
+    assert_int_equal(kill(s.pid, SIGTERM), 0);
+    read_answer(fd1, &a);
+    if (a.status != 200) fail_msg("drained request: %.400s", a.raw);
+    answer_free(&a);
+    int st = wait_exit(s.pid, EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, slurp(s.log, NULL));
+}
+
+static int find_paths(void) {
+    const char *env = getenv("ECGFM_BIN");
+    char self[PATH_MAX];
+    if (env && *env) {
+        snprintf(bin, sizeof bin, "%s", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) return -1;
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (!slash) return -1;
+        *slash = '\0';
+        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
+    }
+    /* The repository root: the directory above the binary's (build/ecgfm, build-san/ecgfm). */
+    char bdir[PATH_MAX];
+    if (!realpath(bin, bdir)) {
+        fprintf(stderr, "test_embed_api: no ecgfm at %s\n", bin);
+        return -1;
+    }
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(bdir, '/');
+        if (!slash) return -1;
+        *slash = 0;
+    }
+    snprintf(root, sizeof root, "%s", bdir);
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", root);
+    if (access(bin, X_OK) != 0 || access(model, R_OK) != 0) {
+        fprintf(stderr, "test_embed_api: need %s and %s\n", bin, model);
+        return -1;
+    }
+    return 0;
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    if (find_paths() != 0) return 1;
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start),
+        cmocka_unit_test(test_json_equals_cli),
+        cmocka_unit_test(test_wfdb_upload_equals_cli),
+        cmocka_unit_test(test_csv_upload_equals_cli),
+        cmocka_unit_test(test_batching),
+        cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test_teardown(test_stop, kill_children),
+        cmocka_unit_test_teardown(test_queue_full_and_drain, kill_children),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, kill_children);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return failed;
+}
