@@ -44,16 +44,9 @@ static int open_db(int argc, char **argv, const char **scope, const char **name,
         size_t len = 0;
         if (strncmp(a, "--scope", 7) == 0 && (a[7] == '\0' || a[7] == '=')) slot = scope, len = 7;
         if (strncmp(a, "--name", 6) == 0 && (a[6] == '\0' || a[6] == '=')) slot = name, len = 6;
-        if (!slot) {
+        if (!slot) { /* not ours (or not wanted by this subcommand): config_load judges it */
             rest[n++] = argv[i];
             continue;
-        }
-        if (slot == scope && !scope) slot = NULL;
-        if (slot == name && !name) slot = NULL;
-        if (!slot) {
-            fprintf(stderr, "ecgfm %s: %.*s is not an option of this command\n", cmd, (int)len, a);
-            free(rest);
-            return USAGE;
         }
         if (a[len] == '=') {
             *slot = a + len + 1;
@@ -90,15 +83,19 @@ static void print_time(char *buf, size_t size, long long t) {
 
 static int keys_create(int argc, char **argv) {
     const char *scope_s = NULL, *name = NULL;
-    db *d = NULL;
-    int st = open_db(argc, argv, &scope_s, &name, &d, "keys create");
-    if (st) return st;
+    /* The scope is checked before the database is touched: a typo must not create anything. */
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc) scope_s = argv[i + 1];
+        if (strncmp(argv[i], "--scope=", 8) == 0) scope_s = argv[i] + 8;
+    }
     auth_scope scope;
     if (!scope_s || auth_scope_parse(scope_s, &scope)) {
         fprintf(stderr, "ecgfm keys create: --scope must be read, embed, train or admin\n");
-        db_close(d);
         return USAGE;
     }
+    db *d = NULL;
+    int st = open_db(argc, argv, &scope_s, &name, &d, "keys create");
+    if (st) return st;
     char key[AUTH_KEY_LEN + 1];
     auth_key_info info;
     ecg_err err = {0};

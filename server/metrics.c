@@ -142,16 +142,23 @@ static const char *method_label(const char *m) {
     return "other"; /* the method is client input: keep the label set bounded */
 }
 
-void metrics_observe_request(const char *route, const char *method, int status, double seconds) {
+static metrics_family *http_count, *http_latency;
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+
+static void register_http(void) {
     static const char *const LABELS[] = {"route", "method", "status", NULL};
-    metrics_family *count =
-        metrics_register(METRICS_COUNTER, "ecgfm_http_requests_total",
-                         "HTTP requests answered, by route pattern, method and status", LABELS,
-                         NULL, 0);
-    metrics_family *lat = metrics_register(
+    http_count = metrics_register(METRICS_COUNTER, "ecgfm_http_requests_total",
+                                  "HTTP requests answered, by route pattern, method and status",
+                                  LABELS, NULL, 0);
+    http_latency = metrics_register(
         METRICS_HISTOGRAM, "ecgfm_http_request_duration_seconds",
         "Time from the request's headers to its answer being queued, by route, method and status",
         LABELS, NULL, 0);
+}
+
+void metrics_observe_request(const char *route, const char *method, int status, double seconds) {
+    pthread_once(&http_once, register_http);
+    metrics_family *count = http_count, *lat = http_latency;
     char st[8];
     snprintf(st, sizeof st, "%d", status);
     const char *values[] = {route ? route : "unmatched", method_label(method), st};
