@@ -9,7 +9,8 @@
 
 int api_is_json_content_type(const char *ct) {
     if (!ct) return -1;
-    while (*ct == ' ') ct++;
+    while (*ct == ' ')
+        ct++;
     size_t n = strlen("application/json");
     if (strncasecmp(ct, "application/json", n) != 0) return -1;
     return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ') ? 0 : -1;
@@ -51,8 +52,8 @@ int keys_parse_create(const char *body, size_t len, const char *content_type,
         goto done;
     }
     const char *s = json_string_value(scope);
-    if (!s || (strcmp(s, "read") && strcmp(s, "embed") && strcmp(s, "train") &&
-               strcmp(s, "admin"))) {
+    if (!s ||
+        (strcmp(s, "read") && strcmp(s, "embed") && strcmp(s, "train") && strcmp(s, "admin"))) {
         api_response_error(res, 422, "invalid_scope",
                            "\"scope\" must be one of the strings read, embed, train, admin");
         goto done;

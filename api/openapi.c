@@ -107,8 +107,8 @@ static json_t *operation(const openapi_route *r) {
         ok = json_pack("{s:s, s:o}", "description", r->summary, "content",
                        json_content(r->response_schema));
     else
-        ok = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", r->summary, "content",
-                       "text/plain", "schema", "type", "string");
+        ok = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", r->summary, "content", "text/plain",
+                       "schema", "type", "string");
     json_object_set_new(responses, status, ok);
     json_object_set_new(responses, "default", error_response("an error, in the common shape"));
     if (r->scope) {
@@ -121,9 +121,9 @@ static json_t *operation(const openapi_route *r) {
     }
     json_object_set_new(op, "responses", responses);
     if (r->request_schema)
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:b, s:o}", "required", 1, "content",
-                                      json_content(r->request_schema)));
+        json_object_set_new(
+            op, "requestBody",
+            json_pack("{s:b, s:o}", "required", 1, "content", json_content(r->request_schema)));
     /* Path parameters, from the {name} segments. */
     json_t *params = json_array();
     for (const char *p = strchr(r->path, '{'); p && params; p = strchr(p + 1, '{')) {
@@ -186,8 +186,8 @@ json_t *openapi_document(const openapi_route *routes, size_t n, const char *vers
         json_object_set_new(item, method, op);
     }
     json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s, s:s}}}}", "openapi", "3.0.3",
-        "info", "title", "ecgfm", "version", version, "description",
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s, s:s}}}}", "openapi", "3.0.3", "info",
+        "title", "ecgfm", "version", version, "description",
         "ECG foundation models over HTTP. /v1 routes take Authorization: Bearer <key>; scopes are "
         "ordered read < embed < train < admin, and x-scope names the lowest one an operation "
         "accepts.",

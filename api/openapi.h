@@ -8,8 +8,8 @@
 #include "api/response.h"
 
 typedef struct {
-    const char *method;          /* "GET", "POST", ... */
-    const char *path;            /* with {name} parameters */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* with {name} parameters */
     const char *summary;
     const char *scope;           /* key scope needed, NULL for none */
     const char *request_schema;  /* component schema of the JSON body, NULL for none */

@@ -60,8 +60,8 @@ static const char SQL_INSERT[] =
     "RETURNING " KEY_COLUMNS;
 
 /* Insert a new key on the writer c, inside the caller's transaction or on its own. */
-static ecg_code create_on(db_conn *c, auth_scope scope, const char *name, char key[AUTH_KEY_LEN + 1],
-                          auth_key_info *info, ecg_err *err) {
+static ecg_code create_on(db_conn *c, auth_scope scope, const char *name,
+                          char key[AUTH_KEY_LEN + 1], auth_key_info *info, ecg_err *err) {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
     memcpy(key, AUTH_KEY_PREFIX, 4);
@@ -165,8 +165,10 @@ ecg_code auth_key_revoke(db *d, long long id, auth_key_info *info, ecg_err *err)
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) row_to_info(st, &k);
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE) code = err_set(err, ECG_ENOTFOUND, "there is no API key %lld", id);
-        else if (rc != SQLITE_ROW) code = db_fail(c, err, "reading an API key");
+        if (rc == SQLITE_DONE)
+            code = err_set(err, ECG_ENOTFOUND, "there is no API key %lld", id);
+        else if (rc != SQLITE_ROW)
+            code = db_fail(c, err, "reading an API key");
         else if (k.revoked_at)
             code = err_set(err, ECG_EINVAL, "API key %lld is already revoked", id);
     }
@@ -221,9 +223,11 @@ auth_result auth_check(db *d, const char *authorization, auth_scope need, auth_k
     if (!authorization) return AUTH_MISSING;
     if (strncasecmp(authorization, "Bearer ", 7) != 0) return AUTH_MISSING;
     const char *key = authorization + 7;
-    while (*key == ' ') key++;
+    while (*key == ' ')
+        key++;
     size_t len = strlen(key);
-    while (len && key[len - 1] == ' ') len--;
+    while (len && key[len - 1] == ' ')
+        len--;
     /* Only something shaped like a key is hashed and looked up. */
     if (len != AUTH_KEY_LEN || strncmp(key, AUTH_KEY_PREFIX, 4) != 0) return AUTH_INVALID;
     for (size_t i = 4; i < len; i++) {

@@ -18,17 +18,16 @@
 enum { OK = 0, FAIL = 1, USAGE = 2 };
 
 void cli_keys_usage(FILE *out) {
-    fprintf(out,
-            "keys and schema (the data directory as for serve: --data-dir, ECGFM_DATA_DIR, "
-            "--config):\n"
-            "  ecgfm keys create --scope read|embed|train|admin [--name NAME]\n"
-            "      print a new API key (once: only its hash is stored)\n"
-            "  ecgfm keys list                 every key: id, scope, name, prefix, state\n"
-            "  ecgfm keys revoke ID            the key stops working at once\n"
-            "  ecgfm keys ensure-admin         create a local admin key if there is no active "
-            "one\n"
-            "  ecgfm migrate                   apply the schema migrations and exit\n"
-            "  scopes are ordered: read < embed < train < admin\n");
+    fprintf(out, "keys and schema (the data directory as for serve: --data-dir, ECGFM_DATA_DIR, "
+                 "--config):\n"
+                 "  ecgfm keys create --scope read|embed|train|admin [--name NAME]\n"
+                 "      print a new API key (once: only its hash is stored)\n"
+                 "  ecgfm keys list                 every key: id, scope, name, prefix, state\n"
+                 "  ecgfm keys revoke ID            the key stops working at once\n"
+                 "  ecgfm keys ensure-admin         create a local admin key if there is no active "
+                 "one\n"
+                 "  ecgfm migrate                   apply the schema migrations and exit\n"
+                 "  scopes are ordered: read < embed < train < admin\n");
 }
 
 /* Split our own options (--scope, --name) from the settings config_load reads, then open the
@@ -105,8 +104,9 @@ static int keys_create(int argc, char **argv) {
         return err.code == ECG_EINVAL ? USAGE : FAIL;
     }
     printf("%s\n", key);
-    fprintf(stderr, "created API key %lld (scope %s%s%s): it is shown this once; only its hash is "
-                    "stored\n",
+    fprintf(stderr,
+            "created API key %lld (scope %s%s%s): it is shown this once; only its hash is "
+            "stored\n",
             info.id, auth_scope_name(info.scope), info.name[0] ? ", name " : "", info.name);
     sodium_memzero(key, sizeof key);
     db_close(d);

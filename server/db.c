@@ -95,7 +95,8 @@ void db_rollback(db_conn *c) {
 }
 
 static void conn_close(db_conn *c) {
-    for (int i = 0; i < c->n_cache; i++) sqlite3_finalize(c->cache[i].st);
+    for (int i = 0; i < c->n_cache; i++)
+        sqlite3_finalize(c->cache[i].st);
     free(c->cache);
     if (c->h) sqlite3_close_v2(c->h);
     memset(c, 0, sizeof *c);
@@ -124,12 +125,13 @@ static ecg_code conn_open(db_conn *c, const char *path, int writer, ecg_err *err
     if (!rc && !writer) rc = exec1(c, "PRAGMA query_only=1", &e);
     if (!rc) rc = exec1(c, "SELECT count(*) FROM sqlite_schema", &e);
     if (rc) {
-        int notadb = sqlite3_errcode(c->h) == SQLITE_NOTADB || sqlite3_errcode(c->h) == SQLITE_CORRUPT;
-        ecg_code code = err_set(err, notadb ? ECG_EFORMAT : ECG_EIO,
-                "database %s: %s%s", path, sqlite3_errmsg(c->h),
-                notadb ? " (the file is damaged or not an ecgfm database; restore it from a backup "
-                         "or move it away to start empty)"
-                       : "");
+        int notadb =
+            sqlite3_errcode(c->h) == SQLITE_NOTADB || sqlite3_errcode(c->h) == SQLITE_CORRUPT;
+        ecg_code code = err_set(
+            err, notadb ? ECG_EFORMAT : ECG_EIO, "database %s: %s%s", path, sqlite3_errmsg(c->h),
+            notadb ? " (the file is damaged or not an ecgfm database; restore it from a backup "
+                     "or move it away to start empty)"
+                   : "");
         conn_close(c);
         return code;
     }
@@ -168,7 +170,8 @@ ecg_code db_open(db **out, const char *path, int n_readers, ecg_err *err) {
 
 void db_close(db *d) {
     if (!d) return;
-    for (int i = 0; i < d->n_readers; i++) conn_close(&d->readers[i]);
+    for (int i = 0; i < d->n_readers; i++)
+        conn_close(&d->readers[i]);
     /* Closing the last connection checkpoints the WAL into the main file. */
     conn_close(&d->writer);
     free(d->readers);
@@ -235,7 +238,8 @@ int db_schema_version(const db *d) {
 /* NNNN from "NNNN_words.sql"; -1 when the name does not look like that. */
 static int migration_number(const char *name) {
     int n = 0, digits = 0;
-    for (; name[digits] >= '0' && name[digits] <= '9'; digits++) n = n * 10 + (name[digits] - '0');
+    for (; name[digits] >= '0' && name[digits] <= '9'; digits++)
+        n = n * 10 + (name[digits] - '0');
     if (digits != 4 || name[4] != '_' || n == 0) return -1;
     return n;
 }
@@ -328,8 +332,9 @@ ecg_code db_migrate(db *d, const db_migration *m, int n, int *applied, ecg_err *
             return err_set(err, ECG_EINVAL, "migration %s: the name must be NNNN_words.sql",
                            m[i].name);
         if (i && v <= migration_number(m[i - 1].name))
-            return err_set(err, ECG_EINVAL, "migrations %s and %s are out of order or share a number",
-                           m[i - 1].name, m[i].name);
+            return err_set(err, ECG_EINVAL,
+                           "migrations %s and %s are out of order or share a number", m[i - 1].name,
+                           m[i].name);
     }
     db_conn *c = db_writer_lock(d);
     ecg_code rc = exec1(c, SQL_CREATE_SCHEMA, err);

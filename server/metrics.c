@@ -15,8 +15,8 @@
 
 typedef struct {
     char values[METRICS_MAX_LABELS][LABEL_MAX];
-    double value;                   /* counter, gauge; histogram sum */
-    unsigned long long count;       /* histogram */
+    double value;             /* counter, gauge; histogram sum */
+    unsigned long long count; /* histogram */
     unsigned long long buckets[MAX_BUCKETS];
 } series;
 
@@ -36,14 +36,15 @@ static metrics_family families[MAX_FAMILIES];
 static int n_families;
 static unsigned long long dropped;
 
-static const double DEFAULT_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                         0.1,   0.25,   0.5,   1,    2.5,   5, 10};
+static const double DEFAULT_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,  0.5,    1,     2.5,  5,     10};
 
 metrics_family *metrics_register(metrics_kind kind, const char *name, const char *help,
                                  const char *const *labels, const double *buckets, int n_buckets) {
     if (!name || !help) return NULL;
     int n_labels = 0;
-    while (labels && labels[n_labels]) n_labels++;
+    while (labels && labels[n_labels])
+        n_labels++;
     if (n_labels > METRICS_MAX_LABELS) return NULL;
     if (kind == METRICS_HISTOGRAM && !buckets) {
         buckets = DEFAULT_BUCKETS;
@@ -59,7 +60,8 @@ metrics_family *metrics_register(metrics_kind kind, const char *name, const char
         if (strcmp(families[i].name, name) == 0) {
             f = &families[i];
             int same = f->kind == kind && f->n_labels == n_labels;
-            for (int j = 0; same && j < n_labels; j++) same = strcmp(f->labels[j], labels[j]) == 0;
+            for (int j = 0; same && j < n_labels; j++)
+                same = strcmp(f->labels[j], labels[j]) == 0;
             if (!same) f = NULL;
             pthread_mutex_unlock(&mu);
             return f;
@@ -72,9 +74,11 @@ metrics_family *metrics_register(metrics_kind kind, const char *name, const char
         f->name = name;
         f->help = help;
         f->n_labels = n_labels;
-        for (int j = 0; j < n_labels; j++) f->labels[j] = labels[j];
+        for (int j = 0; j < n_labels; j++)
+            f->labels[j] = labels[j];
         f->n_bounds = n_buckets;
-        for (int j = 0; j < n_buckets; j++) f->bounds[j] = buckets[j];
+        for (int j = 0; j < n_buckets; j++)
+            f->bounds[j] = buckets[j];
     }
     pthread_mutex_unlock(&mu);
     return f;
@@ -113,8 +117,10 @@ static void update(metrics_family *f, metrics_kind kind, const char *const *valu
     pthread_mutex_lock(&mu);
     series *s = find_series(f, values);
     if (s) {
-        if (kind == METRICS_COUNTER) s->value += v;
-        else if (kind == METRICS_GAUGE) s->value = v;
+        if (kind == METRICS_COUNTER)
+            s->value += v;
+        else if (kind == METRICS_GAUGE)
+            s->value = v;
         else {
             s->value += v;
             s->count++;
@@ -203,10 +209,14 @@ static void sb_printf(sbuf *b, const char *fmt, ...) {
 /* Label values escaped as the exposition format asks: backslash, quote and newline. */
 static void sb_label_value(sbuf *b, const char *v) {
     for (; *v; v++) {
-        if (*v == '\\') sb_printf(b, "\\\\");
-        else if (*v == '"') sb_printf(b, "\\\"");
-        else if (*v == '\n') sb_printf(b, "\\n");
-        else sb_printf(b, "%c", *v);
+        if (*v == '\\')
+            sb_printf(b, "\\\\");
+        else if (*v == '"')
+            sb_printf(b, "\\\"");
+        else if (*v == '\n')
+            sb_printf(b, "\\n");
+        else
+            sb_printf(b, "%c", *v);
     }
 }
 
@@ -223,9 +233,12 @@ static void sb_labels(sbuf *b, const metrics_family *f, const series *s, const c
 }
 
 static void sb_number(sbuf *b, double v) {
-    if (isnan(v)) sb_printf(b, "NaN");
-    else if (isinf(v)) sb_printf(b, v > 0 ? "+Inf" : "-Inf");
-    else sb_printf(b, "%.17g", v);
+    if (isnan(v))
+        sb_printf(b, "NaN");
+    else if (isinf(v))
+        sb_printf(b, v > 0 ? "+Inf" : "-Inf");
+    else
+        sb_printf(b, "%.17g", v);
 }
 
 char *metrics_render(size_t *len) {
@@ -249,8 +262,10 @@ char *metrics_render(size_t *len) {
             }
             for (int q = 0; q <= f->n_bounds; q++) {
                 char le[32];
-                if (q < f->n_bounds) snprintf(le, sizeof le, "%g", f->bounds[q]);
-                else snprintf(le, sizeof le, "+Inf");
+                if (q < f->n_bounds)
+                    snprintf(le, sizeof le, "%g", f->bounds[q]);
+                else
+                    snprintf(le, sizeof le, "+Inf");
                 sb_printf(&b, "%s_bucket", f->name);
                 sb_labels(&b, f, s, le);
                 sb_printf(&b, " %llu\n", q < f->n_bounds ? s->buckets[q] : s->count);

@@ -10,8 +10,8 @@
 #include "api/keys.h"
 
 static keys_view view_of(const auth_key_info *k) {
-    return (keys_view){k->id,         k->name, auth_scope_name(k->scope), k->prefix,
-                       k->created_at, k->revoked_at};
+    return (keys_view){k->id,     k->name,       auth_scope_name(k->scope),
+                       k->prefix, k->created_at, k->revoked_at};
 }
 
 static void answer_failure(const ecg_err *err, api_response *res) {
@@ -56,7 +56,8 @@ void routes_keys_list(const routes_ctx *ctx, const routes_request *rq, api_respo
         api_response_error(res, 500, "out_of_memory", "out of memory listing keys");
         return;
     }
-    for (size_t i = 0; i < n; i++) vs[i] = view_of(&ks[i]);
+    for (size_t i = 0; i < n; i++)
+        vs[i] = view_of(&ks[i]);
     keys_answer_list(vs, n, res);
     free(vs);
     free(ks);

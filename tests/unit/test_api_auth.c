@@ -70,9 +70,11 @@ static pid_t spawn(const char *log, char *const args[]) {
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
         const char *vars[] = {"ECGFM_CONFIG", "ECGFM_HOST", "ECGFM_PORT", "ECGFM_DATA_DIR",
                               "ECGFM_METRICS_REQUIRE_KEY"};
-        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) unsetenv(vars[i]);
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+            unsetenv(vars[i]);
         char *argv[32] = {bin};
-        for (int i = 0; args[i] && i < 30; i++) argv[i + 1] = args[i];
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
         execv(bin, argv);
         _exit(127);
     }
@@ -96,7 +98,8 @@ static int wait_exit(pid_t pid, int ms) {
 /* Run ecgfm with args to completion; returns its exit status; log gets its output. */
 static int run_cmd(const char *log, char *const args[]) {
     int st = wait_exit(spawn(log, args), EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st)) fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
+    if (st == -1 || !WIFEXITED(st))
+        fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
     return WEXITSTATUS(st);
 }
 
@@ -117,8 +120,14 @@ static void make_key(const char *data, const char *scope, char key[64]) {
 }
 
 static int start_server(const char *data, const char *log, const char *extra_flag) {
-    char *args[] = {"serve", "--port", "0", "--data-dir", (char *)data, (char *)extra_flag,
-                    extra_flag ? "1" : NULL, NULL};
+    char *args[] = {"serve",
+                    "--port",
+                    "0",
+                    "--data-dir",
+                    (char *)data,
+                    (char *)extra_flag,
+                    extra_flag ? "1" : NULL,
+                    NULL};
     server_pid = spawn(log, args);
     long long deadline = now_ms() + START_TIMEOUT_MS;
     while (now_ms() < deadline) {
@@ -149,8 +158,8 @@ typedef struct {
 } http_answer;
 
 /* One request with optional key, content type and body; Connection: close. */
-static void http_do(http_answer *a, int port, const char *method, const char *path,
-                    const char *key, const char *ctype, const char *body) {
+static void http_do(http_answer *a, int port, const char *method, const char *path, const char *key,
+                    const char *ctype, const char *body) {
     static char req[1 << 16];
     char auth[128] = "", ct[128] = "";
     if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
@@ -241,7 +250,8 @@ static double check_exposition(const char *text, const char *prefix) {
         } else if (strncmp(buf, "# HELP ", 7) == 0) {
         } else {
             assert_true(family[0]);
-            if (strncmp(buf, family, strlen(family)) != 0) fail_msg("sample outside family: %s", buf);
+            if (strncmp(buf, family, strlen(family)) != 0)
+                fail_msg("sample outside family: %s", buf);
             const char *p = buf + strspn(buf, "abcdefghijklmnopqrstuvwxyz_0123456789:");
             if (*p == '{') {
                 /* name="value" pairs, values with \\ \" \n escapes */
@@ -250,7 +260,8 @@ static double check_exposition(const char *text, const char *prefix) {
                     p += strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
                     if (p[0] != '=' || p[1] != '"') fail_msg("bad label in: %s", buf);
                     p += 2;
-                    while (*p && *p != '"') p += (*p == '\\') ? 2 : 1;
+                    while (*p && *p != '"')
+                        p += (*p == '\\') ? 2 : 1;
                     if (*p != '"') fail_msg("unterminated label in: %s", buf);
                     p++;
                     if (*p == ',') p++;
@@ -285,9 +296,9 @@ static void test_keys_and_scopes(void **state) {
     char admin[64], reader[64];
     make_key(data, "admin", admin);
     make_key(data, "read", reader);
-    assert_int_equal(run_cmd(mlog, (char *[]){"keys", "create", "--scope", "write", "--data-dir",
-                                              data, NULL}),
-                     2);
+    assert_int_equal(
+        run_cmd(mlog, (char *[]){"keys", "create", "--scope", "write", "--data-dir", data, NULL}),
+        2);
     int port = start_server(data, log, NULL);
     http_answer *a = malloc(sizeof *a);
     assert_non_null(a);
@@ -308,7 +319,8 @@ static void test_keys_and_scopes(void **state) {
     assert_non_null(strstr(a->raw, "WWW-Authenticate: Bearer"));
     http_do(a, port, "GET", "/v1/openapi.json", NULL, NULL, NULL);
     expect_error(a, 401, "missing_api_key");
-    http_do(a, port, "GET", "/v1/keys", "efm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL);
+    http_do(a, port, "GET", "/v1/keys", "efm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
+            NULL);
     expect_error(a, 401, "invalid_api_key");
     http_do(a, port, "GET", "/v1/keys", "not-a-key", NULL, NULL);
     expect_error(a, 401, "invalid_api_key");
@@ -392,8 +404,8 @@ static void test_keys_and_scopes(void **state) {
     double n401 = check_exposition(
         a->body, "ecgfm_http_requests_total{route=\"/v1/keys\",method=\"GET\",status=\"401\"}");
     assert_true(n401 >= 3);
-    double inf = check_exposition(a->body,
-                                  "ecgfm_http_request_duration_seconds_bucket{route=\"/v1/keys\","
+    double inf =
+        check_exposition(a->body, "ecgfm_http_request_duration_seconds_bucket{route=\"/v1/keys\","
                                   "method=\"POST\",status=\"422\",le=\"+Inf\"}");
     double cnt = check_exposition(a->body, "ecgfm_http_request_duration_seconds_count{route=\"/v1/"
                                            "keys\",method=\"POST\",status=\"422\"}");
@@ -450,7 +462,8 @@ static void test_schema_refused(void **state) {
     snprintf(file, sizeof file, "%s/ecgfm.sqlite3", bad);
     FILE *f = fopen(file, "wb");
     assert_non_null(f);
-    for (int i = 0; i < 4096; i++) fputc("corrupt!"[i % 8], f);
+    for (int i = 0; i < 4096; i++)
+        fputc("corrupt!"[i % 8], f);
     fclose(f);
     assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", bad, NULL}), 1);
     assert_non_null(strstr(read_file(log), "not a database"));
@@ -466,9 +479,8 @@ static void test_openapi_matches_routes(void **state) {
     assert_true(n > 0 && n <= 128);
     openapi_route ops[128];
     for (size_t i = 0; i < n; i++) {
-        ops[i] = (openapi_route){docs[i].method,         docs[i].path,
-                                 docs[i].summary,        NULL,
-                                 docs[i].request_schema, docs[i].response_schema,
+        ops[i] = (openapi_route){docs[i].method, docs[i].path,           docs[i].summary,
+                                 NULL,           docs[i].request_schema, docs[i].response_schema,
                                  docs[i].status};
         if (docs[i].scope != AUTH_SCOPE_NONE) ops[i].scope = auth_scope_name(docs[i].scope);
         /* Every route is documented: a summary, and only schemas that exist. */
@@ -476,7 +488,8 @@ static void test_openapi_matches_routes(void **state) {
         if (docs[i].request_schema) assert_true(openapi_has_schema(docs[i].request_schema));
         if (docs[i].response_schema) assert_true(openapi_has_schema(docs[i].response_schema));
         /* Every /v1 route needs a key. */
-        if (strncmp(docs[i].path, "/v1/", 4) == 0) assert_int_not_equal(docs[i].scope, AUTH_SCOPE_NONE);
+        if (strncmp(docs[i].path, "/v1/", 4) == 0)
+            assert_int_not_equal(docs[i].scope, AUTH_SCOPE_NONE);
     }
     char why[256] = "";
     json_t *doc = openapi_document(ops, n, "test", why, sizeof why);
@@ -487,7 +500,8 @@ static void test_openapi_matches_routes(void **state) {
     for (size_t i = 0; i < n; i++) {
         char m[16];
         size_t k = 0;
-        for (; docs[i].method[k] && k < sizeof m - 1; k++) m[k] = (char)(docs[i].method[k] | 0x20);
+        for (; docs[i].method[k] && k < sizeof m - 1; k++)
+            m[k] = (char)(docs[i].method[k] | 0x20);
         m[k] = '\0';
         json_t *op = json_object_get(json_object_get(paths, docs[i].path), m);
         if (!op) fail_msg("%s %s is not in the document", docs[i].method, docs[i].path);
@@ -519,8 +533,8 @@ static void test_openapi_matches_routes(void **state) {
     json_decref(doc);
 }
 
-static void dispatch(const routes_ctx *ctx, const char *method, const char *path,
-                     const char *auth, api_response *res) {
+static void dispatch(const routes_ctx *ctx, const char *method, const char *path, const char *auth,
+                     api_response *res) {
     routes_request rq = {.method = method, .path = path, .body = "", .authorization = auth};
     routes_dispatch(ctx, &rq, res);
 }

@@ -58,12 +58,12 @@ static void test_real_schema(void **state) {
     assert_true(db_is_ready(d));
     assert_true(db_schema_version(d) >= 1);
     /* Every table of the SPEC's state exists. */
-    const char *tables[] = {"datasets", "records", "jobs",    "job_events",       "checkpoints",
+    const char *tables[] = {"datasets", "records", "jobs",     "job_events",       "checkpoints",
                             "probes",   "studies", "api_keys", "schema_migrations"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         db_conn *c = db_reader_get(d);
-        sqlite3_stmt *st =
-            db_stmt(c, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", NULL);
+        sqlite3_stmt *st = db_stmt(
+            c, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", NULL);
         sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
         assert_int_equal(sqlite3_step(st), SQLITE_ROW);
         if (sqlite3_column_int(st, 0) != 1) fail_msg("table %s missing", tables[i]);
@@ -152,8 +152,8 @@ static void test_order_and_atomicity(void **state) {
         {"0002_b.sql", "ALTER TABLE a ADD COLUMN y TEXT; UPDATE a SET y = 'two';"},
     };
     /* 0003 fails half-way: its first statement must not stay. */
-    const db_migration bad[] = {good[0], good[1],
-                                {"0003_c.sql", "CREATE TABLE c (x); CREATE TABLE a (x);"}};
+    const db_migration bad[] = {
+        good[0], good[1], {"0003_c.sql", "CREATE TABLE c (x); CREATE TABLE a (x);"}};
     const db_migration unordered[] = {good[1], good[0]};
     db *d = NULL;
     ecg_err err = {0};
@@ -177,7 +177,8 @@ static void test_damaged_file_refused(void **state) {
     (void)state;
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    for (int i = 0; i < 8192; i++) fputc((i * 7919) & 0xff, f);
+    for (int i = 0; i < 8192; i++)
+        fputc((i * 7919) & 0xff, f);
     fclose(f);
     db *d = NULL;
     ecg_err err = {0};
@@ -231,7 +232,8 @@ static void test_writers_serialised(void **state) {
         assert_true(n >= last);
         last = n;
     }
-    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
     assert_int_equal(query_int(d, "SELECT count(*) FROM t"), 300);
     db_close(d);
 }
