@@ -338,7 +338,7 @@ ecg_code db_migrate(db *d, const db_migration *m, int n, int *applied, ecg_err *
     }
     db_conn *c = db_writer_lock(d);
     ecg_code rc = exec1(c, SQL_CREATE_SCHEMA, err);
-    int version = 0;
+    int version = 0, ran_now = 0;
     if (!rc) rc = check_applied(d, m, n, &version, err);
     for (int i = 0; !rc && i < n; i++) {
         int v = migration_number(m[i].name);
@@ -382,11 +382,14 @@ ecg_code db_migrate(db *d, const db_migration *m, int n, int *applied, ecg_err *
             break;
         }
         rc = db_commit(c, err);
+        if (!rc) ran_now++;
         if (!rc && applied) (*applied)++;
         if (!rc && v > version) version = v;
     }
-    /* The foreign keys of every table, after all migrations (they may be mid-change inside one). */
-    if (!rc) {
+    /* After migrations that ran now, every foreign key must still point somewhere (a table
+     * rebuilt by a migration could leave rows orphaned). Only then: it scans every row, which on a
+     * large records table would slow every start. */
+    if (!rc && ran_now) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(c->h, "PRAGMA foreign_key_check", -1, &st, NULL) != SQLITE_OK) {
             rc = db_fail(c, err, "PRAGMA foreign_key_check");
