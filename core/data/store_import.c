@@ -579,9 +579,8 @@ static ecg_code walk(const char *root, const char *rel, int depth, strvec *out, 
     return rc;
 }
 
-/* Is this header a multi-segment master ("name/segments ..." on its record line)? Its segment
- * names (in the same directory) go to segs. Reads only the header. */
-static int master_segments(const char *root, const char *rel, strvec *segs, int *oom) {
+/* Is this header a multi-segment master ("name/segments ..." on its record line)? */
+static int is_master(const char *root, const char *rel) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.hea", root, rel);
     FILE *fp = fopen(path, "rb");
@@ -597,10 +596,16 @@ static int master_segments(const char *root, const char *rel, strvec *segs, int 
         master = memchr(p, '/', tok) != NULL;
         break;
     }
-    if (!master) {
-        fclose(fp);
-        return 0;
-    }
+    fclose(fp);
+    return master;
+}
+
+/* A master's segment names (in the same directory) go to segs. Reads only the header. */
+static int master_segments(const char *root, const char *rel, strvec *segs, int *oom) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.hea", root, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0;
     /* Parse the whole header with the WFDB parser to get the segment names right. */
     fseek(fp, 0, SEEK_END);
     long size = ftell(fp);
@@ -679,8 +684,19 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
     if (all.n) qsort(all.v, all.n, sizeof *all.v, cmp_str);
     /* Multi-segment masters: their segments are not records of their own. */
     int oom = 0;
+    unsigned char *master = calloc(all.n ? all.n : 1, 1);
+    if (!master) {
+        strvec_free(&all);
+        return err_set(err, ECG_ENOMEM, "import: no memory for %zu records", all.n);
+    }
+    /* Reading the first line of every header is most of this pass: done in parallel, the few
+     * masters then parsed in order. */
+#pragma omp parallel for schedule(dynamic, 64)
     for (size_t i = 0; i < all.n; i++)
-        master_segments(root, all.v[i], &segs, &oom);
+        master[i] = (unsigned char)is_master(root, all.v[i]);
+    for (size_t i = 0; i < all.n; i++)
+        if (master[i]) master_segments(root, all.v[i], &segs, &oom);
+    free(master);
     if (oom) {
         strvec_free(&all);
         strvec_free(&segs);
@@ -709,58 +725,72 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
     n_threads = omp_get_max_threads();
 #endif
     prep_cache *caches = calloc((size_t)n_threads, sizeof *caches);
-    import_slot *slots = calloc((size_t)o.batch, sizeof *slots);
+    /* Two sets of slots: while the calling thread appends batch b - 1 in path order, the other
+     * threads read and resample batch b (and the calling thread joins them when it is done). */
+    import_slot *slots = calloc(2 * (size_t)o.batch, sizeof *slots);
     if (!caches || !slots) {
         free(caches);
         free(slots);
         strvec_free(&all);
         return err_set(err, ECG_ENOMEM, "import: no memory for %d slots", o.batch);
     }
-    for (size_t b0 = 0; !rc && b0 < all.n; b0 += (size_t)o.batch) {
-        int nb = (int)(all.n - b0 < (size_t)o.batch ? all.n - b0 : (size_t)o.batch);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-        for (int s = 0; s < nb; s++) {
-            int t = 0;
-#ifdef _OPENMP
-            t = omp_get_thread_num();
-#endif
-            import_slot *sl = &slots[s];
-            char path[4096];
-            ecg_err e;
-            ecg_record r;
-            snprintf(path, sizeof path, "%s/%s", root, all.v[b0 + (size_t)s]);
-            sl->code = wfdb_read_record(&r, path, o.wfdb, &e);
-            if (!sl->code) {
-                snprintf(r.record_name, sizeof r.record_name, "%s", all.v[b0 + (size_t)s]);
-                sl->code = prepare_with(&caches[t], &sl->p, &r, &sl->buf, &e);
-                record_free(&r);
-            }
-            if (sl->code) snprintf(sl->msg, sizeof sl->msg, "%s", e.msg);
-        }
-        for (int s = 0; s < nb; s++) {
-            import_slot *sl = &slots[s];
-            const char *rel = all.v[b0 + (size_t)s];
-            if (!rc && !sl->code) {
-                int32_t labels[STORE_N_LABELS];
-                for (int k = 0; k < STORE_N_LABELS; k++)
-                    labels[k] = STORE_LABEL_MISSING;
-                if (o.labels && !store_labels_lookup(o.labels, rel, labels)) sum->unlabelled++;
-                rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels, sl->p.orig_fs,
-                                      rel, err);
-                if (!rc) {
-                    sum->imported++;
-                    if (sl->p.nan_filled) sum->nan_records++;
+    size_t batch = (size_t)o.batch, n_batches = (all.n + batch - 1) / batch;
+    for (size_t b = 0; !rc && b <= n_batches; b++) {
+        import_slot *fill = slots + (b % 2) * batch, *ready = slots + ((b + 1) % 2) * batch;
+        size_t f0 = b * batch, r0 = f0 - batch;
+        int nf = b < n_batches ? (int)(all.n - f0 < batch ? all.n - f0 : batch) : 0;
+        int nr = b > 0 ? (int)(all.n - r0 < batch ? all.n - r0 : batch) : 0;
+#pragma omp parallel num_threads(n_threads)
+        {
+#pragma omp master
+            {
+                for (int s = 0; s < nr; s++) {
+                    import_slot *sl = &ready[s];
+                    const char *rel = all.v[r0 + (size_t)s];
+                    if (!rc && !sl->code) {
+                        int32_t labels[STORE_N_LABELS];
+                        for (int k = 0; k < STORE_N_LABELS; k++)
+                            labels[k] = STORE_LABEL_MISSING;
+                        if (o.labels && !store_labels_lookup(o.labels, rel, labels))
+                            sum->unlabelled++;
+                        rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels,
+                                              sl->p.orig_fs, rel, err);
+                        if (!rc) {
+                            sum->imported++;
+                            if (sl->p.nan_filled) sum->nan_records++;
+                        }
+                    } else if (!rc) {
+                        note_skip(sum, rel, sl->code, sl->msg);
+                    }
+                    memset(&sl->p, 0, sizeof sl->p);
                 }
-            } else if (!rc) {
-                note_skip(sum, rel, sl->code, sl->msg);
+                if (nr && !rc && o.progress)
+                    o.progress(o.progress_ctx, r0 + (size_t)nr, all.n, sum->skipped);
             }
-            memset(&sl->p, 0, sizeof sl->p);
+#pragma omp for schedule(dynamic, 1)
+            for (int s = 0; s < nf; s++) {
+                int t = 0;
+#ifdef _OPENMP
+                t = omp_get_thread_num();
+#endif
+                import_slot *sl = &fill[s];
+                char path[4096];
+                ecg_err e;
+                ecg_record r;
+                snprintf(path, sizeof path, "%s/%s", root, all.v[f0 + (size_t)s]);
+                sl->code = wfdb_read_record(&r, path, o.wfdb, &e);
+                if (!sl->code) {
+                    snprintf(r.record_name, sizeof r.record_name, "%s", all.v[f0 + (size_t)s]);
+                    sl->code = prepare_with(&caches[t], &sl->p, &r, &sl->buf, &e);
+                    record_free(&r);
+                }
+                if (sl->code) snprintf(sl->msg, sizeof sl->msg, "%s", e.msg);
+            }
         }
-        if (!rc && o.progress) o.progress(o.progress_ctx, b0 + (size_t)nb, all.n, sum->skipped);
     }
     for (int t = 0; t < n_threads; t++)
         prep_cache_free(&caches[t]);
-    for (int s = 0; s < o.batch; s++)
+    for (size_t s = 0; s < 2 * batch; s++)
         free(slots[s].buf.x);
     free(caches);
     free(slots);
