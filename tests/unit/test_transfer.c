@@ -3,6 +3,7 @@
  * accuracies, and an end-to-end run on a bundled task with a small random-init encoder. */
 #include "testutil.h"
 
+#include "api/transfer_json.h"
 #include "core/data/resample.h"
 #include "core/data/sktime_ts.h"
 #include "core/data/taskfmt.h"
@@ -312,11 +313,100 @@ static void test_end_to_end(void **state) {
     task_split_free(&te);
 }
 
+/* Batches cross series boundaries (34 windows, batch 32): each series' embedding must still be
+ * the mean of its own windows' embeddings, computed here one window at a time. */
+static void test_embed_slide_mean(void **state) {
+    (void)state;
+    size_t len[4] = {400, 100, 2000, 225}; /* 5, 1, 26, 2 windows at rate 4, stride 300 */
+    task_split t;
+    make_split(&t, 4, 1, len, 21);
+    struct encoder_config cfg;
+    encoder_config_small(&cfg, ENC_BACKBONE_S4);
+    cfg.n_layers = 1;
+    ecg_err err = {0};
+    encoder *e = NULL;
+    assert_int_equal(encoder_create(&e, &cfg, TRANSFER_BATCH, 5, ENC_INFERENCE_ONLY, &err), ECG_OK);
+    map_opts o;
+    map_opts_default(&o);
+    o.length = MAP_LEN_SLIDE;
+    int d = cfg.d_model, total = 0;
+    for (int i = 0; i < 4; i++) total += map_window_count(&o, len[i], W);
+    assert_int_equal(total, 34);
+    float *emb = tu_zeros((size_t)4 * d), *win = tu_zeros((size_t)26 * C * W);
+    assert_int_equal(transfer_embed_split(e, &o, &t, emb, NULL, &err), ECG_OK);
+    for (int i = 0; i < 4; i++) {
+        int nw = 0;
+        assert_int_equal(map_series(&o, &t, i, C, W, win, &nw, NULL, &err), ECG_OK);
+        double ref[64] = {0};
+        for (int w = 0; w < nw; w++) {
+            assert_int_equal(encoder_forward(e, win + (size_t)w * C * W, 1, ENC_EVAL, &err), ECG_OK);
+            for (int k = 0; k < d; k++) ref[k] += encoder_embedding(e)[k];
+        }
+        for (int k = 0; k < d; k++)
+            assert_float_equal(emb[(size_t)i * d + k], ref[k] / nw, 1e-5 * (fabs(ref[k] / nw) + 1));
+    }
+    free(emb);
+    free(win);
+    encoder_free(e);
+    task_split_free(&t);
+}
+
+/* Train-only CV: accuracies in [0, 1], the same twice, and the JSON report carries the scores. */
+static void test_cv_and_json(void **state) {
+    (void)state;
+    task_split tr, te;
+    load_pair("GunPoint", &tr, &te);
+    struct encoder_config cfg;
+    encoder_config_small(&cfg, ENC_BACKBONE_S4);
+    ecg_err err = {0};
+    encoder *e = NULL;
+    assert_int_equal(encoder_create(&e, &cfg, TRANSFER_BATCH, 3, ENC_INFERENCE_ONLY, &err), ECG_OK);
+    map_opts o;
+    map_opts_default(&o);
+    double a1[TRANSFER_MAX_CLASSIFIERS], a2[TRANSFER_MAX_CLASSIFIERS];
+    assert_int_equal(transfer_cv_train(e, &o, &tr, 5, 0, a1, &err), ECG_OK);
+    assert_int_equal(transfer_cv_train(e, &o, &tr, 5, 0, a2, &err), ECG_OK);
+    for (int c = 0; c < TRANSFER_MAX_CLASSIFIERS; c++) {
+        assert_true(a1[c] >= 0 && a1[c] <= 1);
+        assert_true(a1[c] == a2[c]);
+        /* 50 series: accuracies are multiples of 1/50. */
+        assert_float_equal(a1[c] * 50, nearbyint(a1[c] * 50), 1e-9);
+    }
+    assert_int_equal(transfer_cv_train(e, &o, &tr, 1, 0, a1, &err), ECG_EINVAL);
+
+    transfer_opts to;
+    transfer_opts_default(&to);
+    transfer_report r;
+    assert_int_equal(transfer_run(e, NULL, &to, &tr, &te, &r, &err), ECG_OK);
+    json_t *j = transfer_report_to_json(&r);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "task")), "GunPoint");
+    json_t *raw = json_object_get(j, "raw_1nn");
+    assert_float_equal(json_real_value(json_object_get(raw, "accuracy")), 137.0 / 150.0, 1e-12);
+    json_t *scores = json_object_get(json_object_get(j, "checkpoint"), "scores");
+    assert_int_equal(json_array_size(scores), 3);
+    json_t *conf = json_object_get(json_array_get(scores, 2), "confusion");
+    json_int_t sum = 0;
+    for (size_t a = 0; a < json_array_size(conf); a++)
+        for (size_t b = 0; b < json_array_size(json_array_get(conf, a)); b++)
+            sum += json_integer_value(json_array_get(json_array_get(conf, a), b));
+    assert_int_equal(sum, 150);
+    assert_true(json_is_null(json_object_get(json_array_get(scores, 0), "auroc")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "mapping"), "channels")), "all");
+    json_decref(j);
+    transfer_report_free(&r);
+    encoder_free(e);
+    task_split_free(&tr);
+    task_split_free(&te);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_missing),   cmocka_unit_test(test_mapping_channels),
         cmocka_unit_test(test_mapping_multi),  cmocka_unit_test(test_mapping_slide),
         cmocka_unit_test(test_1nn_published),  cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_embed_slide_mean), cmocka_unit_test(test_cv_and_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
