@@ -4,10 +4,14 @@
 
 #include <math.h>
 
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *num(double v) {
+    return isfinite(v) ? json_real(v) : json_null();
+}
 
 /* Sets key to v (stealing the reference); returns 0 when v is NULL or the set fails. */
-static int put(json_t *o, const char *key, json_t *v) { return v && json_object_set_new(o, key, v) == 0; }
+static int put(json_t *o, const char *key, json_t *v) {
+    return v && json_object_set_new(o, key, v) == 0;
+}
 
 json_t *transfer_score_to_json(const transfer_score *s) {
     json_t *o = json_object(), *rec = json_array(), *conf = json_array();
@@ -100,7 +104,8 @@ json_t *transfer_candidate_to_json(const map_opts *m, const double acc[TRANSFER_
                                                           "logreg"};
     json_t *o = json_object(), *a = json_object();
     int ok = o && a;
-    for (int c = 0; ok && c < TRANSFER_MAX_CLASSIFIERS; c++) ok = put(a, names[c], num(acc[c]));
+    for (int c = 0; ok && c < TRANSFER_MAX_CLASSIFIERS; c++)
+        ok = put(a, names[c], num(acc[c]));
     ok = ok && put(o, "channels", json_string(map_channels_name(m->channels))) &&
          put(o, "length", json_string(map_length_name(m->length))) &&
          put(o, "slide_rate", json_real(m->slide_rate)) &&

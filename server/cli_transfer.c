@@ -22,26 +22,27 @@
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 void cli_transfer_usage(FILE *out) {
-    fprintf(out,
-            "transfer options (zero-shot transfer to a UCR/UEA task; .ts, .arff or UCR .tsv/.txt):\n"
-            "  --checkpoint FILE  encoder checkpoint (.safetensors)          [or --model]\n"
-            "  --model FILE       model config only: the baselines without a checkpoint\n"
-            "  --train FILE --test FILE                                      [required]\n"
-            "  --channels lead2|all|multi   default all (multi for multichannel tasks)\n"
-            "  --length resample|slide      default resample\n"
-            "  --slide-rate R     resized samples per series sample (slide; default 4)\n"
-            "  --slide-stride S   samples between windows (slide; default 300)\n"
-            "  --resize linear|sinc         length-to-length resize (default linear)\n"
-            "  --amplitude unit|mv          z-scored (unit, default) or PTB-XL lead spread in mV\n"
-            "  --seed S           classifier CV folds (default 0)\n"
-            "  --random-seed S    weights of the random-init baseline (default 1)\n"
-            "  --threads T        compute threads (0 = all cores)\n"
-            "  --select           choose channels and length by 5-fold cross-validation on the\n"
-            "                     train split only (lead2/all or multi x resample/slide rate\n"
-            "                     2 and 4, stride 300; best mean CV accuracy of the three\n"
-            "                     classifiers), then score the choice on test (without\n"
-            "                     --test: the selection table only)\n"
-            "  --json             the report as JSON on stdout\n");
+    fprintf(
+        out,
+        "transfer options (zero-shot transfer to a UCR/UEA task; .ts, .arff or UCR .tsv/.txt):\n"
+        "  --checkpoint FILE  encoder checkpoint (.safetensors)          [or --model]\n"
+        "  --model FILE       model config only: the baselines without a checkpoint\n"
+        "  --train FILE --test FILE                                      [required]\n"
+        "  --channels lead2|all|multi   default all (multi for multichannel tasks)\n"
+        "  --length resample|slide      default resample\n"
+        "  --slide-rate R     resized samples per series sample (slide; default 4)\n"
+        "  --slide-stride S   samples between windows (slide; default 300)\n"
+        "  --resize linear|sinc         length-to-length resize (default linear)\n"
+        "  --amplitude unit|mv          z-scored (unit, default) or PTB-XL lead spread in mV\n"
+        "  --seed S           classifier CV folds (default 0)\n"
+        "  --random-seed S    weights of the random-init baseline (default 1)\n"
+        "  --threads T        compute threads (0 = all cores)\n"
+        "  --select           choose channels and length by 5-fold cross-validation on the\n"
+        "                     train split only (lead2/all or multi x resample/slide rate\n"
+        "                     2 and 4, stride 300; best mean CV accuracy of the three\n"
+        "                     classifiers), then score the choice on test (without\n"
+        "                     --test: the selection table only)\n"
+        "  --json             the report as JSON on stdout\n");
 }
 
 static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
@@ -129,8 +130,9 @@ static ecg_code select_mapping(encoder *e, transfer_opts *o, const task_split *t
     int folds = train->n_series < 5 ? train->n_series : 5, best = -1;
     double best_mean = -1;
     if (out)
-        fprintf(out, "mapping selection: %d-fold CV accuracy on the train split only\n"
-                     "  %-8s %-8s %5s %9s %9s %9s %9s\n",
+        fprintf(out,
+                "mapping selection: %d-fold CV accuracy on the train split only\n"
+                "  %-8s %-8s %5s %9s %9s %9s %9s\n",
                 folds, "channels", "length", "rate", "centroid", "knn", "logreg", "mean");
     for (int k = 0; k < n; k++) {
         double acc[TRANSFER_MAX_CLASSIFIERS];
@@ -243,7 +245,8 @@ int cli_transfer(int argc, char **argv) {
         }
         o.map.slide_stride = (int)u;
     }
-    if ((s_seed && !parse_u64(s_seed, &o.seed)) || (s_rseed && !parse_u64(s_rseed, &o.random_seed))) {
+    if ((s_seed && !parse_u64(s_seed, &o.seed)) ||
+        (s_rseed && !parse_u64(s_rseed, &o.random_seed))) {
         fprintf(stderr, "ecgfm transfer: --seed and --random-seed take non-negative integers\n");
         return EXIT_USAGE;
     }
@@ -257,8 +260,8 @@ int cli_transfer(int argc, char **argv) {
 
     task_split train = {0}, test = {0};
     if (read_task(train_path, &train, &err) ||
-        (test_path && (read_task(test_path, &test, &err) ||
-                       task_split_align_classes(&test, &train, &err)))) {
+        (test_path &&
+         (read_task(test_path, &test, &err) || task_split_align_classes(&test, &train, &err)))) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
         task_split_free(&train);
         task_split_free(&test);
@@ -291,14 +294,15 @@ int cli_transfer(int argc, char **argv) {
         goto out;
     }
     if (train.n_dims > 12 && o.map.channels == MAP_CH_MULTI)
-        fprintf(stderr, "ecgfm transfer: note: %d channels, the encoder has 12 leads: channels 13-%d "
-                        "are dropped\n",
+        fprintf(stderr,
+                "ecgfm transfer: note: %d channels, the encoder has 12 leads: channels 13-%d "
+                "are dropped\n",
                 train.n_dims, train.n_dims);
     json_t *sel = NULL;
     if (select) {
         encoder *se = e;
-        if (!se && encoder_create(&se, &cfg, TRANSFER_BATCH, o.random_seed, ENC_INFERENCE_ONLY,
-                                  &err)) {
+        if (!se &&
+            encoder_create(&se, &cfg, TRANSFER_BATCH, o.random_seed, ENC_INFERENCE_ONLY, &err)) {
             fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
             rcode = EXIT_FAIL;
             goto out;
@@ -332,11 +336,14 @@ int cli_transfer(int argc, char **argv) {
     if (json) {
         json_t *j = transfer_report_to_json(&r);
         if (j && !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
-            !json_object_set_new(j, "objective", objective[0] ? json_string(objective) : json_null()) &&
+            !json_object_set_new(j, "objective",
+                                 objective[0] ? json_string(objective) : json_null()) &&
             (!sel || !json_object_set_new(j, "selection", json_incref(sel)))) {
             char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-            if (text) printf("%s\n", text);
-            else rcode = EXIT_FAIL;
+            if (text)
+                printf("%s\n", text);
+            else
+                rcode = EXIT_FAIL;
             free(text);
         } else
             rcode = EXIT_FAIL;

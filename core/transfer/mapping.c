@@ -71,8 +71,7 @@ ecg_code map_channels_parse(const char *s, map_channels *out, ecg_err *err) {
             *out = (map_channels)c;
             return ECG_OK;
         }
-    return err_set(err, ECG_EINVAL, "channels must be lead2, all or multi, got \"%s\"",
-                   s ? s : "");
+    return err_set(err, ECG_EINVAL, "channels must be lead2, all or multi, got \"%s\"", s ? s : "");
 }
 
 ecg_code map_length_parse(const char *s, map_length *out, ecg_err *err) {
@@ -141,27 +140,32 @@ size_t map_fill_missing(float *x, size_t n) {
         prev = i;
     }
     if (prev == (size_t)-1) {
-        for (size_t j = 0; j < n; j++) x[j] = 0;
+        for (size_t j = 0; j < n; j++)
+            x[j] = 0;
         return n;
     }
-    for (size_t j = prev + 1; j < n; j++, filled++) x[j] = x[prev];
+    for (size_t j = prev + 1; j < n; j++, filled++)
+        x[j] = x[prev];
     return filled;
 }
 
 /* Population z-score in place, accumulated in double; a constant channel becomes zeros. */
 static void zscore(float *x, size_t n) {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += x[i];
+    for (size_t i = 0; i < n; i++)
+        s += x[i];
     double mean = s / (double)n, v = 0;
-    for (size_t i = 0; i < n; i++) v += ((double)x[i] - mean) * ((double)x[i] - mean);
+    for (size_t i = 0; i < n; i++)
+        v += ((double)x[i] - mean) * ((double)x[i] - mean);
     double sd = sqrt(v / (double)n);
     /* Relative threshold: a series of equal values (up to float rounding) carries no shape. */
     double inv = sd > 1e-6 * (fabs(mean) + 1e-30) && sd > 0 ? 1.0 / sd : 0.0;
-    for (size_t i = 0; i < n; i++) x[i] = (float)(((double)x[i] - mean) * inv);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(((double)x[i] - mean) * inv);
 }
 
-ecg_code map_series(const map_opts *o, const task_split *t, int i, int in_channels,
-                    int in_samples, float *out, int *n_windows, int *dropped, ecg_err *err) {
+ecg_code map_series(const map_opts *o, const task_split *t, int i, int in_channels, int in_samples,
+                    float *out, int *n_windows, int *dropped, ecg_err *err) {
     ecg_code rc = map_opts_check(o, t->n_dims, err);
     if (rc) return rc;
     if (i < 0 || i >= t->n_series)
@@ -211,7 +215,8 @@ ecg_code map_series(const map_opts *o, const task_split *t, int i, int in_channe
             for (int l = lead_lo; l < lead_hi; l++) {
                 float sc = map_lead_scale(o->amplitude, l);
                 float *dst = out + ((size_t)w * (size_t)in_channels + (size_t)l) * win;
-                for (size_t k = 0; k < n; k++) dst[k] = sc * res[start + k];
+                for (size_t k = 0; k < n; k++)
+                    dst[k] = sc * res[start + k];
             }
         }
     }

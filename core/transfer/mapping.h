@@ -49,8 +49,8 @@ typedef struct {
 void map_opts_default(map_opts *o);
 ecg_code map_opts_check(const map_opts *o, int n_dims, ecg_err *err);
 
-const char *map_channels_name(map_channels c); /* "lead2", "all", "multi" */
-const char *map_length_name(map_length l);     /* "resample", "slide" */
+const char *map_channels_name(map_channels c);   /* "lead2", "all", "multi" */
+const char *map_length_name(map_length l);       /* "resample", "slide" */
 const char *map_amplitude_name(map_amplitude a); /* "unit", "mv" */
 ecg_code map_channels_parse(const char *s, map_channels *out, ecg_err *err);
 ecg_code map_length_parse(const char *s, map_length *out, ecg_err *err);
@@ -77,7 +77,7 @@ size_t map_fill_missing(float *x, size_t n);
  * resized series (population variance; a constant channel becomes zeros), placed on its leads,
  * multiplied by map_lead_scale. *n_windows gets the count; *dropped (may be NULL) the channels
  * that found no lead. */
-ecg_code map_series(const map_opts *o, const task_split *t, int i, int in_channels,
-                    int in_samples, float *out, int *n_windows, int *dropped, ecg_err *err);
+ecg_code map_series(const map_opts *o, const task_split *t, int i, int in_channels, int in_samples,
+                    float *out, int *n_windows, int *dropped, ecg_err *err);
 
 #endif

@@ -33,8 +33,7 @@ ecg_code transfer_embed_split(encoder *e, const map_opts *m, const task_split *t
     int *count = calloc((size_t)t->n_series, sizeof *count);
     double *acc = calloc((size_t)t->n_series * (size_t)d, sizeof *acc);
     if (!sw || !batch || !owner || !count || !acc) {
-        rc = err_set(err, ECG_ENOMEM, "transfer: out of memory embedding %d series",
-                     t->n_series);
+        rc = err_set(err, ECG_ENOMEM, "transfer: out of memory embedding %d series", t->n_series);
         goto done;
     }
     encoder_set_frozen(e, 1);
@@ -54,7 +53,8 @@ ecg_code transfer_embed_split(encoder *e, const map_opts *m, const task_split *t
                 const float *z = encoder_embedding(e);
                 for (int b = 0; b < nb; b++) {
                     double *a = acc + (size_t)owner[b] * (size_t)d;
-                    for (int k = 0; k < d; k++) a[k] += z[(size_t)b * (size_t)d + (size_t)k];
+                    for (int k = 0; k < d; k++)
+                        a[k] += z[(size_t)b * (size_t)d + (size_t)k];
                     count[owner[b]]++;
                 }
                 nb = 0;
@@ -248,8 +248,8 @@ static ecg_code run_encoder(encoder *e, const transfer_opts *o, const task_split
         probe_free(&m);
         if (!rc)
             rc = transfer_score_compute(&res->score[c], names[c], param, test->label, pred,
-                                        kinds[c] == PROBE_CENTROID ? NULL : prob,
-                                        test->n_series, n_classes, err);
+                                        kinds[c] == PROBE_CENTROID ? NULL : prob, test->n_series,
+                                        n_classes, err);
         if (!rc) res->n_scores = c + 1;
     }
 done:
@@ -261,14 +261,16 @@ done:
 }
 
 static void encoder_result_free(transfer_encoder_result *r) {
-    for (int c = 0; c < r->n_scores; c++) transfer_score_free(&r->score[c]);
+    for (int c = 0; c < r->n_scores; c++)
+        transfer_score_free(&r->score[c]);
     r->n_scores = 0;
 }
 
 void transfer_report_free(transfer_report *r) {
     if (!r) return;
     if (r->class_names)
-        for (int c = 0; c < r->n_classes; c++) free(r->class_names[c]);
+        for (int c = 0; c < r->n_classes; c++)
+            free(r->class_names[c]);
     free(r->class_names);
     encoder_result_free(&r->checkpoint);
     encoder_result_free(&r->random_init);
@@ -283,8 +285,8 @@ ecg_code transfer_run(encoder *e, const struct encoder_config *cfg, const transf
     if (e) cfg = encoder_get_config(e);
     if (!cfg) return err_set(err, ECG_EINVAL, "transfer: no encoder and no config");
     if (train->n_dims != test->n_dims)
-        return err_set(err, ECG_EINVAL, "transfer: train has %d channels, test %d",
-                       train->n_dims, test->n_dims);
+        return err_set(err, ECG_EINVAL, "transfer: train has %d channels, test %d", train->n_dims,
+                       test->n_dims);
     if (test->n_classes < train->n_classes)
         return err_set(err, ECG_EINVAL,
                        "transfer: the test split is not aligned to train's classes "
@@ -338,8 +340,8 @@ ecg_code transfer_run(encoder *e, const struct encoder_config *cfg, const transf
         encoder *rnd = NULL;
         snprintf(r->random_init.label, sizeof r->random_init.label, "random_init");
         rc = encoder_create(&rnd, cfg, TRANSFER_BATCH, o->random_seed, ENC_INFERENCE_ONLY, err);
-        if (!rc) rc = run_encoder(rnd, o, train, test, K, &r->random_init,
-                                  &r->channels_dropped, err);
+        if (!rc)
+            rc = run_encoder(rnd, o, train, test, K, &r->random_init, &r->channels_dropped, err);
         encoder_free(rnd);
     }
     if (rc) transfer_report_free(r);
@@ -391,7 +393,8 @@ ecg_code transfer_cv_train(encoder *e, const map_opts *m, const task_split *trai
             int na = 0, nb = 0;
             for (int i = 0; i < n; i++) {
                 if (fold[i] < 0) continue;
-                float *dst = fold[i] == f ? xb + (size_t)nb * (size_t)d : xa + (size_t)na * (size_t)d;
+                float *dst =
+                    fold[i] == f ? xb + (size_t)nb * (size_t)d : xa + (size_t)na * (size_t)d;
                 memcpy(dst, x + (size_t)i * (size_t)d, (size_t)d * sizeof *dst);
                 if (fold[i] == f)
                     yb[nb++] = train->label[i];
@@ -407,7 +410,8 @@ ecg_code transfer_cv_train(encoder *e, const map_opts *m, const task_split *trai
             rc = probe_fit(&pm, kinds[c], xa, ya, na, d, K, NULL, &po, err);
             if (!rc) rc = probe_predict(&pm, xb, nb, pred, NULL, err);
             probe_free(&pm);
-            for (int i = 0; !rc && i < nb; i++) correct += pred[i] == yb[i];
+            for (int i = 0; !rc && i < nb; i++)
+                correct += pred[i] == yb[i];
             scored += nb;
         }
         acc[c] = scored ? (double)correct / scored : NAN;

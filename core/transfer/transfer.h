@@ -1,5 +1,6 @@
 /* transfer.h — zero-shot transfer of a frozen encoder to a classification task: embed both splits
- * through the input mapping, fit light classifiers on train only, score on test, baselines beside. */
+ * through the input mapping, fit light classifiers on train only, score on test, baselines beside.
+ */
 #ifndef ECGFM_CORE_TRANSFER_TRANSFER_H
 #define ECGFM_CORE_TRANSFER_TRANSFER_H
 

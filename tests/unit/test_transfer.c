@@ -41,7 +41,8 @@ static void make_split(task_split *t, int n, int n_dims, const size_t *len, uint
     t->values = tu_randn(total, seed, 1.0f);
     for (int i = 0; i < n; i++)
         for (size_t k = 0; k < (size_t)n_dims * len[i]; k++)
-            t->values[t->offset[i] + k] = 5.0f + 3.0f * (float)(i + 1) * t->values[t->offset[i] + k];
+            t->values[t->offset[i] + k] =
+                5.0f + 3.0f * (float)(i + 1) * t->values[t->offset[i] + k];
     t->n_classes = 1;
     t->class_names = malloc(sizeof *t->class_names);
     t->class_names[0] = strdup("a");
@@ -50,9 +51,11 @@ static void make_split(task_split *t, int n, int n_dims, const size_t *len, uint
 
 static void moments(const float *x, size_t n, double *mean, double *sd) {
     double s = 0, v = 0;
-    for (size_t i = 0; i < n; i++) s += x[i];
+    for (size_t i = 0; i < n; i++)
+        s += x[i];
     *mean = s / (double)n;
-    for (size_t i = 0; i < n; i++) v += (x[i] - *mean) * (x[i] - *mean);
+    for (size_t i = 0; i < n; i++)
+        v += (x[i] - *mean) * (x[i] - *mean);
     *sd = sqrt(v / (double)n);
 }
 
@@ -67,7 +70,8 @@ static void test_fill_missing(void **state) {
     float x[7] = {NAN, 1, NAN, NAN, 4, 5, NAN};
     assert_int_equal(map_fill_missing(x, 7), 4);
     const float want[7] = {1, 1, 2, 3, 4, 5, 5};
-    for (int i = 0; i < 7; i++) assert_float_equal(x[i], want[i], 1e-6);
+    for (int i = 0; i < 7; i++)
+        assert_float_equal(x[i], want[i], 1e-6);
     float y[3] = {NAN, NAN, NAN};
     assert_int_equal(map_fill_missing(y, 3), 3);
     assert_true(all_zero(y, 3));
@@ -104,7 +108,8 @@ static void test_mapping_channels(void **state) {
     assert_int_equal(resample_length(raw, 150, ref, W, RESAMPLE_LINEAR, &err), ECG_OK);
     double rm, rsd;
     moments(ref, W, &rm, &rsd);
-    for (int k = 0; k < W; k++) assert_float_equal(out[W + k], (ref[k] - rm) / rsd, 1e-4);
+    for (int k = 0; k < W; k++)
+        assert_float_equal(out[W + k], (ref[k] - rm) / rsd, 1e-4);
 
     o.channels = MAP_CH_ALL;
     o.amplitude = MAP_AMP_MV;
@@ -122,7 +127,8 @@ static void test_mapping_channels(void **state) {
     assert_int_equal(map_amplitude_for_objective("jepa"), MAP_AMP_UNIT);
 
     /* A constant series becomes zeros, not NaN. */
-    for (size_t k = 0; k < 150; k++) t.values[k] = 3.25f;
+    for (size_t k = 0; k < 150; k++)
+        t.values[k] = 3.25f;
     assert_int_equal(map_series(&o, &t, 0, C, W, out, &nw, &drop, &err), ECG_OK);
     assert_true(all_zero(out, (size_t)C * W));
     free(out);
@@ -175,10 +181,10 @@ static void test_mapping_slide(void **state) {
     o.length = MAP_LEN_SLIDE;
     o.slide_rate = 4;
     o.slide_stride = 300;
-    assert_int_equal(map_window_count(&o, 150, W), 1);  /* 600 samples: one window */
-    assert_int_equal(map_window_count(&o, 100, W), 1);  /* 400: one, zero-padded */
-    assert_int_equal(map_window_count(&o, 225, W), 2);  /* 900: 0, 300 */
-    assert_int_equal(map_window_count(&o, 400, W), 5);  /* 1600: 0, 300, 600, 900, 1000 */
+    assert_int_equal(map_window_count(&o, 150, W), 1); /* 600 samples: one window */
+    assert_int_equal(map_window_count(&o, 100, W), 1); /* 400: one, zero-padded */
+    assert_int_equal(map_window_count(&o, 225, W), 2); /* 900: 0, 300 */
+    assert_int_equal(map_window_count(&o, 400, W), 5); /* 1600: 0, 300, 600, 900, 1000 */
     assert_int_equal(map_window_start(&o, 1600, W, 4), 1000);
     assert_int_equal(map_window_start(&o, 1600, W, 3), 900);
     o.slide_rate = 1;
@@ -240,7 +246,8 @@ static void test_1nn_published(void **state) {
         ecg_err err = {0};
         assert_int_equal(transfer_1nn_euclidean(&tr, &te, pred, &err), ECG_OK);
         int bad = 0;
-        for (int i = 0; i < te.n_series; i++) bad += pred[i] != te.label[i];
+        for (int i = 0; i < te.n_series; i++)
+            bad += pred[i] != te.label[i];
         assert_int_equal(bad, wrong[k]);
         free(pred);
         task_split_free(&tr);
@@ -284,7 +291,8 @@ static void test_end_to_end(void **state) {
     for (int c = 0; c < 3; c++) {
         const transfer_score *s = &r1.random_init.score[c];
         int sum = 0;
-        for (int k = 0; k < 4; k++) sum += s->confusion[k];
+        for (int k = 0; k < 4; k++)
+            sum += s->confusion[k];
         assert_int_equal(sum, 1029);
         assert_true(s->accuracy > 0.5 && s->accuracy <= 1.0); /* two balanced classes */
         assert_true(s->balanced_accuracy > 0 && s->macro_f1 > 0);
@@ -297,9 +305,8 @@ static void test_end_to_end(void **state) {
     /* With a given encoder: the checkpoint column appears; an encoder of the same weights as
      * the random baseline gives the same scores in both columns. */
     encoder *e = NULL;
-    assert_int_equal(encoder_create(&e, &cfg, TRANSFER_BATCH, o.random_seed, ENC_INFERENCE_ONLY,
-                                    &err),
-                     ECG_OK);
+    assert_int_equal(
+        encoder_create(&e, &cfg, TRANSFER_BATCH, o.random_seed, ENC_INFERENCE_ONLY, &err), ECG_OK);
     transfer_report r3;
     assert_int_equal(transfer_run(e, NULL, &o, &tr, &te, &r3, &err), ECG_OK);
     assert_true(r3.has_checkpoint);
@@ -330,7 +337,8 @@ static void test_embed_slide_mean(void **state) {
     map_opts_default(&o);
     o.length = MAP_LEN_SLIDE;
     int d = cfg.d_model, total = 0;
-    for (int i = 0; i < 4; i++) total += map_window_count(&o, len[i], W);
+    for (int i = 0; i < 4; i++)
+        total += map_window_count(&o, len[i], W);
     assert_int_equal(total, 34);
     float *emb = tu_zeros((size_t)4 * d), *win = tu_zeros((size_t)26 * C * W);
     assert_int_equal(transfer_embed_split(e, &o, &t, emb, NULL, &err), ECG_OK);
@@ -339,8 +347,10 @@ static void test_embed_slide_mean(void **state) {
         assert_int_equal(map_series(&o, &t, i, C, W, win, &nw, NULL, &err), ECG_OK);
         double ref[64] = {0};
         for (int w = 0; w < nw; w++) {
-            assert_int_equal(encoder_forward(e, win + (size_t)w * C * W, 1, ENC_EVAL, &err), ECG_OK);
-            for (int k = 0; k < d; k++) ref[k] += encoder_embedding(e)[k];
+            assert_int_equal(encoder_forward(e, win + (size_t)w * C * W, 1, ENC_EVAL, &err),
+                             ECG_OK);
+            for (int k = 0; k < d; k++)
+                ref[k] += encoder_embedding(e)[k];
         }
         for (int k = 0; k < d; k++)
             assert_float_equal(emb[(size_t)i * d + k], ref[k] / nw, 1e-5 * (fabs(ref[k] / nw) + 1));
@@ -403,9 +413,9 @@ static void test_cv_and_json(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fill_missing),   cmocka_unit_test(test_mapping_channels),
-        cmocka_unit_test(test_mapping_multi),  cmocka_unit_test(test_mapping_slide),
-        cmocka_unit_test(test_1nn_published),  cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_fill_missing),     cmocka_unit_test(test_mapping_channels),
+        cmocka_unit_test(test_mapping_multi),    cmocka_unit_test(test_mapping_slide),
+        cmocka_unit_test(test_1nn_published),    cmocka_unit_test(test_end_to_end),
         cmocka_unit_test(test_embed_slide_mean), cmocka_unit_test(test_cv_and_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
