@@ -341,12 +341,93 @@ static ecg_code check_signal(reader *R, const wfdb_signal_spec *sp, int s, uint3
         }                                                                                          \
     } while (0)
 
+/* The same without skew and with at most DIRECT_MAX_F signals, a block of frames at a time:
+ * the block is first spread into one int32 row per signal (contiguous loads), then each row is
+ * summed and converted with vector instructions. Per sample this is ~3 instructions instead of
+ * ~20 for the strided loop above. */
+#define DIRECT_MAX_F 32
+#define DIRECT_BLOCK 128
+#define SPREAD(LOAD)                                                                               \
+    do {                                                                                           \
+        for (size_t f = 0; f < nb; f++)                                                            \
+            for (size_t c = 0; c < F; c++) {                                                       \
+                const uint8_t *b = d + ((f0 + f) * F + c) * width;                                 \
+                v[c][f] = (LOAD);                                                                  \
+            }                                                                                      \
+    } while (0)
+
+static ecg_code decode_blocked(reader *R, const wfdb_header *h, int g0, int g1, size_t n_frames,
+                               const uint8_t *d, ecg_record *r, const char *hea) {
+    int fmt = h->signals[g0].format;
+    size_t F = (size_t)(g1 - g0), width = fmt == 80 ? 1 : 2;
+    int32_t bad = (int32_t)invalid_code(fmt);
+    int32_t v[DIRECT_MAX_F][DIRECT_BLOCK], first[DIRECT_MAX_F] = {0};
+    uint32_t sums[DIRECT_MAX_F] = {0};
+    double scales[DIRECT_MAX_F], bases[DIRECT_MAX_F];
+    int clamps[DIRECT_MAX_F];
+    for (size_t c = 0; c < F; c++) {
+        const wfdb_signal_spec *sp = &h->signals[g0 + (int)c];
+        scales[c] = unit_scale(sp->units) / sp->gain;
+        bases[c] = sp->baseline;
+        clamps[c] = !((32768.0 + fabs(bases[c])) * fabs(scales[c]) < FLT_MAX);
+    }
+    for (size_t f0 = 0; f0 < n_frames; f0 += DIRECT_BLOCK) {
+        size_t nb = n_frames - f0 < DIRECT_BLOCK ? n_frames - f0 : DIRECT_BLOCK;
+        switch (fmt) {
+        case 16: SPREAD((int16_t)(uint16_t)(b[0] | b[1] << 8)); break;
+        case 61: SPREAD((int16_t)(uint16_t)(b[0] << 8 | b[1])); break;
+        case 160: SPREAD((int32_t)(b[0] | b[1] << 8) - 32768); break;
+        default: SPREAD((int32_t)b[0] - 128); break; /* 80 */
+        }
+        if (f0 == 0)
+            for (size_t c = 0; c < F; c++)
+                first[c] = v[c][0];
+        for (size_t c = 0; c < F; c++) {
+            const int32_t *vc = v[c];
+            float *dst = r->signal + (size_t)(g0 + (int)c) * r->n_samples + f0;
+            double scale = scales[c], base = bases[c];
+            uint32_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+            for (size_t f = 0; f < nb; f++)
+                sum += (uint32_t)vc[f];
+            sums[c] += sum;
+            if (clamps[c]) {
+                for (size_t f = 0; f < nb; f++)
+                    dst[f] = vc[f] == bad ? NAN : to_f(((double)vc[f] - base) * scale);
+            } else {
+                /* The invalid code becomes NaN by a bit select: a branch here (which the
+                 * compiler would make of a ?: on floats) keeps the loop scalar. */
+                const uint32_t nan_bits = 0x7fc00000u; /* NAN */
+#pragma omp simd
+                for (size_t f = 0; f < nb; f++) {
+                    float y = (float)(((double)vc[f] - base) * scale);
+                    uint32_t yb, m = -(uint32_t)(vc[f] == bad);
+                    memcpy(&yb, &y, sizeof yb);
+                    yb = (yb & ~m) | (nan_bits & m);
+                    memcpy(&dst[f], &yb, sizeof yb);
+                }
+            }
+        }
+    }
+    for (size_t c = 0; c < F; c++) {
+        ecg_code rc = check_signal(R, &h->signals[g0 + (int)c], g0 + (int)c, sums[c], first[c],
+                                   n_frames, h->signals[g0].file, hea);
+        if (rc) return rc;
+    }
+    return ECG_OK;
+}
+#undef SPREAD
+
 static ecg_code decode_direct(reader *R, const wfdb_header *h, int g0, int g1, size_t n_frames,
                               size_t avail_frames, const uint8_t *d, ecg_record *r,
                               const char *hea) {
     int fmt = h->signals[g0].format;
     size_t F = (size_t)(g1 - g0), width = fmt == 80 ? 1 : 2;
     int32_t bad = (int32_t)invalid_code(fmt);
+    int skewed = 0;
+    for (int s = g0; s < g1; s++)
+        skewed |= h->signals[s].skew != 0;
+    if (!skewed && F <= DIRECT_MAX_F) return decode_blocked(R, h, g0, g1, n_frames, d, r, hea);
     for (int s = g0; s < g1; s++) {
         const wfdb_signal_spec *sp = &h->signals[s];
         size_t o = (size_t)(s - g0), skew = (size_t)sp->skew;

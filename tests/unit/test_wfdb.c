@@ -556,41 +556,49 @@ static void test_interleaved16(void **state) {
      * (all zero); mb: m with the second signal's checksum off by one. */
     uint8_t z[4 * N] = {0};
     put("m2b.dat", z, sizeof z);
-    const char *recs[3] = {"m", "m2", "mb"};
-    for (int h = 0; h < 3; h++) {
+    const char *recs[4] = {"m", "m2", "mb", "mn"}; /* mn: m without the skew */
+    for (int h = 0; h < 4; h++) {
         char hea[2048], name[16];
         int k = snprintf(hea, sizeof hea, "%s %d 250 %d\n", recs[h], h == 1 ? 4 : 3, N);
         for (int s = 0; s < S; s++)
             k += snprintf(hea + k, sizeof hea - (size_t)k,
-                          "m.dat 16%s %g(%d)/mV 16 0 %d %d 0 s%d\n", skew[s] ? ":2" : "", gain[s],
-                          base[s], v[s], (sum[s] + (h == 2 && s == 1)) & 0xffff, s);
+                          "m.dat 16%s %g(%d)/mV 16 0 %d %d 0 s%d\n", skew[s] && h != 3 ? ":2" : "",
+                          gain[s], base[s], v[s], (sum[s] + (h == 2 && s == 1)) & 0xffff, s);
         if (h == 1) snprintf(hea + k, sizeof hea - (size_t)k, "m2b.dat 16x2 200/mV 16 0 0 0 0 z\n");
         snprintf(name, sizeof name, "%s.hea", recs[h]);
         put_text(name, hea);
     }
-    ecg_record r, r2;
+    ecg_record r, r2, rn;
     ecg_err err = {0};
     assert_int_equal(read_tmp(&r, "m", NULL, &err), ECG_OK);
     assert_int_equal(read_tmp(&r2, "m2", NULL, &err), ECG_OK);
+    assert_int_equal(read_tmp(&rn, "mn", NULL, &err), ECG_OK);
     assert_int_equal(r.n_samples, N);
     assert_int_equal(r2.n_samples, 2 * N);
+    assert_int_equal(rn.n_samples, N);
     for (int s = 0; s < S; s++)
-        for (size_t t = 0; t < N; t++) {
-            size_t src = t + (size_t)skew[s];
-            float want = NAN;
-            if (src < N && v[src * S + (size_t)s] != -32768)
-                want = (float)(((double)v[src * S + (size_t)s] - base[s]) * (1.0 / gain[s]));
-            float got = at(&r, s, t), g0 = at(&r2, s, 2 * t), g1 = at(&r2, s, 2 * t + 1);
-            if (isnan(want)) {
-                assert_true(isnan(got) && isnan(g0) && isnan(g1));
-            } else {
-                assert_memory_equal(&got, &want, sizeof got);
-                assert_memory_equal(&g0, &want, sizeof got);
-                assert_memory_equal(&g1, &want, sizeof got);
+        for (size_t t = 0; t < N; t++)
+            for (int unskewed = 0; unskewed < 2; unskewed++) {
+                size_t src = t + (unskewed ? 0 : (size_t)skew[s]);
+                float want = NAN;
+                if (src < N && v[src * S + (size_t)s] != -32768)
+                    want = (float)(((double)v[src * S + (size_t)s] - base[s]) * (1.0 / gain[s]));
+                float got[3] = {at(&rn, s, t), NAN, NAN};
+                if (!unskewed) {
+                    got[0] = at(&r, s, t);
+                    got[1] = at(&r2, s, 2 * t);
+                    got[2] = at(&r2, s, 2 * t + 1);
+                }
+                for (int i = 0; i < (unskewed ? 1 : 3); i++) {
+                    if (isnan(want))
+                        assert_true(isnan(got[i]));
+                    else
+                        assert_memory_equal(&got[i], &want, sizeof want);
+                }
             }
-        }
     record_free(&r);
     record_free(&r2);
+    record_free(&rn);
     /* A checksum off by one in the second signal is refused. */
     assert_int_equal(read_tmp(&r, "mb", NULL, &err), ECG_EFORMAT);
     assert_non_null(strstr(err.msg, "checksum mismatch for signal 1 's1'"));
