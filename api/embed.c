@@ -72,170 +72,6 @@ static int parse_fs(const char *s, double *fs, api_response *res) {
     return 0;
 }
 
-/* ---- JSON body ---- */
-
-static int json_fail(api_response *res, json_t *root, int status, const char *code,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int json_fail(api_response *res, json_t *root, int status, const char *code,
-                     const char *fmt, ...) {
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    json_decref(root);
-    return fail(res, status, code, msg);
-}
-
-static int parse_json_body(const embed_http_input *in, embed_request *req, api_response *res) {
-    json_error_t jerr;
-    json_t *root = json_loadb(in->body, in->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return json_fail(res, NULL, 400, "invalid_json", "the body is not valid JSON: %s (line %d)",
-                         jerr.text, jerr.line);
-    if (!json_is_object(root))
-        return json_fail(res, root, 400, "invalid_json", "the body must be a JSON object");
-    const char *key;
-    json_t *v;
-    json_object_foreach(root, key, v) {
-        if (strcmp(key, "signal") && strcmp(key, "fs") && strcmp(key, "leads") &&
-            strcmp(key, "units") && strcmp(key, "pooling") && strcmp(key, "checkpoint"))
-            return json_fail(res, root, 400, "unknown_field",
-                             "unknown field \"%.40s\" (fields: signal, fs, leads, units, pooling, "
-                             "checkpoint)",
-                             key);
-    }
-    json_t *sig = json_object_get(root, "signal");
-    json_t *jfs = json_object_get(root, "fs");
-    json_t *jleads = json_object_get(root, "leads");
-    json_t *junits = json_object_get(root, "units");
-    json_t *jpool = json_object_get(root, "pooling");
-    json_t *jckpt = json_object_get(root, "checkpoint");
-    if (!sig) return json_fail(res, root, 400, "missing_field", "\"signal\" is required");
-    if (!jfs) return json_fail(res, root, 400, "missing_field", "\"fs\" is required");
-    if (!json_is_number(jfs))
-        return json_fail(res, root, 400, "wrong_type", "\"fs\" must be a number");
-    double fs = json_number_value(jfs);
-    if (!isfinite(fs) || fs <= 0 || fs > EMBED_MAX_FS)
-        return json_fail(res, root, 422, "invalid_fs", "\"fs\" must be in (0, %g], got %g",
-                         EMBED_MAX_FS, fs);
-    if (!json_is_array(sig) || json_array_size(sig) == 0)
-        return json_fail(res, root, 400, "wrong_type",
-                         "\"signal\" must be a non-empty array of leads, each an array of samples");
-    size_t n_ch = json_array_size(sig);
-    if (n_ch > EMBED_MAX_LEADS)
-        return json_fail(res, root, 422, "too_many_leads", "\"signal\" has %zu leads (at most %d)",
-                         n_ch, EMBED_MAX_LEADS);
-    size_t n = 0;
-    for (size_t c = 0; c < n_ch; c++) {
-        json_t *row = json_array_get(sig, c);
-        if (!json_is_array(row))
-            return json_fail(res, root, 400, "wrong_type",
-                             "\"signal\"[%zu] must be an array of samples", c);
-        if (c == 0) n = json_array_size(row);
-        if (json_array_size(row) != n)
-            return json_fail(res, root, 400, "ragged_signal",
-                             "\"signal\" is ragged: lead 0 has %zu samples, lead %zu has %zu", n,
-                             c, json_array_size(row));
-    }
-    if (n == 0) return json_fail(res, root, 422, "empty_signal", "\"signal\" has no samples");
-    double scale = 1.0;
-    const char *units = "mV";
-    if (junits) {
-        if (!json_is_string(junits))
-            return json_fail(res, root, 400, "wrong_type", "\"units\" must be a string");
-        units = json_string_value(junits);
-        if (strcmp(units, "mV") == 0)
-            scale = 1.0;
-        else if (strcmp(units, "uV") == 0 || strcmp(units, "\xc2\xb5V") == 0)
-            scale = 1e-3;
-        else
-            return json_fail(res, root, 422, "invalid_units",
-                             "\"units\" must be \"mV\" or \"uV\", got \"%.20s\"", units);
-    }
-    /* Leads: required unless there are exactly 12 rows (then the standard order). */
-    if (!jleads && n_ch != ECG_N_LEADS)
-        return json_fail(res, root, 400, "missing_field",
-                         "\"leads\" is required unless \"signal\" has the 12 standard leads in "
-                         "order (it has %zu)",
-                         n_ch);
-    if (jleads) {
-        if (!json_is_array(jleads))
-            return json_fail(res, root, 400, "wrong_type", "\"leads\" must be an array of names");
-        if (json_array_size(jleads) != n_ch)
-            return json_fail(res, root, 422, "leads_mismatch",
-                             "\"leads\" names %zu leads but \"signal\" has %zu",
-                             json_array_size(jleads), n_ch);
-    }
-    if (jpool) {
-        if (!json_is_string(jpool))
-            return json_fail(res, root, 400, "wrong_type", "\"pooling\" must be a string");
-        if (parse_pooling(json_string_value(jpool), &req->pooling, res)) {
-            json_decref(root);
-            return -1;
-        }
-    }
-    if (jckpt) {
-        if (!json_is_string(jckpt))
-            return json_fail(res, root, 400, "wrong_type", "\"checkpoint\" must be a string");
-        if (parse_checkpoint(json_string_value(jckpt), req, res)) {
-            json_decref(root);
-            return -1;
-        }
-    }
-    ecg_err err = {0};
-    if (record_alloc(&req->rec, (int)n_ch, n, &err))
-        return json_fail(res, root, 500, "out_of_memory", "%s", err.msg);
-    req->rec.fs = fs;
-    snprintf(req->rec.record_name, sizeof req->rec.record_name, "json");
-    int seen[ECG_N_LEADS] = {0};
-    for (size_t c = 0; c < n_ch; c++) {
-        ecg_channel *ch = &req->rec.channels[c];
-        const char *name = ecg_lead_names[c < ECG_N_LEADS ? c : 0];
-        if (jleads) {
-            json_t *jn = json_array_get(jleads, c);
-            if (!json_is_string(jn))
-                return json_fail(res, root, 400, "wrong_type", "\"leads\"[%zu] must be a string",
-                                 c);
-            name = json_string_value(jn);
-        }
-        int lead = record_lead_from_name(name);
-        if (lead < 0)
-            return json_fail(res, root, 422, "unknown_lead",
-                             "unknown lead \"%.20s\" (leads: I, II, III, aVR, aVL, aVF, V1-V6)",
-                             name);
-        if (seen[lead])
-            return json_fail(res, root, 422, "duplicate_lead", "lead %s is given twice",
-                             ecg_lead_names[lead]);
-        seen[lead] = 1;
-        snprintf(ch->name, sizeof ch->name, "%s", ecg_lead_names[lead]);
-        snprintf(ch->units, sizeof ch->units, "mV");
-        ch->lead = lead;
-        json_t *row = json_array_get(sig, c);
-        float *dst = req->rec.signal + c * n;
-        for (size_t t = 0; t < n; t++) {
-            json_t *x = json_array_get(row, t);
-            if (json_is_null(x)) {
-                dst[t] = NAN; /* missing sample */
-                continue;
-            }
-            if (!json_is_number(x))
-                return json_fail(res, root, 400, "wrong_type",
-                                 "\"signal\"[%zu][%zu] must be a number or null", c, t);
-            double mv = json_number_value(x) * scale;
-            if (!isfinite(mv) || fabs(mv) > EMBED_MAX_ABS_MV)
-                return json_fail(res, root, 422, "sample_out_of_range",
-                                 "\"signal\"[%zu][%zu] = %g %s is not a plausible ECG value "
-                                 "(|x| <= %g mV)",
-                                 c, t, json_number_value(x), units, EMBED_MAX_ABS_MV);
-            dst[t] = (float)mv;
-        }
-    }
-    json_decref(root);
-    snprintf(req->source, sizeof req->source, "json");
-    return 0;
-}
-
 /* ---- file uploads ---- */
 
 typedef struct {
@@ -464,10 +300,7 @@ int embed_parse_request(const embed_http_input *in, embed_request *req, api_resp
         if (!strcmp(pf, "wfdb"))
             rc = read_wfdb(parts, n, req, res);
         else if (!strcmp(pf, "json")) {
-            embed_http_input sub = *in;
-            sub.body = (const char *)parts[0].data;
-            sub.body_len = parts[0].len;
-            rc = parse_json_body(&sub, req, res);
+            rc = embed_parse_json((const char *)parts[0].data, parts[0].len, req, res);
         } else {
             const mp_part *pt = &parts[0];
             for (int i = 0; i < n; i++)
@@ -490,7 +323,7 @@ int embed_parse_request(const embed_http_input *in, embed_request *req, api_resp
             return -1;
         }
         if (!strcmp(f, "json"))
-            rc = parse_json_body(in, req, res);
+            rc = embed_parse_json(in->body, in->body_len, req, res);
         else if (!strcmp(f, "wfdb"))
             return fail(res, 415, "unsupported_format",
                         "a WFDB record is two files: upload its .hea and .dat as multipart parts");

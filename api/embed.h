@@ -37,6 +37,8 @@ typedef struct {
  * malformed, 415 unsupported format, 422 invalid values) and returns -1 with req empty. */
 int embed_parse_request(const embed_http_input *in, embed_request *req, api_response *res);
 void embed_request_free(embed_request *req);
+/* The JSON form alone (api/embed_json.c), into a req already holding the query's defaults. */
+int embed_parse_json(const char *body, size_t len, embed_request *req, api_response *res);
 
 /* Read one file by its name's extension (.hea with its .dat beside it, .csv, .npy, .edf) or an
  * explicit format; used by `ecgfm embed`. fs is needed for .npy (0 otherwise). */
