@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "api/embed.h"
 #include "core/data/record.h"
 #include "core/data/wfdb.h"
 
@@ -734,6 +735,66 @@ static void test_queue_full_and_drain(void **state) {
         fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, slurp(s.log, NULL));
 }
 
+/* The JSON reader directly: numbers read to strtod's bits, escapes, and malformed documents. */
+static void test_json_reader(void **state) {
+    (void)state;
+    srand(7);
+    char body[256];
+    const char *fmts[] = {"%.4f", "%.9g", "%.17g", "%.3e", "%g", "%.0f"};
+    for (int i = 0; i < 30000; i++) {
+        double x = (rand() / (double)RAND_MAX - 0.5) * pow(10, rand() % 12 - 7); /* within the 1e5 mV limit */
+        char num[64];
+        snprintf(num, sizeof num, fmts[i % 6], x);
+        snprintf(body, sizeof body, "{\"signal\":[[%s]],\"fs\":100,\"leads\":[\"I\"]}", num);
+        embed_request rq;
+        memset(&rq, 0, sizeof rq);
+        api_response res = {0};
+        if (embed_parse_json(body, strlen(body), &rq, &res)) fail_msg("%s: %s", num, res.body);
+        float want = (float)strtod(num, NULL);
+        if (memcmp(&want, rq.rec.signal, sizeof want))
+            fail_msg("%s read as %.9g, strtod says %.9g", num, rq.rec.signal[0], want);
+        embed_request_free(&rq);
+    }
+    static const struct {
+        const char *body;
+        int status;
+    } cases[] = {
+        {" \n{ \"leads\" : [ \"\\u0049\" , \"V\\u0031\" ] ,\"fs\":5e2, \"signal\":[[1,null],[2E-1,-0.0]] } ",
+         0},
+        {"{\"signal\":[[1]],\"fs\":100,\"leads\":[\"I\"]} x", 400},
+        {"{\"signal\":[[1]],\"fs\":100,\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[01]],\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[1.]],\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[+1]],\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[1,]],\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[1]],\"fs\":100,\"leads\":[\"\\ud800\"]}", 400},
+        {"{\"signal\":[[1]],\"fs\":100,\"leads\":[\"I\"]", 400},
+        {"{\"signal\":[[[1]]],\"fs\":100,\"leads\":[\"I\"]}", 400},
+        {"{\"signal\":[[1e-400]],\"fs\":100,\"leads\":[\"I\"]}", 0},
+        {"", 400},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        embed_request rq;
+        memset(&rq, 0, sizeof rq);
+        api_response res = {0};
+        int rc = embed_parse_json(cases[i].body, strlen(cases[i].body), &rq, &res);
+        if (cases[i].status == 0 && rc) fail_msg("case %zu refused: %s", i, res.body);
+        if (cases[i].status && (!rc || res.status != cases[i].status))
+            fail_msg("case %zu: want %d, got %d %s", i, cases[i].status, res.status,
+                     res.body ? res.body : "");
+        if (i == 0) {
+            assert_int_equal(rq.rec.n_channels, 2);
+            assert_int_equal(rq.rec.channels[0].lead, 0); /* I */
+            assert_int_equal(rq.rec.channels[1].lead, 6); /* V1 */
+            assert_true(rq.rec.fs == 500);
+            assert_true(isnan(rq.rec.signal[1]));
+            assert_true(rq.rec.signal[2] == 0.2f);
+        }
+        api_response_free(&res);
+        embed_request_free(&rq);
+    }
+}
+
 static int find_paths(void) {
     const char *env = getenv("ECGFM_BIN");
     char self[PATH_MAX];
@@ -776,6 +837,7 @@ int main(void) {
         return 1;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_json_reader),
         cmocka_unit_test(test_start),
         cmocka_unit_test(test_json_equals_cli),
         cmocka_unit_test(test_wfdb_upload_equals_cli),
