@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +26,35 @@ typedef struct {
         resample_plan p;
     } slot[PLAN_SLOTS];
     int next;
+    int shared; /* look in the process-wide plans first (store_prepare) */
     float *tmp;
     size_t tmp_cap;
 } prep_cache;
+
+/* Plans for the ratios seen by store_prepare, built once per process (a plan costs ~50 us, as
+ * much as resampling a 10 s record) and read-only afterwards, so shared without a lock held. */
+#define SHARED_PLANS 8
+static struct {
+    int up, down;
+    resample_plan p;
+} shared_plans[SHARED_PLANS];
+static int n_shared_plans;
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const resample_plan *shared_plan(int up, int down) {
+    const resample_plan *found = NULL;
+    pthread_mutex_lock(&shared_mu);
+    for (int i = 0; i < n_shared_plans && !found; i++)
+        if (shared_plans[i].up == up && shared_plans[i].down == down) found = &shared_plans[i].p;
+    if (!found && n_shared_plans < SHARED_PLANS &&
+        resample_plan_init(&shared_plans[n_shared_plans].p, up, down, NULL) == ECG_OK) {
+        shared_plans[n_shared_plans].up = up;
+        shared_plans[n_shared_plans].down = down;
+        found = &shared_plans[n_shared_plans++].p;
+    }
+    pthread_mutex_unlock(&shared_mu);
+    return found; /* NULL: the table is full (or no memory); the caller builds its own */
+}
 
 static void prep_cache_free(prep_cache *c) {
     for (int i = 0; i < PLAN_SLOTS; i++)
@@ -38,6 +65,7 @@ static void prep_cache_free(prep_cache *c) {
 
 static ecg_code cached_plan(prep_cache *c, int up, int down, const resample_plan **p,
                             ecg_err *err) {
+    if (c->shared && (*p = shared_plan(up, down))) return ECG_OK;
     for (int i = 0; i < PLAN_SLOTS; i++)
         if (c->slot[i].used && c->slot[i].up == up && c->slot[i].down == down) {
             *p = &c->slot[i].p;
@@ -170,6 +198,7 @@ static ecg_code prepare_with(prep_cache *c, store_prepared *p, const ecg_record 
 
 ecg_code store_prepare(store_prepared *p, const ecg_record *r, ecg_err *err) {
     prep_cache c = {0};
+    c.shared = 1;
     ecg_code rc = prepare_with(&c, p, r, NULL, err);
     prep_cache_free(&c);
     return rc;
