@@ -114,6 +114,8 @@ FUZZ_DEPS_fuzz_npy := core/data/text_signal.c core/data/taskfmt.c core/data/reco
 FUZZ_DEPS_fuzz_store_shard := core/data/store_shard.c core/base/error.c
 FUZZ_DEPS_fuzz_edf := core/data/edf.c core/data/record.c core/base/error.c
 FUZZ_LIBS_fuzz_edf := -ledf
+FUZZ_DEPS_fuzz_embed_json := api/embed_json.c api/response.c core/data/record.c core/base/error.c
+FUZZ_LIBS_fuzz_embed_json := -ljansson
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS_%)
 	@mkdir -p $(dir $@)
