@@ -215,6 +215,9 @@ void resample_plan_apply_rows(const resample_plan *p, const float *const *x, int
     poly_vec xi[POLY_SPAN], out[256];
     for (int g = 0; g < n_rows; g += POLY_LANES) {
         int nr = n_rows - g < POLY_LANES ? n_rows - g : POLY_LANES;
+        /* Lanes past the rows and lanes of absent rows stay zero from here on; each block
+         * overwrites the other lanes inside the record and zeroes them outside it. */
+        memset(xi, 0, sizeof xi);
         for (size_t k0 = 0; k0 < n_out; k0 += block) {
             size_t nk = n_out - k0 < block ? n_out - k0 : block;
             int64_t jb, je;
@@ -222,14 +225,19 @@ void resample_plan_apply_rows(const resample_plan *p, const float *const *x, int
             poly_pos(p, k0, &jb, &r);
             poly_pos(p, k0 + nk - 1, &je, &r);
             je += p->poly_len[r]; /* one past the last input position */
-            size_t span = (size_t)(je - jb);
-            memset(xi, 0, span * sizeof *xi);
             int64_t lo = jb < 0 ? 0 : jb, hi = je > (int64_t)n_in ? (int64_t)n_in : je;
-            for (int l = 0; l < nr; l++) {
-                const float *xr = x[g + l];
-                if (!xr) continue;
-                for (int64_t j = lo; j < hi; j++)
-                    xi[j - jb][l] = xr[j];
+            if (hi < lo) hi = lo;
+            memset(xi, 0, (size_t)(lo - jb) * sizeof *xi);
+            memset(xi + (hi - jb), 0, (size_t)(je - hi) * sizeof *xi);
+            /* Position by position, so that each 64-byte line of xi is written at once. */
+            const float *xr[POLY_LANES];
+            int lanes[POLY_LANES], nl = 0;
+            for (int l = 0; l < nr; l++)
+                if (x[g + l]) xr[nl] = x[g + l], lanes[nl++] = l;
+            for (int64_t j = lo; j < hi; j++) {
+                float *dst = (float *)&xi[j - jb];
+                for (int i = 0; i < nl; i++)
+                    dst[lanes[i]] = xr[i][j];
             }
             poly_block(p, fp, xi, jb, k0, nk, out);
             for (int l = 0; l < nr; l++) {
