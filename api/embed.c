@@ -141,7 +141,7 @@ static int parse_multipart(const char *body, size_t len, const char *ctype, mp_p
                     const char *base = fn;
                     for (const char *q = fn; *q; q++)
                         if (*q == '/' || *q == '\\') base = q + 1;
-                    snprintf(pt->filename, sizeof pt->filename, "%s", base);
+                    snprintf(pt->filename, sizeof pt->filename, "%.127s", base);
                 }
             } else if (ll > 13 && strncasecmp(l, "Content-Type:", 13) == 0) {
                 pt->ctype = l + 13;
