@@ -712,17 +712,28 @@ static void test_stop(void **state) {
     stop_server(&srv);
 }
 
-/* A queue of one request whose batch waits 2 s: a second request meanwhile gets 429; SIGTERM then
- * drains the first, which still gets its answer. */
+/* A record past embed_max_windows gets 413. A queue of one request whose batch waits 2 s: a second
+ * request meanwhile gets 429; SIGTERM then drains the first, which still gets its answer. */
 static void test_queue_full_and_drain(void **state) {
     (void)state;
     server s;
-    const char *extra[] = {"--embed-queue-max", "1", "--embed-max-wait-us", "2000000", NULL};
+    const char *extra[] = {"--embed-queue-max", "1", "--embed-max-wait-us", "2000000",
+                           "--embed-max-windows", "2", NULL};
     start_server(&s, "server-q.log", extra);
+    /* 1800 samples at 240 Hz are 3 windows: past the limit of 2, 413 naming it. */
+    char *big = malloc(1800 * 8 + 100);
+    size_t bl = (size_t)sprintf(big, "{\"fs\": 240, \"leads\": [\"II\"], \"signal\": [[0");
+    for (int i = 1; i < 1800; i++) bl += (size_t)sprintf(big + bl, ",0.%d", i % 10);
+    bl += (size_t)sprintf(big + bl, "]]}");
+    answer a;
+    request(&a, s.port, "POST", "/v1/embed", "application/json", big, bl);
+    assert_error(&a, 413, "record_too_long");
+    assert_non_null(strstr(a.body, "limit 2"));
+    answer_free(&a);
+    free(big);
     const char *body = "{\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 240, \"leads\": [\"II\"]}";
     int fd1 = send_request(s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
     sleep_ms(300);
-    answer a;
     request(&a, s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
     assert_error(&a, 429, "queue_full");
     answer_free(&a);
