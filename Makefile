@@ -76,6 +76,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 $(BUILD)/tests/test_server: $(BUILD)/ecgfm
 $(BUILD)/tests/test_pretrain_resume: $(BUILD)/ecgfm
 $(BUILD)/tests/test_api_auth: $(BUILD)/ecgfm
+$(BUILD)/tests/test_api_jobs: $(BUILD)/ecgfm
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)

@@ -51,6 +51,38 @@ static const schema_def SCHEMAS[] = {
                   "\"pooling\":{\"type\":\"string\"},\"checkpoint\":{\"type\":\"string\"},"
                   "\"fs_in\":{\"type\":\"number\"},\"leads_present\":{\"type\":\"array\","
                   "\"items\":{\"type\":\"string\"}}}}"},
+    {"JobCreate", "{\"type\":\"object\",\"required\":[\"kind\",\"params\"],"
+                  "\"additionalProperties\":false,\"properties\":{\"kind\":{\"type\":"
+                  "\"string\",\"enum\":[\"pretrain\"],\"description\":\"finetune, transfer, "
+                  "import and study are not built yet (422)\"},\"params\":{\"type\":\"object\","
+                  "\"required\":[\"dataset\",\"objective\"],\"additionalProperties\":false,"
+                  "\"properties\":{\"dataset\":{\"type\":\"string\",\"description\":"
+                  "\"a dataset under the data directory's datasets/\"},\"objective\":{\"type\":"
+                  "\"string\",\"enum\":[\"cpc\",\"jepa\",\"data2vec\",\"dinosr\",\"hubert\"]},"
+                  "\"model\":{\"description\":\"a configs/models name or an inline model config\","
+                  "\"oneOf\":[{\"type\":\"string\"},{\"type\":\"object\"}]},"
+                  "\"subset\":{\"type\":\"integer\",\"minimum\":0},\"epochs\":{\"type\":"
+                  "\"integer\",\"minimum\":1},\"batch\":{\"type\":\"integer\",\"minimum\":1},"
+                  "\"lr\":{\"type\":\"number\"},\"seed\":{\"type\":\"integer\",\"minimum\":0},"
+                  "\"threads\":{\"type\":\"integer\",\"minimum\":1},\"checkpoint_every\":{"
+                  "\"type\":\"integer\",\"minimum\":0},\"val_every\":{\"type\":\"integer\","
+                  "\"minimum\":0}}}}}"},
+    {"Job", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+            "\"kind\":{\"type\":\"string\"},\"state\":{\"type\":\"string\",\"enum\":["
+            "\"queued\",\"running\",\"succeeded\",\"failed\",\"cancelled\"]},"
+            "\"params\":{\"type\":\"object\"},\"progress\":{\"type\":\"object\","
+            "\"description\":\"step, total_steps, epoch, epochs, loss, val_loss, windows_per_s, "
+            "eta_s, metrics\"},\"result\":{\"type\":\"object\",\"nullable\":true},"
+            "\"error\":{\"type\":\"string\",\"nullable\":true},\"attempt\":{\"type\":"
+            "\"integer\"},\"cancel_requested\":{\"type\":\"boolean\"},\"created_at\":{"
+            "\"type\":\"string\",\"format\":\"date-time\"},\"started_at\":{\"type\":"
+            "\"string\",\"format\":\"date-time\",\"nullable\":true},\"finished_at\":{"
+            "\"type\":\"string\",\"format\":\"date-time\",\"nullable\":true},"
+            "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"},
+    {"JobList", "{\"type\":\"object\",\"properties\":{\"jobs\":{\"type\":\"array\","
+                "\"items\":{\"$ref\":\"#/components/schemas/Job\"}},\"next_cursor\":{"
+                "\"type\":\"integer\",\"nullable\":true,\"description\":\"pass as cursor for "
+                "the next page; null on the last\"}}}"},
 };
 /* clang-format on */
 #define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])

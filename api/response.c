@@ -74,6 +74,8 @@ int api_response_is_static(const api_response *res) {
 
 void api_response_free(api_response *res) {
     if (res->body && !api_response_is_static(res)) free(res->body);
+    if (res->stream) res->stream->free(res->stream);
+    res->stream = NULL;
     res->body = NULL;
     res->body_len = 0;
 }

@@ -8,12 +8,25 @@
 
 #include <jansson.h>
 
+/* A body produced piece by piece (Server-Sent Events). The server calls read on its loop thread
+ * when it can send: it returns the bytes written into buf (at most max), 0 when it has nothing now
+ * (the server then parks the connection until wake(wake_handle) is called, on the loop thread),
+ * or -1 at the end. free runs once, when the server is done with it. */
+typedef struct api_stream api_stream;
+struct api_stream {
+    long (*read)(api_stream *s, char *buf, size_t max);
+    void (*free)(api_stream *s);
+    void (*wake)(void *wake_handle); /* set by the server once the stream is being sent */
+    void *wake_handle;
+};
+
 typedef struct {
     int status; /* HTTP status code */
     char *body; /* JSON text, malloc'd, owned; NULL only when out of memory */
     size_t body_len;
     const char *allow; /* static "Allow" header value for 405 answers, else NULL */
     const char *content_type; /* static; NULL means application/json */
+    api_stream *stream; /* when set, the body (body is unused); owned by res until sent */
 } api_response;
 
 /* Serialise json into res with the given status; steals the reference to json (NULL allowed: an
@@ -25,7 +38,7 @@ void api_response_error(api_response *res, int status, const char *code, const c
     __attribute__((format(printf, 4, 5)));
 /* The error family for a status: "invalid_request_error", "not_found_error", ... */
 const char *api_error_type(int status);
-/* Frees body unless it is the static out-of-memory body; leaves res empty. */
+/* Frees body unless it is the static out-of-memory body, and a stream not sent; leaves res empty. */
 void api_response_free(api_response *res);
 /* True when res holds the static out-of-memory body (the server must not free it). */
 int api_response_is_static(const api_response *res);

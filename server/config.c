@@ -55,6 +55,16 @@ static const setting SETTINGS[] = {
      1024, "compute threads of the embedding worker (0 = all cores)"},
     {"embed_max_windows", "ECGFM_EMBED_MAX_WINDOWS", "--embed-max-windows", SET_INT,
      OFF(embed_max_windows), 1, 10000000, "2.5 s windows one record may have (413 beyond)"},
+    {"jobs_max_running", "ECGFM_JOBS_MAX_RUNNING", "--jobs-max-running", SET_INT,
+     OFF(jobs_max_running), 1, 64, "training jobs running at once; more wait queued"},
+    {"jobs_threads", "ECGFM_JOBS_THREADS", "--jobs-threads", SET_INT, OFF(jobs_threads), 1, 1024,
+     "compute threads per job (its budget; a job's params.threads may ask for fewer)"},
+    {"jobs_max_streams", "ECGFM_JOBS_MAX_STREAMS", "--jobs-max-streams", SET_INT,
+     OFF(jobs_max_streams), 1, 10000, "concurrent GET /v1/jobs/{id}/events streams (429 beyond)"},
+    {"jobs_heartbeat_s", "ECGFM_JOBS_HEARTBEAT_S", "--jobs-heartbeat-s", SET_INT,
+     OFF(jobs_heartbeat_s), 1, 3600, "seconds between heartbeat comments on an idle event stream"},
+    {"configs_dir", "ECGFM_CONFIGS_DIR", "--configs-dir", SET_STR, OFF(configs_dir), 0, 0,
+     "directory of model configs for jobs (models/NAME.json)"},
 };
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -74,6 +84,11 @@ void config_set_defaults(server_config *cfg) {
     cfg->embed_queue_max = 256;
     cfg->embed_threads = 0;
     cfg->embed_max_windows = 1440; /* one hour */
+    cfg->jobs_max_running = 1;
+    cfg->jobs_threads = 1;
+    cfg->jobs_max_streams = 16;
+    cfg->jobs_heartbeat_s = 15;
+    strcpy(cfg->configs_dir, "configs");
 }
 
 static const setting *find_by_key(const char *key) {

@@ -25,6 +25,11 @@ typedef struct {
     long long embed_queue_max;         /* embed requests queued or running; more get 429 */
     long long embed_threads;           /* compute threads of the embed worker, 0 = all cores */
     long long embed_max_windows;       /* 2.5 s windows per record (413 beyond) */
+    long long jobs_max_running;        /* jobs running at once */
+    long long jobs_threads;            /* compute threads per job */
+    long long jobs_max_streams;        /* concurrent job event (SSE) streams */
+    long long jobs_heartbeat_s;        /* SSE heartbeat comment interval */
+    char configs_dir[CONFIG_MAX_STR];  /* model configs for jobs (configs_dir/models/NAME.json) */
     char config_path[CONFIG_MAX_STR]; /* the file read, "" when none */
 } server_config;
 

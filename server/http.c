@@ -90,17 +90,76 @@ static void log_request(const char *method, const char *url, int status) {
     fprintf(stderr, "ecgfm: %s %d\n", line, status);
 }
 
+/* A streamed body (api_stream): MHD pulls from it; when it has nothing yet the connection is
+ * suspended (so MHD does not spin on it) until the producer wakes it on the loop thread. */
+typedef struct {
+    api_stream *s;
+    struct MHD_Connection *conn;
+    http_server *h;
+    int suspended;
+} stream_ctx;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    stream_ctx *c = cls;
+    long n = c->s->read(c->s, buf, max);
+    if (n < 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n == 0 && !c->suspended) {
+        c->suspended = 1;
+        MHD_suspend_connection(c->conn);
+    }
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls) {
+    stream_ctx *c = cls;
+    c->s->free(c->s);
+    free(c);
+}
+
+static void stream_wake(void *handle) {
+    stream_ctx *c = handle;
+    if (!c->suspended) return;
+    c->suspended = 0;
+    MHD_resume_connection(c->conn);
+    if (c->h->wake) c->h->wake(c->h->wake_ctx);
+}
+
+static struct MHD_Response *stream_response(struct MHD_Connection *conn, http_server *h,
+                                            api_response *res) {
+    stream_ctx *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->s = res->stream;
+    c->conn = conn;
+    c->h = h;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, c, stream_free);
+    if (!r) {
+        free(c);
+        return NULL;
+    }
+    res->stream = NULL; /* owned by r now */
+    c->s->wake_handle = c;
+    c->s->wake = stream_wake;
+    return r;
+}
+
 /* Hand res to MHD (which frees the body) and log the request line with its status. */
 static enum MHD_Result send_response(struct MHD_Connection *conn, const char *method,
                                      const char *url, api_response *res, request *rq) {
     int is_static = api_response_is_static(res);
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        res->body_len, res->body, is_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    int streamed = res->stream && rq && rq->h;
+    struct MHD_Response *r =
+        streamed ? stream_response(conn, rq->h, res)
+            : MHD_create_response_from_buffer(res->body_len, res->body,
+                                              is_static ? MHD_RESPMEM_PERSISTENT
+                                                        : MHD_RESPMEM_MUST_FREE);
     if (!r) {
         api_response_free(res);
         return MHD_NO; /* out of memory: MHD closes the connection */
     }
-    res->body = NULL; /* owned by r now */
+    if (!streamed) res->body = NULL; /* owned by r now */
+    api_response_free(res);           /* a body beside a stream, or a stream never sent */
     enum MHD_Result ok = MHD_add_response_header(
         r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type ? res->content_type : "application/json");
     if (ok == MHD_YES) ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");

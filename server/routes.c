@@ -13,6 +13,7 @@
 #include "server/embed_worker.h"
 #include "server/metrics.h"
 #include "server/route_embed.h"
+#include "server/routes_jobs.h"
 #include "server/routes_keys.h"
 
 typedef struct {
@@ -97,6 +98,19 @@ static const route ROUTES[] = {
      routes_keys_revoke},
     {{"POST", "/v1/embed", "Embed one ECG (JSON signal or an uploaded file) with the default model",
       AUTH_SCOPE_EMBED, "EmbedRequest", "Embedding", 200}, route_embed_post},
+    {{"POST", "/v1/jobs", "Queue a job (kind pretrain: dataset, objective, model, ...)",
+      AUTH_SCOPE_TRAIN, "JobCreate", "Job", 201}, routes_jobs_create},
+    {{"GET", "/v1/jobs", "List jobs, newest first (query: state, kind, limit, cursor)",
+      AUTH_SCOPE_READ, NULL, "JobList", 200}, routes_jobs_list},
+    {{"GET", "/v1/jobs/{id}", "A job: state, parameters, progress, result or error",
+      AUTH_SCOPE_READ, NULL, "Job", 200}, routes_jobs_get},
+    {{"GET", "/v1/jobs/{id}/events", "Server-Sent Events of a job's progress and state changes "
+      "(text/event-stream; query: after=EVENT_ID); ends when the job is finished",
+      AUTH_SCOPE_READ, NULL, NULL, 200}, routes_jobs_events},
+    {{"POST", "/v1/jobs/{id}/cancel", "Cancel a job (a running one saves its state, then stops)",
+      AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_cancel},
+    {{"POST", "/v1/jobs/{id}/retry", "Queue a failed or cancelled job again (same parameters)",
+      AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_retry},
 };
 /* clang-format on */
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])

@@ -18,6 +18,8 @@ typedef struct {
     const char *db_error; /* why, when db is NULL */
     int metrics_need_key; /* GET /metrics wants a read key */
     struct embed_worker *embed; /* the default model's inference worker, NULL when none */
+    struct jobs *jobs;          /* the job scheduler, NULL when none */
+    const char *configs_dir;    /* model configs for jobs: configs_dir/models/NAME.json */
 } routes_ctx;
 
 #define ROUTES_MAX_PARAMS 4

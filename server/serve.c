@@ -13,6 +13,7 @@
 #include "server/embed_worker.h"
 #include "server/db.h"
 #include "server/http.h"
+#include "server/jobs.h"
 #include "server/listen.h"
 #include "server/routes.h"
 #include "server/version.h"
@@ -27,6 +28,8 @@ typedef struct {
     int closing;            /* handles are closing: MHD is not run any more */
     embed_worker *embed;    /* the default model's inference thread */
     uv_timer_t grace;       /* after the embed drain: let the last answers leave */
+    jobs *jobs;             /* the job scheduler (NULL without a database) */
+    int draining;           /* shutdown steps (embed drain, jobs stop) not yet done */
 } serve_state;
 
 static void on_timer(uv_timer_t *t);
@@ -70,6 +73,7 @@ static void close_all(serve_state *s) {
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->grace, NULL);
     embed_worker_close(s->embed);
+    jobs_close(s->jobs);
 }
 
 static void on_grace(uv_timer_t *t) {
@@ -80,7 +84,7 @@ static void on_grace(uv_timer_t *t) {
  * those answers, then close. */
 static void on_embed_drained(void *ctx) {
     serve_state *s = ctx;
-    uv_timer_start(&s->grace, on_grace, 100, 0);
+    if (--s->draining == 0) uv_timer_start(&s->grace, on_grace, 100, 0);
 }
 
 static void on_signal(uv_signal_t *sig, int signum) {
@@ -88,11 +92,12 @@ static void on_signal(uv_signal_t *sig, int signum) {
     if (s->stopping) return;
     s->stopping = 1;
     fprintf(stderr, "ecgfm: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    /* Queued embeddings are finished and answered first; new ones get 503 meanwhile. */
-    if (s->embed)
-        embed_worker_drain(s->embed, on_embed_drained, s);
-    else
-        close_all(s);
+    /* Queued embeddings are finished and answered first; new ones get 503 meanwhile. Running jobs
+     * save their training state and stop (they resume at the next start). */
+    s->draining = 1 + (s->embed != NULL) + (s->jobs != NULL);
+    if (s->jobs) jobs_shutdown(s->jobs, on_embed_drained, s);
+    if (s->embed) embed_worker_drain(s->embed, on_embed_drained, s);
+    on_embed_drained(s);
 }
 
 static void print_banner(const server_config *cfg, const listen_socket *ls, int data_ok,
@@ -144,7 +149,8 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     }
 
     routes_ctx routes = {ECGFM_VERSION, cfg->data_dir, routes_now_s(), d,
-                         "the data directory is not usable", (int)cfg->metrics_require_key, NULL};
+                         "the data directory is not usable", (int)cfg->metrics_require_key, NULL,
+                         NULL, NULL};
     serve_state s;
     memset(&s, 0, sizeof s);
     rc = http_start(&s.http, cfg, ls.fd, &routes, err);
@@ -208,6 +214,27 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         return ECG_EIO;
     }
     routes.embed = s.embed;
+    if (d) {
+        jobs_opts jo = {cfg->data_dir,
+                        (int)cfg->jobs_max_running,
+                        (int)cfg->jobs_threads,
+                        (int)cfg->jobs_max_streams,
+                        (int)cfg->jobs_heartbeat_s,
+                        2.0};
+        if (jobs_start(&s.jobs, &s.loop, d, &jo, err)) {
+            fprintf(stderr, "ecgfm: %s\n", err->msg);
+            s.stopping = 1;
+            close_all(&s);
+            uv_run(&s.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&s.loop);
+            embed_worker_free(s.embed);
+            http_stop(s.http);
+            db_close(d);
+            return ECG_EIO;
+        }
+    }
+    routes.jobs = s.jobs;
+    routes.configs_dir = cfg->configs_dir;
     http_set_wake(s.http, wake_http, &s);
 
     print_banner(cfg, &ls, data_ok, derr.msg, d, applied);
@@ -217,6 +244,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     uerr = uv_loop_close(&s.loop);
     embed_worker_free(s.embed); /* joined in close_all */
     http_stop(s.http);
+    jobs_free(s.jobs); /* after HTTP: its event streams point into the scheduler */
     db_close(d); /* after HTTP: no handler can be using it any more */
     if (uerr) return err_set(err, ECG_EIO, "event loop did not close: %s", uv_strerror(uerr));
     fprintf(stderr, "ecgfm: stopped\n");

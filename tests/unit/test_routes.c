@@ -122,7 +122,7 @@ static void test_routes(void **state) {
     db *d = NULL;
     ecg_err err = {0};
     assert_int_equal(db_open_dir(&d, dbdir, 1, NULL, &err), ECG_OK);
-    routes_ctx ctx = {"1.2.3", dir, routes_now_s(), d, NULL, 0, NULL};
+    routes_ctx ctx = {"1.2.3", dir, routes_now_s(), d, NULL, 0, NULL, NULL, NULL};
     api_response res = {0};
 
     routes_dispatch_s(&ctx, "GET", "/healthz", &res);
