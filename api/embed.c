@@ -75,9 +75,9 @@ static int parse_fs(const char *s, double *fs, api_response *res) {
 /* ---- file uploads ---- */
 
 typedef struct {
-    const char *name;     /* form field name, may be NULL */
-    char filename[128];   /* basename of the part's filename, "" when none */
-    const char *ctype;    /* not NUL-terminated: ctype_len bytes */
+    const char *name;   /* form field name, may be NULL */
+    char filename[128]; /* basename of the part's filename, "" when none */
+    const char *ctype;  /* not NUL-terminated: ctype_len bytes */
     size_t ctype_len;
     const uint8_t *data;
     size_t len;
@@ -97,7 +97,8 @@ static int header_param(const char *line, size_t len, const char *pname, char *o
         size_t k = 0;
         if (v < end && *v == '"') {
             v++;
-            while (v < end && *v != '"' && k + 1 < cap) out[k++] = *v++;
+            while (v < end && *v != '"' && k + 1 < cap)
+                out[k++] = *v++;
         } else {
             while (v < end && *v != ';' && *v != ' ' && *v != '\r' && k + 1 < cap)
                 out[k++] = *v++;
@@ -111,8 +112,7 @@ static int header_param(const char *line, size_t len, const char *pname, char *o
 static int parse_multipart(const char *body, size_t len, const char *ctype, mp_part *parts,
                            int *n_parts, api_response *res) {
     char boundary[128];
-    if (!header_param(ctype, strlen(ctype), "boundary", boundary, sizeof boundary) ||
-        !boundary[0])
+    if (!header_param(ctype, strlen(ctype), "boundary", boundary, sizeof boundary) || !boundary[0])
         return fail(res, 400, "invalid_multipart", "multipart body without a boundary parameter");
     char delim[140];
     int dl = snprintf(delim, sizeof delim, "--%s", boundary);
@@ -179,11 +179,14 @@ static const char *format_of_name(const char *name) {
 }
 
 static const char *format_of_ctype(const char *ct, size_t len) {
-    while (len && (*ct == ' ' || *ct == '\t')) ct++, len--;
+    while (len && (*ct == ' ' || *ct == '\t'))
+        ct++, len--;
     static const struct {
         const char *ct, *fmt;
-    } map[] = {{"application/json", "json"}, {"text/csv", "csv"},
-               {"application/x-npy", "npy"}, {"application/edf", "edf"},
+    } map[] = {{"application/json", "json"},
+               {"text/csv", "csv"},
+               {"application/x-npy", "npy"},
+               {"application/edf", "edf"},
                {"application/x-edf", "edf"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         size_t l = strlen(map[i].ct);
@@ -245,8 +248,7 @@ static int read_wfdb(const mp_part *parts, int n, embed_request *req, api_respon
         if (!parts[i].filename[0]) continue;
         const char *e = ext_of(parts[i].filename);
         if (!strcasecmp(e, "hea")) {
-            if (record[0])
-                return fail(res, 400, "invalid_multipart", "more than one .hea part");
+            if (record[0]) return fail(res, 400, "invalid_multipart", "more than one .hea part");
             size_t l = (size_t)(e - 1 - parts[i].filename);
             snprintf(record, sizeof record, "%.*s", (int)l, parts[i].filename);
         }
@@ -308,8 +310,8 @@ int embed_parse_request(const embed_http_input *in, embed_request *req, api_resp
                     pt = &parts[i];
                     break;
                 }
-            rc = read_one(pf, pt->filename[0] ? pt->filename : "upload", pt->data, pt->len, fs,
-                          req, res);
+            rc = read_one(pf, pt->filename[0] ? pt->filename : "upload", pt->data, pt->len, fs, req,
+                          res);
         }
     } else {
         const char *f = fmt ? fmt : format_of_ctype(ct, strlen(ct));
@@ -339,7 +341,8 @@ int embed_parse_request(const embed_http_input *in, embed_request *req, api_resp
 
 ecg_code embed_read_file(ecg_record *r, const char *path, double fs, ecg_err *err) {
     const char *e = ext_of(path);
-    if (!strcasecmp(e, "hea") || !strcasecmp(e, "dat") || !*e) return wfdb_read_record(r, path, NULL, err);
+    if (!strcasecmp(e, "hea") || !strcasecmp(e, "dat") || !*e)
+        return wfdb_read_record(r, path, NULL, err);
     text_signal_opts o = {0};
     o.fs = fs;
     if (!strcasecmp(e, "csv")) return csv_read_file(r, path, &o, err);
@@ -407,7 +410,8 @@ json_t *embed_result_json(const float *emb, size_t n_windows, int dim, embed_poo
     if (pooling == EMBED_POOL_MEAN) {
         for (int j = 0; j < dim; j++) {
             double s = 0;
-            for (size_t i = 0; i < n_windows; i++) s += emb[i * (size_t)dim + (size_t)j];
+            for (size_t i = 0; i < n_windows; i++)
+                s += emb[i * (size_t)dim + (size_t)j];
             if (json_array_append_new(e, json_real(s / (double)n_windows))) goto oom;
         }
     } else {

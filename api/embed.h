@@ -1,5 +1,6 @@
 /* embed.h — POST /v1/embed and `ecgfm embed` on the api side: a request body (JSON signal or an
- * uploaded file) becomes an ecg_record, a record becomes encoder windows, embeddings become JSON. */
+ * uploaded file) becomes an ecg_record, a record becomes encoder windows, embeddings become JSON.
+ */
 #ifndef ECGFM_API_EMBED_H
 #define ECGFM_API_EMBED_H
 
@@ -50,11 +51,11 @@ ecg_code embed_read_file(ecg_record *r, const char *path, double fs, ecg_err *er
  * is shorter than one window, then zero-padded), z-scored with the PTB-XL statistics when the
  * checkpoint's objective was trained that way. */
 typedef struct {
-    float *x;          /* [n_windows][12][win], malloc'd */
+    float *x; /* [n_windows][12][win], malloc'd */
     size_t n_windows;
-    int win;           /* samples per window (600) */
+    int win; /* samples per window (600) */
     int mask[ECG_N_LEADS];
-    int n_leads;       /* leads present */
+    int n_leads; /* leads present */
     double fs_in;
 } embed_windows;
 

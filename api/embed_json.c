@@ -55,14 +55,17 @@ static int expect(jp *j, char c, const char *what) {
 static void put_utf8(char *out, size_t cap, size_t *k, unsigned cp) {
     unsigned char b[4];
     int n;
-    if (cp < 0x80) b[0] = (unsigned char)cp, n = 1;
-    else if (cp < 0x800) b[0] = (unsigned char)(0xC0 | cp >> 6), b[1] = (unsigned char)(0x80 | (cp & 0x3F)), n = 2;
+    if (cp < 0x80)
+        b[0] = (unsigned char)cp, n = 1;
+    else if (cp < 0x800)
+        b[0] = (unsigned char)(0xC0 | cp >> 6), b[1] = (unsigned char)(0x80 | (cp & 0x3F)), n = 2;
     else if (cp < 0x10000)
         b[0] = (unsigned char)(0xE0 | cp >> 12), b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)),
         b[2] = (unsigned char)(0x80 | (cp & 0x3F)), n = 3;
     else
         b[0] = (unsigned char)(0xF0 | cp >> 18), b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F)),
-        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)), b[3] = (unsigned char)(0x80 | (cp & 0x3F)), n = 4;
+        b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)),
+        b[3] = (unsigned char)(0x80 | (cp & 0x3F)), n = 4;
     for (int i = 0; i < n; i++)
         if (*k + 1 < cap) out[(*k)++] = (char)b[i];
 }
@@ -71,7 +74,7 @@ static int hex4(const char *s, unsigned *v) {
     *v = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
                      : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
                      : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
                                             : 16u;
@@ -99,12 +102,26 @@ static int parse_string(jp *j, char *out, size_t cap) {
         char e = j->p[1];
         j->p += 2;
         switch (e) {
-        case '"': case '\\': case '/': if (k + 1 < cap) out[k++] = e; break;
-        case 'b': if (k + 1 < cap) out[k++] = '\b'; break;
-        case 'f': if (k + 1 < cap) out[k++] = '\f'; break;
-        case 'n': if (k + 1 < cap) out[k++] = '\n'; break;
-        case 'r': if (k + 1 < cap) out[k++] = '\r'; break;
-        case 't': if (k + 1 < cap) out[k++] = '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+            if (k + 1 < cap) out[k++] = e;
+            break;
+        case 'b':
+            if (k + 1 < cap) out[k++] = '\b';
+            break;
+        case 'f':
+            if (k + 1 < cap) out[k++] = '\f';
+            break;
+        case 'n':
+            if (k + 1 < cap) out[k++] = '\n';
+            break;
+        case 'r':
+            if (k + 1 < cap) out[k++] = '\r';
+            break;
+        case 't':
+            if (k + 1 < cap) out[k++] = '\t';
+            break;
         case 'u': {
             unsigned cp;
             if (j->end - j->p < 4 || hex4(j->p, &cp)) return bad_json(j, "bad \\u escape");
@@ -133,8 +150,8 @@ static int parse_string(jp *j, char *out, size_t cap) {
 }
 
 static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* A JSON number (strict grammar) at j->p; -1 with invalid_json for anything else or overflow.
  * Up to 15 significant digits and a decimal exponent within 22 take Clinger's fast path: the
@@ -252,7 +269,8 @@ static const char *type_at(jp *j) {
     case '"': return "a string";
     case '{': return "an object";
     case '[': return "an array";
-    case 't': case 'f': return "a boolean";
+    case 't':
+    case 'f': return "a boolean";
     case 'n': return "null";
     default: return "a number";
     }
@@ -308,9 +326,8 @@ static int parse_signal(jp *j, sig_buf *s) {
                     x = NAN; /* a missing sample */
                 } else if (j->p < j->end && (*j->p == '-' || (*j->p >= '0' && *j->p <= '9'))) {
                     if (parse_number(j, &x)) return -1;
-                } else if (j->p < j->end &&
-                           (*j->p == '"' || *j->p == '[' || *j->p == '{' || *j->p == 't' ||
-                            *j->p == 'f')) {
+                } else if (j->p < j->end && (*j->p == '"' || *j->p == '[' || *j->p == '{' ||
+                                             *j->p == 't' || *j->p == 'f')) {
                     const char *what = type_at(j);
                     if (skip_value(j, 1)) return -1;
                     return jfail(j, 400, "wrong_type",
@@ -357,7 +374,7 @@ static int parse_signal(jp *j, sig_buf *s) {
 int embed_parse_json(const char *body, size_t len, embed_request *req, api_response *res) {
     jp j = {body, body, body + len, res, 0};
     sig_buf sig = {0};
-    char (*leads)[EJ_NAME] = NULL;
+    char(*leads)[EJ_NAME] = NULL;
     size_t n_leads = 0;
     int have_signal = 0, have_fs = 0, have_leads = 0, have_units = 0;
     double fs = 0, scale = 1.0;
@@ -365,9 +382,9 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
     int rc = -1;
     ws(&j);
     if (j.p >= j.end || *j.p != '{') {
-        if (j.p < j.end && (*j.p == '[' || *j.p == '"' || *j.p == '-' ||
-                            (*j.p >= '0' && *j.p <= '9') || *j.p == 't' || *j.p == 'f' ||
-                            *j.p == 'n') &&
+        if (j.p < j.end &&
+            (*j.p == '[' || *j.p == '"' || *j.p == '-' || (*j.p >= '0' && *j.p <= '9') ||
+             *j.p == 't' || *j.p == 'f' || *j.p == 'n') &&
             skip_value(&j, 0) == 0) {
             ws(&j);
             if (j.p == j.end) jfail(&j, 400, "invalid_json", "the body must be a JSON object");
@@ -577,8 +594,8 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
             double mv = src[t] * scale;
             if (fabs(mv) > EJ_MAX_ABS_MV) { /* NaN (null) passes: a missing sample */
                 jfail(&j, 422, "sample_out_of_range",
-                      "\"signal\"[%zu][%zu] = %g %s is not a plausible ECG value (|x| <= %g mV)",
-                      c, t, src[t], units, EJ_MAX_ABS_MV);
+                      "\"signal\"[%zu][%zu] = %g %s is not a plausible ECG value (|x| <= %g mV)", c,
+                      t, src[t], units, EJ_MAX_ABS_MV);
                 goto done;
             }
             dst[t] = (float)mv;

@@ -27,7 +27,8 @@
 
 #define MAX_CONN 32
 
-static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64], tmpdir[] = "/tmp/ecgfm-bench-XXXXXX";
+static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64],
+    tmpdir[] = "/tmp/ecgfm-bench-XXXXXX";
 
 static double now_s(void) {
     struct timespec ts;
@@ -54,7 +55,8 @@ static double core_windows_per_s(double seconds) {
     float *x = malloc(n * sizeof *x);
     rng_state r;
     rng_seed(&r, 1);
-    for (size_t i = 0; i < n; i++) x[i] = 0.3f * rng_normal(&r);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.3f * rng_normal(&r);
     encoder_forward(e, x, 32, ENC_EVAL, &err); /* kernels, caches */
     int iters = 0;
     double t0 = now_s(), t;
@@ -77,7 +79,8 @@ static pid_t spawn(const char *log, char *const args[]) {
         if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
         if (chdir(root) != 0) _exit(125);
         char *argv[24] = {bin};
-        for (int i = 0; args[i] && i < 22; i++) argv[i + 1] = args[i];
+        for (int i = 0; args[i] && i < 22; i++)
+            argv[i + 1] = args[i];
         execv(bin, argv);
         _exit(127);
     }
@@ -164,7 +167,8 @@ static int load(int port, int c, const char *req, size_t req_len, double seconds
         fcntl(cs[i].fd, F_SETFL, O_NONBLOCK);
     }
     double t0 = now_s(), end = t0 + seconds;
-    for (int i = 0; i < c; i++) cs[i].sent = 0; /* 0: not yet sent */
+    for (int i = 0; i < c; i++)
+        cs[i].sent = 0; /* 0: not yet sent */
     int active = c;
     while (active > 0) {
         double t = now_s();
@@ -231,7 +235,8 @@ static int find_paths(void) {
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) return -1;
     self[n] = 0;
-    for (int up = 0; up < 2; up++) *strrchr(self, '/') = 0; /* build/bench/x -> build */
+    for (int up = 0; up < 2; up++)
+        *strrchr(self, '/') = 0; /* build/bench/x -> build */
     snprintf(bin, sizeof bin, "%s/ecgfm", self);
     *strrchr(self, '/') = 0;
     snprintf(root, sizeof root, "%s", self);
@@ -286,16 +291,16 @@ int main(int argc, char **argv) {
     snprintf(data, sizeof data, "%s/var", tmpdir);
     snprintf(log, sizeof log, "%s/server.log", tmpdir);
     snprintf(keylog, sizeof keylog, "%s/key.out", tmpdir);
-    pid_t kp = spawn(keylog, (char *[]){"keys", "create", "--scope", "embed", "--data-dir", data,
-                                        NULL});
+    pid_t kp =
+        spawn(keylog, (char *[]){"keys", "create", "--scope", "embed", "--data-dir", data, NULL});
     int st;
     waitpid(kp, &st, 0);
     char key[256] = "";
     const char *kt = slurp(keylog);
     if (kt) sscanf(kt, "%255s", key);
-    pid_t sp = spawn(log, (char *[]){"serve", "--port", "0", "--data-dir", data, "--model", model,
-                                     "--max-connections", "64", "--embed-threads", threads_s,
-                                     NULL});
+    pid_t sp =
+        spawn(log, (char *[]){"serve", "--port", "0", "--data-dir", data, "--model", model,
+                              "--max-connections", "64", "--embed-threads", threads_s, NULL});
     int port = 0;
     for (int i = 0; i < 500 && !port; i++) {
         const char *t = slurp(log);

@@ -14,14 +14,15 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 #define CLI_BATCH 32
 
 void cli_embed_usage(FILE *out) {
-    fprintf(out,
-            "embed options: ecgfm embed [--checkpoint FILE] [--pooling mean|windows] [--fs HZ]\n"
-            "                           [--threads T] FILE...\n"
-            "  FILE               a WFDB record (.hea, its .dat beside it), .csv, .npy or .edf\n"
-            "  --checkpoint FILE  encoder checkpoint (default " CLI_EMBED_DEFAULT_MODEL ")\n"
-            "  --pooling P        mean over the record's 2.5 s windows (default) or one per window\n"
-            "  --fs HZ            sampling rate for .npy files and CSV without a time column\n"
-            "  prints one JSON object per file, as POST /v1/embed answers, plus \"file\".\n");
+    fprintf(
+        out,
+        "embed options: ecgfm embed [--checkpoint FILE] [--pooling mean|windows] [--fs HZ]\n"
+        "                           [--threads T] FILE...\n"
+        "  FILE               a WFDB record (.hea, its .dat beside it), .csv, .npy or .edf\n"
+        "  --checkpoint FILE  encoder checkpoint (default " CLI_EMBED_DEFAULT_MODEL ")\n"
+        "  --pooling P        mean over the record's 2.5 s windows (default) or one per window\n"
+        "  --fs HZ            sampling rate for .npy files and CSV without a time column\n"
+        "  prints one JSON object per file, as POST /v1/embed answers, plus \"file\".\n");
 }
 
 static const char *arg_value(int argc, char **argv, int *i, const char *name) {
@@ -60,7 +61,8 @@ static int embed_one(encoder *enc, int zscore, const char *path, double fs, embe
         int B = (int)(w.n_windows - s < CLI_BATCH ? w.n_windows - s : CLI_BATCH);
         rc = encoder_forward(enc, w.x + s * per, B, ENC_EVAL, &err);
         if (!rc)
-            memcpy(emb + s * (size_t)dim, encoder_embedding(enc), (size_t)B * (size_t)dim * sizeof *emb);
+            memcpy(emb + s * (size_t)dim, encoder_embedding(enc),
+                   (size_t)B * (size_t)dim * sizeof *emb);
     }
     int ret = -1;
     if (rc) {

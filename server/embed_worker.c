@@ -27,9 +27,9 @@ static void metrics_init(void) {
                                  "encoder forwards run for /v1/embed", NULL, NULL, 0);
     m_windows = metrics_register(METRICS_COUNTER, "ecgfm_embed_windows_total",
                                  "2.5 s windows embedded for /v1/embed", NULL, NULL, 0);
-    m_multi = metrics_register(METRICS_COUNTER, "ecgfm_embed_multi_request_batches_total",
-                               "forwards that held windows of more than one request", NULL, NULL,
-                               0);
+    m_multi =
+        metrics_register(METRICS_COUNTER, "ecgfm_embed_multi_request_batches_total",
+                         "forwards that held windows of more than one request", NULL, NULL, 0);
     m_batch_hist = metrics_register(METRICS_HISTOGRAM, "ecgfm_embed_batch_windows",
                                     "windows per encoder forward (dynamic batching)", NULL, buckets,
                                     (int)(sizeof buckets / sizeof buckets[0]));
@@ -85,8 +85,8 @@ ecg_code embed_model_load(const char *path, int max_batch, encoder **out, int *z
     const struct encoder_config *c = encoder_get_config(e);
     if (c->in_channels != ECG_N_LEADS) {
         encoder_free(e);
-        return err_set(err, ECG_EINVAL, "%s: the encoder takes %d channels, not the 12 leads",
-                       path, c->in_channels);
+        return err_set(err, ECG_EINVAL, "%s: the encoder takes %d channels, not the 12 leads", path,
+                       c->in_channels);
     }
     /* The objective decides the input scaling (SPEC §1): CPC raw millivolts, others z-scored. */
     st_file f;
@@ -165,7 +165,8 @@ static void *worker_main(void *arg) {
     size_t per = (size_t)ECG_N_LEADS * (size_t)(w->win > 0 ? w->win : 1);
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->q_head && !w->stopping) pthread_cond_wait(&w->cv, &w->mu);
+        while (!w->q_head && !w->stopping)
+            pthread_cond_wait(&w->cv, &w->mu);
         if (!w->q_head) break; /* stopping and nothing left */
         /* Wait for company: until a full batch is queued or the head job has waited long enough. */
         double deadline = w->q_head->t_submit + 1e-6 * w->o.max_wait_us;
@@ -311,12 +312,24 @@ int embed_worker_ready(embed_worker *w, const char **why) {
     return r;
 }
 
-int embed_worker_dim(const embed_worker *w) { return w->dim; }
-int embed_worker_window(const embed_worker *w) { return w->win; }
-int embed_worker_zscore(const embed_worker *w) { return w->zscore; }
-const char *embed_worker_model_path(const embed_worker *w) { return w->model_path; }
-size_t embed_worker_max_windows(const embed_worker *w) { return w->o.max_windows; }
-int embed_worker_queue_max(const embed_worker *w) { return w->o.queue_max; }
+int embed_worker_dim(const embed_worker *w) {
+    return w->dim;
+}
+int embed_worker_window(const embed_worker *w) {
+    return w->win;
+}
+int embed_worker_zscore(const embed_worker *w) {
+    return w->zscore;
+}
+const char *embed_worker_model_path(const embed_worker *w) {
+    return w->model_path;
+}
+size_t embed_worker_max_windows(const embed_worker *w) {
+    return w->o.max_windows;
+}
+int embed_worker_queue_max(const embed_worker *w) {
+    return w->o.queue_max;
+}
 
 int embed_worker_submit(embed_worker *w, embed_job *job) {
     if (atomic_load(&w->ready) != 1) return 503;

@@ -23,16 +23,16 @@ typedef struct embed_job embed_job;
 typedef void (*embed_done_fn)(embed_job *job);
 
 struct embed_job {
-    const float *x;     /* [n_windows][12][win], owned by the submitter until done */
+    const float *x; /* [n_windows][12][win], owned by the submitter until done */
     size_t n_windows;
-    float *emb;         /* [n_windows][dim], owned by the submitter, filled by the worker */
+    float *emb; /* [n_windows][dim], owned by the submitter, filled by the worker */
     embed_done_fn done;
     void *user;
-    ecg_code code;      /* ECG_OK, or why the forward failed */
+    ecg_code code; /* ECG_OK, or why the forward failed */
     char msg[256];
     /* worker's */
-    size_t next;        /* first window not yet handed to a batch */
-    size_t finished;    /* windows embedded */
+    size_t next;     /* first window not yet handed to a batch */
+    size_t finished; /* windows embedded */
     double t_submit;
     embed_job *qnext;
 };
@@ -47,13 +47,13 @@ typedef struct {
 } embed_worker_opts;
 
 typedef struct {
-    uint64_t batches;        /* forwards run */
-    uint64_t windows;        /* windows embedded */
-    uint64_t jobs;           /* jobs completed */
-    uint64_t rejected;       /* submissions refused because the queue was full */
+    uint64_t batches;           /* forwards run */
+    uint64_t windows;           /* windows embedded */
+    uint64_t jobs;              /* jobs completed */
+    uint64_t rejected;          /* submissions refused because the queue was full */
     uint64_t multi_job_batches; /* forwards that held windows of more than one job */
     int max_batch_seen;
-    int queued;              /* jobs waiting or running now */
+    int queued; /* jobs waiting or running now */
 } embed_worker_stats;
 
 /* Starts the worker thread, which loads the model (see embed_worker_ready) and then serves the
@@ -62,7 +62,7 @@ ecg_code embed_worker_start(embed_worker **out, uv_loop_t *loop, const embed_wor
                             ecg_err *err);
 /* 1 once the model is loaded; 0 while loading; -1 when loading failed (why: a message). */
 int embed_worker_ready(embed_worker *w, const char **why);
-int embed_worker_dim(const embed_worker *w); /* embedding size (valid once ready) */
+int embed_worker_dim(const embed_worker *w);    /* embedding size (valid once ready) */
 int embed_worker_window(const embed_worker *w); /* samples per window (600) */
 int embed_worker_zscore(const embed_worker *w); /* the checkpoint's objective z-scores its input */
 const char *embed_worker_model_path(const embed_worker *w);

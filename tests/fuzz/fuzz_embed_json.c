@@ -1,5 +1,6 @@
 /* fuzz_embed_json.c — libFuzzer target for the /v1/embed JSON reader: any bytes, no crash, no
- * leak; an accepted body gives a record with a valid rate, leads and samples, a refused one a 4xx. */
+ * leak; an accepted body gives a record with a valid rate, leads and samples, a refused one a 4xx.
+ */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -81,7 +81,8 @@ static pid_t spawn2(const char *out_log, const char *err_log, char *const args[]
         if (fd < 0 || fe < 0 || dup2(fd, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
         if (chdir(root) != 0) _exit(125);
         char *argv[40] = {bin};
-        for (int i = 0; args[i] && i < 38; i++) argv[i + 1] = args[i];
+        for (int i = 0; args[i] && i < 38; i++)
+            argv[i + 1] = args[i];
         execv(bin, argv);
         _exit(127);
     }
@@ -247,7 +248,8 @@ static void request(answer *a, int port, const char *method, const char *path, c
 static json_t *answer_json(const answer *a) {
     json_error_t e;
     json_t *j = json_loads(a->body, 0, &e);
-    if (!j || !json_is_object(j)) fail_msg("body is not a JSON object (%s):\n%.400s", e.text, a->raw);
+    if (!j || !json_is_object(j))
+        fail_msg("body is not a JSON object (%s):\n%.400s", e.text, a->raw);
     return j;
 }
 
@@ -287,10 +289,11 @@ static void start_server(server *s, const char *name, const char *const *extra) 
     char data[PATH_MAX];
     tmp_path(data, sizeof data, "var");
     tmp_path(s->log, sizeof s->log, name);
-    char *args[40] = {"serve", "--port", "0", "--data-dir", data, "--model", model,
-                      "--max-body-bytes", "4000000"};
+    char *args[40] = {"serve", "--port",           "0",      "--data-dir", data, "--model",
+                      model,   "--max-body-bytes", "4000000"};
     int n = 9;
-    for (int i = 0; extra && extra[i]; i++) args[n++] = (char *)extra[i];
+    for (int i = 0; extra && extra[i]; i++)
+        args[n++] = (char *)extra[i];
     args[n] = NULL;
     s->pid = spawn2(s->log, NULL, args);
     s->port = wait_listening(s->pid, s->log);
@@ -515,7 +518,8 @@ static void test_csv_upload_equals_cli(void **state) {
     FILE *f = fopen(csv, "w");
     assert_non_null(f);
     fprintf(f, "time");
-    for (int c = 0; c < r.n_channels; c++) fprintf(f, ",%s", r.channels[c].name);
+    for (int c = 0; c < r.n_channels; c++)
+        fprintf(f, ",%s", r.channels[c].name);
     fprintf(f, "\n");
     for (size_t t = 0; t < r.n_samples; t++) {
         fprintf(f, "%.4f", (double)t / r.fs);
@@ -576,7 +580,8 @@ static void test_batching(void **state) {
     enum { N = 16 };
     int fds[N];
     for (int i = 0; i < N; i++)
-        fds[i] = send_request(srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+        fds[i] =
+            send_request(srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
     json_t *first = NULL;
     for (int i = 0; i < N; i++) {
         read_answer(fds[i], &a);
@@ -619,8 +624,8 @@ static void test_bad_inputs(void **state) {
         {"number overflow", "application/json", "/v1/embed",
          "{\"signal\": [[1e999]], \"fs\": 500, \"leads\": [\"I\"]}", 400, "invalid_json"},
         {"missing signal", "application/json", "/v1/embed", "{\"fs\": 500}", 400, "missing_field"},
-        {"missing fs", "application/json", "/v1/embed",
-         "{\"signal\": [[1,2]], \"leads\": [\"I\"]}", 400, "missing_field"},
+        {"missing fs", "application/json", "/v1/embed", "{\"signal\": [[1,2]], \"leads\": [\"I\"]}",
+         400, "missing_field"},
         {"missing leads", "application/json", "/v1/embed", "{\"signal\": [[1,2]], \"fs\": 500}",
          400, "missing_field"},
         {"unknown field", "application/json", "/v1/embed",
@@ -669,8 +674,8 @@ static void test_bad_inputs(void **state) {
         {"multipart no boundary", "multipart/form-data", "/v1/embed", "--x\r\n", 400,
          "invalid_multipart"},
         {"multipart truncated", "multipart/form-data; boundary=x", "/v1/embed",
-         "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.csv\"\r\n\r\nI\n1\n",
-         400, "invalid_multipart"},
+         "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.csv\"\r\n\r\nI\n1\n", 400,
+         "invalid_multipart"},
         {"path traversal name", "multipart/form-data; boundary=x", "/v1/embed",
          "--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"../../etc/passwd\"\r\n\r\n"
          "root:x:0:0\r\n--x--\r\n",
@@ -717,13 +722,19 @@ static void test_stop(void **state) {
 static void test_queue_full_and_drain(void **state) {
     (void)state;
     server s;
-    const char *extra[] = {"--embed-queue-max", "1", "--embed-max-wait-us", "2000000",
-                           "--embed-max-windows", "2", NULL};
+    const char *extra[] = {"--embed-queue-max",
+                           "1",
+                           "--embed-max-wait-us",
+                           "2000000",
+                           "--embed-max-windows",
+                           "2",
+                           NULL};
     start_server(&s, "server-q.log", extra);
     /* 1800 samples at 240 Hz are 3 windows: past the limit of 2, 413 naming it. */
     char *big = malloc(1800 * 8 + 100);
     size_t bl = (size_t)sprintf(big, "{\"fs\": 240, \"leads\": [\"II\"], \"signal\": [[0");
-    for (int i = 1; i < 1800; i++) bl += (size_t)sprintf(big + bl, ",0.%d", i % 10);
+    for (int i = 1; i < 1800; i++)
+        bl += (size_t)sprintf(big + bl, ",0.%d", i % 10);
     bl += (size_t)sprintf(big + bl, "]]}");
     answer a;
     request(&a, s.port, "POST", "/v1/embed", "application/json", big, bl);
@@ -753,7 +764,8 @@ static void test_json_reader(void **state) {
     char body[256];
     const char *fmts[] = {"%.4f", "%.9g", "%.17g", "%.3e", "%g", "%.0f"};
     for (int i = 0; i < 30000; i++) {
-        double x = (rand() / (double)RAND_MAX - 0.5) * pow(10, rand() % 12 - 7); /* within the 1e5 mV limit */
+        double x = (rand() / (double)RAND_MAX - 0.5) *
+                   pow(10, rand() % 12 - 7); /* within the 1e5 mV limit */
         char num[64];
         snprintf(num, sizeof num, fmts[i % 6], x);
         snprintf(body, sizeof body, "{\"signal\":[[%s]],\"fs\":100,\"leads\":[\"I\"]}", num);
@@ -770,7 +782,8 @@ static void test_json_reader(void **state) {
         const char *body;
         int status;
     } cases[] = {
-        {" \n{ \"leads\" : [ \"\\u0049\" , \"V\\u0031\" ] ,\"fs\":5e2, \"signal\":[[1,null],[2E-1,-0.0]] } ",
+        {" \n{ \"leads\" : [ \"\\u0049\" , \"V\\u0031\" ] ,\"fs\":5e2, "
+         "\"signal\":[[1,null],[2E-1,-0.0]] } ",
          0},
         {"{\"signal\":[[1]],\"fs\":100,\"leads\":[\"I\"]} x", 400},
         {"{\"signal\":[[1]],\"fs\":100,\"fs\":100,\"leads\":[\"I\"]}", 400},
