@@ -554,6 +554,48 @@ static void test_csv_upload_equals_cli(void **state) {
     json_decref(cli);
 }
 
+/* The PTB-XL record as a float32 .npy of shape (12, 1000), raw body with ?fs=, against
+ * `ecgfm embed --fs 100` of the same file. */
+static void test_npy_upload_equals_cli(void **state) {
+    (void)state;
+    ecg_record r = {0};
+    ecg_err err = {0};
+    char path[PATH_MAX], npy[PATH_MAX];
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
+    tmp_path(npy, sizeof npy, "00001_lr.npy");
+    FILE *f = fopen(npy, "wb");
+    assert_non_null(f);
+    char hdr[128];
+    int hl =
+        snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
+                 r.n_channels, r.n_samples);
+    int total = 10 + hl + 1, pad = (64 - total % 64) % 64;
+    unsigned short hlen = (unsigned short)(hl + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fwrite(&hlen, 2, 1, f); /* little-endian on x86 */
+    fwrite(hdr, 1, (size_t)hl, f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    fwrite(r.signal, sizeof(float), (size_t)r.n_channels * r.n_samples, f);
+    fclose(f);
+    record_free(&r);
+    json_t *cli = cli_embed(npy, NULL, "100");
+    size_t len;
+    char *body = slurp(npy, &len);
+    answer a;
+    request(&a, srv.port, "POST", "/v1/embed?fs=100", "application/x-npy", body, len);
+    if (a.status != 200) fail_msg("npy upload: %.600s", a.raw);
+    json_t *j = answer_json(&a);
+    assert_int_equal(json_array_size(json_object_get(j, "leads_present")), 12);
+    assert_same_embedding(j, cli);
+    json_decref(j);
+    answer_free(&a);
+    free(body);
+    json_decref(cli);
+}
+
 /* A value from the /metrics text ("name value" line); 0 when absent (a counter never added to
  * has no sample line), -1 when the family itself is missing. */
 static double metric(const char *text, const char *name) {
@@ -866,6 +908,7 @@ int main(void) {
         cmocka_unit_test(test_json_equals_cli),
         cmocka_unit_test(test_wfdb_upload_equals_cli),
         cmocka_unit_test(test_csv_upload_equals_cli),
+        cmocka_unit_test(test_npy_upload_equals_cli),
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test_teardown(test_stop, kill_children),
