@@ -10,6 +10,7 @@
 #include "core/base/threads.h"
 
 #include "server/cli_embed.h"
+#include "server/cli_finetune.h"
 #include "server/cli_keys.h"
 #include "server/cli_pretrain.h"
 #include "server/cli_transfer.h"
@@ -32,6 +33,7 @@ static void print_usage(FILE *out) {
                  "  migrate   apply the database schema migrations and exit\n"
                  "  embed     embed ECG files with a checkpoint, as POST /v1/embed does\n"
                  "  transfer  zero-shot transfer of a checkpoint to a UCR/UEA task (see below)\n"
+                 "  finetune  fine-tune a checkpoint on a UCR/UEA task (see below)\n"
                  "  version   print the version\n"
                  "  help      print this help\n"
                  "\n"
@@ -48,6 +50,7 @@ static void print_usage(FILE *out) {
     cli_embed_usage(out);
     cli_pretrain_usage(out);
     cli_transfer_usage(out);
+    cli_finetune_usage(out);
     fprintf(out,
             "\n"
             "exit status: 0 ok, 1 runtime failure (e.g. port in use), 2 usage or config error\n");
@@ -91,6 +94,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "keys") == 0) return cli_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "migrate") == 0) return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);
+    if (strcmp(cmd, "finetune") == 0) return cli_finetune(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2) {
             fprintf(stderr, "ecgfm version: takes no arguments\n");

@@ -1,0 +1,264 @@
+/* cli_finetune.c — `ecgfm finetune`: read a task's train and test splits, load the checkpoint (or
+ * build a random-init encoder of a model config), run finetune_run and print the result. */
+#include "server/cli_finetune.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/encoder_config_json.h"
+#include "api/finetune_json.h"
+#include "core/base/threads.h"
+#include "core/data/arff.h"
+#include "core/data/sktime_ts.h"
+#include "core/data/taskfmt.h"
+#include "core/data/ucr.h"
+#include "core/model/checkpoint.h"
+#include "core/transfer/finetune.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+void cli_finetune_usage(FILE *out) {
+    fprintf(out,
+            "finetune options (train on a UCR/UEA task's train split, score on test):\n"
+            "  --checkpoint FILE  encoder checkpoint (.safetensors)\n"
+            "  --random           a random-init encoder instead (the from-scratch baseline\n"
+            "                     with --mode finetune): the checkpoint's config with\n"
+            "                     --checkpoint, else --model FILE (a model config JSON)\n"
+            "  --train FILE --test FILE                                      [required]\n"
+            "  --mode finetune|frozen|linear  default finetune (encoder + linear head; frozen:\n"
+            "                     attention-pooling head on the frozen encoder; linear:\n"
+            "                     linear head on the frozen mean-pooled embedding)\n"
+            "  --epochs N         at most N epochs (default 100)\n"
+            "  --patience P       early stopping patience in epochs (default 20)\n"
+            "  --val-fraction F   stratified share of train held out for it (default 0.2)\n"
+            "  --lr X             base learning rate (default 0.01; finetune: stem x0.01,\n"
+            "                     backbone x0.1, head x1)\n"
+            "  --batch B          windows per step (default 16)\n"
+            "  --seed S           split, shuffling, head init and dropout (default 0)\n"
+            "  --random-seed S    weights of the --random encoder (default 1)\n"
+            "  --channels lead2|all|multi, --length resample|slide   as `ecgfm transfer`\n"
+            "  --threads T        compute threads (0 = all cores)\n"
+            "  --json             the result as JSON on stdout\n");
+}
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != 0) return NULL;
+    if (*i + 1 >= argc) {
+        *bad = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcasecmp(s + a - b, suf) == 0;
+}
+
+static ecg_code read_task(const char *path, task_split *t, ecg_err *err) {
+    if (ends_with(path, ".ts")) return ts_read_file(t, path, NULL, err);
+    if (ends_with(path, ".arff")) return arff_read_file(t, path, NULL, err);
+    return ucr_read_file(t, path, NULL, err);
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (!s || s[0] == '-') return 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+    uint64_t u;
+    if (!parse_u64(s, &u) || u < (uint64_t)lo || u > (uint64_t)hi) return 0;
+    *out = (int)u;
+    return 1;
+}
+
+static int parse_double(const char *s, double lo, double hi, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) return 0;
+    *out = v;
+    return 1;
+}
+
+int cli_finetune(int argc, char **argv) {
+    const char *ckpt = NULL, *model = NULL, *train_path = NULL, *test_path = NULL, *s_mode = NULL,
+               *s_epochs = NULL, *s_pat = NULL, *s_vf = NULL, *s_lr = NULL, *s_batch = NULL,
+               *s_seed = NULL, *s_rseed = NULL, *s_ch = NULL, *s_len = NULL, *s_threads = NULL;
+    int json = 0, random = 0;
+    for (int i = 0; i < argc; i++) {
+        int bad = 0;
+        const char *v;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            cli_finetune_usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--random") == 0)
+            random = 1;
+        else if ((v = opt_value(argc, argv, &i, "--checkpoint", &bad)))
+            ckpt = v;
+        else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
+            model = v;
+        else if ((v = opt_value(argc, argv, &i, "--train", &bad)))
+            train_path = v;
+        else if ((v = opt_value(argc, argv, &i, "--test", &bad)))
+            test_path = v;
+        else if ((v = opt_value(argc, argv, &i, "--mode", &bad)))
+            s_mode = v;
+        else if ((v = opt_value(argc, argv, &i, "--epochs", &bad)))
+            s_epochs = v;
+        else if ((v = opt_value(argc, argv, &i, "--patience", &bad)))
+            s_pat = v;
+        else if ((v = opt_value(argc, argv, &i, "--val-fraction", &bad)))
+            s_vf = v;
+        else if ((v = opt_value(argc, argv, &i, "--lr", &bad)))
+            s_lr = v;
+        else if ((v = opt_value(argc, argv, &i, "--batch", &bad)))
+            s_batch = v;
+        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+            s_seed = v;
+        else if ((v = opt_value(argc, argv, &i, "--random-seed", &bad)))
+            s_rseed = v;
+        else if ((v = opt_value(argc, argv, &i, "--channels", &bad)))
+            s_ch = v;
+        else if ((v = opt_value(argc, argv, &i, "--length", &bad)))
+            s_len = v;
+        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+            s_threads = v;
+        else {
+            fprintf(stderr, "ecgfm finetune: unknown option %s\nrun `ecgfm help` for the options\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+        if (bad) {
+            fprintf(stderr, "ecgfm finetune: missing value for %s\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!train_path || !test_path || (!ckpt && !(random && model)) || (ckpt && model)) {
+        fprintf(stderr,
+                "ecgfm finetune: --train, --test and --checkpoint (or --random with "
+                "--checkpoint or --model) are required\nrun `ecgfm help` for the options\n");
+        return EXIT_USAGE;
+    }
+    ecg_err err = {0};
+    ft_opts o;
+    ft_opts_default(&o);
+    uint64_t rseed = 1;
+    double dv;
+    if ((s_mode && ft_mode_parse(s_mode, &o.mode, &err)) ||
+        (s_ch && map_channels_parse(s_ch, &o.map.channels, &err)) ||
+        (s_len && map_length_parse(s_len, &o.map.length, &err))) {
+        fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
+        return EXIT_USAGE;
+    }
+    if ((s_epochs && !parse_int(s_epochs, 0, 100000, &o.epochs)) ||
+        (s_pat && !parse_int(s_pat, 0, 100000, &o.patience)) ||
+        (s_batch && !parse_int(s_batch, 1, 4096, &o.batch)) ||
+        (s_seed && !parse_u64(s_seed, &o.seed)) || (s_rseed && !parse_u64(s_rseed, &rseed))) {
+        fprintf(stderr, "ecgfm finetune: --epochs, --patience, --batch (1-4096), --seed and "
+                        "--random-seed take non-negative integers\n");
+        return EXIT_USAGE;
+    }
+    if (s_lr) {
+        if (!parse_double(s_lr, 0, 10, &dv)) {
+            fprintf(stderr, "ecgfm finetune: --lr must be a number in [0, 10]\n");
+            return EXIT_USAGE;
+        }
+        o.lr = (float)dv;
+    }
+    if (s_vf) {
+        if (!parse_double(s_vf, 0, 0.9, &o.val_fraction)) {
+            fprintf(stderr, "ecgfm finetune: --val-fraction must be in [0, 0.9]\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (s_threads) {
+        int t;
+        if (!parse_int(s_threads, 0, 1024, &t)) {
+            fprintf(stderr, "ecgfm finetune: --threads takes a non-negative integer\n");
+            return EXIT_USAGE;
+        }
+        threads_set(t);
+    }
+    task_split train = {0}, test = {0};
+    if (read_task(train_path, &train, &err) || read_task(test_path, &test, &err) ||
+        task_split_align_classes(&test, &train, &err)) {
+        fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
+        task_split_free(&train);
+        task_split_free(&test);
+        return EXIT_FAIL;
+    }
+    if (train.n_dims > 1 && !s_ch) o.map.channels = MAP_CH_MULTI;
+
+    int rcode = EXIT_OK;
+    encoder *e = NULL;
+    struct encoder_config cfg;
+    /* finetune trains the encoder: it needs the backward activations */
+    int flags = o.mode == FT_FINETUNE ? 0 : ENC_INFERENCE_ONLY;
+    int max_b = o.batch > 32 ? o.batch : 32;
+    ecg_code rc;
+    if (random) {
+        rc = ckpt ? checkpoint_read_config(ckpt, &cfg, &err)
+                  : encoder_config_from_json_file(&cfg, model, &err);
+        if (!rc) rc = encoder_create(&e, &cfg, max_b, rseed, flags, &err);
+    } else
+        rc = checkpoint_load_encoder(ckpt, max_b, flags, &e, &err);
+    if (rc) {
+        fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
+        rcode = EXIT_FAIL;
+        goto out;
+    }
+    ft_result r;
+    if (finetune_run(e, &o, &train, &test, &r, &err)) {
+        fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
+        rcode = EXIT_FAIL;
+        goto out;
+    }
+    if (json) {
+        json_t *j = ft_result_to_json(&o, &r);
+        char *text = NULL;
+        if (j && !json_object_set_new(j, "task", json_string(train.name)) &&
+            !json_object_set_new(j, "encoder",
+                                 json_string(random ? "random_init" : "checkpoint")) &&
+            !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
+            (text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9))))
+            printf("%s\n", text);
+        else {
+            fprintf(stderr, "ecgfm finetune: out of memory writing JSON\n");
+            rcode = EXIT_FAIL;
+        }
+        free(text);
+        json_decref(j);
+    } else {
+        printf("task %s: %d train (%d fit + %d validation) / %d test, %d classes\n", train.name,
+               train.n_series, r.n_fit, r.n_val, test.n_series, train.n_classes);
+        printf("mode %s, encoder %s, lr %g, batch %d, seed %llu: best epoch %d of %d (%.1f s)\n",
+               ft_mode_name(o.mode), random ? "random_init" : "checkpoint",
+               (double)(o.lr > 0 ? o.lr : ft_default_lr(o.mode)), o.batch,
+               (unsigned long long)o.seed, r.best_epoch, r.epochs_run, r.seconds);
+        if (r.n_val > 0)
+            printf("validation at the best epoch: accuracy %.4f, loss %.4f\n",
+                   r.val_acc[r.best_epoch], r.val_loss[r.best_epoch]);
+        printf("test: accuracy %.4f, balanced accuracy %.4f, macro-F1 %.4f, AUROC %.4f\n",
+               r.test.accuracy, r.test.balanced_accuracy, r.test.macro_f1, r.test.auroc);
+    }
+    ft_result_free(&r);
+out:
+    encoder_free(e);
+    task_split_free(&train);
+    task_split_free(&test);
+    return rcode;
+}
