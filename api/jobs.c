@@ -14,9 +14,9 @@
 
 static const char *const KINDS[] = {"pretrain", "finetune", "transfer", "import", "study", NULL};
 static const char *const STATES[] = {"queued", "running", "succeeded", "failed", "cancelled", NULL};
-static const char *const PARAMS[] = {"dataset", "objective", "model",   "subset",
-                                     "epochs",  "batch",     "lr",      "seed",
-                                     "threads", "checkpoint_every", "val_every", NULL};
+static const char *const PARAMS[] = {
+    "dataset", "objective", "model",   "subset",           "epochs",    "batch",
+    "lr",      "seed",      "threads", "checkpoint_every", "val_every", NULL};
 
 static int in_list(const char *s, const char *const *list) {
     for (int i = 0; s && list[i]; i++)
@@ -25,8 +25,8 @@ static int in_list(const char *s, const char *const *list) {
 }
 
 int jobs_state_is_terminal(const char *state) {
-    return state && (!strcmp(state, "succeeded") || !strcmp(state, "failed") ||
-                     !strcmp(state, "cancelled"));
+    return state &&
+           (!strcmp(state, "succeeded") || !strcmp(state, "failed") || !strcmp(state, "cancelled"));
 }
 
 /* Names that become path segments: letters, digits, . _ -, not starting with a dot. */
@@ -166,19 +166,18 @@ static int parse_pretrain(json_t *params, const char *configs_dir, int max_threa
     if (jlr) {
         lr = json_number_value(jlr);
         if (!json_is_number(jlr) || !(lr > 0) || !isfinite(lr) || lr > 10) {
-            api_response_error(res, 422, "invalid_value",
-                               "params.lr must be a number in (0, 10]");
+            api_response_error(res, 422, "invalid_value", "params.lr must be a number in (0, 10]");
             return -1;
         }
     }
     json_t *model = resolve_model(json_object_get(params, "model"), configs_dir, kind, res);
     if (!model) return -1;
-    req->params = json_pack(
-        "{s:s, s:s, s:o, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "dataset", req->dataset,
-        "objective", ssl_kind_name(kind), "model", model, "subset", (json_int_t)subset, "epochs",
-        (json_int_t)epochs, "batch", (json_int_t)batch, "lr", lr, "seed", (json_int_t)seed,
-        "threads", (json_int_t)threads, "checkpoint_every", (json_int_t)cevery, "val_every",
-        (json_int_t)vevery);
+    req->params =
+        json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "dataset",
+                  req->dataset, "objective", ssl_kind_name(kind), "model", model, "subset",
+                  (json_int_t)subset, "epochs", (json_int_t)epochs, "batch", (json_int_t)batch,
+                  "lr", lr, "seed", (json_int_t)seed, "threads", (json_int_t)threads,
+                  "checkpoint_every", (json_int_t)cevery, "val_every", (json_int_t)vevery);
     if (!req->params) {
         api_response_error(res, 500, "out_of_memory", "out of memory");
         return -1;
@@ -333,9 +332,9 @@ json_t *jobs_view_json(const jobs_view *v) {
                      parsed(v->params), "progress", parsed(v->progress), "result",
                      parsed(v->result), "error", v->error ? json_string(v->error) : json_null(),
                      "attempt", (json_int_t)v->attempt, "cancel_requested", v->cancel_requested,
-                     "created_at", timestamp(v->created_at), "started_at",
-                     timestamp(v->started_at), "finished_at", timestamp(v->finished_at),
-                     "updated_at", timestamp(v->updated_at));
+                     "created_at", timestamp(v->created_at), "started_at", timestamp(v->started_at),
+                     "finished_at", timestamp(v->finished_at), "updated_at",
+                     timestamp(v->updated_at));
 }
 
 void jobs_answer_one(const jobs_view *v, int status, api_response *res) {

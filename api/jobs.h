@@ -1,5 +1,6 @@
 /* jobs.h — the jobs endpoints on the api side: a POST /v1/jobs body becomes validated, normalised
- * parameters (and a pretrain_config), stored job rows become JSON. Scheduling is server/jobs.c's. */
+ * parameters (and a pretrain_config), stored job rows become JSON. Scheduling is server/jobs.c's.
+ */
 #ifndef ECGFM_API_JOBS_H
 #define ECGFM_API_JOBS_H
 

@@ -80,8 +80,8 @@ int jobs_thread_budget(const jobs *j) {
 
 /* ---- rows ---- */
 
-#define ROW_COLS                                                                                  \
-    "id, kind, state, params, progress, result, error, attempt, cancel_requested, created_at, "   \
+#define ROW_COLS                                                                                   \
+    "id, kind, state, params, progress, result, error, attempt, cancel_requested, created_at, "    \
     "started_at, finished_at, updated_at"
 
 static const char SQL_GET[] = "SELECT " ROW_COLS " FROM jobs WHERE id = ?1";
@@ -106,8 +106,7 @@ static const char SQL_PROGRESS[] = "UPDATE jobs SET progress = ?2, updated_at = 
 static const char SQL_FINISH[] =
     "UPDATE jobs SET state = ?2, error = ?3, result = ?4, finished_at = ?5, updated_at = ?5"
     " WHERE id = ?1";
-static const char SQL_REQUEUE[] =
-    "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE id = ?1";
+static const char SQL_REQUEUE[] = "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE id = ?1";
 static const char SQL_CANCEL_QUEUED[] =
     "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?2, updated_at = ?2"
     " WHERE id = ?1";
@@ -283,14 +282,14 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
         now - r->last_persist < j->o.progress_every_s && p->step < p->total_steps)
         return;
     r->last_persist = now;
-    json_t *pj = json_pack(
-        "{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "event",
-        event_name(p->event), "step", (json_int_t)p->step, "total_steps",
-        (json_int_t)p->total_steps, "epoch", (json_int_t)p->epoch, "epochs", (json_int_t)p->epochs,
-        "loss", num(p->train_loss), "loss_avg", num(p->train_loss_avg), "val_loss",
-        num(p->val_loss), "windows_per_s", num(p->windows_per_s), "eta_s", num(p->eta_s),
-        "elapsed_s", num(p->elapsed_s), "metrics", metrics_obj(&p->train_metrics), "val_metrics",
-        metrics_obj(&p->val_metrics));
+    json_t *pj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                           "event", event_name(p->event), "step", (json_int_t)p->step,
+                           "total_steps", (json_int_t)p->total_steps, "epoch", (json_int_t)p->epoch,
+                           "epochs", (json_int_t)p->epochs, "loss", num(p->train_loss), "loss_avg",
+                           num(p->train_loss_avg), "val_loss", num(p->val_loss), "windows_per_s",
+                           num(p->windows_per_s), "eta_s", num(p->eta_s), "elapsed_s",
+                           num(p->elapsed_s), "metrics", metrics_obj(&p->train_metrics),
+                           "val_metrics", metrics_obj(&p->val_metrics));
     char *text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
     if (!text) {
         json_decref(pj);
@@ -311,8 +310,10 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
             sqlite3_reset(st);
         }
     }
-    if (!rc) rc = add_event(c, r->id, "progress", pj, &err);
-    else json_decref(pj);
+    if (!rc)
+        rc = add_event(c, r->id, "progress", pj, &err);
+    else
+        json_decref(pj);
     if (!rc) rc = db_commit(c, &err);
     db_writer_unlock(j->db, c);
     free(text);
@@ -379,16 +380,15 @@ static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pret
                      model_text ? err.msg : "out of memory");
             ev = json_pack("{s:s, s:s}", "state", state, "error", msg);
         } else {
-            result = json_pack("{s:{s:n, s:s, s:s, s:I}, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, "
-                               "s:s}",
-                               "checkpoint", "id", "path", ck_rel, "sha256", hex, "size_bytes",
-                               (json_int_t)size, "step", (json_int_t)pr->step, "total_steps",
-                               (json_int_t)pr->total_steps, "resumed_from_step",
-                               (json_int_t)pr->start_step, "first_val_loss",
-                               num(pr->first_val_loss), "last_val_loss", num(pr->last_val_loss),
-                               "val_metrics", metrics_obj(&pr->last_val_metrics), "n_train",
-                               (json_int_t)pr->n_train, "n_val", (json_int_t)pr->n_val, "dataset",
-                               dataset);
+            result = json_pack(
+                "{s:{s:n, s:s, s:s, s:I}, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, "
+                "s:s}",
+                "checkpoint", "id", "path", ck_rel, "sha256", hex, "size_bytes", (json_int_t)size,
+                "step", (json_int_t)pr->step, "total_steps", (json_int_t)pr->total_steps,
+                "resumed_from_step", (json_int_t)pr->start_step, "first_val_loss",
+                num(pr->first_val_loss), "last_val_loss", num(pr->last_val_loss), "val_metrics",
+                metrics_obj(&pr->last_val_metrics), "n_train", (json_int_t)pr->n_train, "n_val",
+                (json_int_t)pr->n_val, "dataset", dataset);
             ev = json_pack("{s:s, s:I}", "state", state, "step", (json_int_t)pr->step);
         }
     }
@@ -527,9 +527,9 @@ static void schedule(jobs *j) {
             }
             if (!attempt) rc = db_fail(c, &err, "starting a job");
             if (!rc)
-                rc = add_event(c, id,
-                               "state", json_pack("{s:s, s:I, s:i}", "state", "running", "attempt",
-                                                  (json_int_t)attempt, "threads", j->o.threads),
+                rc = add_event(c, id, "state",
+                               json_pack("{s:s, s:I, s:i}", "state", "running", "attempt",
+                                         (json_int_t)attempt, "threads", j->o.threads),
                                &err);
             if (!rc) rc = db_commit(c, &err);
         }
@@ -641,7 +641,8 @@ static ecg_code recover(jobs *j, ecg_err *err) {
     }
     if (!rc) rc = db_commit(c, err);
     db_writer_unlock(j->db, c);
-    if (!rc && n) fprintf(stderr, "ecgfm: jobs: %d interrupted job%s re-queued\n", n, n == 1 ? "" : "s");
+    if (!rc && n)
+        fprintf(stderr, "ecgfm: jobs: %d interrupted job%s re-queued\n", n, n == 1 ? "" : "s");
     return rc;
 }
 
@@ -661,10 +662,11 @@ ecg_code jobs_start(jobs **out, uv_loop_t *loop, db *d, const jobs_opts *o, ecg_
     j->o.data_dir = j->data_dir;
     pthread_mutex_init(&j->mu, NULL);
     static const char *const STATE_LABEL[] = {"state", NULL};
-    j->m_jobs = metrics_register(METRICS_GAUGE, "ecgfm_jobs", "jobs by state", STATE_LABEL, NULL, 0);
-    j->m_wps = metrics_register(METRICS_GAUGE, "ecgfm_training_windows_per_second",
-                                "training windows per second, summed over running jobs", NULL,
-                                NULL, 0);
+    j->m_jobs =
+        metrics_register(METRICS_GAUGE, "ecgfm_jobs", "jobs by state", STATE_LABEL, NULL, 0);
+    j->m_wps =
+        metrics_register(METRICS_GAUGE, "ecgfm_training_windows_per_second",
+                         "training windows per second, summed over running jobs", NULL, NULL, 0);
     j->m_steps = metrics_register(METRICS_COUNTER, "ecgfm_training_steps_total",
                                   "optimizer steps taken by jobs", NULL, NULL, 0);
     j->m_streams = metrics_register(METRICS_GAUGE, "ecgfm_job_event_streams",
@@ -1053,8 +1055,8 @@ void jobs_shutdown(jobs *j, void (*on_stopped)(void *ctx), void *ctx) {
     uv_timer_stop(&j->heartbeat);
     wake_streams(j);
     if (j->runs)
-        fprintf(stderr, "ecgfm: jobs: asking %d running job%s to save their state and stop\n",
-                j->n_runs, j->n_runs == 1 ? "" : "s");
+        fprintf(stderr, "ecgfm: jobs: asking %d running job%s to save %s state and stop\n",
+                j->n_runs, j->n_runs == 1 ? "" : "s", j->n_runs == 1 ? "its" : "their");
     uv_async_send(&j->async); /* calls on_stopped once no job runs */
 }
 

@@ -62,8 +62,7 @@ void routes_jobs_events(const routes_ctx *ctx, const routes_request *rq, api_res
         errno = 0;
         after = strtoll(a, &end, 10);
         if (errno || end == a || *end || after < 0) {
-            api_response_error(res, 422, "invalid_value",
-                               "after must be a non-negative event id");
+            api_response_error(res, 422, "invalid_value", "after must be a non-negative event id");
             return;
         }
     }

@@ -1,0 +1,623 @@
+/* test_api_jobs.c — the job endpoints against the real build/ecgfm on 127.0.0.1 with a temp data
+ * directory and a tiny synthetic dataset (`ecgfm synth`): a small pretrain job streamed over SSE to
+ * completion, its checkpoint recorded; cancel and retry; list filters and paging; 401/403/404/
+ * 409/415/422; kill -9 while a job runs and the restarted server resumes it; SIGTERM saves a
+ * running job for the next start; PRAGMA integrity_check afterwards. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define START_TIMEOUT_MS 15000
+#define EXIT_TIMEOUT_MS 15000
+#define JOB_TIMEOUT_MS 30000
+#define IO_TIMEOUT_S 10
+
+static char bin[PATH_MAX], repo[PATH_MAX];
+static char tmpdir[64], data[256];
+static pid_t server_pid;
+static int port;
+static char train_key[64], read_key[64];
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static char *read_text(const char *path) {
+    static char buf[1 << 16];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static pid_t spawn(const char *log, char *const args[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        const char *vars[] = {"ECGFM_CONFIG",
+                              "ECGFM_HOST",
+                              "ECGFM_PORT",
+                              "ECGFM_DATA_DIR",
+                              "ECGFM_JOBS_MAX_RUNNING",
+                              "ECGFM_JOBS_THREADS",
+                              "ECGFM_JOBS_HEARTBEAT_S",
+                              "ECGFM_CONFIGS_DIR"};
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+            unsetenv(vars[i]);
+        char *argv[32] = {bin};
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        execv(bin, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid, int ms) {
+    long long deadline = now_ms() + ms;
+    for (;;) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) return st;
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        sleep_ms(10);
+    }
+}
+
+static int run_cmd(const char *log, char *const args[]) {
+    unlink(log);
+    int st = wait_exit(spawn(log, args), EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st))
+        fail_msg("%s did not exit normally:\n%s", args[0], read_text(log));
+    return WEXITSTATUS(st);
+}
+
+static void make_key(const char *scope, char key[64]) {
+    char log[256];
+    snprintf(log, sizeof log, "%s/key.log", tmpdir);
+    if (run_cmd(log,
+                (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", data, NULL}))
+        fail_msg("keys create failed:\n%s", read_text(log));
+    const char *text = read_text(log);
+    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+}
+
+static void start_server(const char *logname) {
+    char log[256], configs[PATH_MAX + 16], model[PATH_MAX + 64];
+    snprintf(log, sizeof log, "%s/%s", tmpdir, logname);
+    snprintf(configs, sizeof configs, "%s/configs", repo);
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", repo);
+    unlink(log);
+    char *args[] = {"serve", "--port",
+                    "0",     "--data-dir",
+                    data,    "--configs-dir",
+                    configs, "--model",
+                    model,   "--jobs-threads",
+                    "1",     "--jobs-max-running",
+                    "1",     "--jobs-heartbeat-s",
+                    "1",     "--embed-threads",
+                    "1",     NULL};
+    server_pid = spawn(log, args);
+    long long deadline = now_ms() + START_TIMEOUT_MS;
+    while (now_ms() < deadline) {
+        const char *p = strstr(read_text(log), "listening on http://127.0.0.1:");
+        if (p && strchr(p, '\n') && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1)
+            return;
+        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
+            fail_msg("server exited early:\n%s", read_text(log));
+        sleep_ms(20);
+    }
+    fail_msg("server did not start:\n%s", read_text(log));
+}
+
+static void stop_server(void) {
+    kill(server_pid, SIGTERM);
+    int st = wait_exit(server_pid, EXIT_TIMEOUT_MS);
+    server_pid = 0;
+    assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int connect_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        fail_msg("cannot connect to port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+static void send_request(int fd, const char *method, const char *path, const char *key,
+                         const char *ctype, const char *body) {
+    static char req[1 << 16];
+    char auth[128] = "", ct[128] = "";
+    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
+    size_t blen = body ? strlen(body) : 0;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
+                     "Content-Length: %zu\r\n\r\n%s",
+                     method, path, auth, ct, blen, body ? body : "");
+    assert_true(n > 0 && n < (int)sizeof req);
+    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+typedef struct {
+    int status;
+    char raw[1 << 18];
+    const char *body;
+} http_answer;
+
+static http_answer A; /* the last answer */
+
+static void http_do(const char *method, const char *path, const char *key, const char *ctype,
+                    const char *body) {
+    int fd = connect_port();
+    send_request(fd, method, path, key, ctype, body);
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = recv(fd, A.raw + len, sizeof A.raw - 1 - len, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+        if (len + 1 >= sizeof A.raw) break;
+    }
+    A.raw[len] = '\0';
+    close(fd);
+    if (sscanf(A.raw, "HTTP/1.1 %d", &A.status) != 1) fail_msg("%s %s: no answer", method, path);
+    const char *b = strstr(A.raw, "\r\n\r\n");
+    A.body = b ? b + 4 : "";
+}
+
+static json_t *answer_json(void) {
+    json_error_t e;
+    json_t *j = json_loads(A.body, 0, &e);
+    if (!j) fail_msg("not JSON (%s):\n%s", e.text, A.raw);
+    return j;
+}
+
+static void expect_error(int status, const char *code) {
+    if (A.status != status) fail_msg("want %d %s, got:\n%s", status, code, A.raw);
+    json_t *j = answer_json();
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    if (!c || strcmp(c, code) != 0) fail_msg("want code %s:\n%s", code, A.raw);
+    json_decref(j);
+}
+
+/* POST /v1/jobs with a train key; returns the new id (201 required). */
+static long long create_job(const char *params) {
+    char body[2048];
+    snprintf(body, sizeof body, "{\"kind\":\"pretrain\",\"params\":%s}", params);
+    http_do("POST", "/v1/jobs", train_key, "application/json", body);
+    if (A.status != 201) fail_msg("job not created:\n%s", A.raw);
+    json_t *j = answer_json();
+    long long id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    assert_true(id > 0);
+    return id;
+}
+
+/* GET /v1/jobs/{id} (new reference). */
+static json_t *get_job(long long id) {
+    char path[64];
+    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+    http_do("GET", path, read_key, NULL, NULL);
+    if (A.status != 200) fail_msg("GET %s:\n%s", path, A.raw);
+    return answer_json();
+}
+
+static const char *jstate(json_t *j) {
+    return json_string_value(json_object_get(j, "state"));
+}
+
+static long long jstep(json_t *j) {
+    return json_integer_value(json_object_get(json_object_get(j, "progress"), "step"));
+}
+
+/* Poll until the job is in state (and, for running, past min_step); returns the job. */
+static json_t *wait_job(long long id, const char *state, long long min_step) {
+    long long deadline = now_ms() + JOB_TIMEOUT_MS;
+    for (;;) {
+        json_t *j = get_job(id);
+        if (!strcmp(jstate(j), state) && jstep(j) >= min_step) return j;
+        if (now_ms() > deadline)
+            fail_msg("job %lld never got to %s step %lld:\n%s", id, state, min_step, A.body);
+        json_decref(j);
+        sleep_ms(100);
+    }
+}
+
+/* Read an SSE stream for at most ms; *closed says whether the server ended it. */
+static char *sse_read(long long id, const char *query, int ms, int *closed) {
+    static char buf[1 << 18];
+    char path[96];
+    snprintf(path, sizeof path, "/v1/jobs/%lld/events%s", id, query ? query : "");
+    int fd = connect_port();
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    send_request(fd, "GET", path, read_key, NULL, NULL);
+    size_t len = 0;
+    long long deadline = now_ms() + ms;
+    *closed = 0;
+    while (now_ms() < deadline && len + 1 < sizeof buf) {
+        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (r == 0) {
+            *closed = 1;
+            break;
+        }
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+            break;
+        }
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    close(fd);
+    return buf;
+}
+
+static int count(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void check_file_size(const char *rel, long long size) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", data, rel);
+    struct stat sb;
+    if (stat(path, &sb) != 0) fail_msg("%s is missing", path);
+    assert_int_equal((long long)sb.st_size, size);
+}
+
+static int setup(void **state) {
+    (void)state;
+    strcpy(tmpdir, "/tmp/ecgfm-test-api-jobs-XXXXXX");
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(data, sizeof data, "%s/data", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* 120 records of 5 s, batch 8: 13 steps an epoch (12 held out), a fraction of a second each. */
+#define SMALL "\"dataset\":\"tiny\",\"objective\":\"cpc\",\"model\":\"small\",\"batch\":8"
+
+static void test_jobs(void **state) {
+    (void)state;
+    char log[256], ds[300];
+    snprintf(log, sizeof log, "%s/cmd.log", tmpdir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    snprintf(ds, sizeof ds, "%s/datasets", data);
+    assert_int_equal(mkdir(ds, 0700), 0);
+    snprintf(ds, sizeof ds, "%s/datasets/tiny", data);
+    if (run_cmd(log, (char *[]){"synth", "--out", ds, "--n", "120", "--seconds", "5", NULL}))
+        fail_msg("synth failed:\n%s", read_text(log));
+    make_key("train", train_key);
+    make_key("read", read_key);
+    char embed_key[64];
+    make_key("embed", embed_key);
+    start_server("serve1.log");
+
+    /* ---- auth ---- */
+    const char *ok_body = "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochs\":2}}";
+    http_do("POST", "/v1/jobs", NULL, "application/json", ok_body);
+    expect_error(401, "missing_api_key");
+    http_do("POST", "/v1/jobs", read_key, "application/json", ok_body);
+    expect_error(403, "insufficient_scope");
+    http_do("POST", "/v1/jobs", embed_key, "application/json", ok_body);
+    expect_error(403, "insufficient_scope");
+    http_do("GET", "/v1/jobs", NULL, NULL, NULL);
+    expect_error(401, "missing_api_key");
+    http_do("GET", "/v1/jobs", read_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    assert_non_null(strstr(A.body, "\"jobs\":[]"));
+
+    /* ---- bad requests, each with its status and the offending key named ---- */
+    http_do("POST", "/v1/jobs", train_key, NULL, ok_body);
+    expect_error(415, "unsupported_media_type");
+    http_do("POST", "/v1/jobs", train_key, "application/json", "{\"kind\":");
+    expect_error(400, "invalid_json");
+    http_do("POST", "/v1/jobs", train_key, "application/json", "[]");
+    expect_error(400, "invalid_json");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{" SMALL "},\"priority\":1}");
+    expect_error(422, "unknown_field");
+    assert_non_null(strstr(A.body, "priority"));
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochz\":2}}");
+    expect_error(422, "unknown_field");
+    assert_non_null(strstr(A.body, "params.epochz"));
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"finetune\",\"params\":{}}");
+    expect_error(422, "not_built");
+    assert_non_null(strstr(A.body, "not built yet"));
+    http_do("POST", "/v1/jobs", train_key, "application/json", "{\"kind\":\"bake\",\"params\":{}}");
+    expect_error(422, "invalid_kind");
+    http_do("POST", "/v1/jobs", train_key, "application/json", "{\"params\":{}}");
+    expect_error(422, "missing_field");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"objective\":\"cpc\"}}");
+    expect_error(422, "missing_field");
+    assert_non_null(strstr(A.body, "params.dataset"));
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"simclr\"}}");
+    expect_error(422, "invalid_value");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"threads\":2}}");
+    expect_error(422, "invalid_value"); /* over the budget of 1 */
+    assert_non_null(strstr(A.body, "params.threads"));
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochs\":\"2\"}}");
+    expect_error(422, "invalid_value");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"lr\":-1}}");
+    expect_error(422, "invalid_value");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"cpc\","
+            "\"model\":\"no_such_model\"}}");
+    expect_error(422, "unknown_model");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"cpc\","
+            "\"model\":{\"d_model\":\"big\"}}}");
+    expect_error(422, "invalid_value");
+    assert_non_null(strstr(A.body, "d_model"));
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"../tiny\",\"objective\":\"cpc\"}}");
+    expect_error(422, "invalid_value");
+    http_do("POST", "/v1/jobs", train_key, "application/json",
+            "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"nope\",\"objective\":\"cpc\"}}");
+    expect_error(404, "dataset_not_found");
+    http_do("GET", "/v1/jobs/999", read_key, NULL, NULL);
+    expect_error(404, "not_found");
+    http_do("GET", "/v1/jobs/abc", read_key, NULL, NULL);
+    expect_error(404, "not_found");
+    http_do("POST", "/v1/jobs/999/cancel", train_key, NULL, NULL);
+    expect_error(404, "not_found");
+    http_do("POST", "/v1/jobs/999/retry", train_key, NULL, NULL);
+    expect_error(404, "not_found");
+    http_do("GET", "/v1/jobs/999/events", read_key, NULL, NULL);
+    expect_error(404, "not_found");
+    http_do("GET", "/v1/jobs?state=done", read_key, NULL, NULL);
+    expect_error(422, "invalid_value");
+    http_do("GET", "/v1/jobs?limit=0", read_key, NULL, NULL);
+    expect_error(422, "invalid_value");
+    http_do("GET", "/v1/jobs?cursor=x", read_key, NULL, NULL);
+    expect_error(422, "invalid_value");
+    http_do("DELETE", "/v1/jobs/1", train_key, NULL, NULL);
+    expect_error(405, "method_not_allowed");
+
+    /* ---- a small job, its SSE stream to the end ---- */
+    long long a = create_job("{" SMALL ",\"epochs\":3}");
+    int closed = 0;
+    const char *ev = sse_read(a, NULL, JOB_TIMEOUT_MS, &closed);
+    if (!closed) fail_msg("the stream did not end:\n%s", ev);
+    assert_non_null(strstr(ev, "Content-Type: text/event-stream"));
+    const char *q = strstr(ev, "data: {\"state\":\"queued\"}");
+    const char *r = strstr(ev, "data: {\"state\":\"running\"");
+    const char *p = strstr(ev, "event: progress");
+    const char *s = strstr(ev, "data: {\"state\":\"succeeded\"");
+    if (!q || !r || !p || !s || !(q < r && r < p && p < s))
+        fail_msg("events out of order or missing:\n%s", ev);
+    assert_true(count(ev, "event: progress") >= 3); /* validations at 0, 13, 26, 39 at least */
+    assert_non_null(strstr(ev, "\"val_loss\":"));
+    assert_non_null(strstr(ev, "\"windows_per_s\":"));
+    assert_non_null(strstr(ev, "\"eta_s\":"));
+    json_t *ja = get_job(a);
+    assert_string_equal(jstate(ja), "succeeded");
+    assert_int_equal(jstep(ja), 39);
+    json_t *res = json_object_get(ja, "result");
+    json_t *ck = json_object_get(res, "checkpoint");
+    assert_true(json_integer_value(json_object_get(ck, "id")) > 0);
+    check_file_size(json_string_value(json_object_get(ck, "path")),
+                    json_integer_value(json_object_get(ck, "size_bytes")));
+    assert_int_equal(strlen(json_string_value(json_object_get(ck, "sha256"))), 64);
+    assert_int_equal(json_integer_value(json_object_get(res, "step")), 39);
+    assert_int_equal(json_integer_value(json_object_get(ja, "attempt")), 1);
+    json_decref(ja);
+    /* A stream opened after the end replays the events and ends; after= skips the seen ones. */
+    ev = sse_read(a, "?after=2", 5000, &closed);
+    assert_true(closed);
+    assert_null(strstr(ev, "\"state\":\"queued\""));
+    assert_non_null(strstr(ev, "\"state\":\"succeeded\""));
+    http_do("POST", "/v1/jobs/1/retry", train_key, NULL, NULL);
+    expect_error(409, "invalid_state");
+    http_do("POST", "/v1/jobs/1/cancel", train_key, NULL, NULL);
+    expect_error(409, "job_finished");
+
+    /* ---- cancel a running job; a queued one behind it streams heartbeats, then cancels ---- */
+    long long b = create_job("{" SMALL ",\"epochs\":200}");
+    long long c = create_job("{" SMALL ",\"epochs\":1}");
+    json_decref(wait_job(b, "running", 3));
+    ev = sse_read(c, NULL, 2500, &closed);
+    assert_false(closed);
+    assert_non_null(strstr(ev, ": heartbeat"));
+    assert_null(strstr(ev, "\"state\":\"running\""));
+    http_do("POST", "/v1/jobs/3/cancel", train_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    assert_non_null(strstr(A.body, "\"state\":\"cancelled\""));
+    http_do("POST", "/v1/jobs/2/cancel", train_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    assert_non_null(strstr(A.body, "\"cancel_requested\":true"));
+    json_t *jb = wait_job(b, "cancelled", 0);
+    long long b_step = jstep(jb);
+    assert_true(b_step >= 3 && b_step < 2600);
+    json_decref(jb);
+    http_do("POST", "/v1/jobs/2/cancel", train_key, NULL, NULL);
+    expect_error(409, "job_finished");
+    /* Retry: same parameters, a new attempt, resumed from the saved state. */
+    http_do("POST", "/v1/jobs/2/retry", train_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    jb = wait_job(b, "running", b_step + 1);
+    assert_int_equal(json_integer_value(json_object_get(jb, "attempt")), 2);
+    json_decref(jb);
+    http_do("POST", "/v1/jobs/2/retry", train_key, NULL, NULL);
+    expect_error(409, "invalid_state");
+    http_do("POST", "/v1/jobs/2/cancel", train_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    json_decref(wait_job(b, "cancelled", 0));
+
+    /* ---- list: filters and paging (newest first) ---- */
+    http_do("GET", "/v1/jobs?limit=2", read_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    json_t *l = answer_json();
+    assert_int_equal(json_array_size(json_object_get(l, "jobs")), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(json_object_get(l, "jobs"), 0), "id")),
+        3);
+    long long cursor = json_integer_value(json_object_get(l, "next_cursor"));
+    assert_int_equal(cursor, 2);
+    json_decref(l);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/jobs?limit=2&cursor=%lld", cursor);
+    http_do("GET", path, read_key, NULL, NULL);
+    l = answer_json();
+    assert_int_equal(json_array_size(json_object_get(l, "jobs")), 1);
+    assert_true(json_is_null(json_object_get(l, "next_cursor")));
+    json_decref(l);
+    http_do("GET", "/v1/jobs?state=cancelled", read_key, NULL, NULL);
+    l = answer_json();
+    assert_int_equal(json_array_size(json_object_get(l, "jobs")), 2);
+    json_decref(l);
+    http_do("GET", "/v1/jobs?state=succeeded&kind=pretrain", read_key, NULL, NULL);
+    l = answer_json();
+    assert_int_equal(json_array_size(json_object_get(l, "jobs")), 1);
+    json_decref(l);
+    http_do("GET", "/v1/jobs?kind=import", read_key, NULL, NULL);
+    l = answer_json();
+    assert_int_equal(json_array_size(json_object_get(l, "jobs")), 0);
+    json_decref(l);
+    http_do("GET", "/metrics", NULL, NULL, NULL);
+    assert_non_null(strstr(A.body, "ecgfm_jobs{state=\"cancelled\"} 2"));
+    assert_non_null(strstr(A.body, "ecgfm_jobs{state=\"succeeded\"} 1"));
+    assert_non_null(strstr(A.body, "ecgfm_training_windows_per_second"));
+
+    /* ---- kill -9 while a job runs: the restarted server resumes it to the end ---- */
+    long long d = create_job("{" SMALL ",\"epochs\":6,\"checkpoint_every\":5}");
+    json_decref(wait_job(d, "running", 12)); /* a state saved at step 10 at least */
+    kill(server_pid, SIGKILL);
+    waitpid(server_pid, NULL, 0);
+    server_pid = 0;
+    start_server("serve2.log");
+    json_t *jd = wait_job(d, "succeeded", 78);
+    assert_int_equal(json_integer_value(json_object_get(jd, "attempt")), 2);
+    long long resumed =
+        json_integer_value(json_object_get(json_object_get(jd, "result"), "resumed_from_step"));
+    assert_true(resumed >= 10 && resumed < 78);
+    ck = json_object_get(json_object_get(jd, "result"), "checkpoint");
+    check_file_size(json_string_value(json_object_get(ck, "path")),
+                    json_integer_value(json_object_get(ck, "size_bytes")));
+    json_decref(jd);
+    ev = sse_read(d, NULL, 5000, &closed);
+    assert_true(closed);
+    assert_non_null(strstr(ev, "resumes from its last saved state"));
+
+    /* ---- SIGTERM while a job runs: its state is saved and it is queued for the next start ---- */
+    long long e = create_job("{" SMALL ",\"epochs\":200}");
+    json_decref(wait_job(e, "running", 2));
+    stop_server();
+    snprintf(log, sizeof log, "%s/serve2.log", tmpdir);
+    assert_non_null(strstr(read_text(log), "asking 1 running job to save its state"));
+
+    /* ---- the database afterwards ---- */
+    char file[300];
+    snprintf(file, sizeof file, "%s/ecgfm.sqlite3", data);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(file, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    assert_int_equal(
+        sqlite3_prepare_v2(h, "SELECT state, attempt FROM jobs WHERE id = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(st, 1, e);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "queued");
+    sqlite3_finalize(st);
+    /* One checkpoint row per succeeded job, each pointing at its job. */
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT count(*) FROM checkpoints c JOIN jobs j ON "
+                                        "c.job_id = j.id WHERE j.state = 'succeeded'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT count(*) FROM job_events WHERE job_id = ?1 AND "
+                                        "data LIKE '%the service stopped; the job resumes%'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_int64(st, 1, e);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    /* build/tests/test_api_jobs -> build/ecgfm (or build-san/...), and the repository above */
+    char self[PATH_MAX];
+    if (!realpath(argv[0], self)) return 1;
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return 1;
+    if (snprintf(repo, sizeof repo, "%s/../..", self) >= (int)sizeof repo) return 1;
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
