@@ -635,10 +635,12 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
 
     /* epoch 0: the initial weights */
     double best_loss = INFINITY;
+    /* Epoch 0 is recorded but is not a candidate: with a fresh random head the loss of the
+     * first epochs often rises before it falls, and keeping the untrained head would be no
+     * model at all. Without training epochs the initial weights stand. */
     if (n_val > 0) {
         if ((rc = eval_set(&c, &val, cache_val, prob, err))) goto done;
         score_probs(prob, val.label, n_val, K, &r->val_acc[0], &r->val_loss[0]);
-        best_loss = r->val_loss[0];
     }
     SNAPSHOT();
     r->best_epoch = 0;

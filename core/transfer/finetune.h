@@ -50,14 +50,15 @@ float ft_default_lr(ft_mode m);
 /* Training record. Early stopping: after each epoch the held-out series are scored (probabilities
  * = mean over a series' windows of the window softmax); the criterion is the validation loss
  * (mean -log p(true class)): on validation sets of ten series accuracy moves in steps of 0.1 and
- * an early lucky step stopped training too soon. The weights of the best epoch
+ * an early lucky step stopped training too soon. Candidates are epochs 1..epochs_run (epoch 0,
+ * the untrained head, is recorded only). The weights of the best epoch
  * (encoder parameters, BatchNorm statistics and head in FINETUNE; the head otherwise) are restored
  * before testing. */
 typedef struct {
     ft_mode mode;
     int n_fit, n_val; /* train series used for fitting / validation */
     int n_fit_windows;
-    int epochs_run, best_epoch; /* best_epoch is 1-based; 0 = the initial weights */
+    int epochs_run, best_epoch; /* 1-based; 0 only when no epoch ran */
     double *train_loss;         /* [epochs_run] mean window cross-entropy of the epoch's steps */
     double *val_loss, *val_acc; /* [epochs_run + 1]: index 0 before training */
     transfer_score test;        /* on the test split (classifier = mode name) */
