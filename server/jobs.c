@@ -2,13 +2,11 @@
  * scheduling decision; each job runs pretrain_run on its own pthread and talks back through SQLite
  * (progress rows and events, under the writer lock) and one uv_async (joins, wakes the streams).
  */
-#include "server/jobs.h"
+#include "server/jobs_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,51 +18,10 @@
 #include "api/encoder_config_json.h"
 #include "core/data/store.h"
 #include "core/train/pretrain.h"
-#include "server/metrics.h"
-
-typedef struct run {
-    jobs *owner;
-    long long id;
-    pthread_t th;
-    atomic_int cancel;      /* pretrain_run's flag: set by a user cancel or by shutdown */
-    atomic_int user_cancel; /* the user asked: the job ends cancelled, not re-queued */
-    atomic_int done;        /* the thread has written its final state */
-    double last_persist;    /* job thread only */
-    double wps;             /* under owner->mu */
-    struct run *next;
-} run;
-
-typedef struct jstream {
-    api_stream base; /* first: the server hands this pointer back */
-    jobs *j;
-    long long job_id, last_id;
-    char *buf;
-    size_t len, cap, off;
-    int heartbeat, ended;
-    struct jstream *prev, *next;
-} jstream;
-
-struct jobs {
-    uv_loop_t *loop;
-    uv_async_t async;
-    uv_timer_t heartbeat;
-    db *db;
-    char data_dir[1024];
-    jobs_opts o;
-    run *runs; /* loop thread */
-    int n_runs;
-    jstream *streams; /* loop thread */
-    int n_streams;
-    int stopping;
-    void (*on_stopped)(void *ctx);
-    void *stopped_ctx;
-    pthread_mutex_t mu;
-    metrics_family *m_jobs, *m_wps, *m_steps, *m_streams;
-};
 
 static const char *const STATES[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
-static long long now_s(void) {
+long long jobs_now_s(void) {
     return (long long)time(NULL);
 }
 
@@ -80,23 +37,14 @@ int jobs_thread_budget(const jobs *j) {
 
 /* ---- rows ---- */
 
-#define ROW_COLS                                                                                   \
-    "id, kind, state, params, progress, result, error, attempt, cancel_requested, created_at, "    \
-    "started_at, finished_at, updated_at"
+const char JOBS_SQL_GET[] = "SELECT " ROW_COLS " FROM jobs WHERE id = ?1";
+const char JOBS_SQL_CANCEL_QUEUED[] =
+    "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?2, updated_at = ?2"
+    " WHERE id = ?1";
 
-static const char SQL_GET[] = "SELECT " ROW_COLS " FROM jobs WHERE id = ?1";
-static const char SQL_LIST[] =
-    "SELECT " ROW_COLS " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"
-    " AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4";
-static const char SQL_STATE[] = "SELECT state FROM jobs WHERE id = ?1";
 static const char SQL_PARAMS[] = "SELECT params FROM jobs WHERE id = ?1";
-static const char SQL_INSERT[] =
-    "INSERT INTO jobs (kind, state, params, progress, created_at, updated_at)"
-    " VALUES (?1, 'queued', ?2, '{}', ?3, ?3)";
 static const char SQL_EVENT[] =
     "INSERT INTO job_events (job_id, at, type, data) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_EVENTS[] = "SELECT id, type, data FROM job_events WHERE job_id = ?1 AND id > "
-                                 "?2 ORDER BY id LIMIT 64";
 static const char SQL_NEXT_QUEUED[] =
     "SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1";
 static const char SQL_START[] =
@@ -107,32 +55,18 @@ static const char SQL_FINISH[] =
     "UPDATE jobs SET state = ?2, error = ?3, result = ?4, finished_at = ?5, updated_at = ?5"
     " WHERE id = ?1";
 static const char SQL_REQUEUE[] = "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE id = ?1";
-static const char SQL_CANCEL_QUEUED[] =
-    "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?2, updated_at = ?2"
-    " WHERE id = ?1";
-static const char SQL_CANCEL_RUNNING[] =
-    "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 WHERE id = ?1";
-static const char SQL_RETRY[] =
-    "UPDATE jobs SET state = 'queued', error = NULL, result = NULL, cancel_requested = 0,"
-    " finished_at = NULL, updated_at = ?2 WHERE id = ?1";
 static const char SQL_RUNNING[] = "SELECT id, cancel_requested FROM jobs WHERE state = 'running'";
 static const char SQL_COUNTS[] = "SELECT state, count(*) FROM jobs GROUP BY state";
 static const char SQL_CHECKPOINT[] =
     "INSERT INTO checkpoints (name, path, sha256, size_bytes, model_config, objective, subset_size,"
     " step, val_loss, job_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
-typedef struct {
-    jobs_view v;
-    char kind[16], state[16];
-    char *params, *progress, *result, *error;
-} row;
-
-static char *dup_col(sqlite3_stmt *st, int i) {
+char *jobs_dup_col(sqlite3_stmt *st, int i) {
     const char *t = (const char *)sqlite3_column_text(st, i);
     return t ? strdup(t) : NULL;
 }
 
-static void row_free(row *r) {
+void jobs_row_free(jobs_row *r) {
     free(r->params);
     free(r->progress);
     free(r->result);
@@ -140,18 +74,18 @@ static void row_free(row *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* The current row of st (ROW_COLS); -1 when out of memory. */
-static int row_read(sqlite3_stmt *st, row *r) {
+/* The current jobs_row of st (ROW_COLS); -1 when out of memory. */
+int jobs_row_read(sqlite3_stmt *st, jobs_row *r) {
     memset(r, 0, sizeof *r);
     snprintf(r->kind, sizeof r->kind, "%s", (const char *)sqlite3_column_text(st, 1));
     snprintf(r->state, sizeof r->state, "%s", (const char *)sqlite3_column_text(st, 2));
-    r->params = dup_col(st, 3);
-    r->progress = dup_col(st, 4);
-    r->result = dup_col(st, 5);
-    r->error = dup_col(st, 6);
+    r->params = jobs_dup_col(st, 3);
+    r->progress = jobs_dup_col(st, 4);
+    r->result = jobs_dup_col(st, 5);
+    r->error = jobs_dup_col(st, 6);
     if (!r->params || !r->progress || (!r->result && sqlite3_column_type(st, 5) != SQLITE_NULL) ||
         (!r->error && sqlite3_column_type(st, 6) != SQLITE_NULL)) {
-        row_free(r);
+        jobs_row_free(r);
         return -1;
     }
     r->v = (jobs_view){sqlite3_column_int64(st, 0),
@@ -171,14 +105,14 @@ static int row_read(sqlite3_stmt *st, row *r) {
 }
 
 /* Row id into *r: 1 found, 0 not found, -1 error (err set). */
-static int row_load(db_conn *c, long long id, row *r, ecg_err *err) {
-    sqlite3_stmt *st = db_stmt(c, SQL_GET, err);
+int jobs_row_load(db_conn *c, long long id, jobs_row *r, ecg_err *err) {
+    sqlite3_stmt *st = db_stmt(c, JOBS_SQL_GET, err);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     int out;
     if (rc == SQLITE_ROW)
-        out = row_read(st, r) ? (err_set(err, ECG_ENOMEM, "out of memory"), -1) : 1;
+        out = jobs_row_read(st, r) ? (err_set(err, ECG_ENOMEM, "out of memory"), -1) : 1;
     else if (rc == SQLITE_DONE)
         out = 0;
     else
@@ -187,7 +121,7 @@ static int row_load(db_conn *c, long long id, row *r, ecg_err *err) {
     return out;
 }
 
-static ecg_code add_event(db_conn *c, long long id, const char *type, json_t *data, ecg_err *err) {
+ecg_code jobs_add_event(db_conn *c, long long id, const char *type, json_t *data, ecg_err *err) {
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
     if (!text) return err_set(err, ECG_ENOMEM, "out of memory");
@@ -197,7 +131,7 @@ static ecg_code add_event(db_conn *c, long long id, const char *type, json_t *da
         rc = err->code;
     } else {
         sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, now_s());
+        sqlite3_bind_int64(st, 2, jobs_now_s());
         sqlite3_bind_text(st, 3, type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, text, -1, SQLITE_TRANSIENT);
         if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, err, "appending a job event");
@@ -208,7 +142,7 @@ static ecg_code add_event(db_conn *c, long long id, const char *type, json_t *da
 }
 
 /* Run one prepared update binding (id, t) and optionally a text; ECG_OK or err. */
-static ecg_code exec_id_time(db_conn *c, const char *sql, long long id, long long t, ecg_err *err) {
+ecg_code jobs_exec_id_time(db_conn *c, const char *sql, long long id, long long t, ecg_err *err) {
     sqlite3_stmt *st = db_stmt(c, sql, err);
     if (!st) return err->code;
     sqlite3_bind_int64(st, 1, id);
@@ -218,13 +152,9 @@ static ecg_code exec_id_time(db_conn *c, const char *sql, long long id, long lon
     return rc;
 }
 
-static void storage_error(api_response *res, const ecg_err *err) {
-    api_response_error(res, 500, "storage_error", "%s", err->msg);
-}
-
 /* ---- metrics ---- */
 
-static void refresh_metrics(jobs *j) {
+void jobs_refresh_metrics(jobs *j) {
     double n[5] = {0};
     db_conn *c = db_reader_get(j->db);
     ecg_err err = {0};
@@ -272,7 +202,7 @@ static const char *event_name(pretrain_event e) {
 static void on_progress(void *ctx, const pretrain_progress *p) {
     run *r = ctx;
     jobs *j = r->owner;
-    if (p->event == PRETRAIN_EV_DONE) return; /* the final row is written by job_finish */
+    if (p->event == PRETRAIN_EV_DONE) return; /* the final jobs_row is written by job_finish */
     pthread_mutex_lock(&j->mu);
     r->wps = p->windows_per_s;
     pthread_mutex_unlock(&j->mu);
@@ -305,13 +235,13 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
         } else {
             sqlite3_bind_int64(st, 1, r->id);
             sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 3, now_s());
+            sqlite3_bind_int64(st, 3, jobs_now_s());
             if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, &err, "saving progress");
             sqlite3_reset(st);
         }
     }
     if (!rc)
-        rc = add_event(c, r->id, "progress", pj, &err);
+        rc = jobs_add_event(c, r->id, "progress", pj, &err);
     else
         json_decref(pj);
     if (!rc) rc = db_commit(c, &err);
@@ -343,8 +273,8 @@ static ecg_code file_sha256(const char *path, char hex[65], long long *size, ecg
     return ECG_OK;
 }
 
-/* The final row of a run: succeeded (with its checkpoint row), failed, cancelled, or back to
- * queued when the service is stopping. */
+/* The final jobs_row of a run: succeeded (with its checkpoint jobs_row), failed, cancelled, or back
+ * to queued when the service is stopping. */
 static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pretrain_result *pr,
                        const pretrain_config *cfg, const char *dataset) {
     jobs *j = r->owner;
@@ -414,7 +344,7 @@ static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pret
             else
                 sqlite3_bind_null(st, 9);
             sqlite3_bind_int64(st, 10, r->id);
-            sqlite3_bind_int64(st, 11, now_s());
+            sqlite3_bind_int64(st, 11, jobs_now_s());
             if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, &err, "recording the checkpoint");
             sqlite3_reset(st);
             if (!rc)
@@ -425,7 +355,7 @@ static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pret
     char *result_text = result ? json_dumps(result, JSON_COMPACT) : NULL;
     if (!rc) {
         if (!strcmp(state, "queued")) {
-            rc = exec_id_time(c, SQL_REQUEUE, r->id, now_s(), &err);
+            rc = jobs_exec_id_time(c, SQL_REQUEUE, r->id, jobs_now_s(), &err);
         } else {
             sqlite3_stmt *st = db_stmt(c, SQL_FINISH, &err);
             if (!st) {
@@ -435,14 +365,14 @@ static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pret
                 sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
                 if (msg[0]) sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
                 if (result_text) sqlite3_bind_text(st, 4, result_text, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 5, now_s());
+                sqlite3_bind_int64(st, 5, jobs_now_s());
                 if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, &err, "finishing a job");
                 sqlite3_reset(st);
             }
         }
     }
     if (!rc)
-        rc = add_event(c, r->id, "state", ev, &err);
+        rc = jobs_add_event(c, r->id, "state", ev, &err);
     else
         json_decref(ev);
     if (!rc) rc = db_commit(c, &err);
@@ -471,7 +401,7 @@ static void *job_main(void *arg) {
     ecg_code rc = st ? ECG_OK : err.code;
     if (st) {
         sqlite3_bind_int64(st, 1, r->id);
-        if (sqlite3_step(st) == SQLITE_ROW) params = dup_col(st, 0);
+        if (sqlite3_step(st) == SQLITE_ROW) params = jobs_dup_col(st, 0);
         if (!params) rc = err_set(&err, ECG_EIO, "the job's parameters cannot be read");
         sqlite3_reset(st);
     }
@@ -503,7 +433,7 @@ static void *job_main(void *arg) {
 /* ---- scheduling (loop thread) ---- */
 
 /* Start queued jobs, oldest first, while fewer than max_running run. */
-static void schedule(jobs *j) {
+void jobs_schedule(jobs *j) {
     while (!j->stopping && j->n_runs < j->o.max_running) {
         ecg_err err = {0};
         long long id = 0, attempt = 0;
@@ -520,17 +450,17 @@ static void schedule(jobs *j) {
             st = db_stmt(c, SQL_START, &err);
             if (st) {
                 sqlite3_bind_int64(st, 1, id);
-                sqlite3_bind_int64(st, 2, now_s());
+                sqlite3_bind_int64(st, 2, jobs_now_s());
                 sqlite3_bind_text(st, 3, state_dir, -1, SQLITE_STATIC);
                 if (sqlite3_step(st) == SQLITE_ROW) attempt = sqlite3_column_int64(st, 0);
                 sqlite3_reset(st);
             }
             if (!attempt) rc = db_fail(c, &err, "starting a job");
             if (!rc)
-                rc = add_event(c, id, "state",
-                               json_pack("{s:s, s:I, s:i}", "state", "running", "attempt",
-                                         (json_int_t)attempt, "threads", j->o.threads),
-                               &err);
+                rc = jobs_add_event(c, id, "state",
+                                    json_pack("{s:s, s:I, s:i}", "state", "running", "attempt",
+                                              (json_int_t)attempt, "threads", j->o.threads),
+                                    &err);
             if (!rc) rc = db_commit(c, &err);
         }
         db_writer_unlock(j->db, c);
@@ -548,7 +478,8 @@ static void schedule(jobs *j) {
             }
         }
         if (!r) {
-            /* No thread: say so in the row rather than leave it running with nothing behind it. */
+            /* No thread: say so in the jobs_row rather than leave it running with nothing behind
+             * it. */
             c = db_writer_lock(j->db);
             sqlite3_stmt *fs = db_begin(c, &err) ? NULL : db_stmt(c, SQL_FINISH, &err);
             if (fs) {
@@ -556,9 +487,9 @@ static void schedule(jobs *j) {
                 sqlite3_bind_text(fs, 2, "failed", -1, SQLITE_STATIC);
                 sqlite3_bind_text(fs, 3, "no thread could be started for the job", -1,
                                   SQLITE_STATIC);
-                sqlite3_bind_int64(fs, 5, now_s());
+                sqlite3_bind_int64(fs, 5, jobs_now_s());
                 if (sqlite3_step(fs) == SQLITE_DONE &&
-                    !add_event(c, id, "state", json_pack("{s:s}", "state", "failed"), &err))
+                    !jobs_add_event(c, id, "state", json_pack("{s:s}", "state", "failed"), &err))
                     db_commit(c, &err);
                 sqlite3_reset(fs);
             }
@@ -575,7 +506,7 @@ static void schedule(jobs *j) {
     }
 }
 
-static void wake_streams(jobs *j) {
+void jobs_wake_streams(jobs *j) {
     for (jstream *s = j->streams; s; s = s->next)
         if (s->base.wake) s->base.wake(s->base.wake_handle);
 }
@@ -595,9 +526,9 @@ static void on_async(uv_async_t *a) {
             p = &r->next;
         }
     }
-    wake_streams(j);
-    schedule(j);
-    refresh_metrics(j);
+    jobs_wake_streams(j);
+    jobs_schedule(j);
+    jobs_refresh_metrics(j);
     if (j->stopping && !j->runs && j->on_stopped) {
         void (*cb)(void *) = j->on_stopped;
         j->on_stopped = NULL;
@@ -609,7 +540,7 @@ static void on_heartbeat(uv_timer_t *t) {
     jobs *j = t->data;
     for (jstream *s = j->streams; s; s = s->next)
         s->heartbeat = 1;
-    wake_streams(j);
+    jobs_wake_streams(j);
 }
 
 /* Jobs a crash left running: cancelled if that was asked, else queued again (they resume). */
@@ -627,17 +558,17 @@ static ecg_code recover(jobs *j, ecg_err *err) {
     if (st) sqlite3_reset(st);
     for (int i = 0; i < n && !rc; i++) {
         if (cancel[i])
-            rc = exec_id_time(c, SQL_CANCEL_QUEUED, ids[i], now_s(), err);
+            rc = jobs_exec_id_time(c, JOBS_SQL_CANCEL_QUEUED, ids[i], jobs_now_s(), err);
         else
-            rc = exec_id_time(c, SQL_REQUEUE, ids[i], now_s(), err);
+            rc = jobs_exec_id_time(c, SQL_REQUEUE, ids[i], jobs_now_s(), err);
         if (!rc)
-            rc = add_event(c, ids[i], "state",
-                           json_pack("{s:s, s:s}", "state", cancel[i] ? "cancelled" : "queued",
-                                     "reason",
-                                     cancel[i] ? "the service stopped while the cancel was pending"
-                                               : "the service stopped while the job ran; it "
-                                                 "resumes from its last saved state"),
-                           err);
+            rc = jobs_add_event(
+                c, ids[i], "state",
+                json_pack("{s:s, s:s}", "state", cancel[i] ? "cancelled" : "queued", "reason",
+                          cancel[i] ? "the service stopped while the cancel was pending"
+                                    : "the service stopped while the job ran; it "
+                                      "resumes from its last saved state"),
+                err);
     }
     if (!rc) rc = db_commit(c, err);
     db_writer_unlock(j->db, c);
@@ -683,365 +614,10 @@ ecg_code jobs_start(jobs **out, uv_loop_t *loop, db *d, const jobs_opts *o, ecg_
     j->heartbeat.data = j;
     uv_timer_start(&j->heartbeat, on_heartbeat, (uint64_t)j->o.heartbeat_s * 1000,
                    (uint64_t)j->o.heartbeat_s * 1000);
-    schedule(j);
-    refresh_metrics(j);
+    jobs_schedule(j);
+    jobs_refresh_metrics(j);
     *out = j;
     return ECG_OK;
-}
-
-/* ---- requests (loop thread) ---- */
-
-static void answer_row(jobs *j, long long id, int status, api_response *res) {
-    ecg_err err = {0};
-    row r;
-    db_conn *c = db_reader_get(j->db);
-    int found = row_load(c, id, &r, &err);
-    db_reader_put(j->db, c);
-    if (found < 0) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        api_response_error(res, 404, "not_found", "no job %lld", id);
-        return;
-    }
-    jobs_answer_one(&r.v, status, res);
-    row_free(&r);
-}
-
-void jobs_submit(jobs *j, jobs_create_request *req, api_response *res) {
-    if (j->stopping) {
-        api_response_error(res, 503, "shutting_down", "the service is shutting down");
-        return;
-    }
-    char dir[1400];
-    snprintf(dir, sizeof dir, "%s/datasets/%s", j->data_dir, req->dataset);
-    store_dataset *ds = NULL;
-    ecg_err err = {0};
-    ecg_code rc = store_open(&ds, dir, 0, &err);
-    if (rc) {
-        if (rc == ECG_ENOTFOUND)
-            api_response_error(res, 404, "dataset_not_found", "no dataset \"%s\" (datasets/%s)",
-                               req->dataset, req->dataset);
-        else
-            api_response_error(res, 422, "invalid_dataset", "dataset \"%s\" cannot be read: %s",
-                               req->dataset, err.msg);
-        return;
-    }
-    store_close(ds);
-    char *params = json_dumps(req->params, JSON_COMPACT);
-    if (!params) {
-        api_response_error(res, 500, "out_of_memory", "out of memory");
-        return;
-    }
-    long long id = 0;
-    db_conn *c = db_writer_lock(j->db);
-    rc = db_begin(c, &err);
-    sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_INSERT, &err);
-    if (!rc && !st) rc = err.code;
-    if (st) {
-        sqlite3_bind_text(st, 1, req->kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_s());
-        if (sqlite3_step(st) != SQLITE_DONE)
-            rc = db_fail(c, &err, "creating a job");
-        else
-            id = sqlite3_last_insert_rowid(db_handle(c));
-        sqlite3_reset(st);
-    }
-    if (!rc) rc = add_event(c, id, "state", json_pack("{s:s}", "state", "queued"), &err);
-    if (!rc) rc = db_commit(c, &err);
-    db_writer_unlock(j->db, c);
-    free(params);
-    if (rc) {
-        storage_error(res, &err);
-        return;
-    }
-    schedule(j);
-    refresh_metrics(j);
-    answer_row(j, id, 201, res);
-}
-
-void jobs_get(jobs *j, long long id, api_response *res) {
-    answer_row(j, id, 200, res);
-}
-
-void jobs_list(jobs *j, const jobs_list_query *q, api_response *res) {
-    ecg_err err = {0};
-    size_t n = 0, cap = (size_t)q->limit + 1;
-    row *rows = calloc(cap, sizeof *rows);
-    jobs_view *views = calloc(cap, sizeof *views);
-    if (!rows || !views) {
-        free(rows);
-        free(views);
-        api_response_error(res, 500, "out_of_memory", "out of memory");
-        return;
-    }
-    int bad = 0;
-    db_conn *c = db_reader_get(j->db);
-    sqlite3_stmt *st = db_stmt(c, SQL_LIST, &err);
-    if (!st) bad = 1;
-    if (st) {
-        if (q->state) sqlite3_bind_text(st, 1, q->state, -1, SQLITE_STATIC);
-        if (q->kind) sqlite3_bind_text(st, 2, q->kind, -1, SQLITE_STATIC);
-        if (q->cursor) sqlite3_bind_int64(st, 3, q->cursor);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)cap);
-        int rc;
-        while (n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (row_read(st, &rows[n])) {
-                bad = 1;
-                err_set(&err, ECG_ENOMEM, "out of memory");
-                break;
-            }
-            views[n] = rows[n].v;
-            n++;
-        }
-        if (!bad && n < cap && rc != SQLITE_DONE) bad = 1, db_fail(c, &err, "listing jobs");
-        sqlite3_reset(st);
-    }
-    db_reader_put(j->db, c);
-    if (bad) {
-        storage_error(res, &err);
-    } else {
-        size_t shown = n > (size_t)q->limit ? (size_t)q->limit : n;
-        jobs_answer_list(views, shown, n > shown ? views[shown - 1].id : 0, res);
-    }
-    for (size_t i = 0; i < n; i++)
-        row_free(&rows[i]);
-    free(rows);
-    free(views);
-}
-
-static run *find_run(jobs *j, long long id) {
-    for (run *r = j->runs; r; r = r->next)
-        if (r->id == id && !atomic_load(&r->done)) return r;
-    return NULL;
-}
-
-void jobs_cancel(jobs *j, long long id, api_response *res) {
-    ecg_err err = {0};
-    row r;
-    db_conn *c = db_writer_lock(j->db);
-    ecg_code rc = db_begin(c, &err);
-    int found = rc ? -1 : row_load(c, id, &r, &err);
-    int status = 200;
-    if (found == 1) {
-        if (jobs_state_is_terminal(r.state)) {
-            status = 409;
-            api_response_error(res, 409, "job_finished", "job %lld is already %s", id, r.state);
-        } else if (!strcmp(r.state, "queued")) {
-            rc = exec_id_time(c, SQL_CANCEL_QUEUED, id, now_s(), &err);
-            if (!rc)
-                rc = add_event(c, id, "state",
-                               json_pack("{s:s, s:s}", "state", "cancelled", "reason",
-                                         "cancelled on request before it started"),
-                               &err);
-        } else {
-            rc = exec_id_time(c, SQL_CANCEL_RUNNING, id, now_s(), &err);
-            if (!rc)
-                rc = add_event(c, id, "log",
-                               json_pack("{s:s}", "message",
-                                         "cancel requested; the job saves its state and stops"),
-                               &err);
-        }
-        row_free(&r);
-        if (!rc && status == 200) rc = db_commit(c, &err);
-    }
-    db_writer_unlock(j->db, c);
-    if (found < 0 || rc) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        api_response_error(res, 404, "not_found", "no job %lld", id);
-        return;
-    }
-    if (status != 200) return;
-    run *rn = find_run(j, id);
-    if (rn) {
-        atomic_store(&rn->user_cancel, 1);
-        atomic_store(&rn->cancel, 1);
-    }
-    wake_streams(j);
-    refresh_metrics(j);
-    answer_row(j, id, 200, res);
-}
-
-void jobs_retry(jobs *j, long long id, api_response *res) {
-    if (j->stopping) {
-        api_response_error(res, 503, "shutting_down", "the service is shutting down");
-        return;
-    }
-    ecg_err err = {0};
-    row r;
-    db_conn *c = db_writer_lock(j->db);
-    ecg_code rc = db_begin(c, &err);
-    int found = rc ? -1 : row_load(c, id, &r, &err);
-    int ok = 0;
-    if (found == 1) {
-        if (strcmp(r.state, "failed") != 0 && strcmp(r.state, "cancelled") != 0) {
-            api_response_error(res, 409, "invalid_state",
-                               "job %lld is %s; only failed or cancelled jobs can be retried", id,
-                               r.state);
-        } else {
-            ok = 1;
-            rc = exec_id_time(c, SQL_RETRY, id, now_s(), &err);
-            if (!rc)
-                rc = add_event(c, id, "state",
-                               json_pack("{s:s, s:s, s:b}", "state", "queued", "reason",
-                                         "retried on request", "retry", 1),
-                               &err);
-            if (!rc) rc = db_commit(c, &err);
-        }
-        row_free(&r);
-    }
-    db_writer_unlock(j->db, c);
-    if (found < 0 || rc) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        api_response_error(res, 404, "not_found", "no job %lld", id);
-        return;
-    }
-    if (!ok) return;
-    schedule(j);
-    refresh_metrics(j);
-    answer_row(j, id, 200, res);
-}
-
-/* ---- event streams (loop thread) ---- */
-
-static void stream_refill(jstream *s) {
-    jobs *j = s->j;
-    s->off = s->len = 0;
-    if (s->ended) return;
-    ecg_err err = {0};
-    char state[16] = "";
-    int n = 0, bad = 0;
-    db_conn *c = db_reader_get(j->db);
-    /* The state first: a finished job's last event was committed with its state, so once a
-     * terminal state is read, every event is already there to be read next. */
-    sqlite3_stmt *st = db_stmt(c, SQL_STATE, &err);
-    if (st) {
-        sqlite3_bind_int64(st, 1, s->job_id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-    }
-    st = db_stmt(c, SQL_EVENTS, &err);
-    if (st) {
-        sqlite3_bind_int64(st, 1, s->job_id);
-        sqlite3_bind_int64(st, 2, s->last_id);
-        while (!bad && sqlite3_step(st) == SQLITE_ROW) {
-            long long id = sqlite3_column_int64(st, 0);
-            const char *type = (const char *)sqlite3_column_text(st, 1);
-            const char *data = (const char *)sqlite3_column_text(st, 2);
-            if (jobs_sse_format(&s->buf, &s->len, &s->cap, id, type ? type : "log",
-                                data ? data : "{}"))
-                bad = 1;
-            s->last_id = id;
-            n++;
-        }
-        sqlite3_reset(st);
-    } else {
-        bad = 1;
-    }
-    db_reader_put(j->db, c);
-    if (bad || !state[0]) {
-        s->ended = 1; /* the job is gone, or the stream cannot go on: end it cleanly */
-        return;
-    }
-    if (n == 0 && (jobs_state_is_terminal(state) || j->stopping)) {
-        s->ended = 1;
-        return;
-    }
-    if (n == 0 && s->heartbeat) {
-        s->heartbeat = 0;
-        const char *hb = ": heartbeat\n\n";
-        if (s->cap < 32) {
-            char *m = realloc(s->buf, 32);
-            if (!m) {
-                s->ended = 1;
-                return;
-            }
-            s->buf = m;
-            s->cap = 32;
-        }
-        memcpy(s->buf, hb, strlen(hb));
-        s->len = strlen(hb);
-    }
-}
-
-static long stream_read(api_stream *base, char *buf, size_t max) {
-    jstream *s = (jstream *)base;
-    if (s->off == s->len) stream_refill(s);
-    if (s->off == s->len) return s->ended ? -1 : 0;
-    size_t n = s->len - s->off;
-    if (n > max) n = max;
-    memcpy(buf, s->buf + s->off, n);
-    s->off += n;
-    return (long)n;
-}
-
-static void stream_free(api_stream *base) {
-    jstream *s = (jstream *)base;
-    jobs *j = s->j;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        j->streams = s->next;
-    if (s->next) s->next->prev = s->prev;
-    j->n_streams--;
-    metrics_gauge_set(j->m_streams, NULL, j->n_streams);
-    free(s->buf);
-    free(s);
-}
-
-void jobs_events(jobs *j, long long id, long long after, api_response *res) {
-    ecg_err err = {0};
-    row r;
-    db_conn *c = db_reader_get(j->db);
-    int found = row_load(c, id, &r, &err);
-    db_reader_put(j->db, c);
-    if (found < 0) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        api_response_error(res, 404, "not_found", "no job %lld", id);
-        return;
-    }
-    row_free(&r);
-    if (j->n_streams >= j->o.max_streams) {
-        api_response_error(res, 429, "too_many_streams",
-                           "%d event streams are open (the limit); retry later", j->n_streams);
-        return;
-    }
-    jstream *s = calloc(1, sizeof *s);
-    if (!s) {
-        api_response_error(res, 500, "out_of_memory", "out of memory");
-        return;
-    }
-    s->base.read = stream_read;
-    s->base.free = stream_free;
-    s->j = j;
-    s->job_id = id;
-    s->last_id = after;
-    /* Tell EventSource clients how soon to reconnect (they send Last-Event-ID; ?after= too). */
-    s->buf = malloc(128);
-    if (s->buf) {
-        s->cap = 128;
-        s->len = (size_t)snprintf(s->buf, s->cap, "retry: 2000\n: job %lld events\n\n", id);
-    }
-    s->next = j->streams;
-    if (j->streams) j->streams->prev = s;
-    j->streams = s;
-    j->n_streams++;
-    metrics_gauge_set(j->m_streams, NULL, j->n_streams);
-    res->status = 200;
-    res->stream = &s->base;
-    res->content_type = "text/event-stream";
 }
 
 /* ---- shutdown ---- */
@@ -1053,7 +629,7 @@ void jobs_shutdown(jobs *j, void (*on_stopped)(void *ctx), void *ctx) {
     for (run *r = j->runs; r; r = r->next)
         atomic_store(&r->cancel, 1);
     uv_timer_stop(&j->heartbeat);
-    wake_streams(j);
+    jobs_wake_streams(j);
     if (j->runs)
         fprintf(stderr, "ecgfm: jobs: asking %d running job%s to save %s state and stop\n",
                 j->n_runs, j->n_runs == 1 ? "" : "s", j->n_runs == 1 ? "its" : "their");

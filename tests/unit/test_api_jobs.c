@@ -265,15 +265,20 @@ static json_t *wait_job(long long id, const char *state, long long min_step) {
     }
 }
 
-/* Read an SSE stream for at most ms; *closed says whether the server ended it. */
-static char *sse_read(long long id, const char *query, int ms, int *closed) {
-    static char buf[1 << 18];
+/* Open an SSE stream (the request sent, nothing read yet). */
+static int sse_open(long long id, const char *query) {
     char path[96];
     snprintf(path, sizeof path, "/v1/jobs/%lld/events%s", id, query ? query : "");
     int fd = connect_port();
     struct timeval tv = {0, 200000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     send_request(fd, "GET", path, read_key, NULL, NULL);
+    return fd;
+}
+
+/* Read an open stream for at most ms, then close it; *closed says whether the server ended it. */
+static char *sse_collect(int fd, int ms, int *closed) {
+    static char buf[1 << 18];
     size_t len = 0;
     long long deadline = now_ms() + ms;
     *closed = 0;
@@ -292,6 +297,10 @@ static char *sse_read(long long id, const char *query, int ms, int *closed) {
     buf[len] = '\0';
     close(fd);
     return buf;
+}
+
+static char *sse_read(long long id, const char *query, int ms, int *closed) {
+    return sse_collect(sse_open(id, query), ms, closed);
 }
 
 static int count(const char *hay, const char *needle) {
@@ -564,7 +573,12 @@ static void test_jobs(void **state) {
     /* ---- SIGTERM while a job runs: its state is saved and it is queued for the next start ---- */
     long long e = create_job("{" SMALL ",\"epochs\":200}");
     json_decref(wait_job(e, "running", 2));
+    int sfd = sse_open(e, NULL);
+    sleep_ms(300);
     stop_server();
+    ev = sse_collect(sfd, 5000, &closed);
+    assert_true(closed); /* the stream ends with the service, after the job's last event */
+    assert_non_null(strstr(ev, "the service stopped; the job resumes"));
     snprintf(log, sizeof log, "%s/serve2.log", tmpdir);
     assert_non_null(strstr(read_text(log), "asking 1 running job to save its state"));
 

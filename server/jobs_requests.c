@@ -1,0 +1,246 @@
+/* jobs_requests.c — the job endpoints' work on the loop thread (see jobs.h): create, get, list,
+ * cancel and retry, each a short transaction under the writer lock or a read on the pool. */
+#include "server/jobs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/data/store.h"
+#include "server/jobs_impl.h"
+
+static const char SQL_LIST[] =
+    "SELECT " ROW_COLS " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR kind = ?2)"
+    " AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4";
+static const char SQL_INSERT[] =
+    "INSERT INTO jobs (kind, state, params, progress, created_at, updated_at)"
+    " VALUES (?1, 'queued', ?2, '{}', ?3, ?3)";
+static const char SQL_CANCEL_RUNNING[] =
+    "UPDATE jobs SET cancel_requested = 1, updated_at = ?2 WHERE id = ?1";
+static const char SQL_RETRY[] =
+    "UPDATE jobs SET state = 'queued', error = NULL, result = NULL, cancel_requested = 0,"
+    " finished_at = NULL, updated_at = ?2 WHERE id = ?1";
+
+static void storage_error(api_response *res, const ecg_err *err) {
+    api_response_error(res, 500, "storage_error", "%s", err->msg);
+}
+
+static void answer_row(jobs *j, long long id, int status, api_response *res) {
+    ecg_err err = {0};
+    jobs_row r;
+    db_conn *c = db_reader_get(j->db);
+    int found = jobs_row_load(c, id, &r, &err);
+    db_reader_put(j->db, c);
+    if (found < 0) {
+        storage_error(res, &err);
+        return;
+    }
+    if (!found) {
+        api_response_error(res, 404, "not_found", "no job %lld", id);
+        return;
+    }
+    jobs_answer_one(&r.v, status, res);
+    jobs_row_free(&r);
+}
+
+void jobs_submit(jobs *j, jobs_create_request *req, api_response *res) {
+    if (j->stopping) {
+        api_response_error(res, 503, "shutting_down", "the service is shutting down");
+        return;
+    }
+    char dir[1400];
+    snprintf(dir, sizeof dir, "%s/datasets/%s", j->data_dir, req->dataset);
+    store_dataset *ds = NULL;
+    ecg_err err = {0};
+    ecg_code rc = store_open(&ds, dir, 0, &err);
+    if (rc) {
+        if (rc == ECG_ENOTFOUND)
+            api_response_error(res, 404, "dataset_not_found", "no dataset \"%s\" (datasets/%s)",
+                               req->dataset, req->dataset);
+        else
+            api_response_error(res, 422, "invalid_dataset", "dataset \"%s\" cannot be read: %s",
+                               req->dataset, err.msg);
+        return;
+    }
+    store_close(ds);
+    char *params = json_dumps(req->params, JSON_COMPACT);
+    if (!params) {
+        api_response_error(res, 500, "out_of_memory", "out of memory");
+        return;
+    }
+    long long id = 0;
+    db_conn *c = db_writer_lock(j->db);
+    rc = db_begin(c, &err);
+    sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_INSERT, &err);
+    if (!rc && !st) rc = err.code;
+    if (st) {
+        sqlite3_bind_text(st, 1, req->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, jobs_now_s());
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_fail(c, &err, "creating a job");
+        else
+            id = sqlite3_last_insert_rowid(db_handle(c));
+        sqlite3_reset(st);
+    }
+    if (!rc) rc = jobs_add_event(c, id, "state", json_pack("{s:s}", "state", "queued"), &err);
+    if (!rc) rc = db_commit(c, &err);
+    db_writer_unlock(j->db, c);
+    free(params);
+    if (rc) {
+        storage_error(res, &err);
+        return;
+    }
+    jobs_schedule(j);
+    jobs_refresh_metrics(j);
+    answer_row(j, id, 201, res);
+}
+
+void jobs_get(jobs *j, long long id, api_response *res) {
+    answer_row(j, id, 200, res);
+}
+
+void jobs_list(jobs *j, const jobs_list_query *q, api_response *res) {
+    ecg_err err = {0};
+    size_t n = 0, cap = (size_t)q->limit + 1;
+    jobs_row *rows = calloc(cap, sizeof *rows);
+    jobs_view *views = calloc(cap, sizeof *views);
+    if (!rows || !views) {
+        free(rows);
+        free(views);
+        api_response_error(res, 500, "out_of_memory", "out of memory");
+        return;
+    }
+    int bad = 0;
+    db_conn *c = db_reader_get(j->db);
+    sqlite3_stmt *st = db_stmt(c, SQL_LIST, &err);
+    if (!st) bad = 1;
+    if (st) {
+        if (q->state) sqlite3_bind_text(st, 1, q->state, -1, SQLITE_STATIC);
+        if (q->kind) sqlite3_bind_text(st, 2, q->kind, -1, SQLITE_STATIC);
+        if (q->cursor) sqlite3_bind_int64(st, 3, q->cursor);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)cap);
+        int rc;
+        while (n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (jobs_row_read(st, &rows[n])) {
+                bad = 1;
+                err_set(&err, ECG_ENOMEM, "out of memory");
+                break;
+            }
+            views[n] = rows[n].v;
+            n++;
+        }
+        if (!bad && n < cap && rc != SQLITE_DONE) bad = 1, db_fail(c, &err, "listing jobs");
+        sqlite3_reset(st);
+    }
+    db_reader_put(j->db, c);
+    if (bad) {
+        storage_error(res, &err);
+    } else {
+        size_t shown = n > (size_t)q->limit ? (size_t)q->limit : n;
+        jobs_answer_list(views, shown, n > shown ? views[shown - 1].id : 0, res);
+    }
+    for (size_t i = 0; i < n; i++)
+        jobs_row_free(&rows[i]);
+    free(rows);
+    free(views);
+}
+
+static run *find_run(jobs *j, long long id) {
+    for (run *r = j->runs; r; r = r->next)
+        if (r->id == id && !atomic_load(&r->done)) return r;
+    return NULL;
+}
+
+void jobs_cancel(jobs *j, long long id, api_response *res) {
+    ecg_err err = {0};
+    jobs_row r;
+    db_conn *c = db_writer_lock(j->db);
+    ecg_code rc = db_begin(c, &err);
+    int found = rc ? -1 : jobs_row_load(c, id, &r, &err);
+    int status = 200;
+    if (found == 1) {
+        if (jobs_state_is_terminal(r.state)) {
+            status = 409;
+            api_response_error(res, 409, "job_finished", "job %lld is already %s", id, r.state);
+        } else if (!strcmp(r.state, "queued")) {
+            rc = jobs_exec_id_time(c, JOBS_SQL_CANCEL_QUEUED, id, jobs_now_s(), &err);
+            if (!rc)
+                rc = jobs_add_event(c, id, "state",
+                                    json_pack("{s:s, s:s}", "state", "cancelled", "reason",
+                                              "cancelled on request before it started"),
+                                    &err);
+        } else {
+            rc = jobs_exec_id_time(c, SQL_CANCEL_RUNNING, id, jobs_now_s(), &err);
+            if (!rc)
+                rc =
+                    jobs_add_event(c, id, "log",
+                                   json_pack("{s:s}", "message",
+                                             "cancel requested; the job saves its state and stops"),
+                                   &err);
+        }
+        jobs_row_free(&r);
+        if (!rc && status == 200) rc = db_commit(c, &err);
+    }
+    db_writer_unlock(j->db, c);
+    if (found < 0 || rc) {
+        storage_error(res, &err);
+        return;
+    }
+    if (!found) {
+        api_response_error(res, 404, "not_found", "no job %lld", id);
+        return;
+    }
+    if (status != 200) return;
+    run *rn = find_run(j, id);
+    if (rn) {
+        atomic_store(&rn->user_cancel, 1);
+        atomic_store(&rn->cancel, 1);
+    }
+    jobs_wake_streams(j);
+    jobs_refresh_metrics(j);
+    answer_row(j, id, 200, res);
+}
+
+void jobs_retry(jobs *j, long long id, api_response *res) {
+    if (j->stopping) {
+        api_response_error(res, 503, "shutting_down", "the service is shutting down");
+        return;
+    }
+    ecg_err err = {0};
+    jobs_row r;
+    db_conn *c = db_writer_lock(j->db);
+    ecg_code rc = db_begin(c, &err);
+    int found = rc ? -1 : jobs_row_load(c, id, &r, &err);
+    int ok = 0;
+    if (found == 1) {
+        if (strcmp(r.state, "failed") != 0 && strcmp(r.state, "cancelled") != 0) {
+            api_response_error(res, 409, "invalid_state",
+                               "job %lld is %s; only failed or cancelled jobs can be retried", id,
+                               r.state);
+        } else {
+            ok = 1;
+            rc = jobs_exec_id_time(c, SQL_RETRY, id, jobs_now_s(), &err);
+            if (!rc)
+                rc = jobs_add_event(c, id, "state",
+                                    json_pack("{s:s, s:s, s:b}", "state", "queued", "reason",
+                                              "retried on request", "retry", 1),
+                                    &err);
+            if (!rc) rc = db_commit(c, &err);
+        }
+        jobs_row_free(&r);
+    }
+    db_writer_unlock(j->db, c);
+    if (found < 0 || rc) {
+        storage_error(res, &err);
+        return;
+    }
+    if (!found) {
+        api_response_error(res, 404, "not_found", "no job %lld", id);
+        return;
+    }
+    if (!ok) return;
+    jobs_schedule(j);
+    jobs_refresh_metrics(j);
+    answer_row(j, id, 200, res);
+}
