@@ -113,6 +113,9 @@ static void print_banner(const server_config *cfg, const listen_socket *ls, int 
     printf("  model: %s (loading; /readyz is 503 until it is in), embed batches of up to %lld "
            "windows, %lld us wait, queue %lld\n",
            cfg->model, cfg->embed_max_batch, cfg->embed_max_wait_us, cfg->embed_queue_max);
+    printf("  jobs: %lld at once, %lld compute thread%s each; datasets in %s/datasets/\n",
+           cfg->jobs_max_running, cfg->jobs_threads, cfg->jobs_threads == 1 ? "" : "s",
+           cfg->data_dir);
     printf("  limits: %lld connections, %lld s idle timeout, %lld-byte bodies, "
            "%lld-byte connection buffer\n",
            cfg->max_connections, cfg->connection_timeout_s, cfg->max_body_bytes,
