@@ -194,6 +194,32 @@ static void poly_block(const resample_plan *p, const float *fp, const poly_vec *
     }
 }
 
+/* t[i][p] <- t[p][i]: the off-diagonal blocks of 8, 4, 2 and 1 swapped in turn, each new row
+ * one two-source shuffle (vpermt2ps with AVX-512). */
+typedef int32_t poly_idx __attribute__((vector_size(POLY_LANES * sizeof(int32_t))));
+#define POLY_SWAP(S, LO, HI)                                                                       \
+    for (int i = 0; i < POLY_LANES; i++) {                                                         \
+        if (i & (S)) continue;                                                                     \
+        poly_vec a = t[i], b = t[i + (S)];                                                         \
+        t[i] = __builtin_shuffle(a, b, LO);                                                        \
+        t[i + (S)] = __builtin_shuffle(a, b, HI);                                                  \
+    }
+static void poly_transpose(poly_vec t[POLY_LANES]) {
+    const poly_idx lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+                   hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31},
+                   lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+                   hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31},
+                   lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+                   hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31},
+                   lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+                   hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+    POLY_SWAP(8, lo8, hi8)
+    POLY_SWAP(4, lo4, hi4)
+    POLY_SWAP(2, lo2, hi2)
+    POLY_SWAP(1, lo1, hi1)
+}
+#undef POLY_SWAP
+
 void resample_plan_apply_rows(const resample_plan *p, const float *const *x, int n_rows,
                               size_t n_in, float *const *y) {
     size_t n_out = resample_plan_out_len(p, n_in);
@@ -229,22 +255,35 @@ void resample_plan_apply_rows(const resample_plan *p, const float *const *x, int
             if (hi < lo) hi = lo;
             memset(xi, 0, (size_t)(lo - jb) * sizeof *xi);
             memset(xi + (hi - jb), 0, (size_t)(je - hi) * sizeof *xi);
-            /* Position by position, so that each 64-byte line of xi is written at once. */
+            /* 16 positions at a time: one vector load per row, a 16 x 16 transpose in
+             * registers, one store per position; the rest position by position. */
             const float *xr[POLY_LANES];
             int lanes[POLY_LANES], nl = 0;
             for (int l = 0; l < nr; l++)
                 if (x[g + l]) xr[nl] = x[g + l], lanes[nl++] = l;
-            for (int64_t j = lo; j < hi; j++) {
+            int64_t j = lo;
+            for (; j + POLY_LANES <= hi; j += POLY_LANES) {
+                poly_vec t[POLY_LANES] = {{0}};
+                for (int i = 0; i < nl; i++)
+                    memcpy(&t[lanes[i]], xr[i] + j, sizeof t[0]);
+                poly_transpose(t);
+                memcpy(&xi[j - jb], t, sizeof t);
+            }
+            for (; j < hi; j++) {
                 float *dst = (float *)&xi[j - jb];
                 for (int i = 0; i < nl; i++)
                     dst[lanes[i]] = xr[i][j];
             }
             poly_block(p, fp, xi, jb, k0, nk, out);
-            for (int l = 0; l < nr; l++) {
-                float *yr = y[g + l] + k0;
-                for (size_t m = 0; m < nk; m++)
-                    yr[m] = out[m][l];
+            size_t m = 0;
+            for (; m + POLY_LANES <= nk; m += POLY_LANES) {
+                poly_transpose(out + m); /* now out[m + l] holds lane l's 16 outputs */
+                for (int l = 0; l < nr; l++)
+                    memcpy(y[g + l] + k0 + m, &out[m + (size_t)l], sizeof out[0]);
             }
+            for (int l = 0; l < nr; l++)
+                for (size_t q = m; q < nk; q++)
+                    y[g + l][k0 + q] = out[q][l];
         }
     }
 }
