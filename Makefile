@@ -75,6 +75,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 # The integration test drives the real binary (found next to it as ../ecgfm).
 $(BUILD)/tests/test_server: $(BUILD)/ecgfm
 $(BUILD)/tests/test_pretrain_resume: $(BUILD)/ecgfm
+$(BUILD)/tests/test_study: $(BUILD)/ecgfm
 $(BUILD)/tests/test_api_auth: $(BUILD)/ecgfm
 $(BUILD)/tests/test_api_jobs: $(BUILD)/ecgfm
 

@@ -13,6 +13,7 @@
 #include "server/cli_finetune.h"
 #include "server/cli_keys.h"
 #include "server/cli_pretrain.h"
+#include "server/cli_study.h"
 #include "server/cli_transfer.h"
 #include "server/config.h"
 #include "server/serve.h"
@@ -34,6 +35,7 @@ static void print_usage(FILE *out) {
                  "  embed     embed ECG files with a checkpoint, as POST /v1/embed does\n"
                  "  transfer  zero-shot transfer of a checkpoint to a UCR/UEA task (see below)\n"
                  "  finetune  fine-tune a checkpoint on a UCR/UEA task (see below)\n"
+                 "  study     scaling study: pretraining sizes x objectives x seeds, transfer, fits\n"
                  "  version   print the version\n"
                  "  help      print this help\n"
                  "\n"
@@ -50,6 +52,7 @@ static void print_usage(FILE *out) {
     cli_embed_usage(out);
     cli_pretrain_usage(out);
     cli_transfer_usage(out);
+    cli_study_usage(out);
     cli_finetune_usage(out);
     fprintf(out,
             "\n"
@@ -94,6 +97,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "keys") == 0) return cli_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "migrate") == 0) return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);
+    if (strcmp(cmd, "study") == 0) return cli_study(argc - 2, argv + 2);
     if (strcmp(cmd, "finetune") == 0) return cli_finetune(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         if (argc > 2) {
