@@ -32,6 +32,7 @@ typedef struct routes_request {
     size_t body_len;
     const char *content_type;  /* header value or NULL */
     const char *authorization; /* header value or NULL */
+    const char *last_event_id; /* Last-Event-ID header (an EventSource reconnecting) or NULL */
     /* Query parameter lookup (NULL when absent); conn is the server's connection handle. */
     const char *(*query_fn)(void *conn, const char *name);
     void *conn;

@@ -55,14 +55,17 @@ void routes_jobs_get(const routes_ctx *ctx, const routes_request *rq, api_respon
 void routes_jobs_events(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
     long long id = job_id(rq, res);
     if (!id || !have_jobs(ctx, res)) return;
+    /* ?after= or, from an EventSource that reconnects, its Last-Event-ID header. */
     const char *a = routes_query(rq, "after");
+    if (!a) a = rq->last_event_id;
     long long after = 0;
     if (a) {
         char *end;
         errno = 0;
         after = strtoll(a, &end, 10);
         if (errno || end == a || *end || after < 0) {
-            api_response_error(res, 422, "invalid_value", "after must be a non-negative event id");
+            api_response_error(res, 422, "invalid_value",
+                               "after (or Last-Event-ID) must be a non-negative event id");
             return;
         }
     }

@@ -477,7 +477,23 @@ static void test_jobs(void **state) {
     ev = sse_read(a, "?after=2", 5000, &closed);
     assert_true(closed);
     assert_null(strstr(ev, "\"state\":\"queued\""));
+    assert_null(strstr(ev, "\"state\":\"running\""));
     assert_non_null(strstr(ev, "\"state\":\"succeeded\""));
+    {
+        /* An EventSource reconnecting says where it was with Last-Event-ID. */
+        int fd = connect_port();
+        const char *req = "GET /v1/jobs/1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Connection: close\r\nLast-Event-ID: 1\r\nAuthorization: Bearer ";
+        char full[512];
+        int n = snprintf(full, sizeof full, "%s%s\r\n\r\n", req, read_key);
+        assert_int_equal(send(fd, full, (size_t)n, MSG_NOSIGNAL), n);
+        ev = sse_collect(fd, 5000, &closed);
+        assert_true(closed);
+        assert_null(strstr(ev, "\"state\":\"queued\""));
+        assert_non_null(strstr(ev, "\"state\":\"running\""));
+    }
+    http_do("GET", "/v1/jobs/1/events?after=-1", read_key, NULL, NULL);
+    expect_error(422, "invalid_value");
     http_do("POST", "/v1/jobs/1/retry", train_key, NULL, NULL);
     expect_error(409, "invalid_state");
     http_do("POST", "/v1/jobs/1/cancel", train_key, NULL, NULL);
