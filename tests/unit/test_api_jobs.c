@@ -566,6 +566,19 @@ static void test_jobs(void **state) {
     assert_non_null(strstr(A.body, "ecgfm_jobs{state=\"succeeded\"} 1"));
     assert_non_null(strstr(A.body, "ecgfm_training_windows_per_second"));
 
+    /* ---- a job that fails (more training records asked for than there are) and its retry ---- */
+    long long f = create_job("{" SMALL ",\"epochs\":1,\"subset\":1000}");
+    json_t *jf = wait_job(f, "failed", 0);
+    const char *why = json_string_value(json_object_get(jf, "error"));
+    if (!why || !strstr(why, "subset 1000 is larger")) fail_msg("error: %s", A.body);
+    json_decref(jf);
+    snprintf(path, sizeof path, "/v1/jobs/%lld/retry", f);
+    http_do("POST", path, train_key, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    jf = wait_job(f, "failed", 0);
+    assert_int_equal(json_integer_value(json_object_get(jf, "attempt")), 2);
+    json_decref(jf);
+
     /* ---- kill -9 while a job runs: the restarted server resumes it to the end ---- */
     long long d = create_job("{" SMALL ",\"epochs\":6,\"checkpoint_every\":5}");
     json_decref(wait_job(d, "running", 12)); /* a state saved at step 10 at least */
