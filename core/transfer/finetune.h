@@ -20,7 +20,10 @@
  *   outputs are computed once, and an attention-pooling head is trained on them: a learned query
  *   q (d) scores each token, s_t = q.h_t / sqrt(d), a = softmax_t(s), p = sum_t a_t h_t, then
  *   Linear(d -> classes). q starts at 0 (mean pooling).
- * LINEAR: frozen encoder, mean-pooled embedding (as zero-shot transfer), Linear head. */
+ * LINEAR: frozen encoder, mean-pooled embedding (as zero-shot transfer), Linear head.
+ * FROZEN and LINEAR standardise the frozen features per channel with the fitting windows'
+ * statistics. FROZEN keeps every train window's tokens in memory: T * d floats per window (77 KB
+ * with the small config, 614 KB at paper size); test windows are embedded batch by batch. */
 typedef enum { FT_FINETUNE = 0, FT_FROZEN = 1, FT_LINEAR = 2 } ft_mode;
 
 const char *ft_mode_name(ft_mode m); /* "finetune", "frozen", "linear" */
