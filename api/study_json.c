@@ -136,6 +136,42 @@ static ecg_code parse_mapping(study_config *c, const json_t *obj, ecg_err *err) 
     return ECG_OK;
 }
 
+static ecg_code parse_finetune(study_config *c, const json_t *obj, ecg_err *err) {
+    if (!json_is_object(obj)) return err_set(err, ECG_EINVAL, "finetune: must be an object");
+    c->finetune = 1;
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)obj, k, x) {
+        char key[64];
+        snprintf(key, sizeof key, "finetune.%.32s", k);
+        ecg_code rc = ECG_OK;
+        if (!strcmp(k, "mode")) {
+            if (!json_is_string(x)) return err_set(err, ECG_EINVAL, "%s: must be a string", key);
+            rc = ft_mode_parse(json_string_value(x), &c->ft.mode, err);
+        } else if (!strcmp(k, "epochs"))
+            rc = get_int(x, key, 1, &c->ft.epochs, err);
+        else if (!strcmp(k, "batch"))
+            rc = get_int(x, key, 1, &c->ft.batch, err);
+        else if (!strcmp(k, "patience"))
+            rc = get_int(x, key, 0, &c->ft.patience, err);
+        else if (!strcmp(k, "seed"))
+            rc = get_u64(x, key, &c->ft.seed, err);
+        else if (!strcmp(k, "lr") || !strcmp(k, "weight_decay") || !strcmp(k, "val_fraction")) {
+            if (!json_is_number(x)) return err_set(err, ECG_EINVAL, "%s: must be a number", key);
+            double d = json_number_value(x);
+            if (k[0] == 'l')
+                c->ft.lr = (float)d;
+            else if (k[0] == 'w')
+                c->ft.weight_decay = (float)d;
+            else
+                c->ft.val_fraction = d;
+        } else
+            return err_set(err, ECG_EINVAL, "%s: unknown key", key);
+        if (rc) return rc;
+    }
+    return ECG_OK;
+}
+
 ecg_code study_config_from_json_file(study_config *c, const char *path, ecg_err *err) {
     study_config_default(c);
     json_error_t je;
@@ -210,6 +246,8 @@ ecg_code study_config_from_json_file(study_config *c, const char *path, ecg_err 
             rc = get_u64(v, k, &c->bootstrap_seed, err);
         else if (!strcmp(k, "mapping"))
             rc = parse_mapping(c, v, err);
+        else if (!strcmp(k, "finetune"))
+            rc = parse_finetune(c, v, err);
         else
             rc = err_set(err, ECG_EINVAL, "%.64s: unknown key", k);
         if (rc) break;
@@ -271,21 +309,25 @@ json_t *study_table_to_json(const study_result *r) {
     for (int t = 0; t < c->n_tasks; t++)
         bad |= json_array_append_new(a, json_string(c->tasks[t].name));
     bad |= json_object_set_new(j, "classifiers", a = json_array());
-    for (int cl = 0; cl < STUDY_N_CLASSIFIERS; cl++)
+    for (int cl = 0; cl < r->n_methods; cl++)
         bad |= json_array_append_new(a, json_string(study_classifier_name(cl)));
     bad |= json_object_set_new(j, "rows", a = json_array());
     for (int i = 0; i < r->n_rows; i++) {
         const study_row *w = &r->rows[i];
         int64_t n = c->sizes[w->size];
-        bad |= json_array_append_new(
-            a, json_pack("{s:I,s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:o}", "n", (json_int_t)n, "objective",
-                         ssl_kind_name(c->objectives[w->objective].ssl.kind), "task",
-                         c->tasks[w->task].name, "seeds", w->n_seeds, "encoder",
-                         n == 0 ? "random_init" : "pretrained", "logreg_acc",
-                         interval(w->acc_mean[0], w->acc_lo[0], w->acc_hi[0]), "knn_acc",
-                         interval(w->acc_mean[1], w->acc_lo[1], w->acc_hi[1]), "val_loss",
-                         interval(w->val_mean, w->val_lo, w->val_hi), "raw_1nn_acc",
-                         jnum(w->raw_1nn)));
+        json_t *jr = json_pack(
+            "{s:I,s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:o}", "n", (json_int_t)n, "objective",
+            ssl_kind_name(c->objectives[w->objective].ssl.kind), "task", c->tasks[w->task].name,
+            "seeds", w->n_seeds, "encoder", n == 0 ? "random_init" : "pretrained", "logreg_acc",
+            interval(w->acc_mean[0], w->acc_lo[0], w->acc_hi[0]), "knn_acc",
+            interval(w->acc_mean[1], w->acc_lo[1], w->acc_hi[1]), "val_loss",
+            interval(w->val_mean, w->val_lo, w->val_hi), "raw_1nn_acc", jnum(w->raw_1nn));
+        if (jr && r->n_methods > STUDY_FINETUNE)
+            bad |=
+                json_object_set_new(jr, "finetune_acc",
+                                    interval(w->acc_mean[STUDY_FINETUNE], w->acc_lo[STUDY_FINETUNE],
+                                             w->acc_hi[STUDY_FINETUNE]));
+        bad |= json_array_append_new(a, jr);
     }
     bad |= json_object_set_new(j, "runs", a = json_array());
     for (int s = 0; s < c->n_sizes; s++)
@@ -293,11 +335,13 @@ json_t *study_table_to_json(const study_result *r) {
             for (int k = 0; k < c->n_seeds; k++) {
                 const study_run *run = study_result_run(r, s, o, k);
                 json_t *acc = json_object();
-                for (int t = 0; t < c->n_tasks; t++)
-                    bad |=
-                        json_object_set_new(acc, c->tasks[t].name,
-                                            json_pack("{s:o,s:o}", "logreg", jnum(run->acc[t][0]),
-                                                      "knn_cosine", jnum(run->acc[t][1])));
+                for (int t = 0; t < c->n_tasks; t++) {
+                    json_t *ta = json_object();
+                    for (int cl = 0; cl < r->n_methods; cl++)
+                        bad |= json_object_set_new(ta, study_classifier_name(cl),
+                                                   jnum(run->acc[t][cl]));
+                    bad |= json_object_set_new(acc, c->tasks[t].name, ta);
+                }
                 bad |= json_array_append_new(
                     a,
                     json_pack("{s:I,s:s,s:I,s:I,s:I,s:o,s:o,s:b,s:o}", "n", (json_int_t)c->sizes[s],

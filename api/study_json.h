@@ -21,7 +21,11 @@
  *   "tasks": [{"name": "ItalyPowerDemand", "train": "FILE", "test": "FILE"}],
  *   "epochs": 10, "batch": 32, "threads": 0, "val_records": 0, "split_seed": 0,
  *   "mapping": {"channels": "all", "length": "resample", "amplitude": "unit"},
- *   "probe_seed": 0, "bootstrap": 1000, "bootstrap_seed": 0
+ *   "probe_seed": 0, "bootstrap": 1000, "bootstrap_seed": 0,
+ *   "finetune": {"mode": "finetune", "epochs": 100, "batch": 16, "lr": 0, "weight_decay": 1e-3,
+ *                "patience": 20, "val_fraction": 0.2, "seed": 0}
+ *                                     optional: fine-tune every checkpoint (and the random init)
+ *                                     on every task; absent: no fine-tuning column
  * }
  * Unknown keys are errors naming the key.
  */
@@ -30,9 +34,9 @@ ecg_code study_config_from_json_file(study_config *c, const char *path, ecg_err 
 /* {"study", "sizes", "objectives", "seeds", "tasks", "classifiers", "interval": "...",
  *  "rows": [{"n", "objective", "task", "seeds", "encoder": "random_init" | "pretrained",
  *            "logreg_acc": {"mean","lo","hi"}, "knn_acc": {...}, "val_loss": {...},
- *            "raw_1nn_acc"}],
+ *            "raw_1nn_acc", "finetune_acc" (with fine-tuning)}],
  *  "runs": [{"n", "objective", "seed", "n_train", "steps", "val_loss", "first_val_loss",
- *            "skipped", "accuracy": {task: {"logreg", "knn_cosine"}}}]}
+ *            "skipped", "accuracy": {task: {"logreg", "knn_cosine", "finetune"}}}]}
  * NaN is null. New reference or NULL (out of memory). */
 json_t *study_table_to_json(const study_result *r);
 /* {"model": "error = E + A*N^-alpha", "curves": [{"objective", "task", "classifier", "ok",

@@ -26,7 +26,8 @@ void cli_study_usage(FILE *out) {
             "  --threads T        compute threads (replaces the config's; 0 = all cores)\n"
             "  --quiet            no progress lines\n"
             "  Writes table.csv, table.json, fit.json, scaling.svg, scaling_knn.svg, loss.svg,\n"
-            "  README.md. Finished runs are kept: rerun the same command to resume.\n");
+            "  README.md (and scaling_finetune.svg when the config fine-tunes). Finished runs\n"
+            "  are kept: rerun the same command to resume.\n");
 }
 
 static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
@@ -142,18 +143,17 @@ int cli_study(int argc, char **argv) {
     struct {
         const char *name;
         int kind;
-    } files[] = {{"table.csv", 0},
-                 {"scaling.svg", 1},
-                 {"scaling_knn.svg", 2},
-                 {"loss.svg", 3},
-                 {"README.md", 4}};
+    } files[] = {{"table.csv", 0}, {"scaling.svg", 1}, {"scaling_knn.svg", 2},
+                 {"loss.svg", 3},  {"README.md", 4},   {"scaling_finetune.svg", 5}};
     for (size_t k = 0; k < sizeof files / sizeof *files && !fail; k++) {
+        if (files[k].kind == 5 && r.n_methods <= STUDY_FINETUNE) continue;
         snprintf(path, sizeof path, "%s/%s", out, files[k].name);
         switch (files[k].kind) {
         case 0: rc = study_write_csv(&r, path, &err); break;
         case 1: rc = study_write_scaling_svg(&r, 0, path, &err); break;
         case 2: rc = study_write_scaling_svg(&r, 1, path, &err); break;
         case 3: rc = study_write_loss_svg(&r, path, &err); break;
+        case 5: rc = study_write_scaling_svg(&r, STUDY_FINETUNE, path, &err); break;
         default: rc = study_write_readme(&r, path, &err); break;
         }
         if (rc) {

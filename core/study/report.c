@@ -20,8 +20,11 @@ ecg_code study_write_csv(const study_result *r, const char *path, ecg_err *err) 
     ecg_code rc = atomic_open(&a, path, err);
     if (rc) return rc;
     FILE *f = a.fp;
-    fprintf(f, "n,objective,task,seeds,logreg_acc_mean,logreg_acc_lo,logreg_acc_hi,knn_acc_mean,"
-               "knn_acc_lo,knn_acc_hi,val_loss_mean,val_loss_lo,val_loss_hi,raw_1nn_acc\n");
+    fprintf(f,
+            "n,objective,task,seeds,logreg_acc_mean,logreg_acc_lo,logreg_acc_hi,knn_acc_mean,"
+            "knn_acc_lo,knn_acc_hi,val_loss_mean,val_loss_lo,val_loss_hi,raw_1nn_acc%s\n",
+            r->n_methods > STUDY_FINETUNE ? ",finetune_acc_mean,finetune_acc_lo,finetune_acc_hi"
+                                          : "");
     for (int i = 0; i < r->n_rows; i++) {
         const study_row *w = &r->rows[i];
         fprintf(f, "%" PRId64 ",%s,%s,%d", c->sizes[w->size],
@@ -34,8 +37,14 @@ ecg_code study_write_csv(const study_result *r, const char *path, ecg_err *err) 
                 num(f, v[k]);
             }
         }
-        double v[4] = {w->val_mean, w->val_lo, w->val_hi, w->raw_1nn};
-        for (int k = 0; k < 4; k++) {
+        double v[7] = {w->val_mean,
+                       w->val_lo,
+                       w->val_hi,
+                       w->raw_1nn,
+                       w->acc_mean[STUDY_FINETUNE],
+                       w->acc_lo[STUDY_FINETUNE],
+                       w->acc_hi[STUDY_FINETUNE]};
+        for (int k = 0; k < (r->n_methods > STUDY_FINETUNE ? 7 : 4); k++) {
             fputc(',', f);
             num(f, v[k]);
         }
@@ -80,17 +89,31 @@ ecg_code study_write_readme(const study_result *r, const char *path, ecg_err *er
             c->split_seed);
     fprintf(f,
             "Pretraining runs: %d trained now, %d found finished and kept (%.1f s "
-            "pretraining, %.1f s transfer).\n\n",
-            r->n_pretrained, r->n_skipped, r->seconds_pretrain, r->seconds_transfer);
+            "pretraining, %.1f s zero-shot transfer, %.1f s fine-tuning).\n\n",
+            r->n_pretrained, r->n_skipped, r->seconds_pretrain, r->seconds_transfer,
+            r->seconds_finetune);
     fprintf(f,
             "Zero-shot transfer: frozen encoder, mapping channels %s, length %s; the linear "
             "probe (L2 logistic regression, C by CV on train) and cosine k-NN (k by "
-            "leave-one-out on train), test accuracy. Fine-tuning is not part of this table.\n\n",
+            "leave-one-out on train), test accuracy.\n\n",
             map_channels_name(c->map.channels), map_length_name(c->map.length));
+    if (r->n_methods > STUDY_FINETUNE)
+        fprintf(f,
+                "Fine-tuning (core/transfer/finetune.h): mode %s, at most %d epochs, batch %d, "
+                "patience %d, %.0f%% of train held out for early stopping; test accuracy. At "
+                "N = 0 the random init is fine-tuned%s.\n\n",
+                ft_mode_name(c->ft.mode), c->ft.epochs, c->ft.batch, c->ft.patience,
+                100 * c->ft.val_fraction,
+                c->ft.mode == FT_FINETUNE ? ": the supervised from-scratch baseline" : "");
+    else
+        fprintf(f, "Fine-tuning was not run in this study (no \"finetune\" in its config).\n\n");
     fprintf(f, "## Table\n\nMean over seeds with the two-sided 95%% Student-t interval "
                "(mean ± t(0.975, seeds−1)·s/√seeds).\n\n");
-    fprintf(f, "| N | objective | task | linear probe acc | k-NN acc | val loss | raw 1-NN |\n"
-               "|---|---|---|---|---|---|---|\n");
+    fprintf(f,
+            "| N | objective | task | linear probe acc | k-NN acc | val loss | raw 1-NN |%s\n"
+            "|---|---|---|---|---|---|---|%s\n",
+            r->n_methods > STUDY_FINETUNE ? " fine-tuned acc |" : "",
+            r->n_methods > STUDY_FINETUNE ? "---|" : "");
     for (int i = 0; i < r->n_rows; i++) {
         const study_row *w = &r->rows[i];
         fprintf(f, "| %" PRId64 " | %s | %s | ", c->sizes[w->size],
@@ -100,7 +123,30 @@ ecg_code study_write_readme(const study_result *r, const char *path, ecg_err *er
         pm(f, w->acc_mean[1], w->acc_lo[1], w->acc_hi[1]);
         fprintf(f, " | ");
         pm(f, w->val_mean, w->val_lo, w->val_hi);
-        fprintf(f, " | %.4f |\n", w->raw_1nn);
+        fprintf(f, " | %.4f |", w->raw_1nn);
+        if (r->n_methods > STUDY_FINETUNE) {
+            fputc(' ', f);
+            pm(f, w->acc_mean[STUDY_FINETUNE], w->acc_lo[STUDY_FINETUNE],
+               w->acc_hi[STUDY_FINETUNE]);
+            fprintf(f, " |");
+        }
+        fputc('\n', f);
+    }
+    if (r->n_methods > STUDY_FINETUNE) {
+        fprintf(f, "\n## Zero-shot vs fine-tuning\n\nMean test accuracy of the zero-shot linear "
+                   "probe minus that of fine-tuning the same checkpoint (positive: zero-shot "
+                   "ahead); the N = 0 fine-tuned column is the from-scratch baseline.\n\n"
+                   "| objective | task | N | probe − fine-tuned | fine-tuned from scratch |\n"
+                   "|---|---|---|---|---|\n");
+        for (int i = 0; i < r->n_rows; i++) {
+            const study_row *w = &r->rows[i];
+            const study_row *z =
+                &r->rows[(size_t)w->objective * c->n_tasks + w->task]; /* size index 0 */
+            fprintf(f, "| %s | %s | %" PRId64 " | %+.4f | %.4f |\n",
+                    ssl_kind_name(c->objectives[w->objective].ssl.kind), c->tasks[w->task].name,
+                    c->sizes[w->size], w->acc_mean[0] - w->acc_mean[STUDY_FINETUNE],
+                    c->sizes[0] == 0 ? z->acc_mean[STUDY_FINETUNE] : NAN);
+        }
     }
     fprintf(f,
             "\n## Fits: error = E + A·N^(−α) over N > 0\n\nα interval: 2.5–97.5 %% "
@@ -145,9 +191,11 @@ ecg_code study_write_readme(const study_result *r, const char *path, ecg_err *er
             fprintf(f, " %.3f |\n", k->seed_pairs[s]);
         }
     }
-    fprintf(f, "\nFiles: table.csv and table.json (the table), fit.json (fits, correlations, "
-               "CKA), scaling.svg (linear probe error), scaling_knn.svg (k-NN error), loss.svg "
-               "(validation loss).\n");
+    fprintf(f,
+            "\nFiles: table.csv and table.json (the table), fit.json (fits, correlations, "
+            "CKA), scaling.svg (linear probe error), scaling_knn.svg (k-NN error), loss.svg "
+            "(validation loss)%s.\n",
+            r->n_methods > STUDY_FINETUNE ? ", scaling_finetune.svg (fine-tuned error)" : "");
     if (ferror(f)) {
         atomic_abort(&a);
         return err_set(err, ECG_EIO, "study: cannot write %s", path);
@@ -178,7 +226,7 @@ ecg_code study_write_scaling_svg(const study_result *r, int classifier, const ch
                 hi[s] = 1 - w->acc_lo[classifier];
             }
             const study_curve *u =
-                &r->curves[((size_t)o * c->n_tasks + t) * STUDY_N_CLASSIFIERS + classifier];
+                &r->curves[((size_t)o * c->n_tasks + t) * r->n_methods + classifier];
             plot_series *p = &ser[i];
             p->n = S;
             p->x = x;
@@ -197,8 +245,10 @@ ecg_code study_write_scaling_svg(const study_result *r, int classifier, const ch
                          ssl_kind_name(c->objectives[o].ssl.kind), c->tasks[t].name);
         }
     char title[160];
-    snprintf(title, sizeof title, "%s: zero-shot %s test error vs pretraining records", c->name,
-             classifier == 0 ? "linear probe" : "k-NN");
+    snprintf(title, sizeof title, "%s: %s test error vs pretraining records", c->name,
+             classifier == 0   ? "zero-shot linear probe"
+             : classifier == 1 ? "zero-shot k-NN"
+                               : "fine-tuned");
     plot_opts po = {.title = title,
                     .x_label = "pretraining records N (log scale; 0 = random init)",
                     .y_label = "test error (1 - accuracy)"};

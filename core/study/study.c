@@ -32,10 +32,12 @@ void study_config_default(study_config *c) {
     map_opts_default(&c->map);
     c->bootstrap = 1000;
     c->bootstrap_seed = 0;
+    c->finetune = 0;
+    ft_opts_default(&c->ft);
 }
 
 const char *study_classifier_name(int c) {
-    return c == 0 ? "logreg" : "knn_cosine";
+    return c == 0 ? "logreg" : c == 1 ? "knn_cosine" : "finetune";
 }
 
 static int name_ok(const char *s) {
@@ -81,6 +83,11 @@ ecg_code study_config_validate(const study_config *c, ecg_err *err) {
     if (c->epochs < 1 || c->batch < 1 || c->threads < 0 || c->val_records < 0)
         return err_set(err, ECG_EINVAL, "study: epochs and batch must be >= 1");
     if (c->bootstrap < 2) return err_set(err, ECG_EINVAL, "study: bootstrap must be >= 2");
+    if (c->finetune && (c->ft.epochs < 1 || c->ft.batch < 1 || c->ft.patience < 0 ||
+                        !(c->ft.val_fraction > 0 && c->ft.val_fraction < 1)))
+        return err_set(err, ECG_EINVAL,
+                       "study: finetune needs epochs >= 1, batch >= 1, patience >= 0 and "
+                       "0 < val_fraction < 1");
     return ECG_OK;
 }
 
@@ -207,13 +214,40 @@ done:
     return rc;
 }
 
-static ecg_code transfer_all(const study_config *cfg, encoder *e, const study_task_data *td,
-                             study_run *run, study_result *r, ecg_err *err) {
+/* A trainable copy of the run's encoder: the checkpoint at ckpt, or (ckpt NULL) the random init
+ * of objective o from init_seed. */
+static ecg_code trainable_encoder(const study_config *cfg, int o, const char *ckpt,
+                                  uint64_t init_seed, encoder **e, ecg_err *err) {
+    int batch = cfg->ft.batch > TRANSFER_BATCH ? cfg->ft.batch : TRANSFER_BATCH;
+    if (ckpt) return checkpoint_load_encoder(ckpt, batch, 0, e, err);
+    return encoder_create(e, &cfg->objectives[o].enc, batch, init_seed, 0, err);
+}
+
+/* Zero-shot transfer of e on every task, then (when asked) fine-tuning of a fresh trainable copy
+ * per task (fine-tuning changes the encoder). */
+static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const char *ckpt,
+                             uint64_t init_seed, const study_task_data *td, study_run *run,
+                             study_result *r, ecg_err *err) {
     double t0 = now_s();
     ecg_code rc = ECG_OK;
     for (int t = 0; t < cfg->n_tasks && !rc; t++)
         rc = transfer_one(cfg, e, td + t, t, run, err);
     r->seconds_transfer += now_s() - t0;
+    if (!cfg->finetune || rc) return rc;
+    t0 = now_s();
+    ft_opts fo = cfg->ft;
+    fo.map = cfg->map;
+    for (int t = 0; t < cfg->n_tasks && !rc; t++) {
+        encoder *fe = NULL;
+        ft_result fr;
+        memset(&fr, 0, sizeof fr);
+        rc = trainable_encoder(cfg, o, ckpt, init_seed, &fe, err);
+        if (!rc) rc = finetune_run(fe, &fo, &td[t].train, &td[t].test, &fr, err);
+        if (!rc) run->acc[t][STUDY_FINETUNE] = fr.test.accuracy;
+        ft_result_free(&fr);
+        encoder_free(fe);
+    }
+    r->seconds_finetune += now_s() - t0;
     return rc;
 }
 
@@ -300,7 +334,7 @@ static void compute_rows(study_result *r) {
                 for (int k = 0; k < c->n_seeds; k++)
                     val[k] = study_result_run(r, s, o, k)->val_loss;
                 fit_mean_ci95(val, c->n_seeds, &w->val_mean, &w->val_lo, &w->val_hi, NULL);
-                for (int cl = 0; cl < STUDY_N_CLASSIFIERS; cl++) {
+                for (int cl = 0; cl < r->n_methods; cl++) {
                     for (int k = 0; k < c->n_seeds; k++)
                         acc[k] = study_result_run(r, s, o, k)->acc[t][cl];
                     fit_mean_ci95(acc, c->n_seeds, &w->acc_mean[cl], &w->acc_lo[cl], &w->acc_hi[cl],
@@ -325,9 +359,8 @@ static ecg_code compute_curves(study_result *r, ecg_err *err) {
     }
     for (int o = 0; o < c->n_objectives; o++)
         for (int t = 0; t < c->n_tasks; t++)
-            for (int cl = 0; cl < STUDY_N_CLASSIFIERS; cl++) {
-                study_curve *u =
-                    &r->curves[((size_t)o * c->n_tasks + t) * STUDY_N_CLASSIFIERS + cl];
+            for (int cl = 0; cl < r->n_methods; cl++) {
+                study_curve *u = &r->curves[((size_t)o * c->n_tasks + t) * r->n_methods + cl];
                 memset(u, 0, sizeof *u);
                 u->objective = o;
                 u->task = t;
@@ -455,7 +488,8 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
     int S = cfg->n_sizes, O = cfg->n_objectives, K = cfg->n_seeds, T = cfg->n_tasks;
     r->n_runs = S * O * K;
     r->n_rows = S * O * T;
-    r->n_curves = O * T * STUDY_N_CLASSIFIERS;
+    r->n_methods = STUDY_N_CLASSIFIERS + (cfg->finetune != 0);
+    r->n_curves = O * T * r->n_methods;
     r->n_cka = O * T;
     r->runs = calloc((size_t)r->n_runs, sizeof *r->runs);
     r->rows = calloc((size_t)r->n_rows, sizeof *r->rows);
@@ -469,7 +503,7 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
     for (int i = 0; i < r->n_runs; i++) {
         r->runs[i].val_loss = r->runs[i].first_val_loss = NAN;
         for (int t = 0; t < STUDY_MAX_TASKS; t++)
-            for (int c = 0; c < STUDY_N_CLASSIFIERS; c++)
+            for (int c = 0; c < STUDY_MAX_METHODS; c++)
                 r->runs[i].acc[t][c] = NAN;
     }
     for (int o = 0; o < O; o++)
@@ -512,7 +546,7 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                 threads_set(cfg->threads);
                 encoder *e = NULL;
                 rc = checkpoint_load_encoder(path, TRANSFER_BATCH, ENC_INFERENCE_ONLY, &e, err);
-                if (!rc) rc = transfer_all(cfg, e, td, run, r, err);
+                if (!rc) rc = transfer_all(cfg, e, o, path, 0, td, run, r, err);
                 encoder_free(e);
             }
     /* N = 0: the initial encoder of each seed, with the step-0 validation loss of its runs */
@@ -533,7 +567,9 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                 encoder *e = NULL;
                 rc = encoder_create(&e, &cfg->objectives[o].enc, TRANSFER_BATCH,
                                     init_seed_of(cfg->seeds[k]), ENC_INFERENCE_ONLY, err);
-                if (!rc) rc = transfer_all(cfg, e, td, run, r, err);
+                if (!rc)
+                    rc =
+                        transfer_all(cfg, e, o, NULL, init_seed_of(cfg->seeds[k]), td, run, r, err);
                 encoder_free(e);
                 if (log && !rc)
                     fprintf(log, "random init %s seed %" PRIu64 ": transfer done\n",

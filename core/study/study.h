@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/study/fit.h"
 #include "core/train/pretrain.h"
+#include "core/transfer/finetune.h"
 #include "core/transfer/mapping.h"
 
 #define STUDY_MAX_SIZES 16
@@ -18,6 +19,10 @@
 #define STUDY_MAX_TASKS 16
 /* The zero-shot classifiers the study scores: the linear probe and cosine k-NN. */
 #define STUDY_N_CLASSIFIERS 2
+/* Methods scored per checkpoint and task: the zero-shot classifiers, then fine-tuning
+ * (core/transfer/finetune.h) when the study asks for it (index STUDY_FINETUNE). */
+#define STUDY_MAX_METHODS 3
+#define STUDY_FINETUNE 2
 
 typedef struct {
     char name[64];   /* [A-Za-z0-9_.-], used in file names */
@@ -45,13 +50,18 @@ typedef struct {
     uint64_t probe_seed; /* classifier CV folds */
     int bootstrap;       /* replicates for the α intervals (default 1000) */
     uint64_t bootstrap_seed;
+    /* Fine-tuning of every checkpoint on every task (0: none). At N = 0 the random init is
+     * fine-tuned: in FT_FINETUNE mode that is the supervised from-scratch baseline. ft.map is
+     * replaced by `map`. */
+    int finetune;
+    ft_opts ft;
 } study_config;
 
 /* Defaults for the knobs (no sizes, objectives, seeds or tasks). */
 void study_config_default(study_config *c);
 ecg_code study_config_validate(const study_config *c, ecg_err *err);
 
-const char *study_classifier_name(int c); /* "logreg", "knn_cosine" */
+const char *study_classifier_name(int c); /* "logreg", "knn_cosine", "finetune" */
 
 /* One (size, objective, seed) cell. */
 typedef struct {
@@ -60,15 +70,15 @@ typedef struct {
     double first_val_loss;
     int64_t steps;
     int skipped; /* pretraining found finished in the out dir and not rerun */
-    double acc[STUDY_MAX_TASKS][STUDY_N_CLASSIFIERS]; /* test accuracy */
-    float *emb[STUDY_MAX_TASKS]; /* test-split embeddings [n_test][d], for CKA */
+    double acc[STUDY_MAX_TASKS][STUDY_MAX_METHODS]; /* test accuracy per method */
+    float *emb[STUDY_MAX_TASKS];                    /* test-split embeddings [n_test][d], for CKA */
 } study_run;
 
 /* A row: size × objective × task, means and 95 % t-intervals over seeds. */
 typedef struct {
     int size, objective, task; /* indices */
     int n_seeds;
-    double acc_mean[STUDY_N_CLASSIFIERS], acc_lo[STUDY_N_CLASSIFIERS], acc_hi[STUDY_N_CLASSIFIERS];
+    double acc_mean[STUDY_MAX_METHODS], acc_lo[STUDY_MAX_METHODS], acc_hi[STUDY_MAX_METHODS];
     double val_mean, val_lo, val_hi;
     double raw_1nn; /* the task's raw-series 1-NN Euclidean accuracy, for context */
 } study_row;
@@ -105,11 +115,12 @@ typedef struct {
     double raw_1nn[STUDY_MAX_TASKS];
     study_row *rows; /* [n_sizes][n_objectives][n_tasks] */
     int n_rows;
-    study_curve *curves; /* [n_objectives][n_tasks][STUDY_N_CLASSIFIERS] */
+    int n_methods;       /* STUDY_N_CLASSIFIERS, + 1 with fine-tuning */
+    study_curve *curves; /* [n_objectives][n_tasks][n_methods] */
     int n_curves;
     study_cka *cka; /* [n_objectives][n_tasks] */
     int n_cka;
-    double seconds_pretrain, seconds_transfer;
+    double seconds_pretrain, seconds_transfer, seconds_finetune;
     int n_pretrained, n_skipped;
 } study_result;
 
@@ -141,6 +152,7 @@ void study_result_free(study_result *r);
 /* The table as CSV: header line, then one line per row (size-major, objective, task):
  *   n,objective,task,seeds,logreg_acc_mean,logreg_acc_lo,logreg_acc_hi,knn_acc_mean,knn_acc_lo,
  *   knn_acc_hi,val_loss_mean,val_loss_lo,val_loss_hi,raw_1nn_acc
+ * and, with fine-tuning, finetune_acc_mean,finetune_acc_lo,finetune_acc_hi
  * (numbers %.9g, NaN written as empty). */
 ecg_code study_write_csv(const study_result *r, const char *path, ecg_err *err);
 /* scaling plot: error (1 - accuracy) of `classifier` against N, one series per objective × task

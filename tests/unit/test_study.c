@@ -312,8 +312,8 @@ static void test_study_e2e(void **state) {
     double t1 = now_s();
     fprintf(stderr, "CI study: %.1f s\n", t1 - t0);
 
-    const char *files[] = {"table.csv",       "table.json", "fit.json", "scaling.svg",
-                           "scaling_knn.svg", "loss.svg",   "README.md"};
+    const char *files[] = {"table.csv",       "table.json", "fit.json",  "scaling.svg",
+                           "scaling_knn.svg", "loss.svg",   "README.md", "scaling_finetune.svg"};
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
         snprintf(path, sizeof path, "%s/%s", out, files[k]);
         assert_true(access(path, R_OK) == 0);
@@ -340,11 +340,12 @@ static void test_study_e2e(void **state) {
         long long n;
         char obj[32], task[64];
         int seeds;
-        double v[10];
-        int got = sscanf(line, "%lld,%31[^,],%63[^,],%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
-                         &n, obj, task, &seeds, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                         &v[7], &v[8], &v[9]);
-        assert_int_equal(got, 14); /* every field present: two seeds give intervals */
+        double v[13];
+        int got = sscanf(
+            line, "%lld,%31[^,],%63[^,],%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &n,
+            obj, task, &seeds, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
+            &v[10], &v[11], &v[12]);
+        assert_int_equal(got, 17); /* every field present: two seeds give intervals */
         json_t *row = json_array_get(rows, (size_t)n_lines);
         assert_non_null(row);
         assert_int_equal(n, sizes[n_lines]);
@@ -356,7 +357,8 @@ static void test_study_e2e(void **state) {
         assert_true(fabs(v[3] - jmean(row, "knn_acc")) < 1e-8);
         assert_true(fabs(v[6] - jmean(row, "val_loss")) < 1e-6 * fabs(v[6]));
         assert_true(v[1] <= v[0] && v[0] <= v[2]);
-        assert_true(v[0] > 0.3 && v[0] <= 1 && v[3] > 0.3 && v[3] <= 1);
+        assert_true(fabs(v[10] - jmean(row, "finetune_acc")) < 1e-8);
+        assert_true(v[0] > 0.3 && v[0] <= 1 && v[3] > 0.3 && v[3] <= 1 && v[10] > 0.2);
         assert_string_equal(json_string_value(json_object_get(row, "encoder")),
                             n == 0 ? "random_init" : "pretrained");
     }
@@ -378,18 +380,20 @@ static void test_study_e2e(void **state) {
         assert_true(json_number_value(json_object_get(r0, "val_loss")) ==
                     json_number_value(json_object_get(r1, "first_val_loss")));
     }
-    /* fit.json: one curve per objective × task × classifier, CKA of each size with itself 1 */
+    /* fit.json: one curve per objective × task × method (probe, k-NN, fine-tuning), CKA of each
+     * size with itself 1 */
     snprintf(path, sizeof path, "%s/fit.json", out);
     json_t *fj = json_load_file(path, 0, &je);
     assert_non_null(fj);
     json_t *curves = json_object_get(fj, "curves");
-    assert_int_equal(json_array_size(curves), 2);
-    for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(json_array_size(curves), 3);
+    for (size_t i = 0; i < 3; i++) {
         json_t *c = json_array_get(curves, i);
         assert_true(json_is_true(json_object_get(c, "ok")));
         double e0 = json_number_value(json_object_get(c, "error_n0"));
         json_t *row0 = json_array_get(rows, 0);
-        assert_true(fabs(e0 - (1 - jmean(row0, i == 0 ? "logreg_acc" : "knn_acc"))) < 1e-9);
+        const char *key = i == 0 ? "logreg_acc" : i == 1 ? "knn_acc" : "finetune_acc";
+        assert_true(fabs(e0 - (1 - jmean(row0, key))) < 1e-9);
     }
     json_t *m = json_object_get(json_array_get(json_object_get(fj, "cka"), 0), "size_matrix");
     for (size_t i = 0; i < 4; i++)
