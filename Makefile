@@ -100,10 +100,10 @@ unit: all fixtures
 test: deps
 	$(MAKE) unit
 	$(MAKE) sanitize
-	$(MAKE) fuzz
+	$(MAKE) fuzz FUZZ_SECONDS=5
 
 # libFuzzer targets (clang), each with the few sources it needs and a seed corpus from real files.
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined
 FUZZ_DEPS_fuzz_safetensors := core/format/safetensors.c core/format/atomic_file.c core/base/error.c
 FUZZ_DEPS_fuzz_wfdb_header := core/data/wfdb_header.c core/data/wfdb_signal.c core/data/record.c core/base/error.c

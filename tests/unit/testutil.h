@@ -15,7 +15,23 @@
 #include <cmocka.h>
 
 #include "core/base/rng.h"
+#include "core/base/threads.h"
 #include "core/format/safetensors.h"
+
+/* Test binaries run by hand get the same OpenBLAS kernels as under make (and as ecgfm itself):
+ * OpenBLAS reads OPENBLAS_CORETYPE when it is loaded, so re-execute once with it set. */
+__attribute__((constructor)) static void tu_blas_reexec(void) {
+    static char buf[8192];
+    static char *argv[64];
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+    if (!f) return;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    int argc = 0;
+    for (size_t i = 0; i < n && argc < 63; i += strlen(buf + i) + 1) argv[argc++] = buf + i;
+    argv[argc] = NULL;
+    if (argc > 0) threads_blas_reexec(argv);
+}
 
 /* n floats from a seeded normal, scaled. */
 static inline float *tu_randn(size_t n, uint64_t seed, float scale) {
