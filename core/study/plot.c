@@ -155,13 +155,18 @@ ecg_code plot_svg_write(FILE *f, const plot_opts *o, const plot_series *s, int n
                 "<text x=\"%.2f\" y=\"%g\" text-anchor=\"middle\" font-size=\"10\">(random "
                 "init)</text>\n",
                 fr.zero_px, fr.bottom + 31);
-    for (double y = fr.ymin; y <= fr.ymax + 1e-9 * step; y += step) {
+    /* decimals enough to tell neighbouring ticks apart (1390.5 is not "1390") */
+    int dec = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (dec > 10) dec = 10;
+    for (int ti = 0;; ti++) {
+        double y = fr.ymin + ti * step; /* by index: no drift from repeated adds */
+        if (y > fr.ymax + 1e-9 * step) break;
         double py = px_y(&fr, y);
         fprintf(f,
                 "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"#eee\"/>"
                 "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"black\"/>"
-                "<text x=\"%g\" y=\"%.2f\" text-anchor=\"end\">%.4g</text>\n",
-                fr.left, py, fr.right, py, fr.left - 5, py, fr.left, py, fr.left - 8, py + 4,
+                "<text x=\"%g\" y=\"%.2f\" text-anchor=\"end\">%.*f</text>\n",
+                fr.left, py, fr.right, py, fr.left - 5, py, fr.left, py, fr.left - 8, py + 4, dec,
                 fabs(y) < 1e-12 * step ? 0.0 : y);
     }
     fprintf(f, "</g>\n<text x=\"%g\" y=\"%d\" text-anchor=\"middle\">", 0.5 * (fr.left + fr.right),
@@ -225,11 +230,17 @@ ecg_code plot_svg_write(FILE *f, const plot_opts *o, const plot_series *s, int n
         fprintf(f, "</text>\n");
     }
     double y = ly + 20 * n_series + 6;
-    fprintf(f,
-            "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\" "
-            "stroke-dasharray=\"6 4\"/><text x=\"%g\" y=\"%g\">fit E + A N^-alpha</text>\n"
-            "<text x=\"%g\" y=\"%g\">bars: 95%% t-interval over seeds</text>\n",
-            lx, y, lx + 20, y, lx + 26, y + 4, lx, y + 20);
+    int any_fit = 0;
+    for (int i = 0; i < n_series; i++)
+        any_fit |= s[i].has_fit;
+    if (any_fit) {
+        fprintf(f,
+                "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"black\" "
+                "stroke-dasharray=\"6 4\"/><text x=\"%g\" y=\"%g\">fit E + A N^-alpha</text>\n",
+                lx, y, lx + 20, y, lx + 26, y + 4);
+        y += 20;
+    }
+    fprintf(f, "<text x=\"%g\" y=\"%g\">bars: 95%% t-interval over seeds</text>\n", lx, y);
     fprintf(f, "</g>\n</svg>\n");
     free(xs);
     if (ferror(f)) return err_set(err, ECG_EIO, "plot: write failed");
