@@ -166,9 +166,9 @@ int cli_study(int argc, char **argv) {
                write_json(study_fit_to_json(&r), out, "fit.json");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!fail)
-        printf("study %s: %d runs pretrained, %d kept from before; %.1f s; results in %s "
-               "(README.md, table.csv, table.json, fit.json, scaling.svg, loss.svg)\n",
-               cfg.name, r.n_pretrained, r.n_skipped,
+        printf("study %s: %d runs pretrained, %d kept from before, %d task evaluations reused; "
+               "%.1f s; results in %s (README.md, table.csv, table.json, fit.json, *.svg)\n",
+               cfg.name, r.n_pretrained, r.n_skipped, r.n_eval_cached,
                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), out);
     study_result_free(&r);
     return fail ? EXIT_FAIL : EXIT_OK;

@@ -88,10 +88,11 @@ ecg_code study_write_readme(const study_result *r, const char *path, ecg_err *er
     fprintf(f, "; %d epochs, batch %d, split seed %" PRIu64 ".\n\n", c->epochs, c->batch,
             c->split_seed);
     fprintf(f,
-            "Pretraining runs: %d trained now, %d found finished and kept (%.1f s "
-            "pretraining, %.1f s zero-shot transfer, %.1f s fine-tuning).\n\n",
-            r->n_pretrained, r->n_skipped, r->seconds_pretrain, r->seconds_transfer,
-            r->seconds_finetune);
+            "Pretraining runs: %d trained now, %d found finished and kept; %d (run, task) "
+            "evaluations read back from an earlier invocation (%.1f s pretraining, %.1f s "
+            "zero-shot transfer, %.1f s fine-tuning in this one).\n\n",
+            r->n_pretrained, r->n_skipped, r->n_eval_cached, r->seconds_pretrain,
+            r->seconds_transfer, r->seconds_finetune);
     fprintf(f,
             "Zero-shot transfer: frozen encoder, mapping channels %s, length %s; the linear "
             "probe (L2 logistic regression, C by CV on train) and cosine k-NN (k by "

@@ -223,31 +223,114 @@ static ecg_code trainable_encoder(const study_config *cfg, int o, const char *ck
     return encoder_create(e, &cfg->objectives[o].enc, batch, init_seed, 0, err);
 }
 
-/* Zero-shot transfer of e on every task, then (when asked) fine-tuning of a fresh trainable copy
- * per task (fine-tuning changes the encoder). */
+/* ---- the per-(run, task) evaluation cache: a resumed study does not redo transfer ---- */
+
+/* Everything the cached numbers depend on besides the encoder; a cache with another key is
+ * recomputed. */
+static void eval_key(const study_config *cfg, int t, char *buf, size_t n) {
+    const map_opts *m = &cfg->map;
+    const ft_opts *f = &cfg->ft;
+    snprintf(buf, n,
+             "map %d %d %.17g %d %d %d probe_seed %" PRIu64 " finetune %d %d %d %d %.9g %.9g %d "
+             "%.17g %" PRIu64 " task %s %s",
+             (int)m->channels, (int)m->length, m->slide_rate, m->slide_stride, (int)m->resize,
+             (int)m->amplitude, cfg->probe_seed, cfg->finetune, (int)f->mode, f->epochs, f->batch,
+             (double)f->lr, (double)f->weight_decay, f->patience, f->val_fraction, f->seed,
+             cfg->tasks[t].train, cfg->tasks[t].test);
+}
+
+/* 1 when dir holds a complete evaluation of task t under the current key (run filled). */
+static int eval_cache_read(const study_config *cfg, const char *dir, int t, int n, int d,
+                           study_run *run) {
+    char path[1200], line[4096], key[4096];
+    snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    eval_key(cfg, t, key, sizeof key);
+    double acc[STUDY_MAX_METHODS];
+    int ok = fgets(line, sizeof line, f) && !strcmp(line, "ecgfm-study-eval 1\n") &&
+             fgets(line, sizeof line, f) && !strncmp(line, "key ", 4) &&
+             !strncmp(line + 4, key, strlen(key)) && line[4 + strlen(key)] == '\n';
+    int fn = 0, fd = 0;
+    ok = ok && fscanf(f, "n %d d %d acc %lf %lf %lf", &fn, &fd, &acc[0], &acc[1], &acc[2]) == 5 &&
+         fn == n && fd == d;
+    fclose(f);
+    if (!ok) return 0;
+    float *emb = malloc((size_t)n * d * sizeof *emb);
+    if (!emb) return 0;
+    snprintf(path, sizeof path, "%s/emb-%s.f32", dir, cfg->tasks[t].name);
+    f = fopen(path, "rb");
+    ok = f && fread(emb, sizeof *emb, (size_t)n * d, f) == (size_t)n * d && fgetc(f) == EOF;
+    if (f) fclose(f);
+    if (!ok) {
+        free(emb);
+        return 0;
+    }
+    for (int c = 0; c < STUDY_MAX_METHODS; c++)
+        run->acc[t][c] = acc[c];
+    free(run->emb[t]);
+    run->emb[t] = emb;
+    return 1;
+}
+
+/* The embeddings first, then the text file that makes the pair valid. */
+static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t, int n, int d,
+                                 const study_run *run, ecg_err *err) {
+    char path[1200], key[4096];
+    atomic_file a;
+    snprintf(path, sizeof path, "%s/emb-%s.f32", dir, cfg->tasks[t].name);
+    ecg_code rc = atomic_open(&a, path, err);
+    if (rc) return rc;
+    if ((rc = atomic_write(&a, run->emb[t], (size_t)n * d * sizeof(float), err))) {
+        atomic_abort(&a);
+        return rc;
+    }
+    if ((rc = atomic_commit(&a, err))) return rc;
+    snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
+    if ((rc = atomic_open(&a, path, err))) return rc;
+    eval_key(cfg, t, key, sizeof key);
+    fprintf(a.fp, "ecgfm-study-eval 1\nkey %s\nn %d d %d acc %.17g %.17g %.17g\n", key, n, d,
+            run->acc[t][0], run->acc[t][1], run->acc[t][2]);
+    if (ferror(a.fp)) {
+        atomic_abort(&a);
+        return err_set(err, ECG_EIO, "study: cannot write %s", path);
+    }
+    return atomic_commit(&a, err);
+}
+
+/* Per task: the cached evaluation in cache_dir when its key matches, else zero-shot transfer of
+ * e and (when asked) fine-tuning of a fresh trainable copy (fine-tuning changes the encoder),
+ * then the cache is written. */
 static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const char *ckpt,
-                             uint64_t init_seed, const study_task_data *td, study_run *run,
-                             study_result *r, ecg_err *err) {
-    double t0 = now_s();
+                             uint64_t init_seed, const char *cache_dir, const study_task_data *td,
+                             study_run *run, study_result *r, ecg_err *err) {
     ecg_code rc = ECG_OK;
-    for (int t = 0; t < cfg->n_tasks && !rc; t++)
-        rc = transfer_one(cfg, e, td + t, t, run, err);
-    r->seconds_transfer += now_s() - t0;
-    if (!cfg->finetune || rc) return rc;
-    t0 = now_s();
+    int d = r->d_model[o];
     ft_opts fo = cfg->ft;
     fo.map = cfg->map;
     for (int t = 0; t < cfg->n_tasks && !rc; t++) {
-        encoder *fe = NULL;
-        ft_result fr;
-        memset(&fr, 0, sizeof fr);
-        rc = trainable_encoder(cfg, o, ckpt, init_seed, &fe, err);
-        if (!rc) rc = finetune_run(fe, &fo, &td[t].train, &td[t].test, &fr, err);
-        if (!rc) run->acc[t][STUDY_FINETUNE] = fr.test.accuracy;
-        ft_result_free(&fr);
-        encoder_free(fe);
+        int n = td[t].test.n_series;
+        if (eval_cache_read(cfg, cache_dir, t, n, d, run)) {
+            r->n_eval_cached++;
+            continue;
+        }
+        double t0 = now_s();
+        rc = transfer_one(cfg, e, td + t, t, run, err);
+        r->seconds_transfer += now_s() - t0;
+        if (!rc && cfg->finetune) {
+            t0 = now_s();
+            encoder *fe = NULL;
+            ft_result fr;
+            memset(&fr, 0, sizeof fr);
+            rc = trainable_encoder(cfg, o, ckpt, init_seed, &fe, err);
+            if (!rc) rc = finetune_run(fe, &fo, &td[t].train, &td[t].test, &fr, err);
+            if (!rc) run->acc[t][STUDY_FINETUNE] = fr.test.accuracy;
+            ft_result_free(&fr);
+            encoder_free(fe);
+            r->seconds_finetune += now_s() - t0;
+        }
+        if (!rc) rc = eval_cache_write(cfg, cache_dir, t, n, d, run, err);
     }
-    r->seconds_finetune += now_s() - t0;
     return rc;
 }
 
@@ -531,6 +614,8 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
     char runs_dir[1024];
     snprintf(runs_dir, sizeof runs_dir, "%s/runs", out_dir);
     if (!rc) rc = make_dir(runs_dir, err);
+    snprintf(runs_dir, sizeof runs_dir, "%s/init", out_dir);
+    if (!rc) rc = make_dir(runs_dir, err);
 
     /* pretraining + transfer of each checkpoint, smallest sizes first */
     for (int s = 0; s < S && !rc; s++)
@@ -546,7 +631,12 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                 threads_set(cfg->threads);
                 encoder *e = NULL;
                 rc = checkpoint_load_encoder(path, TRANSFER_BATCH, ENC_INFERENCE_ONLY, &e, err);
-                if (!rc) rc = transfer_all(cfg, e, o, path, 0, td, run, r, err);
+                if (!rc) {
+                    char dir[1024];
+                    run_dir_name(dir, sizeof dir, out_dir, &cfg->objectives[o], cfg->sizes[s],
+                                 cfg->seeds[k]);
+                    rc = transfer_all(cfg, e, o, path, 0, dir, td, run, r, err);
+                }
                 encoder_free(e);
             }
     /* N = 0: the initial encoder of each seed, with the step-0 validation loss of its runs */
@@ -567,9 +657,13 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                 encoder *e = NULL;
                 rc = encoder_create(&e, &cfg->objectives[o].enc, TRANSFER_BATCH,
                                     init_seed_of(cfg->seeds[k]), ENC_INFERENCE_ONLY, err);
+                char dir[1200];
+                snprintf(dir, sizeof dir, "%s/init/%s-s%" PRIu64, out_dir,
+                         ssl_kind_name(cfg->objectives[o].ssl.kind), cfg->seeds[k]);
+                if (!rc) rc = make_dir(dir, err);
                 if (!rc)
-                    rc =
-                        transfer_all(cfg, e, o, NULL, init_seed_of(cfg->seeds[k]), td, run, r, err);
+                    rc = transfer_all(cfg, e, o, NULL, init_seed_of(cfg->seeds[k]), dir, td, run, r,
+                                      err);
                 encoder_free(e);
                 if (log && !rc)
                     fprintf(log, "random init %s seed %" PRIu64 ": transfer done\n",

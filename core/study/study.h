@@ -122,6 +122,7 @@ typedef struct {
     int n_cka;
     double seconds_pretrain, seconds_transfer, seconds_finetune;
     int n_pretrained, n_skipped;
+    int n_eval_cached; /* (run, task) evaluations read back from an earlier run of the study */
 } study_result;
 
 study_run *study_result_run(const study_result *r, int size, int objective, int seed);
@@ -137,7 +138,11 @@ typedef struct {
  *   runs/<objective>-n<N>-s<seed>/   each pretraining run (pretrain_run's files) and study_run.txt,
  *                                    written when the run finished; a run dir holding study_run.txt
  *                                    is not rerun (resume a study by running it again), one
- *                                    holding LATEST without it is resumed
+ *                                    holding LATEST without it is resumed;
+ *                                    eval-<task>.txt + emb-<task>.f32: its evaluation on a task
+ *                                    (accuracies, test embeddings), reused while the mapping,
+ *                                    probe, fine-tuning settings and task files stay the same
+ *   init/<objective>-s<seed>/        the same evaluation cache for the random init (N = 0)
  * N = 0 is not pretrained: its encoder is the one every run of that seed starts from (same
  * initialisation stream as pretrain_run: rng_fork(rng_seed(seed), 1)), its validation loss that
  * of step 0. Every checkpoint (and random init) is then embedded on each task (frozen, cfg->map)

@@ -407,15 +407,23 @@ static void test_study_e2e(void **state) {
     assert_non_null(strstr(svg, "data-label=\"cpc GunPoint"));
     free(svg);
 
-    /* resume: a second run keeps every finished run and writes the same table */
+    /* resume: a second run keeps every finished run and its evaluations, and writes the same
+     * table */
     snprintf(path, sizeof path, "%s/table.csv", out);
     char *before = slurp(path, NULL);
     run_ok(study, log);
     char *after = slurp(path, NULL), *text = slurp(log, NULL);
     assert_non_null(after);
     assert_string_equal(before, after);
-    assert_non_null(strstr(text, "0 runs pretrained, 6 kept from before"));
-    fprintf(stderr, "CI study rerun (resume, transfer only): %.1f s\n", now_s() - t1);
+    assert_non_null(
+        strstr(text, "0 runs pretrained, 6 kept from before, 8 task evaluations reused"));
+    fprintf(stderr, "CI study rerun (resume, nothing recomputed): %.1f s\n", now_s() - t1);
+    /* a changed evaluation setting invalidates the cache: the probe seed is part of its key */
+    snprintf(path, sizeof path, "%s/init/cpc-s0/eval-GunPoint.txt", out);
+    char *ev = slurp(path, NULL);
+    assert_non_null(ev);
+    assert_non_null(strstr(ev, "probe_seed 0 "));
+    free(ev);
     free(before);
     free(after);
     free(text);
