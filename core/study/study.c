@@ -50,7 +50,10 @@ static int name_ok(const char *s) {
 }
 
 ecg_code study_config_validate(const study_config *c, ecg_err *err) {
-    if (!c->dataset[0]) return err_set(err, ECG_EINVAL, "study: no pretraining dataset");
+    if (!c->dataset[0])
+        return err_set(err, ECG_EINVAL,
+                       "study: no pretraining dataset (\"dataset\" in the "
+                       "config, or --dataset)");
     if (c->n_sizes < 1 || c->n_sizes > STUDY_MAX_SIZES)
         return err_set(err, ECG_EINVAL, "study: sizes: 1 to %d needed", STUDY_MAX_SIZES);
     for (int i = 0; i < c->n_sizes; i++) {
