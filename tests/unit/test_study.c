@@ -380,6 +380,49 @@ static void test_study_e2e(void **state) {
         assert_true(json_number_value(json_object_get(r0, "val_loss")) ==
                     json_number_value(json_object_get(r1, "first_val_loss")));
     }
+    /* ... and its accuracies are those of `ecgfm transfer`'s random-init baseline built from the
+     * initialisation seed pretrain_run derives from the training seed (core/train/pretrain.c:
+     * rng_next_u64 of rng_fork(rng_seed(seed), 1)), with the CPC encoder (small.json, causal) */
+    char model[PATH_MAX + 16], tlog[PATH_MAX + 16];
+    snprintf(model, sizeof model, "%s/small_causal.json", tmpdir);
+    json_t *mj = json_load_file("configs/models/small.json", 0, &je);
+    assert_non_null(mj);
+    assert_int_equal(json_object_set_new(mj, "causal", json_true()), 0);
+    assert_int_equal(json_dump_file(mj, model, 0), 0);
+    json_decref(mj);
+    snprintf(tlog, sizeof tlog, "%s/transfer.json", tmpdir);
+    for (int k = 0; k < 2; k++) {
+        rng_state base;
+        rng_seed(&base, (uint64_t)k);
+        rng_state w = rng_fork(&base, 1);
+        char rseed[32];
+        snprintf(rseed, sizeof rseed, "%llu", (unsigned long long)rng_next_u64(&w));
+        char *tr[] = {"ecgfm",         "transfer",
+                      "--model",       model,
+                      "--train",       "tests/data/ucr_uea/GunPoint/GunPoint_TRAIN.ts",
+                      "--test",        "tests/data/ucr_uea/GunPoint/GunPoint_TEST.ts",
+                      "--random-seed", rseed,
+                      "--threads",     "2",
+                      "--json",        NULL};
+        run_ok(tr, tlog);
+        json_t *rep = json_load_file(tlog, 0, &je);
+        assert_non_null(rep);
+        json_t *scores = json_object_get(json_object_get(rep, "random_init"), "scores");
+        json_t *acc = json_object_get(json_object_get(json_array_get(runs, (size_t)k), "accuracy"),
+                                      "GunPoint");
+        int matched = 0;
+        for (size_t i = 0; i < json_array_size(scores); i++) {
+            json_t *sc = json_array_get(scores, i);
+            const char *name = json_string_value(json_object_get(sc, "classifier"));
+            json_t *mine = json_object_get(acc, name);
+            if (!mine) continue; /* nearest centroid is not in the study */
+            assert_true(fabs(json_number_value(mine) -
+                             json_number_value(json_object_get(sc, "accuracy"))) < 1e-9);
+            matched++;
+        }
+        assert_int_equal(matched, 2); /* logreg and knn_cosine */
+        json_decref(rep);
+    }
     /* fit.json: one curve per objective × task × method (probe, k-NN, fine-tuning), CKA of each
      * size with itself 1 */
     snprintf(path, sizeof path, "%s/fit.json", out);
