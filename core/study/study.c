@@ -124,12 +124,28 @@ static ecg_code make_dir(const char *path, ecg_err *err) {
 
 /* ---- the per-run record, written when a run finished ---- */
 
-static ecg_code run_record_write(const char *path, const study_run *r, ecg_err *err) {
+#define STUDY_CONFIG_TEXT 4096
+
+/* The pretraining config of one run: the objective's, with the study's loop knobs. */
+static void run_config(const study_config *cfg, int oi, int64_t size, uint64_t seed,
+                       pretrain_config *p) {
+    *p = cfg->objectives[oi];
+    p->seed = seed;
+    p->subset = size;
+    p->epochs = cfg->epochs;
+    p->batch = cfg->batch;
+    p->threads = cfg->threads;
+    p->split_seed = cfg->split_seed;
+    p->val_records = cfg->val_records;
+}
+
+static ecg_code run_record_write(const char *path, const study_run *r, const char *ctext,
+                                 ecg_err *err) {
     atomic_file a;
     ecg_code rc = atomic_open(&a, path, err);
     if (rc) return rc;
-    fprintf(a.fp, "ecgfm-study-run 1\nn_train %" PRId64 "\nsteps %" PRId64 "\n", r->n_train,
-            r->steps);
+    fprintf(a.fp, "ecgfm-study-run 1\nconfig %s\nn_train %" PRId64 "\nsteps %" PRId64 "\n", ctext,
+            r->n_train, r->steps);
     fprintf(a.fp, "first_val_loss %.17g\nval_loss %.17g\n", r->first_val_loss, r->val_loss);
     if (ferror(a.fp)) {
         atomic_abort(&a);
@@ -138,13 +154,19 @@ static ecg_code run_record_write(const char *path, const study_run *r, ecg_err *
     return atomic_commit(&a, err);
 }
 
-/* 1 when read, 0 when absent or unreadable (the run is then redone or resumed). */
-static int run_record_read(const char *path, study_run *r) {
+/* 1 when read, 0 when absent or unreadable (the run is then redone or resumed), -1 when the run
+ * was trained with another config than ctext. */
+static int run_record_read(const char *path, study_run *r, const char *ctext) {
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    char line[256], key[64], val[64];
-    int version = 0, got = 0;
+    char line[STUDY_CONFIG_TEXT + 64], key[64], val[64];
+    int version = 0, got = 0, same = 0;
     while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "config ", 7)) {
+            size_t n = strlen(ctext);
+            same = !strncmp(line + 7, ctext, n) && line[7 + n] == '\n';
+            continue;
+        }
         if (sscanf(line, "%63s %63s", key, val) != 2) continue;
         if (!strcmp(key, "ecgfm-study-run"))
             version = atoi(val);
@@ -158,7 +180,8 @@ static int run_record_read(const char *path, study_run *r) {
             r->val_loss = strtod(val, NULL), got |= 8;
     }
     fclose(f);
-    return version == 1 && got == 15;
+    if (version != 1 || got != 15) return 0;
+    return same ? 1 : -1;
 }
 
 /* ---- transfer ---- */
@@ -230,26 +253,26 @@ static ecg_code trainable_encoder(const study_config *cfg, int o, const char *ck
 
 /* Everything the cached numbers depend on besides the encoder; a cache with another key is
  * recomputed. */
-static void eval_key(const study_config *cfg, int t, char *buf, size_t n) {
+static void eval_key(const study_config *cfg, int t, const char *ctext, char *buf, size_t n) {
     const map_opts *m = &cfg->map;
     const ft_opts *f = &cfg->ft;
     snprintf(buf, n,
              "map %d %d %.17g %d %d %d probe_seed %" PRIu64 " finetune %d %d %d %d %.9g %.9g %d "
-             "%.17g %" PRIu64 " task %s %s",
+             "%.17g %" PRIu64 " task %s %s encoder %s",
              (int)m->channels, (int)m->length, m->slide_rate, m->slide_stride, (int)m->resize,
              (int)m->amplitude, cfg->probe_seed, cfg->finetune, (int)f->mode, f->epochs, f->batch,
              (double)f->lr, (double)f->weight_decay, f->patience, f->val_fraction, f->seed,
-             cfg->tasks[t].train, cfg->tasks[t].test);
+             cfg->tasks[t].train, cfg->tasks[t].test, ctext);
 }
 
 /* 1 when dir holds a complete evaluation of task t under the current key (run filled). */
-static int eval_cache_read(const study_config *cfg, const char *dir, int t, int n, int d,
-                           study_run *run) {
-    char path[1200], line[4096], key[4096];
+static int eval_cache_read(const study_config *cfg, const char *dir, int t, const char *ctext,
+                           int n, int d, study_run *run) {
+    char path[1200], line[3 * STUDY_CONFIG_TEXT], key[2 * STUDY_CONFIG_TEXT];
     snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    eval_key(cfg, t, key, sizeof key);
+    eval_key(cfg, t, ctext, key, sizeof key);
     double acc[STUDY_MAX_METHODS];
     int ok = fgets(line, sizeof line, f) && !strcmp(line, "ecgfm-study-eval 1\n") &&
              fgets(line, sizeof line, f) && !strncmp(line, "key ", 4) &&
@@ -277,9 +300,9 @@ static int eval_cache_read(const study_config *cfg, const char *dir, int t, int 
 }
 
 /* The embeddings first, then the text file that makes the pair valid. */
-static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t, int n, int d,
-                                 const study_run *run, ecg_err *err) {
-    char path[1200], key[4096];
+static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t, const char *ctext,
+                                 int n, int d, const study_run *run, ecg_err *err) {
+    char path[1200], key[2 * STUDY_CONFIG_TEXT];
     atomic_file a;
     snprintf(path, sizeof path, "%s/emb-%s.f32", dir, cfg->tasks[t].name);
     ecg_code rc = atomic_open(&a, path, err);
@@ -291,7 +314,7 @@ static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t
     if ((rc = atomic_commit(&a, err))) return rc;
     snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
     if ((rc = atomic_open(&a, path, err))) return rc;
-    eval_key(cfg, t, key, sizeof key);
+    eval_key(cfg, t, ctext, key, sizeof key);
     fprintf(a.fp, "ecgfm-study-eval 1\nkey %s\nn %d d %d acc %.17g %.17g %.17g\n", key, n, d,
             run->acc[t][0], run->acc[t][1], run->acc[t][2]);
     if (ferror(a.fp)) {
@@ -305,15 +328,16 @@ static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t
  * e and (when asked) fine-tuning of a fresh trainable copy (fine-tuning changes the encoder),
  * then the cache is written. */
 static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const char *ckpt,
-                             uint64_t init_seed, const char *cache_dir, const study_task_data *td,
-                             study_run *run, study_result *r, ecg_err *err) {
+                             uint64_t init_seed, const char *cache_dir, const char *ctext,
+                             const study_task_data *td, study_run *run, study_result *r,
+                             ecg_err *err) {
     ecg_code rc = ECG_OK;
     int d = r->d_model[o];
     ft_opts fo = cfg->ft;
     fo.map = cfg->map;
     for (int t = 0; t < cfg->n_tasks && !rc; t++) {
         int n = td[t].test.n_series;
-        if (eval_cache_read(cfg, cache_dir, t, n, d, run)) {
+        if (eval_cache_read(cfg, cache_dir, t, ctext, n, d, run)) {
             r->n_eval_cached++;
             continue;
         }
@@ -332,7 +356,7 @@ static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const c
             encoder_free(fe);
             r->seconds_finetune += now_s() - t0;
         }
-        if (!rc) rc = eval_cache_write(cfg, cache_dir, t, n, d, run, err);
+        if (!rc) rc = eval_cache_write(cfg, cache_dir, t, ctext, n, d, run, err);
     }
     return rc;
 }
@@ -361,7 +385,18 @@ static ecg_code pretrain_one(const study_config *cfg, const char *out_dir, int s
     snprintf(path, sizeof path, "%s/study_run.txt", dir);
     FILE *log = hooks ? hooks->log : NULL;
     const char *obj = ssl_kind_name(cfg->objectives[oi].ssl.kind);
-    if (run_record_read(path, run)) {
+    pretrain_config p;
+    run_config(cfg, oi, cfg->sizes[si], cfg->seeds[ki], &p);
+    char ctext[STUDY_CONFIG_TEXT];
+    ecg_code rc = pretrain_config_text(&p, ctext, sizeof ctext, err);
+    if (rc) return rc;
+    int got = run_record_read(path, run, ctext);
+    if (got < 0)
+        return err_set(err, ECG_EINVAL,
+                       "study: %.600s was trained with another config than this study gives it "
+                       "(use a new --out, or remove that run)",
+                       dir);
+    if (got) {
         run->skipped = 1;
         r->n_skipped++;
         if (log)
@@ -369,14 +404,6 @@ static ecg_code pretrain_one(const study_config *cfg, const char *out_dir, int s
                     cfg->sizes[si], cfg->seeds[ki]);
         return ECG_OK;
     }
-    pretrain_config p = cfg->objectives[oi];
-    p.seed = cfg->seeds[ki];
-    p.subset = cfg->sizes[si];
-    p.epochs = cfg->epochs;
-    p.batch = cfg->batch;
-    p.threads = cfg->threads;
-    p.split_seed = cfg->split_seed;
-    p.val_records = cfg->val_records;
     snprintf(path, sizeof path, "%s/LATEST", dir);
     int resume = access(path, F_OK) == 0;
     pretrain_hooks ph = {
@@ -386,7 +413,7 @@ static ecg_code pretrain_one(const study_config *cfg, const char *out_dir, int s
     if (log)
         fprintf(log, "pretrain %s N=%" PRId64 " seed %" PRIu64 "%s ...\n", obj, cfg->sizes[si],
                 cfg->seeds[ki], resume ? " (resuming)" : "");
-    ecg_code rc = pretrain_run(&p, cfg->dataset, dir, &ph, &pr, err);
+    rc = pretrain_run(&p, cfg->dataset, dir, &ph, &pr, err);
     r->seconds_pretrain += now_s() - t0;
     if (rc) return rc;
     if (pr.status == PRETRAIN_CANCELLED)
@@ -400,7 +427,7 @@ static ecg_code pretrain_one(const study_config *cfg, const char *out_dir, int s
         fprintf(log, "  %" PRId64 " steps, val loss %.6g -> %.6g (%.1f s)\n", pr.total_steps,
                 pr.first_val_loss, pr.last_val_loss, now_s() - t0);
     snprintf(path, sizeof path, "%s/study_run.txt", dir);
-    return run_record_write(path, run, err);
+    return run_record_write(path, run, ctext, err);
 }
 
 /* ---- aggregation ---- */
@@ -638,7 +665,11 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                     char dir[1024];
                     run_dir_name(dir, sizeof dir, out_dir, &cfg->objectives[o], cfg->sizes[s],
                                  cfg->seeds[k]);
-                    rc = transfer_all(cfg, e, o, path, 0, dir, td, run, r, err);
+                    pretrain_config p;
+                    char ctext[STUDY_CONFIG_TEXT];
+                    run_config(cfg, o, cfg->sizes[s], cfg->seeds[k], &p);
+                    rc = pretrain_config_text(&p, ctext, sizeof ctext, err);
+                    if (!rc) rc = transfer_all(cfg, e, o, path, 0, dir, ctext, td, run, r, err);
                 }
                 encoder_free(e);
             }
@@ -664,9 +695,13 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
                 snprintf(dir, sizeof dir, "%s/init/%s-s%" PRIu64, out_dir,
                          ssl_kind_name(cfg->objectives[o].ssl.kind), cfg->seeds[k]);
                 if (!rc) rc = make_dir(dir, err);
+                pretrain_config p;
+                char ctext[STUDY_CONFIG_TEXT];
+                run_config(cfg, o, 0, cfg->seeds[k], &p);
+                if (!rc) rc = pretrain_config_text(&p, ctext, sizeof ctext, err);
                 if (!rc)
-                    rc = transfer_all(cfg, e, o, NULL, init_seed_of(cfg->seeds[k]), dir, td, run, r,
-                                      err);
+                    rc = transfer_all(cfg, e, o, NULL, init_seed_of(cfg->seeds[k]), dir, ctext, td,
+                                      run, r, err);
                 encoder_free(e);
                 if (log && !rc)
                     fprintf(log, "random init %s seed %" PRIu64 ": transfer done\n",

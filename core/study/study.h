@@ -136,12 +136,15 @@ typedef struct {
 /*
  * Runs the study into out_dir (created when missing):
  *   runs/<objective>-n<N>-s<seed>/   each pretraining run (pretrain_run's files) and study_run.txt,
- *                                    written when the run finished; a run dir holding study_run.txt
- *                                    is not rerun (resume a study by running it again), one
+ *                                    written when the run finished, with the run's config text
+ *                                    (pretrain_config_text); a run dir holding study_run.txt is not
+ *                                    rerun (resume a study by running it again), or is an error
+ *                                    when its config differs from the one the study gives it; one
  *                                    holding LATEST without it is resumed;
  *                                    eval-<task>.txt + emb-<task>.f32: its evaluation on a task
  *                                    (accuracies, test embeddings), reused while the mapping,
- *                                    probe, fine-tuning settings and task files stay the same
+ *                                    probe, fine-tuning settings, task files and config stay the
+ *                                    same
  *   init/<objective>-s<seed>/        the same evaluation cache for the random init (N = 0)
  * N = 0 is not pretrained: its encoder is the one every run of that seed starts from (same
  * initialisation stream as pretrain_run: rng_fork(rng_seed(seed), 1)), its validation loss that

@@ -455,12 +455,43 @@ static void test_study_e2e(void **state) {
     snprintf(path, sizeof path, "%s/table.csv", out);
     char *before = slurp(path, NULL);
     run_ok(study, log);
-    char *after = slurp(path, NULL), *text = slurp(log, NULL);
+    char *after = slurp(path, NULL);
+    char *text = slurp(log, NULL);
     assert_non_null(after);
     assert_string_equal(before, after);
     assert_non_null(
         strstr(text, "0 runs pretrained, 6 kept from before, 8 task evaluations reused"));
     fprintf(stderr, "CI study rerun (resume, nothing recomputed): %.1f s\n", now_s() - t1);
+    /* the same out dir with another pretraining config (2 epochs) is refused, not mixed in */
+    char cwd[PATH_MAX], conf2[PATH_MAX + 32], abs[2 * PATH_MAX];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    json_t *cj = json_load_file("configs/studies/ci_tiny.json", 0, &je);
+    assert_non_null(cj);
+    json_t *tk = json_array_get(json_object_get(cj, "tasks"), 0);
+    const char *rel[][2] = {{"objectives", "configs/pretrain/small_cpc.json"},
+                            {"model", "configs/models/small.json"},
+                            {"train", "tests/data/ucr_uea/GunPoint/GunPoint_TRAIN.ts"},
+                            {"test", "tests/data/ucr_uea/GunPoint/GunPoint_TEST.ts"}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(abs, sizeof abs, "%s/%s", cwd, rel[i][1]);
+        if (i == 0)
+            assert_int_equal(json_object_set_new(cj, rel[i][0], json_pack("[s]", abs)), 0);
+        else
+            assert_int_equal(json_object_set_new(i == 1 ? cj : tk, rel[i][0], json_string(abs)), 0);
+    }
+    assert_int_equal(json_object_set_new(cj, "epochs", json_integer(2)), 0);
+    snprintf(conf2, sizeof conf2, "%s/ci_tiny_2epochs.json", tmpdir);
+    assert_int_equal(json_dump_file(cj, conf2, 0), 0);
+    json_decref(cj);
+    char *study2[] = {"ecgfm", "study", "--config", conf2, "--dataset", data, "--out", out, NULL};
+    int st;
+    pid_t pid = spawn(study2, log);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    free(text);
+    text = slurp(log, NULL);
+    assert_non_null(strstr(text, "trained with another config"));
+    free(text);
     /* a changed evaluation setting invalidates the cache: the probe seed is part of its key */
     snprintf(path, sizeof path, "%s/init/cpc-s0/eval-GunPoint.txt", out);
     char *ev = slurp(path, NULL);
@@ -469,7 +500,6 @@ static void test_study_e2e(void **state) {
     free(ev);
     free(before);
     free(after);
-    free(text);
     json_decref(tj);
 }
 
