@@ -285,8 +285,8 @@ int main(int argc, char **argv) {
     threads_set(threads);
     double core = core_windows_per_s(secs < 3 ? secs : 3);
     if (core <= 0) return die("the core benchmark failed");
-    printf("bench embed_core_b32 ecgfm=%.1f peer=- ratio=- unit=windows/s (threads=%d)\n", core,
-           threads_get());
+    printf("embed core: %d compute thread(s), batch 32\n", threads_get());
+    printf("bench embed_core_b32 ecgfm=%.1f peer=- ratio=- unit=windows/s\n", core);
 
     char data[PATH_MAX], log[PATH_MAX], keylog[PATH_MAX];
     snprintf(data, sizeof data, "%s/var", tmpdir);
