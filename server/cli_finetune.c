@@ -11,12 +11,10 @@
 #include "api/encoder_config_json.h"
 #include "api/finetune_json.h"
 #include "core/base/threads.h"
-#include "core/data/arff.h"
-#include "core/data/sktime_ts.h"
 #include "core/data/taskfmt.h"
-#include "core/data/ucr.h"
 #include "core/model/checkpoint.h"
 #include "core/transfer/finetune.h"
+#include "server/cli_common.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -44,42 +42,9 @@ void cli_finetune_usage(FILE *out) {
             "  --json             the result as JSON on stdout\n");
 }
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static ecg_code read_task(const char *path, task_split *t, ecg_err *err) {
-    if (ends_with(path, ".ts")) return ts_read_file(t, path, NULL, err);
-    if (ends_with(path, ".arff")) return arff_read_file(t, path, NULL, err);
-    return ucr_read_file(t, path, NULL, err);
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (!s || s[0] == '-') return 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) return 0;
-    *out = v;
-    return 1;
-}
-
 static int parse_int(const char *s, int lo, int hi, int *out) {
     uint64_t u;
-    if (!parse_u64(s, &u) || u < (uint64_t)lo || u > (uint64_t)hi) return 0;
+    if (!cli_parse_u64(s, &u) || u < (uint64_t)lo || u > (uint64_t)hi) return 0;
     *out = (int)u;
     return 1;
 }
@@ -107,35 +72,35 @@ int cli_finetune(int argc, char **argv) {
             json = 1;
         else if (strcmp(argv[i], "--random") == 0)
             random = 1;
-        else if ((v = opt_value(argc, argv, &i, "--checkpoint", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--checkpoint", &bad)))
             ckpt = v;
-        else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--model", &bad)))
             model = v;
-        else if ((v = opt_value(argc, argv, &i, "--train", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--train", &bad)))
             train_path = v;
-        else if ((v = opt_value(argc, argv, &i, "--test", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--test", &bad)))
             test_path = v;
-        else if ((v = opt_value(argc, argv, &i, "--mode", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--mode", &bad)))
             s_mode = v;
-        else if ((v = opt_value(argc, argv, &i, "--epochs", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--epochs", &bad)))
             s_epochs = v;
-        else if ((v = opt_value(argc, argv, &i, "--patience", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--patience", &bad)))
             s_pat = v;
-        else if ((v = opt_value(argc, argv, &i, "--val-fraction", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--val-fraction", &bad)))
             s_vf = v;
-        else if ((v = opt_value(argc, argv, &i, "--lr", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--lr", &bad)))
             s_lr = v;
-        else if ((v = opt_value(argc, argv, &i, "--batch", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--batch", &bad)))
             s_batch = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--seed", &bad)))
             s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--random-seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--random-seed", &bad)))
             s_rseed = v;
-        else if ((v = opt_value(argc, argv, &i, "--channels", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--channels", &bad)))
             s_ch = v;
-        else if ((v = opt_value(argc, argv, &i, "--length", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--length", &bad)))
             s_len = v;
-        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--threads", &bad)))
             s_threads = v;
         else {
             fprintf(stderr, "ecgfm finetune: unknown option %s\nrun `ecgfm help` for the options\n",
@@ -167,7 +132,7 @@ int cli_finetune(int argc, char **argv) {
     if ((s_epochs && !parse_int(s_epochs, 0, 100000, &o.epochs)) ||
         (s_pat && !parse_int(s_pat, 0, 100000, &o.patience)) ||
         (s_batch && !parse_int(s_batch, 1, 4096, &o.batch)) ||
-        (s_seed && !parse_u64(s_seed, &o.seed)) || (s_rseed && !parse_u64(s_rseed, &rseed))) {
+        (s_seed && !cli_parse_u64(s_seed, &o.seed)) || (s_rseed && !cli_parse_u64(s_rseed, &rseed))) {
         fprintf(stderr, "ecgfm finetune: --epochs, --patience, --batch (1-4096), --seed and "
                         "--random-seed take non-negative integers\n");
         return EXIT_USAGE;
@@ -194,7 +159,7 @@ int cli_finetune(int argc, char **argv) {
         threads_set(t);
     }
     task_split train = {0}, test = {0};
-    if (read_task(train_path, &train, &err) || read_task(test_path, &test, &err) ||
+    if (cli_read_task(train_path, &train, &err) || cli_read_task(test_path, &test, &err) ||
         task_split_align_classes(&test, &train, &err)) {
         fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
         task_split_free(&train);

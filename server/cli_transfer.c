@@ -11,13 +11,11 @@
 #include "api/encoder_config_json.h"
 #include "api/transfer_json.h"
 #include "core/base/threads.h"
-#include "core/data/arff.h"
-#include "core/data/sktime_ts.h"
 #include "core/data/taskfmt.h"
-#include "core/data/ucr.h"
 #include "core/format/safetensors.h"
 #include "core/model/checkpoint.h"
 #include "core/transfer/transfer.h"
+#include "server/cli_common.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -43,39 +41,6 @@ void cli_transfer_usage(FILE *out) {
         "                     classifiers), then score the choice on test (without\n"
         "                     --test: the selection table only)\n"
         "  --json             the report as JSON on stdout\n");
-}
-
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcasecmp(s + a - b, suf) == 0;
-}
-
-static ecg_code read_task(const char *path, task_split *t, ecg_err *err) {
-    if (ends_with(path, ".ts")) return ts_read_file(t, path, NULL, err);
-    if (ends_with(path, ".arff")) return arff_read_file(t, path, NULL, err);
-    return ucr_read_file(t, path, NULL, err);
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (!s || s[0] == '-') return 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) return 0;
-    *out = v;
-    return 1;
 }
 
 static void print_score(const char *col, const transfer_score *s) {
@@ -169,31 +134,31 @@ int cli_transfer(int argc, char **argv) {
             json = 1;
         else if (strcmp(argv[i], "--select") == 0)
             select = 1;
-        else if ((v = opt_value(argc, argv, &i, "--checkpoint", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--checkpoint", &bad)))
             ckpt = v;
-        else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--model", &bad)))
             model = v;
-        else if ((v = opt_value(argc, argv, &i, "--train", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--train", &bad)))
             train_path = v;
-        else if ((v = opt_value(argc, argv, &i, "--test", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--test", &bad)))
             test_path = v;
-        else if ((v = opt_value(argc, argv, &i, "--channels", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--channels", &bad)))
             s_ch = v;
-        else if ((v = opt_value(argc, argv, &i, "--length", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--length", &bad)))
             s_len = v;
-        else if ((v = opt_value(argc, argv, &i, "--slide-rate", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--slide-rate", &bad)))
             s_rate = v;
-        else if ((v = opt_value(argc, argv, &i, "--slide-stride", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--slide-stride", &bad)))
             s_stride = v;
-        else if ((v = opt_value(argc, argv, &i, "--resize", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--resize", &bad)))
             s_resize = v;
-        else if ((v = opt_value(argc, argv, &i, "--amplitude", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--amplitude", &bad)))
             s_amp = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--seed", &bad)))
             s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--random-seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--random-seed", &bad)))
             s_rseed = v;
-        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--threads", &bad)))
             s_threads = v;
         else {
             fprintf(stderr, "ecgfm transfer: unknown option %s\nrun `ecgfm help` for the options\n",
@@ -239,19 +204,19 @@ int cli_transfer(int argc, char **argv) {
         }
     }
     if (s_stride) {
-        if (!parse_u64(s_stride, &u) || u < 1 || u > 1000000) {
+        if (!cli_parse_u64(s_stride, &u) || u < 1 || u > 1000000) {
             fprintf(stderr, "ecgfm transfer: --slide-stride must be a positive integer\n");
             return EXIT_USAGE;
         }
         o.map.slide_stride = (int)u;
     }
-    if ((s_seed && !parse_u64(s_seed, &o.seed)) ||
-        (s_rseed && !parse_u64(s_rseed, &o.random_seed))) {
+    if ((s_seed && !cli_parse_u64(s_seed, &o.seed)) ||
+        (s_rseed && !cli_parse_u64(s_rseed, &o.random_seed))) {
         fprintf(stderr, "ecgfm transfer: --seed and --random-seed take non-negative integers\n");
         return EXIT_USAGE;
     }
     if (s_threads) {
-        if (!parse_u64(s_threads, &u) || u > 1024) {
+        if (!cli_parse_u64(s_threads, &u) || u > 1024) {
             fprintf(stderr, "ecgfm transfer: --threads takes a non-negative integer\n");
             return EXIT_USAGE;
         }
@@ -259,9 +224,9 @@ int cli_transfer(int argc, char **argv) {
     }
 
     task_split train = {0}, test = {0};
-    if (read_task(train_path, &train, &err) ||
+    if (cli_read_task(train_path, &train, &err) ||
         (test_path &&
-         (read_task(test_path, &test, &err) || task_split_align_classes(&test, &train, &err)))) {
+         (cli_read_task(test_path, &test, &err) || task_split_align_classes(&test, &train, &err)))) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
         task_split_free(&train);
         task_split_free(&test);
