@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/data/store_walk.h"
+
 /* The serial libhdf5 is not thread-safe: every call into it holds this lock. Its error stack is
  * silenced (H5E_BEGIN_TRY) and the innermost message quoted in ours instead of printed. */
 static pthread_mutex_t hdf5_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -314,17 +316,6 @@ typedef struct {
     char msg[512];
 } import_slot;
 
-static void note_skip(store_import_summary *sum, const char *what, ecg_code code, const char *msg) {
-    sum->skipped++;
-    sum->by_code[(unsigned)code < 8 ? code : 0]++;
-    if (sum->n_skips < STORE_MAX_SKIPS && sum->skips) {
-        store_skip *s = &sum->skips[sum->n_skips++];
-        snprintf(s->path, sizeof s->path, "%s", what);
-        s->code = code;
-        snprintf(s->reason, sizeof s->reason, "%s", msg);
-    }
-}
-
 ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracings_options *hopt,
                            const store_import_opts *opt, store_import_summary *sum, ecg_err *err) {
     memset(sum, 0, sizeof *sum);
@@ -362,20 +353,11 @@ ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracing
         for (int s = 0; s < nb; s++) {
             import_slot *sl = &slots[s];
             if (!rc && !sl->code) {
-                int32_t labels[STORE_N_LABELS];
-                for (int k = 0; k < STORE_N_LABELS; k++)
-                    labels[k] = STORE_LABEL_MISSING;
-                if (o.labels && !store_labels_lookup(o.labels, sl->name, labels)) sum->unlabelled++;
-                rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels, sl->p.orig_fs,
-                                      sl->name, err);
-                if (!rc) {
-                    sum->imported++;
-                    if (sl->p.nan_filled) sum->nan_records++;
-                }
+                rc = store_summary_add(w, o.labels, sum, sl->name, &sl->p, err);
             } else if (!rc) {
                 char what[64];
                 snprintf(what, sizeof what, "exam %s", sl->name);
-                note_skip(sum, what, sl->code, sl->msg);
+                store_summary_skip(sum, what, sl->code, sl->msg);
             }
             store_prepared_free(&sl->p);
         }

@@ -1,6 +1,5 @@
 /* store_import.c — bringing ECGs into the dataset store: one ecg_record (12-lead map, 240 Hz), a
  * whole WFDB tree (parallel read and resample, appended in path order) and CSV metadata labels. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -15,6 +14,7 @@
 
 #include "core/data/resample.h"
 #include "core/data/store.h"
+#include "core/data/store_walk.h"
 
 /* ---- one record ----------------------------------------------------------------------------- */
 
@@ -535,77 +535,11 @@ int store_labels_count(const store_labels *l) {
 
 /* ---- a WFDB tree ---------------------------------------------------------------------------- */
 
-typedef struct {
-    char **v;
-    size_t n, cap;
-} strvec;
-
-static int strvec_push(strvec *s, const char *x) {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 256;
-        char **p = realloc(s->v, cap * sizeof *p);
-        if (!p) return -1;
-        s->v = p;
-        s->cap = cap;
-    }
-    char *d = strdup(x);
-    if (!d) return -1;
-    s->v[s->n++] = d;
-    return 0;
-}
-
-static void strvec_free(strvec *s) {
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    memset(s, 0, sizeof *s);
-}
-
-#define WALK_MAX_DEPTH 64
-
-/* Collect rel paths ("a/b/rec", without ".hea") of header files under root/rel. */
-static ecg_code walk(const char *root, const char *rel, int depth, strvec *out, ecg_err *err) {
-    char dir[4096];
-    int k = snprintf(dir, sizeof dir, "%s%s%s", root, *rel ? "/" : "", rel);
-    if (k < 0 || (size_t)k >= sizeof dir) return err_set(err, ECG_EINVAL, "%s: path too long", rel);
-    if (depth > WALK_MAX_DEPTH)
-        return err_set(err, ECG_EINVAL, "%s: deeper than %d directories", dir, WALK_MAX_DEPTH);
-    DIR *d = opendir(dir);
-    if (!d)
-        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EIO, "%s: cannot list: %s", dir,
-                       strerror(errno));
-    ecg_code rc = ECG_OK;
-    struct dirent *e;
-    while (!rc && (e = readdir(d))) {
-        const char *name = e->d_name;
-        if (name[0] == '.') continue; /* ., .., hidden files */
-        char sub[4096], full[4096];
-        k = snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", name);
-        if (k < 0 || (size_t)k >= sizeof sub ||
-            (size_t)snprintf(full, sizeof full, "%s/%s", root, sub) >= sizeof full) {
-            rc = err_set(err, ECG_EINVAL, "%s/%s: path too long", dir, name);
-            break;
-        }
-        int is_dir = e->d_type == DT_DIR, is_reg = e->d_type == DT_REG;
-        if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
-            struct stat st;
-            /* Symbolic links to files are followed; to directories they are not (no loops). */
-            if (stat(full, &st) == 0) {
-                is_reg = S_ISREG(st.st_mode);
-                is_dir = S_ISDIR(st.st_mode) && e->d_type == DT_UNKNOWN;
-                if (is_dir && lstat(full, &st) == 0 && S_ISLNK(st.st_mode)) is_dir = 0;
-            }
-        }
-        size_t len = strlen(sub);
-        if (is_dir) {
-            rc = walk(root, sub, depth + 1, out, err);
-        } else if (is_reg && len > 4 && strcmp(sub + len - 4, ".hea") == 0) {
-            sub[len - 4] = 0;
-            if (strvec_push(out, sub)) rc = err_set(err, ECG_ENOMEM, "walk: no memory");
-        }
-    }
-    closedir(d);
-    return rc;
+/* Header files are the records; their ids drop the ".hea". */
+static int keep_header(char *rel, size_t len) {
+    if (len <= 4 || strcmp(rel + len - 4, ".hea") != 0) return 0;
+    rel[len - 4] = 0;
+    return 1;
 }
 
 /* Is this header a multi-segment master ("name/segments ..." on its record line)? */
@@ -630,7 +564,7 @@ static int is_master(const char *root, const char *rel) {
 }
 
 /* A master's segment names (in the same directory) go to segs. Reads only the header. */
-static int master_segments(const char *root, const char *rel, strvec *segs, int *oom) {
+static int master_segments(const char *root, const char *rel, store_paths *segs, int *oom) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.hea", root, rel);
     FILE *fp = fopen(path, "rb");
@@ -649,7 +583,7 @@ static int master_segments(const char *root, const char *rel, strvec *segs, int 
                 char seg[4096];
                 if (strcmp(h.segments[i].name, "~") == 0) continue;
                 snprintf(seg, sizeof seg, "%.*s%s", (int)dlen, rel, h.segments[i].name);
-                if (strvec_push(segs, seg)) *oom = 1;
+                if (store_paths_push(segs, seg)) *oom = 1;
             }
             wfdb_header_free(&h);
         }
@@ -665,17 +599,6 @@ typedef struct {
     ecg_code code;
     char msg[512];
 } import_slot;
-
-static void note_skip(store_import_summary *sum, const char *rel, ecg_code code, const char *msg) {
-    sum->skipped++;
-    sum->by_code[(unsigned)code < 8 ? code : 0]++;
-    if (sum->n_skips < STORE_MAX_SKIPS && sum->skips) {
-        store_skip *s = &sum->skips[sum->n_skips++];
-        snprintf(s->path, sizeof s->path, "%s", rel);
-        s->code = code;
-        snprintf(s->reason, sizeof s->reason, "%s", msg);
-    }
-}
 
 /* Label names and text values go into the manifest, sanitised to what it accepts. */
 static void copy_label_meta(store_writer *w, const store_labels *l) {
@@ -704,18 +627,14 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
     store_import_opts o = {0};
     if (opt) o = *opt;
     if (o.batch <= 0) o.batch = 64;
-    strvec all = {0}, segs = {0};
-    ecg_code rc = walk(root, "", 0, &all, err);
-    if (rc) {
-        strvec_free(&all);
-        return rc;
-    }
-    if (all.n) qsort(all.v, all.n, sizeof *all.v, cmp_str);
+    store_paths all = {0}, segs = {0};
+    ecg_code rc = store_walk_tree(root, keep_header, &all, err);
+    if (rc) return rc;
     /* Multi-segment masters: their segments are not records of their own. */
     int oom = 0;
     unsigned char *master = calloc(all.n ? all.n : 1, 1);
     if (!master) {
-        strvec_free(&all);
+        store_paths_free(&all);
         return err_set(err, ECG_ENOMEM, "import: no memory for %zu records", all.n);
     }
     /* Reading the first line of every header is most of this pass: done in parallel, the few
@@ -727,8 +646,8 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         if (master[i]) master_segments(root, all.v[i], &segs, &oom);
     free(master);
     if (oom) {
-        strvec_free(&all);
-        strvec_free(&segs);
+        store_paths_free(&all);
+        store_paths_free(&segs);
         return err_set(err, ECG_ENOMEM, "import: no memory for segment names");
     }
     if (segs.n) qsort(segs.v, segs.n, sizeof *segs.v, cmp_str);
@@ -741,11 +660,11 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         all.v[kept++] = all.v[i];
     }
     all.n = kept;
-    strvec_free(&segs);
+    store_paths_free(&segs);
     sum->found = kept;
     sum->skips = calloc(STORE_MAX_SKIPS, sizeof *sum->skips);
     if (!sum->skips) {
-        strvec_free(&all);
+        store_paths_free(&all);
         return err_set(err, ECG_ENOMEM, "import: no memory for the skip list");
     }
     if (o.labels) copy_label_meta(w, o.labels);
@@ -760,7 +679,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
     if (!caches || !slots) {
         free(caches);
         free(slots);
-        strvec_free(&all);
+        store_paths_free(&all);
         return err_set(err, ECG_ENOMEM, "import: no memory for %d slots", o.batch);
     }
     size_t batch = (size_t)o.batch, n_batches = (all.n + batch - 1) / batch;
@@ -776,21 +695,10 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
                 for (int s = 0; s < nr; s++) {
                     import_slot *sl = &ready[s];
                     const char *rel = all.v[r0 + (size_t)s];
-                    if (!rc && !sl->code) {
-                        int32_t labels[STORE_N_LABELS];
-                        for (int k = 0; k < STORE_N_LABELS; k++)
-                            labels[k] = STORE_LABEL_MISSING;
-                        if (o.labels && !store_labels_lookup(o.labels, rel, labels))
-                            sum->unlabelled++;
-                        rc = store_writer_add(w, sl->p.x, sl->p.n, sl->p.lead_mask, labels,
-                                              sl->p.orig_fs, rel, err);
-                        if (!rc) {
-                            sum->imported++;
-                            if (sl->p.nan_filled) sum->nan_records++;
-                        }
-                    } else if (!rc) {
-                        note_skip(sum, rel, sl->code, sl->msg);
-                    }
+                    if (!rc && !sl->code)
+                        rc = store_summary_add(w, o.labels, sum, rel, &sl->p, err);
+                    else if (!rc)
+                        store_summary_skip(sum, rel, sl->code, sl->msg);
                     memset(&sl->p, 0, sizeof sl->p);
                 }
                 if (nr && !rc && o.progress)
@@ -823,7 +731,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         free(slots[s].buf.x);
     free(caches);
     free(slots);
-    strvec_free(&all);
+    store_paths_free(&all);
     if (!rc) rc = store_writer_flush(w, err);
     return rc;
 }
