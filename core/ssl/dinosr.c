@@ -188,12 +188,8 @@ static ecg_code dinosr_step(ssl_objective *o, const float *x, int B, int train, 
     if (B < 1 || B > s->max_batch)
         return err_set(err, ECG_EINVAL, "dinosr: batch %d is outside [1, %d]", B, s->max_batch);
     /* validation draws its masks from forks, so it never moves the training stream */
-    if (train) {
-        mask_draw_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &o->rng);
-    } else {
-        rng_state r = rng_fork(&o->rng, DINOSR_EVAL_TAG + s->eval_count++);
-        mask_draw_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &r);
-    }
+    mask_draw_step_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &o->rng, train,
+                         DINOSR_EVAL_TAG, &s->eval_count);
     return dinosr_step_masked(o, x, B, train, s->mask, m, err);
 }
 

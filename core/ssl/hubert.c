@@ -249,12 +249,8 @@ static ecg_code hubert_step(ssl_objective *o, const float *x, int B, int train, 
     hubert_impl *s = o->impl;
     if (B < 1 || B > s->max_batch)
         return err_set(err, ECG_EINVAL, "hubert: batch %d is outside [1, %d]", B, s->max_batch);
-    if (train) {
-        mask_draw_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &o->rng);
-    } else {
-        rng_state r = rng_fork(&o->rng, HUBERT_EVAL_TAG + s->eval_count++);
-        mask_draw_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &r);
-    }
+    mask_draw_step_spans(s->mask, B, s->T, o->cfg.mask_prob, o->cfg.mask_span, &o->rng, train,
+                         HUBERT_EVAL_TAG, &s->eval_count);
     return hubert_step_masked(o, x, B, train, s->mask, m, err);
 }
 

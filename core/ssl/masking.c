@@ -22,6 +22,13 @@ int mask_draw_spans(uint8_t *mask, int B, int T, float mask_prob, int span, rng_
     return total;
 }
 
+int mask_draw_step_spans(uint8_t *mask, int B, int T, float mask_prob, int span, rng_state *rng,
+                         int train, uint64_t eval_tag, uint64_t *eval_count) {
+    if (train) return mask_draw_spans(mask, B, T, mask_prob, span, rng);
+    rng_state r = rng_fork(rng, eval_tag + (*eval_count)++);
+    return mask_draw_spans(mask, B, T, mask_prob, span, &r);
+}
+
 double mask_span_expected_frac(int T, float mask_prob, int span) {
     const double q = 1.0 - (double)(mask_prob / (float)span);
     double s = 0;

@@ -23,6 +23,12 @@
 int mask_draw_spans(uint8_t *mask, int B, int T, float mask_prob, int span, rng_state *rng);
 double mask_span_expected_frac(int T, float mask_prob, int span);
 
+/* A step's span masks for the objectives that mask spans (DinoSR, HuBERT++): a training step draws
+ * from rng itself; a validation step from rng_fork(rng, eval_tag + (*eval_count)++), so
+ * validation never moves the training stream. Returns mask_draw_spans's count. */
+int mask_draw_step_spans(uint8_t *mask, int B, int T, float mask_prob, int span, rng_state *rng,
+                         int train, uint64_t eval_tag, uint64_t *eval_count);
+
 /* JEPA multi-block masking, per sequence, as the study's code release does it (I-JEPA's
  * multi-block collator in 1-D: clinical_ts/mask/jepa_multiblock_mask.py, allow_overlap = False):
  *  - n_blocks target blocks of block_len contiguous tokens, each at a start drawn uniformly in
