@@ -1,54 +1,14 @@
 /* test_dinosr.c — DinoSR: a step against PyTorch with fixed masks (loss, gradients, codebook EMA),
  * finite differences through the objective, determinism, state tensors, every backbone. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/testssl.h"
 
-#include "core/model/checkpoint.h"
-#include "core/model/encoder.h"
 #include "core/ssl/cluster.h"
-#include "core/ssl/objective.h"
 
-static const void *fixture_raw(const st_file *f, const char *name, st_dtype dt) {
-    const st_tensor *t = st_find(f, name);
-    if (!t) fail_msg("fixture tensor %s missing", name);
-    if (t->dtype != dt) fail_msg("fixture tensor %s has another dtype", name);
-    return f->payload + t->offset;
-}
-
-static ssl_state_tensor *find_state(ssl_state_tensor *st, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(st[i].name, name) == 0) return &st[i];
-    fail_msg("state tensor %s missing", name);
-    return NULL;
-}
-
-/* Student from the fixture's weights, the teacher its exact copy, the objective's state from s.* */
+/* The fixture's student, teacher and objective state, with this objective's fixture config. */
 static void load_fixture_objective(const st_file *f, int B, encoder **pe, ssl_objective **po) {
-    struct encoder_config ec;
-    ecg_err err = {0};
-    if (checkpoint_config_of(f, &ec, &err)) fail_msg("config: %s", err.msg);
-    encoder *e;
-    if (encoder_create(&e, &ec, B, 1, 0, &err)) fail_msg("encoder: %s", err.msg);
     ssl_config c;
     ssl_config_default(&c, SSL_DINOSR);
-    ssl_objective *o;
-    if (ssl_create(&o, &c, e, 7, &err)) fail_msg("ssl_create: %s", err.msg);
-    if (checkpoint_load_tensors(f, "p.", e, 1, &err)) fail_msg("load: %s", err.msg);
-    ssl_state_tensor st[512];
-    int n = ssl_state_tensors(o, st, 512);
-    assert_true(n > 3 && n < 512);
-    for (int i = 0; i < n; i++) {
-        char name[128];
-        if (strncmp(st[i].name, "teacher.", 8) == 0)
-            snprintf(name, sizeof name, "p.%.96s", st[i].name + 8);
-        else
-            snprintf(name, sizeof name, "s.%.96s", st[i].name);
-        size_t cnt;
-        float *v = tu_fixture_f32(f, name, &cnt);
-        assert_int_equal(cnt, st[i].count);
-        memcpy(st[i].data, v, cnt * sizeof *v);
-        free(v);
-    }
-    *pe = e, *po = o;
+    tssl_load_fixture_objective(f, B, &c, pe, po);
 }
 
 static void test_parity(void **state) {
@@ -62,7 +22,7 @@ static void test_parity(void **state) {
     ssl_objective *o;
     load_fixture_objective(&f, B, &e, &o);
     float *x = tu_fixture_f32(&f, "x", NULL);
-    const uint8_t *mask = fixture_raw(&f, "mask", ST_U8);
+    const uint8_t *mask = tssl_fixture_raw(&f, "mask", ST_U8);
     ssl_metrics m;
     ecg_err err = {0};
     encoder_zero_grad(e);
@@ -94,7 +54,7 @@ static void test_parity(void **state) {
     assert_float_equal(m.m[1].value, ref_acc[0], 1e-6);
     assert_string_equal(m.m[0].name, "codebook_usage");
     /* usage: the distinct nearest codewords of the reference's teacher tokens */
-    const int32_t *ref_assign = fixture_raw(&f, "assign", ST_I32);
+    const int32_t *ref_assign = tssl_fixture_raw(&f, "assign", ST_I32);
     const int nt = B * encoder_tokens(e);
     int used = cluster_count_used((const int *)ref_assign, nt, 256);
     assert_float_equal(m.m[0].value, used / 256.0, 1e-12);
@@ -106,7 +66,7 @@ static void test_parity(void **state) {
     int n = ssl_state_tensors(o, st, 512);
     const char *names[3] = {"ssl.dinosr.codebook", "ssl.dinosr.code_sum", "ssl.dinosr.code_cnt"};
     for (int i = 0; i < 3; i++) {
-        ssl_state_tensor *t = find_state(st, n, names[i]);
+        ssl_state_tensor *t = tssl_find_state(st, n, names[i]);
         char rn[128];
         snprintf(rn, sizeof rn, "s_after.%s", names[i]);
         float *ref = tu_fixture_f32(&f, rn, NULL);
@@ -123,13 +83,7 @@ static void test_parity(void **state) {
 
 /* ---- finite differences through the whole objective (small S4, dropout 0, fixed masks) ---- */
 
-typedef struct {
-    ssl_objective *o;
-    encoder *e;
-    float *x;
-    uint8_t *mask;
-    int B;
-} fd_ctx;
+typedef tssl_small fd_ctx;
 
 static double loss_of(void *p) {
     fd_ctx *c = p;
@@ -141,34 +95,11 @@ static double loss_of(void *p) {
 }
 
 static void small_setup(fd_ctx *c, enc_backbone bb, int K, uint64_t seed) {
-    struct encoder_config ec;
-    encoder_config_small(&ec, bb);
-    ec.d_model = 16;
-    ec.n_layers = 2;
-    ec.n_heads = 2;
-    ec.ff_dim = 32;
-    ec.in_samples = 96;
-    ec.dropout = 0;
-    ecg_err err = {0};
-    c->B = 2;
-    if (encoder_create(&c->e, &ec, c->B, seed, 0, &err)) fail_msg("%s", err.msg);
     ssl_config sc;
     ssl_config_default(&sc, SSL_DINOSR);
     sc.dinosr_codebook = K;
     sc.mask_prob = 0.4f; /* T = 48: the study's 0.065 would leave most small batches unmasked */
-    if (ssl_create(&c->o, &sc, c->e, seed + 1, &err)) fail_msg("%s", err.msg);
-    const int T = encoder_tokens(c->e);
-    c->x = tu_randn((size_t)c->B * 12 * ec.in_samples, seed + 2, 0.2f);
-    c->mask = malloc((size_t)c->B * T);
-    assert_non_null(c->mask);
-    for (int i = 0; i < c->B * T; i++)
-        c->mask[i] = (i % 11) < 4;
-}
-
-static void small_free(fd_ctx *c) {
-    ssl_free(c->o);
-    encoder_free(c->e);
-    free(c->x), free(c->mask);
+    tssl_small_setup(c, bb, &sc, seed);
 }
 
 static void test_fd(void **state) {
@@ -202,7 +133,7 @@ static void test_fd(void **state) {
     }
     printf("\n");
     free(g);
-    small_free(&c);
+    tssl_small_free(&c);
 }
 
 /* ---- drawn masks: determinism, validation leaves the training stream and the update alone ---- */
@@ -242,7 +173,7 @@ static void test_determinism_and_state(void **state) {
         "DinoSR: 3 steps bit-identical with a validation step in between; loss %.5f, usage %.3f, "
         "%d state tensors\n",
         ma.loss, ma.m[0].value, na);
-    small_free(&a), small_free(&b);
+    tssl_small_free(&a), tssl_small_free(&b);
 }
 
 static void test_backbones(void **state) {
@@ -261,7 +192,7 @@ static void test_backbones(void **state) {
                gn);
         assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0 && isfinite(gn));
         ssl_after_update(c.o, 1);
-        small_free(&c);
+        tssl_small_free(&c);
     }
 }
 

@@ -1,40 +1,12 @@
 /* test_jepa.c — JEPA: PyTorch parity on fixed weights and target/context masks, finite
  * differences of every gradient, determinism, EMA after the update, every backbone. */
-#include "tests/unit/testutil.h"
+#include "tests/unit/testssl.h"
 
-#include "core/model/checkpoint.h"
-#include "core/model/encoder.h"
-#include "core/model/encoder_impl.h" /* encoder_relu_signature: skip FD coordinates at kinks */
 #include "core/ssl/masking.h"
-#include "core/ssl/objective.h"
 #include "core/ssl/teacher.h"
 
 #define LOSS_REL 1e-6
 #define NMSE_GRAD 1e-6
-
-/* The teacher's tensors from fixture names "teacher.<name>", through ssl_state_tensors. */
-static void load_teacher(ssl_objective *o, const st_file *f) {
-    ssl_state_tensor st[256];
-    int n = ssl_state_tensors(o, st, 256);
-    assert_true(n > 0 && n < 256);
-    for (int i = 0; i < n; i++) {
-        size_t cnt;
-        float *v = tu_fixture_f32(f, st[i].name, &cnt);
-        assert_int_equal(cnt, st[i].count);
-        memcpy(st[i].data, v, cnt * sizeof *v);
-        free(v);
-    }
-}
-
-static uint8_t *fixture_mask(const st_file *f, const char *name, size_t *n) {
-    float *m = tu_fixture_f32(f, name, n);
-    uint8_t *u = malloc(*n);
-    assert_non_null(u);
-    for (size_t i = 0; i < *n; i++)
-        u[i] = m[i] != 0.0f;
-    free(m);
-    return u;
-}
 
 static void test_parity(void **state) {
     (void)state;
@@ -54,9 +26,10 @@ static void test_parity(void **state) {
     ssl_objective *o;
     if (ssl_create(&o, &sc, e, 3, &err) != ECG_OK) fail_msg("ssl_create: %s", err.msg);
     if (checkpoint_load_tensors(&f, "p.", e, 1, &err) != ECG_OK) fail_msg("load: %s", err.msg);
-    load_teacher(o, &f);
+    tssl_load_teacher(o, &f);
     size_t nm, nc;
-    uint8_t *mask = fixture_mask(&f, "target", &nm), *ctx = fixture_mask(&f, "context", &nc);
+    uint8_t *mask = tssl_fixture_mask(&f, "target", &nm),
+            *ctx = tssl_fixture_mask(&f, "context", &nc);
     assert_int_equal(nm, (size_t)B * encoder_tokens(e));
     assert_int_equal(nc, nm);
     float *x = tu_fixture_f32(&f, "x", NULL), *ref = tu_fixture_f32(&f, "loss", NULL);
@@ -122,33 +95,6 @@ static double fd_loss(void *p) {
     return m.loss;
 }
 
-/* Central differences, skipping coordinates where a ReLU of the student flips (a kink). */
-static double fd_smooth(fd_ctx *c, float *x, const float *g, size_t n, int want, float eps,
-                        double floor, int *n_ok) {
-    double worst = 0;
-    size_t step = n <= 32 ? 1 : n / 32;
-    int ok = 0;
-    for (size_t i = 0; i < n && ok < want; i += step) {
-        float keep = x[i];
-        fd_loss(c);
-        uint64_t s0 = encoder_relu_signature(c->e);
-        x[i] = keep + eps;
-        double lp = fd_loss(c);
-        uint64_t sp = encoder_relu_signature(c->e);
-        x[i] = keep - eps;
-        double lm = fd_loss(c);
-        uint64_t sm = encoder_relu_signature(c->e);
-        x[i] = keep;
-        if (sp != s0 || sm != s0) continue;
-        ok++;
-        double fd = (lp - lm) / (2.0 * eps), den = fabs(fd) + fabs((double)g[i]);
-        double e = fabs(fd - g[i]) / (den > floor ? den : floor);
-        if (e > worst) worst = e;
-    }
-    *n_ok += ok;
-    return worst;
-}
-
 static void jepa_tiny(ssl_config *sc) {
     ssl_config_default(sc, SSL_JEPA);
     sc->jepa_target_blocks = 2;
@@ -158,30 +104,9 @@ static void jepa_tiny(ssl_config *sc) {
     sc->jepa_predictor_state = 8;
 }
 
-static struct encoder_config tiny_config(void) {
-    struct encoder_config c;
-    encoder_config_small(&c, ENC_BACKBONE_S4);
-    c.d_model = 16;
-    c.in_samples = 64;
-    c.n_layers = 2;
-    c.dropout = 0;
-    return c;
-}
-
-/* Move the teacher away from the student so the targets are not the student's own outputs. */
-static void shake_teacher(ssl_objective *o, uint64_t seed) {
-    ssl_state_tensor st[256];
-    int n = ssl_state_tensors(o, st, 256);
-    rng_state r;
-    rng_seed(&r, seed);
-    for (int i = 0; i < n; i++)
-        for (size_t j = 0; j < st[i].count; j++)
-            st[i].data[j] *= 1.0f + 0.1f * rng_normal(&r);
-}
-
 static void test_fd(void **state) {
     (void)state;
-    struct encoder_config cfg = tiny_config();
+    struct encoder_config cfg = tssl_tiny_config();
     const int B = 2, T = encoder_config_tokens(&cfg), d = cfg.d_model;
     encoder *e;
     ecg_err err = {0};
@@ -190,7 +115,7 @@ static void test_fd(void **state) {
     jepa_tiny(&sc);
     ssl_objective *o;
     assert_int_equal(ssl_create(&o, &sc, e, 5, &err), ECG_OK);
-    shake_teacher(o, 6);
+    tssl_shake_teacher(o, 6);
     uint8_t *mask = malloc((size_t)B * T), *ctx = malloc((size_t)B * T);
     assert_non_null(mask);
     assert_non_null(ctx);
@@ -213,8 +138,8 @@ static void test_fd(void **state) {
     int checked = 0;
     for (int i = 0; i < ps->n_views; i++) {
         int before = checked;
-        double w = fd_smooth(&c, params_data(ps, i), g + ps->views[i].offset, ps->views[i].count, 4,
-                             eps, 0.05, &checked);
+        double w = tssl_fd_smooth(fd_loss, &c, c.e, params_data(ps, i), g + ps->views[i].offset,
+                                  ps->views[i].count, 4, eps, 0.05, &checked);
         if (checked == before) fail_msg("%s: no smooth coordinate", ps->views[i].name);
         if (w > worst) worst = w, wname = ps->views[i].name;
     }
@@ -228,8 +153,8 @@ static void test_fd(void **state) {
     for (int j = 0; j < d; j++)
         g[ps->views[v].offset + j] *= 1.2f;
     int k = 0;
-    assert_true(fd_smooth(&c, params_data(ps, v), g + ps->views[v].offset, d, 4, eps, 0.05, &k) >
-                tol);
+    assert_true(tssl_fd_smooth(fd_loss, &c, c.e, params_data(ps, v), g + ps->views[v].offset, d, 4,
+                               eps, 0.05, &k) > tol);
     free(g), free(x), free(mask), free(ctx);
     ssl_free(o);
     encoder_free(e);
@@ -239,7 +164,7 @@ static void test_fd(void **state) {
 
 static void test_contract(void **state) {
     (void)state;
-    struct encoder_config cfg = tiny_config();
+    struct encoder_config cfg = tssl_tiny_config();
     const int B = 3;
     ecg_err err = {0};
     encoder *e[2];
@@ -318,7 +243,7 @@ static void test_contract(void **state) {
 static void test_backbones(void **state) {
     (void)state;
     for (int bb = 0; bb < 3; bb++) {
-        struct encoder_config cfg = tiny_config();
+        struct encoder_config cfg = tssl_tiny_config();
         cfg.backbone = (enc_backbone)bb;
         cfg.n_heads = 2;
         cfg.ff_dim = 32;

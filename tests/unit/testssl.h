@@ -1,0 +1,174 @@
+/* testssl.h — what the SSL objective tests share: fixture tensors and masks, loading a fixture's
+ * teacher/state into an objective, tiny encoders, and finite differences that skip ReLU kinks. */
+#ifndef ECGFM_TESTSSL_H
+#define ECGFM_TESTSSL_H
+
+#include "tests/unit/testutil.h"
+
+#include "core/model/checkpoint.h"
+#include "core/model/encoder.h"
+#include "core/model/encoder_impl.h" /* encoder_relu_signature: skip FD coordinates at kinks */
+#include "core/ssl/objective.h"
+
+/* A fixture tensor's raw payload, failing the test unless it exists with dtype dt. */
+static inline const void *tssl_fixture_raw(const st_file *f, const char *name, st_dtype dt) {
+    const st_tensor *t = st_find(f, name);
+    if (!t) fail_msg("fixture tensor %s missing", name);
+    if (t->dtype != dt) fail_msg("fixture tensor %s has another dtype", name);
+    return f->payload + t->offset;
+}
+
+/* A fixture mask stored as float32, as bytes (nonzero -> 1); malloc'd, *n its length. */
+static inline uint8_t *tssl_fixture_mask(const st_file *f, const char *name, size_t *n) {
+    float *m = tu_fixture_f32(f, name, n);
+    uint8_t *u = malloc(*n);
+    assert_non_null(u);
+    for (size_t i = 0; i < *n; i++)
+        u[i] = m[i] != 0.0f;
+    free(m);
+    return u;
+}
+
+static inline ssl_state_tensor *tssl_find_state(ssl_state_tensor *st, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(st[i].name, name) == 0) return &st[i];
+    fail_msg("state tensor %s missing", name);
+    return NULL;
+}
+
+/* The teacher's tensors from fixture names "teacher.<name>", through ssl_state_tensors. */
+static inline void tssl_load_teacher(ssl_objective *o, const st_file *f) {
+    ssl_state_tensor st[256];
+    int n = ssl_state_tensors(o, st, 256);
+    assert_true(n > 0 && n < 256);
+    for (int i = 0; i < n; i++) {
+        size_t cnt;
+        float *v = tu_fixture_f32(f, st[i].name, &cnt);
+        assert_int_equal(cnt, st[i].count);
+        memcpy(st[i].data, v, cnt * sizeof *v);
+        free(v);
+    }
+}
+
+/* Student from the fixture's weights (config from the fixture, batch B), the objective made with
+ * c (seed 7), the teacher its exact copy ("teacher.X" from "p.X"), the rest of its state from s.*
+ */
+static inline void tssl_load_fixture_objective(const st_file *f, int B, const ssl_config *c,
+                                               encoder **pe, ssl_objective **po) {
+    struct encoder_config ec;
+    ecg_err err = {0};
+    if (checkpoint_config_of(f, &ec, &err)) fail_msg("config: %s", err.msg);
+    encoder *e;
+    if (encoder_create(&e, &ec, B, 1, 0, &err)) fail_msg("encoder: %s", err.msg);
+    ssl_objective *o;
+    if (ssl_create(&o, c, e, 7, &err)) fail_msg("ssl_create: %s", err.msg);
+    if (checkpoint_load_tensors(f, "p.", e, 1, &err)) fail_msg("load: %s", err.msg);
+    ssl_state_tensor st[512];
+    int n = ssl_state_tensors(o, st, 512);
+    assert_true(n > 3 && n < 512);
+    for (int i = 0; i < n; i++) {
+        char name[128];
+        if (strncmp(st[i].name, "teacher.", 8) == 0)
+            snprintf(name, sizeof name, "p.%.96s", st[i].name + 8);
+        else
+            snprintf(name, sizeof name, "s.%.96s", st[i].name);
+        size_t cnt;
+        float *v = tu_fixture_f32(f, name, &cnt);
+        assert_int_equal(cnt, st[i].count);
+        memcpy(st[i].data, v, cnt * sizeof *v);
+        free(v);
+    }
+    *pe = e, *po = o;
+}
+
+/* A tiny S4 encoder: d_model 16, 2 layers, 64 samples, no dropout. */
+static inline struct encoder_config tssl_tiny_config(void) {
+    struct encoder_config c;
+    encoder_config_small(&c, ENC_BACKBONE_S4);
+    c.d_model = 16;
+    c.in_samples = 64;
+    c.n_layers = 2;
+    c.dropout = 0;
+    return c;
+}
+
+/* Move the teacher away from the student so the targets are not the student's own outputs. */
+static inline void tssl_shake_teacher(ssl_objective *o, uint64_t seed) {
+    ssl_state_tensor st[256];
+    int n = ssl_state_tensors(o, st, 256);
+    rng_state r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < st[i].count; j++)
+            st[i].data[j] *= 1.0f + 0.1f * rng_normal(&r);
+}
+
+/* Central differences of loss(ctx) in up to want of the n coordinates of x (gradient g), skipping
+ * coordinates where a ReLU of the student e flips (a kink); worst relative error, *n_ok += used. */
+static inline double tssl_fd_smooth(double (*loss)(void *ctx), void *ctx, encoder *e, float *x,
+                                    const float *g, size_t n, int want, float eps, double floor,
+                                    int *n_ok) {
+    double worst = 0;
+    size_t step = n <= 32 ? 1 : n / 32;
+    int ok = 0;
+    for (size_t i = 0; i < n && ok < want; i += step) {
+        float keep = x[i];
+        loss(ctx);
+        uint64_t s0 = encoder_relu_signature(e);
+        x[i] = keep + eps;
+        double lp = loss(ctx);
+        uint64_t sp = encoder_relu_signature(e);
+        x[i] = keep - eps;
+        double lm = loss(ctx);
+        uint64_t sm = encoder_relu_signature(e);
+        x[i] = keep;
+        if (sp != s0 || sm != s0) continue;
+        ok++;
+        double fd = (lp - lm) / (2.0 * eps), den = fabs(fd) + fabs((double)g[i]);
+        double err = fabs(fd - g[i]) / (den > floor ? den : floor);
+        if (err > worst) worst = err;
+    }
+    *n_ok += ok;
+    return worst;
+}
+
+/* A small objective on random input with a fixed mask pattern (token i masked when i % 11 < 4). */
+typedef struct {
+    ssl_objective *o;
+    encoder *e;
+    float *x;
+    uint8_t *mask;
+    int B;
+} tssl_small;
+
+/* Backbone bb at d_model 16, 2 layers, 2 heads, ff 32, 96 samples, B = 2, with objective sc;
+ * seeds seed (encoder), seed + 1 (objective), seed + 2 (input). */
+static inline void tssl_small_setup(tssl_small *c, enc_backbone bb, const ssl_config *sc,
+                                    uint64_t seed) {
+    struct encoder_config ec;
+    encoder_config_small(&ec, bb);
+    ec.d_model = 16;
+    ec.n_layers = 2;
+    ec.n_heads = 2;
+    ec.ff_dim = 32;
+    ec.in_samples = 96;
+    ec.dropout = 0;
+    ecg_err err = {0};
+    c->B = 2;
+    if (encoder_create(&c->e, &ec, c->B, seed, 0, &err)) fail_msg("%s", err.msg);
+    if (ssl_create(&c->o, sc, c->e, seed + 1, &err)) fail_msg("%s", err.msg);
+    const int T = encoder_tokens(c->e);
+    c->x = tu_randn((size_t)c->B * 12 * ec.in_samples, seed + 2, 0.2f);
+    c->mask = malloc((size_t)c->B * T);
+    assert_non_null(c->mask);
+    for (int i = 0; i < c->B * T; i++)
+        c->mask[i] = (i % 11) < 4;
+}
+
+static inline void tssl_small_free(tssl_small *c) {
+    ssl_free(c->o);
+    encoder_free(c->e);
+    free(c->x), free(c->mask);
+}
+
+#endif
