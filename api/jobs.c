@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "api/encoder_config_json.h"
-#include "api/keys.h"
+#include "api/json_common.h"
 #include "api/pretrain_config_json.h"
 
 static const char *const KINDS[] = {"pretrain", "finetune", "transfer", "import", "study", NULL};
@@ -203,32 +203,10 @@ int jobs_parse_create(const char *body, size_t len, const char *content_type,
                       const char *configs_dir, int max_threads, jobs_create_request *req,
                       api_response *res) {
     memset(req, 0, sizeof *req);
-    if (api_is_json_content_type(content_type)) {
-        api_response_error(res, 415, "unsupported_media_type",
-                           "POST /v1/jobs takes a JSON body (Content-Type: application/json)");
-        return -1;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        api_response_error(res, 400, "invalid_json", "the body is not valid JSON: %s (line %d)",
-                           e.text, e.line);
-        return -1;
-    }
+    static const char *const fields[] = {"kind", "params", NULL};
+    json_t *j = api_request_object(body, len, content_type, "POST /v1/jobs", fields, res);
+    if (!j) return -1;
     int rc = -1;
-    if (!json_is_object(j)) {
-        api_response_error(res, 400, "invalid_json", "the body must be a JSON object");
-        goto done;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v) {
-        if (strcmp(k, "kind") != 0 && strcmp(k, "params") != 0) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown field \"%.64s\" (allowed: kind, params)", k);
-            goto done;
-        }
-    }
     json_t *kind = json_object_get(j, "kind");
     if (!kind) {
         api_response_error(res, 422, "missing_field", "\"kind\" is required (pretrain)");
@@ -310,31 +288,20 @@ int jobs_parse_list(const char *state, const char *kind, const char *limit, cons
     return 0;
 }
 
-/* RFC 3339 UTC, or JSON null for 0. */
-static json_t *timestamp(long long t) {
-    if (!t) return json_null();
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[32];
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_null();
-    return json_string(buf);
-}
-
 static json_t *parsed(const char *text) {
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     return j ? j : json_null();
 }
 
 json_t *jobs_view_json(const jobs_view *v) {
-    return json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o, s:o}", "id",
-                     (json_int_t)v->id, "kind", v->kind, "state", v->state, "params",
-                     parsed(v->params), "progress", parsed(v->progress), "result",
-                     parsed(v->result), "error", v->error ? json_string(v->error) : json_null(),
-                     "attempt", (json_int_t)v->attempt, "cancel_requested", v->cancel_requested,
-                     "created_at", timestamp(v->created_at), "started_at", timestamp(v->started_at),
-                     "finished_at", timestamp(v->finished_at), "updated_at",
-                     timestamp(v->updated_at));
+    return json_pack(
+        "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o, s:o}", "id",
+        (json_int_t)v->id, "kind", v->kind, "state", v->state, "params", parsed(v->params),
+        "progress", parsed(v->progress), "result", parsed(v->result), "error",
+        v->error ? json_string(v->error) : json_null(), "attempt", (json_int_t)v->attempt,
+        "cancel_requested", v->cancel_requested, "created_at", api_json_timestamp(v->created_at),
+        "started_at", api_json_timestamp(v->started_at), "finished_at",
+        api_json_timestamp(v->finished_at), "updated_at", api_json_timestamp(v->updated_at));
 }
 
 void jobs_answer_one(const jobs_view *v, int status, api_response *res) {

@@ -7,44 +7,13 @@
 #include <strings.h>
 #include <time.h>
 
-int api_is_json_content_type(const char *ct) {
-    if (!ct) return -1;
-    while (*ct == ' ')
-        ct++;
-    size_t n = strlen("application/json");
-    if (strncasecmp(ct, "application/json", n) != 0) return -1;
-    return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ') ? 0 : -1;
-}
-
 int keys_parse_create(const char *body, size_t len, const char *content_type,
                       keys_create_request *req, api_response *res) {
     memset(req, 0, sizeof *req);
-    if (api_is_json_content_type(content_type)) {
-        api_response_error(res, 415, "unsupported_media_type",
-                           "POST /v1/keys takes a JSON body (Content-Type: application/json)");
-        return -1;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        api_response_error(res, 400, "invalid_json", "the body is not valid JSON: %s (line %d)",
-                           e.text, e.line);
-        return -1;
-    }
+    static const char *const fields[] = {"scope", "name", NULL};
+    json_t *j = api_request_object(body, len, content_type, "POST /v1/keys", fields, res);
+    if (!j) return -1;
     int rc = -1;
-    if (!json_is_object(j)) {
-        api_response_error(res, 400, "invalid_json", "the body must be a JSON object");
-        goto done;
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v) {
-        if (strcmp(k, "scope") != 0 && strcmp(k, "name") != 0) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown field \"%.64s\" (allowed: scope, name)", k);
-            goto done;
-        }
-    }
     json_t *scope = json_object_get(j, "scope");
     if (!scope) {
         api_response_error(res, 422, "missing_field",
@@ -86,21 +55,11 @@ done:
     return rc;
 }
 
-/* RFC 3339 UTC, or JSON null for 0. */
-static json_t *timestamp(long long t) {
-    if (!t) return json_null();
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[32];
-    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return json_null();
-    return json_string(buf);
-}
-
 static json_t *key_json(const keys_view *k) {
     return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)k->id, "name",
                      k->name ? k->name : "", "scope", k->scope, "prefix", k->prefix, "created_at",
-                     timestamp(k->created_at), "revoked_at", timestamp(k->revoked_at));
+                     api_json_timestamp(k->created_at), "revoked_at",
+                     api_json_timestamp(k->revoked_at));
 }
 
 void keys_answer_created(const keys_view *k, const char *key, api_response *res) {

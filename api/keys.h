@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "api/json_common.h"
 #include "api/response.h"
 
 typedef struct {
@@ -31,8 +32,5 @@ void keys_answer_created(const keys_view *k, const char *key, api_response *res)
 void keys_answer_list(const keys_view *ks, size_t n, api_response *res);
 /* 200 {key fields} (after a revocation). */
 void keys_answer_one(const keys_view *k, api_response *res);
-
-/* Shared by request parsers: 0 when content_type is application/json (parameters allowed). */
-int api_is_json_content_type(const char *content_type);
 
 #endif

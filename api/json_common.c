@@ -1,0 +1,73 @@
+/* json_common.c — request-body and timestamp JSON shared by the API endpoints (see json_common.h),
+ * so every endpoint refuses the same bodies with the same statuses and words. */
+#include "api/json_common.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int api_is_json_content_type(const char *ct) {
+    if (!ct) return -1;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0) return -1;
+    return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ') ? 0 : -1;
+}
+
+static int in_fields(const char *k, const char *const *fields) {
+    for (; *fields; fields++)
+        if (strcmp(k, *fields) == 0) return 1;
+    return 0;
+}
+
+json_t *api_request_object(const char *body, size_t len, const char *content_type,
+                           const char *route, const char *const *fields, api_response *res) {
+    if (api_is_json_content_type(content_type)) {
+        api_response_error(res, 415, "unsupported_media_type",
+                           "%s takes a JSON body (Content-Type: application/json)", route);
+        return NULL;
+    }
+    json_error_t e;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        api_response_error(res, 400, "invalid_json", "the body is not valid JSON: %s (line %d)",
+                           e.text, e.line);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        api_response_error(res, 400, "invalid_json", "the body must be a JSON object");
+        json_decref(j);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) {
+        if (!in_fields(k, fields)) {
+            char allowed[256] = "";
+            size_t used = 0;
+            for (const char *const *f = fields; *f && used < sizeof allowed; f++) {
+                int w = snprintf(allowed + used, sizeof allowed - used, "%s%s",
+                                 f == fields ? "" : ", ", *f);
+                if (w < 0) break;
+                used += (size_t)w;
+            }
+            api_response_error(res, 422, "unknown_field", "unknown field \"%.64s\" (allowed: %s)",
+                               k, allowed);
+            json_decref(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+json_t *api_json_timestamp(long long t) {
+    if (!t) return json_null();
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[32];
+    if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return json_null();
+    return json_string(buf);
+}
