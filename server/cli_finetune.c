@@ -132,7 +132,8 @@ int cli_finetune(int argc, char **argv) {
     if ((s_epochs && !parse_int(s_epochs, 0, 100000, &o.epochs)) ||
         (s_pat && !parse_int(s_pat, 0, 100000, &o.patience)) ||
         (s_batch && !parse_int(s_batch, 1, 4096, &o.batch)) ||
-        (s_seed && !cli_parse_u64(s_seed, &o.seed)) || (s_rseed && !cli_parse_u64(s_rseed, &rseed))) {
+        (s_seed && !cli_parse_u64(s_seed, &o.seed)) ||
+        (s_rseed && !cli_parse_u64(s_rseed, &rseed))) {
         fprintf(stderr, "ecgfm finetune: --epochs, --patience, --batch (1-4096), --seed and "
                         "--random-seed take non-negative integers\n");
         return EXIT_USAGE;

@@ -225,8 +225,8 @@ int cli_transfer(int argc, char **argv) {
 
     task_split train = {0}, test = {0};
     if (cli_read_task(train_path, &train, &err) ||
-        (test_path &&
-         (cli_read_task(test_path, &test, &err) || task_split_align_classes(&test, &train, &err)))) {
+        (test_path && (cli_read_task(test_path, &test, &err) ||
+                       task_split_align_classes(&test, &train, &err)))) {
         fprintf(stderr, "ecgfm transfer: %s\n", err.msg);
         task_split_free(&train);
         task_split_free(&test);

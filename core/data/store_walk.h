@@ -24,8 +24,7 @@ typedef int (*store_walk_keep_fn)(char *rel, size_t len);
 /* Relative paths of the files under root that keep accepts, in strcmp order. Hidden entries are
  * skipped; links to files are followed, links to directories are not (no loops); at most 64
  * directories deep. On error out is left empty. */
-ecg_code store_walk_tree(const char *root, store_walk_keep_fn keep, store_paths *out,
-                         ecg_err *err);
+ecg_code store_walk_tree(const char *root, store_walk_keep_fn keep, store_paths *out, ecg_err *err);
 
 /* Counts a record that could not be read or prepared (what names it in the skip list). */
 void store_summary_skip(store_import_summary *sum, const char *what, ecg_code code,
