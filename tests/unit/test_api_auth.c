@@ -3,28 +3,12 @@
  * format, metrics behind a key by config, `ecgfm migrate` idempotent, a newer or damaged schema
  * refused by migrate and serve), and in-process: the document matches the route table both ways,
  * /readyz and /v1 answer 503 until migrations ran. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cmocka.h>
+#include "tests/unit/testserver.h"
+
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -39,67 +23,22 @@ static char bin[PATH_MAX];
 static char tmpdir[64];
 static pid_t server_pid;
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static char *read_file(const char *path) {
-    static char buf[1 << 16];
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* Start bin with args (NULL-terminated), output to log, no inherited ECGFM_* settings. */
 static pid_t spawn(const char *log, char *const args[]) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
-        const char *vars[] = {"ECGFM_CONFIG", "ECGFM_HOST", "ECGFM_PORT", "ECGFM_DATA_DIR",
-                              "ECGFM_METRICS_REQUIRE_KEY"};
-        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-            unsetenv(vars[i]);
-        char *argv[32] = {bin};
-        for (int i = 0; args[i] && i < 30; i++)
-            argv[i + 1] = args[i];
-        execv(bin, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid, int ms) {
-    long long deadline = now_ms() + ms;
-    for (;;) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) return st;
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return -1;
-        }
-        sleep_ms(10);
-    }
+    static const char *const unset[] = {"ECGFM_CONFIG",
+                                        "ECGFM_HOST",
+                                        "ECGFM_PORT",
+                                        "ECGFM_DATA_DIR",
+                                        "ECGFM_METRICS_REQUIRE_KEY",
+                                        NULL};
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = unset}, args);
 }
 
 /* Run ecgfm with args to completion; returns its exit status; log gets its output. */
 static int run_cmd(const char *log, char *const args[]) {
-    int st = wait_exit(spawn(log, args), EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
+        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
     return WEXITSTATUS(st);
 }
 
@@ -113,8 +52,8 @@ static void make_key(const char *data, const char *scope, char key[64]) {
     path_in_tmp(log, sizeof log, "key.log");
     if (run_cmd(log, (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir",
                                 (char *)data, NULL}))
-        fail_msg("keys create failed:\n%s", read_file(log));
-    const char *text = read_file(log);
+        fail_msg("keys create failed:\n%s", ts_read_text(log));
+    const char *text = ts_read_text(log);
     if (strncmp(text, "efm_", 4) != 0) fail_msg("no key on the first line:\n%s", text);
     snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
 }
@@ -129,26 +68,14 @@ static int start_server(const char *data, const char *log, const char *extra_fla
                     extra_flag ? "1" : NULL,
                     NULL};
     server_pid = spawn(log, args);
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
-        const char *p = strstr(read_file(log), "listening on http://127.0.0.1:");
-        int port;
-        if (p && strchr(p, '\n') && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1)
-            return port;
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
-            fail_msg("server exited early:\n%s", read_file(log));
-        sleep_ms(20);
-    }
-    fail_msg("server did not start:\n%s", read_file(log));
-    return -1;
+    return ts_wait_listening(server_pid, log, START_TIMEOUT_MS);
 }
 
-static void stop_server(void) {
+static void stop_server(const char *log) {
     if (server_pid <= 0) return;
-    kill(server_pid, SIGTERM);
-    int st = wait_exit(server_pid, EXIT_TIMEOUT_MS);
+    pid_t pid = server_pid;
     server_pid = 0;
-    assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ts_stop(pid, SIGTERM, EXIT_TIMEOUT_MS, log);
 }
 
 typedef struct {
@@ -161,38 +88,18 @@ typedef struct {
 static void http_do(http_answer *a, int port, const char *method, const char *path, const char *key,
                     const char *ctype, const char *body) {
     static char req[1 << 16];
-    char auth[128] = "", ct[128] = "";
-    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
-    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
     size_t blen = body ? strlen(body) : 0;
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     method, path, auth, ct, blen, body ? body : "");
-    assert_true(n > 0 && n < (int)sizeof req);
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    int n = ts_request_head(req, sizeof req, method, path, key, ctype, blen);
+    assert_true(n + blen < sizeof req);
+    memcpy(req + n, body ? body : "", blen);
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    if (fd < 0)
         fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
-    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = recv(fd, a->raw + len, sizeof a->raw - 1 - len, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-        if (len + 1 >= sizeof a->raw) break;
-    }
-    a->raw[len] = '\0';
+    assert_int_equal(ts_send_all(fd, req, (size_t)n + blen), (size_t)n + blen);
+    ts_recv_all(fd, a->raw, sizeof a->raw);
     close(fd);
-    if (sscanf(a->raw, "HTTP/1.1 %d", &a->status) != 1) fail_msg("%s %s: no answer", method, path);
-    const char *b = strstr(a->raw, "\r\n\r\n");
-    a->body = b ? b + 4 : "";
+    a->status = ts_parse_answer(a->raw, &a->body);
+    if (a->status < 0) fail_msg("%s %s: no answer", method, path);
 }
 
 static json_t *answer_json(const http_answer *a) {
@@ -289,9 +196,9 @@ static void test_keys_and_scopes(void **state) {
     path_in_tmp(mlog, sizeof mlog, "migrate.log");
     /* migrate alone, twice: the second run applies nothing. */
     assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
-    assert_non_null(strstr(read_file(mlog), "schema 1, 1 migration applied now"));
+    assert_non_null(strstr(ts_read_text(mlog), "schema 1, 1 migration applied now"));
     assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
-    assert_non_null(strstr(read_file(mlog), "0 migrations applied now"));
+    assert_non_null(strstr(ts_read_text(mlog), "0 migrations applied now"));
 
     char admin[64], reader[64];
     make_key(data, "admin", admin);
@@ -416,7 +323,7 @@ static void test_keys_and_scopes(void **state) {
     http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
     assert_null(strstr(a->body, "/no/such/thing"));
     assert_true(check_exposition(a->body, "ecgfm_http_requests_total{route=\"unmatched\"") >= 1);
-    stop_server();
+    stop_server(log);
 
     /* Metrics behind a key by config. */
     path_in_tmp(log, sizeof log, "serve2.log"); /* a fresh log: the old one names the old port */
@@ -427,7 +334,7 @@ static void test_keys_and_scopes(void **state) {
     assert_int_equal(a->status, 200);
     http_do(a, port, "GET", "/healthz", NULL, NULL, NULL);
     assert_int_equal(a->status, 200);
-    stop_server();
+    stop_server(log);
     free(a);
 }
 
@@ -448,11 +355,11 @@ static void test_schema_refused(void **state) {
                      SQLITE_OK);
     sqlite3_close(h);
     assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", data, NULL}), 1);
-    assert_non_null(strstr(read_file(log), "0002_future.sql"));
-    assert_non_null(strstr(read_file(log), "newer ecgfm"));
+    assert_non_null(strstr(ts_read_text(log), "0002_future.sql"));
+    assert_non_null(strstr(ts_read_text(log), "newer ecgfm"));
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", data, NULL}), 1);
-    assert_non_null(strstr(read_file(log), "newer ecgfm"));
-    assert_null(strstr(read_file(log), "listening on"));
+    assert_non_null(strstr(ts_read_text(log), "newer ecgfm"));
+    assert_null(strstr(ts_read_text(log), "listening on"));
     assert_int_equal(run_cmd(log, (char *[]){"keys", "list", "--data-dir", data, NULL}), 1);
 
     /* A damaged database file. */
@@ -466,9 +373,9 @@ static void test_schema_refused(void **state) {
         fputc("corrupt!"[i % 8], f);
     fclose(f);
     assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", bad, NULL}), 1);
-    assert_non_null(strstr(read_file(log), "not a database"));
+    assert_non_null(strstr(ts_read_text(log), "not a database"));
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", bad, NULL}), 1);
-    assert_non_null(strstr(read_file(log), "not a database"));
+    assert_non_null(strstr(ts_read_text(log), "not a database"));
 }
 
 /* In-process: the served document and the route table describe the same operations. */

@@ -1,0 +1,260 @@
+/* testserver.h — what the tests that drive the real build/ecgfm share: spawning it with a clean
+ * environment, waiting for its "listening on" line, HTTP/1.1 over a socket to 127.0.0.1, stopping.
+ */
+#ifndef ECGFM_TESTSERVER_H
+#define ECGFM_TESTSERVER_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static inline long long ts_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void ts_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The first 64 KiB of a text file, in a static buffer ("" when it cannot be read). */
+static inline char *ts_read_text(const char *path) {
+    static char buf[1 << 16];
+    buf[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return buf;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The whole file (malloc'd, NUL-terminated), NULL when it cannot be opened; *len its size. */
+static inline char *ts_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    size_t got = fread(b, 1, (size_t)n, f);
+    fclose(f);
+    b[got] = 0;
+    if (len) *len = got;
+    return b;
+}
+
+/* ---- children: those still running when a test fails are killed by ts_kill_children ---- */
+
+#define TS_MAX_CHILDREN 8
+__attribute__((unused)) static pid_t ts_children[TS_MAX_CHILDREN];
+
+static inline void ts_forget_child(pid_t pid) {
+    for (int i = 0; i < TS_MAX_CHILDREN; i++)
+        if (ts_children[i] == pid) ts_children[i] = 0;
+}
+
+/* A cmocka setup/teardown: SIGKILL and reap every child still recorded. */
+static inline int ts_kill_children(void **state) {
+    (void)state;
+    for (int i = 0; i < TS_MAX_CHILDREN; i++)
+        if (ts_children[i] > 0) {
+            kill(ts_children[i], SIGKILL);
+            waitpid(ts_children[i], NULL, 0);
+            ts_children[i] = 0;
+        }
+    return 0;
+}
+
+typedef struct {
+    const char *bin;          /* the executable */
+    const char *log;          /* stdout, and stderr unless err_log */
+    const char *err_log;      /* NULL: stderr to log too */
+    int append;               /* open the logs O_APPEND instead of truncating them */
+    const char *cwd;          /* the child's working directory; NULL: this one */
+    const char *const *unset; /* NULL-terminated names removed from the child's environment */
+    char *const *env;         /* NULL-terminated "NAME=VALUE" strings added to it */
+} ts_spawn_opts;
+
+/* Start o->bin with args (NULL-terminated, up to 38); the child is recorded for ts_kill_children.
+ */
+static inline pid_t ts_spawn(const ts_spawn_opts *o, char *const args[]) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int flags = O_WRONLY | O_CREAT | (o->append ? O_APPEND : O_TRUNC);
+        int fd = open(o->log, flags, 0600);
+        int fe = o->err_log ? open(o->err_log, flags, 0600) : fd;
+        if (fd < 0 || fe < 0 || dup2(fd, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
+        if (o->cwd && chdir(o->cwd) != 0) _exit(125);
+        for (int i = 0; o->unset && o->unset[i]; i++)
+            unsetenv(o->unset[i]);
+        for (int i = 0; o->env && o->env[i]; i++)
+            putenv(o->env[i]);
+        char *argv[40] = {(char *)o->bin};
+        for (int i = 0; args[i] && i < 38; i++)
+            argv[i + 1] = args[i];
+        execv(o->bin, argv);
+        _exit(127);
+    }
+    for (int i = 0; i < TS_MAX_CHILDREN; i++)
+        if (ts_children[i] == 0) {
+            ts_children[i] = pid;
+            break;
+        }
+    return pid;
+}
+
+/* Wait up to ms for pid to exit; returns its wait status, or -1 on timeout (pid left running). */
+static inline int ts_wait_exit(pid_t pid, int ms) {
+    long long deadline = ts_now_ms() + ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            ts_forget_child(pid);
+            return st;
+        }
+        assert_int_equal(r, 0);
+        if (ts_now_ms() > deadline) return -1;
+        ts_sleep_ms(10);
+    }
+}
+
+/* ts_wait_exit, but a pid still running after ms is killed (SIGKILL) and reaped; still -1. */
+static inline int ts_wait_exit_or_kill(pid_t pid, int ms) {
+    int st = ts_wait_exit(pid, ms);
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        ts_forget_child(pid);
+    }
+    return st;
+}
+
+/* Wait up to ms for the whole "listening on http://127.0.0.1:PORT" line in log; returns PORT.
+ * Fails the test, with the log, when pid exits first or the line does not come. */
+static inline int ts_wait_listening(pid_t pid, const char *log, int ms) {
+    long long deadline = ts_now_ms() + ms;
+    while (ts_now_ms() < deadline) {
+        const char *text = ts_read_text(log);
+        const char *p = strstr(text, "listening on http://127.0.0.1:");
+        int port;
+        if (p && strchr(p, '\n') && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1)
+            return port;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            ts_forget_child(pid);
+            fail_msg("server exited (status %d) before listening:\n%s", st, ts_read_text(log));
+        }
+        ts_sleep_ms(20);
+    }
+    fail_msg("server did not report listening within %d ms:\n%s", ms, ts_read_text(log));
+    return -1;
+}
+
+/* Send sig to pid and require exit status 0 within ms (a server still running is then killed);
+ * returns how many ms it took. */
+static inline long long ts_stop(pid_t pid, int sig, int ms, const char *log) {
+    assert_int_equal(kill(pid, sig), 0);
+    long long t0 = ts_now_ms();
+    int st = ts_wait_exit_or_kill(pid, ms);
+    if (st == -1)
+        fail_msg("server still running %d ms after signal %d:\n%s", ms, sig, ts_read_text(log));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("server did not exit 0 after signal %d (status %d):\n%s", sig, st,
+                 ts_read_text(log));
+    return ts_now_ms() - t0;
+}
+
+/* ---- HTTP over 127.0.0.1 ---- */
+
+/* A TCP connection to 127.0.0.1:port with send/receive timeouts of io_s seconds; -1 if refused. */
+static inline int ts_connect(int port, int io_s) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct timeval tv = {io_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Send all len bytes, stopping early if the peer stops taking them (a server may answer and close
+ * before reading everything); returns the bytes sent. */
+static inline size_t ts_send_all(int fd, const void *buf, size_t len) {
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)buf + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    return off;
+}
+
+/* Read until the peer closes, an error or timeout, or buf (cap bytes) is full; NUL-terminated;
+ * returns the length read. */
+static inline size_t ts_recv_all(int fd, char *buf, size_t cap) {
+    size_t len = 0;
+    while (len + 1 < cap) {
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* A request head with Connection: close, an optional Bearer key and content type, and
+ * Content-Length body_len; returns its length (the test fails if it does not fit in cap). */
+static inline int ts_request_head(char *out, size_t cap, const char *method, const char *path,
+                                  const char *key, const char *ctype, size_t body_len) {
+    char auth[160] = "", ct[160] = "";
+    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
+    int n = snprintf(out, cap,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, auth, ct, body_len);
+    assert_true(n > 0 && (size_t)n < cap);
+    return n;
+}
+
+/* The status of an answer's "HTTP/1.1 NNN" line (-1 without one) and where its body starts. */
+static inline int ts_parse_answer(const char *raw, const char **body) {
+    int status;
+    if (sscanf(raw, "HTTP/1.1 %d", &status) != 1) status = -1;
+    const char *b = strstr(raw, "\r\n\r\n");
+    *body = b ? b + 4 : "";
+    return status;
+}
+
+#endif
