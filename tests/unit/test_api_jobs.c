@@ -3,27 +3,11 @@
  * completion, its checkpoint recorded; cancel and retry; list filters and paging; 401/403/404/
  * 409/415/422; kill -9 while a job runs and the restarted server resumes it; SIGTERM saves a
  * running job for the next start; PRAGMA integrity_check afterwards. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cmocka.h>
+#include "tests/unit/testserver.h"
+
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -35,75 +19,29 @@
 static char bin[PATH_MAX], repo[PATH_MAX];
 static char tmpdir[64], data[256];
 static pid_t server_pid;
+static char server_log[256];
 static int port;
 static char train_key[64], read_key[64];
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static char *read_text(const char *path) {
-    static char buf[1 << 16];
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
+/* Start bin with args, appending its output to log, no inherited ECGFM_* settings. */
 static pid_t spawn(const char *log, char *const args[]) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
-        const char *vars[] = {"ECGFM_CONFIG",
-                              "ECGFM_HOST",
-                              "ECGFM_PORT",
-                              "ECGFM_DATA_DIR",
-                              "ECGFM_JOBS_MAX_RUNNING",
-                              "ECGFM_JOBS_THREADS",
-                              "ECGFM_JOBS_HEARTBEAT_S",
-                              "ECGFM_CONFIGS_DIR"};
-        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-            unsetenv(vars[i]);
-        char *argv[32] = {bin};
-        for (int i = 0; args[i] && i < 30; i++)
-            argv[i + 1] = args[i];
-        execv(bin, argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid, int ms) {
-    long long deadline = now_ms() + ms;
-    for (;;) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) return st;
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return -1;
-        }
-        sleep_ms(10);
-    }
+    static const char *const unset[] = {"ECGFM_CONFIG",
+                                        "ECGFM_HOST",
+                                        "ECGFM_PORT",
+                                        "ECGFM_DATA_DIR",
+                                        "ECGFM_JOBS_MAX_RUNNING",
+                                        "ECGFM_JOBS_THREADS",
+                                        "ECGFM_JOBS_HEARTBEAT_S",
+                                        "ECGFM_CONFIGS_DIR",
+                                        NULL};
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = unset}, args);
 }
 
 static int run_cmd(const char *log, char *const args[]) {
     unlink(log);
-    int st = wait_exit(spawn(log, args), EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], read_text(log));
+        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
     return WEXITSTATUS(st);
 }
 
@@ -112,17 +50,17 @@ static void make_key(const char *scope, char key[64]) {
     snprintf(log, sizeof log, "%s/key.log", tmpdir);
     if (run_cmd(log,
                 (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", data, NULL}))
-        fail_msg("keys create failed:\n%s", read_text(log));
-    const char *text = read_text(log);
+        fail_msg("keys create failed:\n%s", ts_read_text(log));
+    const char *text = ts_read_text(log);
     snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
 static void start_server(const char *logname) {
-    char log[256], configs[PATH_MAX + 16], model[PATH_MAX + 64];
-    snprintf(log, sizeof log, "%s/%s", tmpdir, logname);
+    char configs[PATH_MAX + 16], model[PATH_MAX + 64];
+    snprintf(server_log, sizeof server_log, "%s/%s", tmpdir, logname);
     snprintf(configs, sizeof configs, "%s/configs", repo);
     snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", repo);
-    unlink(log);
+    unlink(server_log);
     char *args[] = {"serve", "--port",
                     "0",     "--data-dir",
                     data,    "--configs-dir",
@@ -132,53 +70,30 @@ static void start_server(const char *logname) {
                     "1",     "--jobs-heartbeat-s",
                     "1",     "--embed-threads",
                     "1",     NULL};
-    server_pid = spawn(log, args);
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
-        const char *p = strstr(read_text(log), "listening on http://127.0.0.1:");
-        if (p && strchr(p, '\n') && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1)
-            return;
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid)
-            fail_msg("server exited early:\n%s", read_text(log));
-        sleep_ms(20);
-    }
-    fail_msg("server did not start:\n%s", read_text(log));
+    server_pid = spawn(server_log, args);
+    port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
 }
 
 static void stop_server(void) {
-    kill(server_pid, SIGTERM);
-    int st = wait_exit(server_pid, EXIT_TIMEOUT_MS);
+    pid_t pid = server_pid;
     server_pid = 0;
-    assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    ts_stop(pid, SIGTERM, EXIT_TIMEOUT_MS, server_log);
 }
 
 static int connect_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        fail_msg("cannot connect to port %d: %s", port, strerror(errno));
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
     return fd;
 }
 
 static void send_request(int fd, const char *method, const char *path, const char *key,
                          const char *ctype, const char *body) {
     static char req[1 << 16];
-    char auth[128] = "", ct[128] = "";
-    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
-    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
     size_t blen = body ? strlen(body) : 0;
-    int n = snprintf(req, sizeof req,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
-                     "Content-Length: %zu\r\n\r\n%s",
-                     method, path, auth, ct, blen, body ? body : "");
-    assert_true(n > 0 && n < (int)sizeof req);
-    assert_int_equal(send(fd, req, (size_t)n, MSG_NOSIGNAL), n);
+    int n = ts_request_head(req, sizeof req, method, path, key, ctype, blen);
+    assert_true(n + blen < sizeof req);
+    memcpy(req + n, body ? body : "", blen);
+    assert_int_equal(ts_send_all(fd, req, (size_t)n + blen), (size_t)n + blen);
 }
 
 typedef struct {
@@ -193,18 +108,10 @@ static void http_do(const char *method, const char *path, const char *key, const
                     const char *body) {
     int fd = connect_port();
     send_request(fd, method, path, key, ctype, body);
-    size_t len = 0;
-    for (;;) {
-        ssize_t r = recv(fd, A.raw + len, sizeof A.raw - 1 - len, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-        if (len + 1 >= sizeof A.raw) break;
-    }
-    A.raw[len] = '\0';
+    ts_recv_all(fd, A.raw, sizeof A.raw);
     close(fd);
-    if (sscanf(A.raw, "HTTP/1.1 %d", &A.status) != 1) fail_msg("%s %s: no answer", method, path);
-    const char *b = strstr(A.raw, "\r\n\r\n");
-    A.body = b ? b + 4 : "";
+    A.status = ts_parse_answer(A.raw, &A.body);
+    if (A.status < 0) fail_msg("%s %s: no answer", method, path);
 }
 
 static json_t *answer_json(void) {
@@ -254,14 +161,14 @@ static long long jstep(json_t *j) {
 
 /* Poll until the job is in state (and, for running, past min_step); returns the job. */
 static json_t *wait_job(long long id, const char *state, long long min_step) {
-    long long deadline = now_ms() + JOB_TIMEOUT_MS;
+    long long deadline = ts_now_ms() + JOB_TIMEOUT_MS;
     for (;;) {
         json_t *j = get_job(id);
         if (!strcmp(jstate(j), state) && jstep(j) >= min_step) return j;
-        if (now_ms() > deadline)
+        if (ts_now_ms() > deadline)
             fail_msg("job %lld never got to %s step %lld:\n%s", id, state, min_step, A.body);
         json_decref(j);
-        sleep_ms(100);
+        ts_sleep_ms(100);
     }
 }
 
@@ -280,9 +187,9 @@ static int sse_open(long long id, const char *query) {
 static char *sse_collect(int fd, int ms, int *closed) {
     static char buf[1 << 18];
     size_t len = 0;
-    long long deadline = now_ms() + ms;
+    long long deadline = ts_now_ms() + ms;
     *closed = 0;
-    while (now_ms() < deadline && len + 1 < sizeof buf) {
+    while (ts_now_ms() < deadline && len + 1 < sizeof buf) {
         ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
         if (r == 0) {
             *closed = 1;
@@ -350,7 +257,7 @@ static void test_jobs(void **state) {
     assert_int_equal(mkdir(ds, 0700), 0);
     snprintf(ds, sizeof ds, "%s/datasets/tiny", data);
     if (run_cmd(log, (char *[]){"synth", "--out", ds, "--n", "120", "--seconds", "5", NULL}))
-        fail_msg("synth failed:\n%s", read_text(log));
+        fail_msg("synth failed:\n%s", ts_read_text(log));
     make_key("train", train_key);
     make_key("read", read_key);
     char embed_key[64];
@@ -603,13 +510,13 @@ static void test_jobs(void **state) {
     long long e = create_job("{" SMALL ",\"epochs\":200}");
     json_decref(wait_job(e, "running", 2));
     int sfd = sse_open(e, NULL);
-    sleep_ms(300);
+    ts_sleep_ms(300);
     stop_server();
     ev = sse_collect(sfd, 5000, &closed);
     assert_true(closed); /* the stream ends with the service, after the job's last event */
     assert_non_null(strstr(ev, "the service stopped; the job resumes"));
     snprintf(log, sizeof log, "%s/serve2.log", tmpdir);
-    assert_non_null(strstr(read_text(log), "asking 1 running job to save its state"));
+    assert_non_null(strstr(ts_read_text(log), "asking 1 running job to save its state"));
 
     /* ---- the database afterwards ---- */
     char file[300];
