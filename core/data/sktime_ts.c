@@ -297,11 +297,7 @@ ecg_code ts_parse_buffer(task_split *t, const char *buf, size_t len, const char 
     }
     free(sc.v);
     free(sc.dim_len);
-    if (!in_data) {
-        tb_abort(&b);
-        return err_set(err, ECG_EFORMAT, "%s:%zu: no @data section", b.src, c.line);
-    }
-    return tb_finish(&b, c.line, err);
+    return tb_finish_data(&b, in_data, c.line, err);
 fail:
     free(sc.v);
     free(sc.dim_len);
@@ -310,14 +306,5 @@ fail:
 }
 
 ecg_code ts_read_file(task_split *t, const char *path, const task_limits *lim, ecg_err *err) {
-    memset(t, 0, sizeof *t);
-    task_limits l = task_limits_resolve(lim);
-    char *buf;
-    size_t len;
-    ecg_code rc = tb_read_file(path, l.max_file_bytes, &buf, &len, err);
-    if (rc) return rc;
-    rc = ts_parse_buffer(t, buf, len, path, &l, err);
-    free(buf);
-    if (rc == ECG_OK && !t->name[0]) tb_name_from_path(path, t->name, sizeof t->name);
-    return rc;
+    return tb_read_named_file(t, path, lim, ts_parse_buffer, err);
 }

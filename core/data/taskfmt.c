@@ -255,6 +255,14 @@ void tb_abort(task_builder *b) {
     task_split_free(b->t);
 }
 
+ecg_code tb_finish_data(task_builder *b, int in_data, size_t line, ecg_err *err) {
+    if (!in_data) {
+        tb_abort(b);
+        return err_set(err, ECG_EFORMAT, "%s:%zu: no @data section", b->src, line);
+    }
+    return tb_finish(b, line, err);
+}
+
 /* ---- tokens -------------------------------------------------------------------------------------
  */
 
@@ -404,4 +412,18 @@ void tb_name_from_path(const char *path, char *out, size_t cap) {
     if (n >= cap) n = cap - 1;
     memcpy(out, base, n);
     out[n] = 0;
+}
+
+ecg_code tb_read_named_file(task_split *t, const char *path, const task_limits *lim,
+                            tb_parse_fn parse, ecg_err *err) {
+    memset(t, 0, sizeof *t);
+    task_limits l = task_limits_resolve(lim);
+    char *buf;
+    size_t len;
+    ecg_code rc = tb_read_file(path, l.max_file_bytes, &buf, &len, err);
+    if (rc) return rc;
+    rc = parse(t, buf, len, path, &l, err);
+    free(buf);
+    if (rc == ECG_OK && !t->name[0]) tb_name_from_path(path, t->name, sizeof t->name);
+    return rc;
 }

@@ -61,6 +61,9 @@ void tb_series_shrink(task_builder *b, size_t length);
 /* Trims the arrays; an empty split is an error. On error the split is freed. */
 ecg_code tb_finish(task_builder *b, size_t line, ecg_err *err);
 void tb_abort(task_builder *b);
+/* The end of a format whose series follow an @data line (ARFF, sktime .ts): a file without it is
+ * an error (the split freed), else tb_finish. */
+ecg_code tb_finish_data(task_builder *b, int in_data, size_t line, ecg_err *err);
 
 /* A number token: decimal float (digits, sign, '.', exponent), or '?' / 'NaN' (any case) for a
  * missing value (NaN). Returns 0, or -1 when it is not a number, -2 when it is outside float. */
@@ -85,5 +88,14 @@ int tb_keyword(const char *s, size_t len, const char *kw);
 ecg_code tb_read_file(const char *path, size_t max_bytes, char **buf, size_t *len, ecg_err *err);
 /* Problem name from a path: base name without extension and without _TRAIN / _TEST. */
 void tb_name_from_path(const char *path, char *out, size_t cap);
+
+/* One format's parse_buffer. */
+typedef ecg_code (*tb_parse_fn)(task_split *t, const char *buf, size_t len, const char *src,
+                                const task_limits *lim, ecg_err *err);
+/* read_file of a format that may name its problem in the file (@relation, @problemName): the
+ * file, within lim's size, parsed, and named from its path (tb_name_from_path) when it did not
+ * name itself. */
+ecg_code tb_read_named_file(task_split *t, const char *path, const task_limits *lim,
+                            tb_parse_fn parse, ecg_err *err);
 
 #endif
