@@ -1,27 +1,11 @@
 /* test_server.c — the real build/ecgfm binary over HTTP on 127.0.0.1: command-line exit codes, the
  * endpoints, body/connection/idle limits, readiness, a port clash, and clean exit on SIGTERM/SIGINT
  * within 5 s. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cmocka.h>
+#include "tests/unit/testserver.h"
+
 #include <jansson.h>
 
 #include "server/version.h"
@@ -33,98 +17,21 @@
 static char bin[PATH_MAX];
 static char tmpdir[] = "/tmp/ecgfm-test-server-XXXXXX";
 
-/* Children still running when a test fails are killed by the teardown. */
-#define MAX_CHILDREN 8
-static pid_t children[MAX_CHILDREN];
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void forget_child(pid_t pid) {
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == pid) children[i] = 0;
-}
-
-static int kill_children(void **state) {
-    (void)state;
-    for (int i = 0; i < MAX_CHILDREN; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    }
-    return 0;
-}
-
 /* Start bin with args (NULL-terminated), stdout+stderr to log, no inherited ECGFM_* settings except
- * those in env ("NAME=VALUE" strings, NULL-terminated, may be NULL). */
+ * those in env ("NAME=VALUE" strings, NULL-terminated, may be NULL). Children still running when a
+ * test fails are killed by the teardown (ts_ts_kill_children). */
 static pid_t spawn(const char *log, char *const args[], char *const env[]) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
-        const char *vars[] = {"ECGFM_CONFIG",
-                              "ECGFM_HOST",
-                              "ECGFM_PORT",
-                              "ECGFM_DATA_DIR",
-                              "ECGFM_MAX_CONNECTIONS",
-                              "ECGFM_CONNECTION_TIMEOUT_S",
-                              "ECGFM_MAX_BODY_BYTES",
-                              "ECGFM_CONNECTION_MEMORY_BYTES",
-                              "ECGFM_LISTEN_BACKLOG"};
-        for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-            unsetenv(vars[i]);
-        for (int i = 0; env && env[i]; i++)
-            putenv(env[i]);
-        char *argv[32] = {bin};
-        for (int i = 0; args[i] && i < 30; i++)
-            argv[i + 1] = args[i];
-        execv(bin, argv);
-        _exit(127);
-    }
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
-            break;
-        }
-    return pid;
-}
-
-/* Wait up to ms for pid to exit; returns its wait status, or -1 on timeout (pid left running). */
-static int wait_exit(pid_t pid, int ms) {
-    long long deadline = now_ms() + ms;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            forget_child(pid);
-            return st;
-        }
-        assert_int_equal(r, 0);
-        if (now_ms() > deadline) return -1;
-        sleep_ms(10);
-    }
-}
-
-static char *read_file(const char *path) {
-    static char buf[1 << 16];
-    buf[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return buf;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
+    static const char *const unset[] = {"ECGFM_CONFIG",
+                                        "ECGFM_HOST",
+                                        "ECGFM_PORT",
+                                        "ECGFM_DATA_DIR",
+                                        "ECGFM_MAX_CONNECTIONS",
+                                        "ECGFM_CONNECTION_TIMEOUT_S",
+                                        "ECGFM_MAX_BODY_BYTES",
+                                        "ECGFM_CONNECTION_MEMORY_BYTES",
+                                        "ECGFM_LISTEN_BACKLOG",
+                                        NULL};
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = unset, .env = env}, args);
 }
 
 static void path_in_tmp(char *out, size_t size, const char *name) {
@@ -135,59 +42,19 @@ static void path_in_tmp(char *out, size_t size, const char *name) {
  */
 static int run_cmd(const char *log, char *const args[]) {
     pid_t pid = spawn(log, args, NULL);
-    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], read_file(log));
+        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
     return WEXITSTATUS(st);
-}
-
-/* Wait for the "listening on http://127.0.0.1:PORT" line; returns the port. */
-static int wait_listening(pid_t pid, const char *log) {
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
-        const char *text = read_file(log);
-        const char *p = strstr(text, "listening on http://127.0.0.1:");
-        int port;
-        if (p && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1) return port;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            forget_child(pid);
-            fail_msg("server exited (status %d) before listening:\n%s", st, text);
-        }
-        sleep_ms(20);
-    }
-    fail_msg("server did not report listening within %d ms:\n%s", START_TIMEOUT_MS, read_file(log));
-    return -1;
 }
 
 /* Send raw bytes to 127.0.0.1:port, read the answer until the server closes; returns the length
  * read, -1 when the connection failed. */
 static int http_raw(int port, const char *req, size_t req_len, char *resp, size_t cap) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    for (size_t off = 0; off < req_len;) {
-        ssize_t n = send(fd, req + off, req_len - off, MSG_NOSIGNAL);
-        if (n <= 0) break; /* the server may answer and close before reading everything */
-        off += (size_t)n;
-    }
-    size_t len = 0;
-    while (len + 1 < cap) {
-        ssize_t n = recv(fd, resp + len, cap - 1 - len, 0);
-        if (n <= 0) break;
-        len += (size_t)n;
-    }
-    resp[len] = '\0';
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    if (fd < 0) return -1;
+    ts_send_all(fd, req, req_len); /* the server may answer and close before reading everything */
+    size_t len = ts_recv_all(fd, resp, cap);
     close(fd);
     return (int)len;
 }
@@ -208,9 +75,8 @@ static void http_send(http_answer *a, int port, const char *method, const char *
     memset(a, 0, sizeof *a);
     int len = http_raw(port, req, (size_t)n, a->raw, sizeof a->raw);
     if (len <= 0) fail_msg("%s %s: no answer", method, path);
-    if (sscanf(a->raw, "HTTP/1.1 %d", &a->status) != 1) fail_msg("bad status line: %.80s", a->raw);
-    const char *b = strstr(a->raw, "\r\n\r\n");
-    a->body = b ? b + 4 : "";
+    a->status = ts_parse_answer(a->raw, &a->body);
+    if (a->status < 0) fail_msg("bad status line: %.80s", a->raw);
 }
 
 static json_t *answer_json(const http_answer *a) {
@@ -234,27 +100,22 @@ static void assert_error_answer(const http_answer *a, int status, const char *co
 }
 
 static void wait_healthy(int port) {
-    long long deadline = now_ms() + START_TIMEOUT_MS;
+    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
     char resp[4096];
     const char req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    while (now_ms() < deadline) {
+    while (ts_now_ms() < deadline) {
         if (http_raw(port, req, sizeof req - 1, resp, sizeof resp) > 0 &&
             strncmp(resp, "HTTP/1.1 200", 12) == 0)
             return;
-        sleep_ms(20);
+        ts_sleep_ms(20);
     }
     fail_msg("/healthz never answered 200 on port %d", port);
 }
 
 /* Signal pid and require exit status 0 within EXIT_TIMEOUT_MS. */
 static void stop_server(pid_t pid, int sig, const char *log) {
-    assert_int_equal(kill(pid, sig), 0);
-    long long t0 = now_ms();
-    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
-    if (st == -1) fail_msg("server still running %d ms after signal %d", EXIT_TIMEOUT_MS, sig);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("server did not exit 0 after signal %d (status %d):\n%s", sig, st, read_file(log));
-    print_message("stopped %lld ms after signal %d\n", now_ms() - t0, sig);
+    long long ms = ts_stop(pid, sig, EXIT_TIMEOUT_MS, log);
+    print_message("stopped %lld ms after signal %d\n", ms, sig);
 }
 
 static void test_cli(void **state) {
@@ -264,17 +125,17 @@ static void test_cli(void **state) {
     assert_int_equal(run_cmd(log, (char *[]){"version", NULL}), 0);
     char want[64];
     snprintf(want, sizeof want, "ecgfm %s\n", ECGFM_VERSION);
-    assert_string_equal(read_file(log), want);
+    assert_string_equal(ts_read_text(log), want);
     assert_int_equal(run_cmd(log, (char *[]){"help", NULL}), 0);
-    assert_non_null(strstr(read_file(log), "--data-dir"));
-    assert_non_null(strstr(read_file(log), "ECGFM_PORT"));
+    assert_non_null(strstr(ts_read_text(log), "--data-dir"));
+    assert_non_null(strstr(ts_read_text(log), "ECGFM_PORT"));
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--help", NULL}), 0);
     assert_int_equal(run_cmd(log, (char *[]){NULL}), 2);
     assert_int_equal(run_cmd(log, (char *[]){"frobnicate", NULL}), 2);
-    assert_non_null(strstr(read_file(log), "unknown command \"frobnicate\""));
+    assert_non_null(strstr(ts_read_text(log), "unknown command \"frobnicate\""));
     assert_int_equal(run_cmd(log, (char *[]){"version", "--extra", NULL}), 2);
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--prot", "1", NULL}), 2);
-    assert_non_null(strstr(read_file(log), "unknown option \"--prot\""));
+    assert_non_null(strstr(ts_read_text(log), "unknown option \"--prot\""));
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "70000", NULL}), 2);
     assert_int_equal(run_cmd(log, (char *[]){"serve", "--config", "/nonexistent.json", NULL}), 2);
 }
@@ -288,10 +149,10 @@ static void test_endpoints_and_sigterm(void **state) {
         log,
         (char *[]){"serve", "--port", "0", "--data-dir", data, "--max-body-bytes", "1000", NULL},
         NULL);
-    int port = wait_listening(pid, log);
+    int port = ts_wait_listening(pid, log, START_TIMEOUT_MS);
     wait_healthy(port);
 
-    const char *banner = read_file(log);
+    const char *banner = ts_read_text(log);
     assert_non_null(strstr(banner, "authentication: /v1 needs Authorization: Bearer <key>"));
     struct stat st;
     assert_int_equal(stat(data, &st), 0);
@@ -306,12 +167,12 @@ static void test_endpoints_and_sigterm(void **state) {
     json_decref(j);
 
     /* The default model loads on the embed worker's thread: /readyz is 503 until it is in. */
-    long long ready_by = now_ms() + START_TIMEOUT_MS;
+    long long ready_by = ts_now_ms() + START_TIMEOUT_MS;
     do {
         http_send(&a, port, "GET", "/readyz", NULL);
         if (a.status == 200) break;
-        sleep_ms(20);
-    } while (now_ms() < ready_by);
+        ts_sleep_ms(20);
+    } while (ts_now_ms() < ready_by);
     assert_int_equal(a.status, 200);
     j = answer_json(&a);
     assert_true(json_is_true(json_object_get(j, "ready")));
@@ -358,12 +219,8 @@ static void test_endpoints_and_sigterm(void **state) {
     {
         const char junk[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n";
         http_raw(port, junk, sizeof junk - 1, a.raw, sizeof a.raw);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {0};
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons((uint16_t)port);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+        int fd = ts_connect(port, IO_TIMEOUT_S);
+        assert_true(fd >= 0);
         const char half[] = "GET /heal";
         assert_int_equal(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), (ssize_t)sizeof half - 1);
         close(fd);
@@ -383,7 +240,7 @@ static void test_endpoints_and_sigterm(void **state) {
     }
 
     stop_server(pid, SIGTERM, log);
-    assert_non_null(strstr(read_file(log), "SIGTERM received"));
+    assert_non_null(strstr(ts_read_text(log), "SIGTERM received"));
     /* The port is released: nothing answers any more. */
     char resp[64];
     assert_int_equal(http_raw(port, "GET / HTTP/1.1\r\n\r\n", 18, resp, sizeof resp), -1);
@@ -400,7 +257,7 @@ static void test_not_ready_and_sigint(void **state) {
     /* The data directory comes from the environment this time; it is a file, so never ready. */
     snprintf(envdir, sizeof envdir, "ECGFM_DATA_DIR=%s", file);
     pid_t pid = spawn(log, (char *[]){"serve", "--port", "0", NULL}, (char *[]){envdir, NULL});
-    int port = wait_listening(pid, log);
+    int port = ts_wait_listening(pid, log, START_TIMEOUT_MS);
     wait_healthy(port);
     static http_answer a;
     http_send(&a, port, "GET", "/readyz", NULL);
@@ -417,41 +274,34 @@ static void test_port_in_use(void **state) {
     path_in_tmp(log1, sizeof log1, "first.log");
     path_in_tmp(log2, sizeof log2, "second.log");
     pid_t first = spawn(log1, (char *[]){"serve", "--port", "0", "--data-dir", tmpdir, NULL}, NULL);
-    int port = wait_listening(first, log1);
+    int port = ts_wait_listening(first, log1, START_TIMEOUT_MS);
     char portstr[16];
     snprintf(portstr, sizeof portstr, "%d", port);
     /* The port also arrives through ECGFM_PORT here, and the flag must win over it. */
     char envport[32] = "ECGFM_PORT=1";
     pid_t second = spawn(log2, (char *[]){"serve", "--port", portstr, "--data-dir", tmpdir, NULL},
                          (char *[]){envport, NULL});
-    int st = wait_exit(second, EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit(second, EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 1)
-        fail_msg("second server on a taken port: status %d\n%s", st, read_file(log2));
-    assert_non_null(strstr(read_file(log2), "Address already in use"));
+        fail_msg("second server on a taken port: status %d\n%s", st, ts_read_text(log2));
+    assert_non_null(strstr(ts_read_text(log2), "Address already in use"));
     wait_healthy(port); /* the first one is unharmed */
     stop_server(first, SIGTERM, log1);
 }
 
 static int connect_local(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = ts_connect(port, IO_TIMEOUT_S);
     assert_true(fd >= 0);
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     return fd;
 }
 
 /* Milliseconds until the server closes fd (recv returns 0 or a reset), or -1 if it stays open for
  * IO_TIMEOUT_S. */
 static long long ms_until_closed(int fd) {
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     char c;
     ssize_t n = recv(fd, &c, 1, 0);
-    if (n == 0 || (n < 0 && errno == ECONNRESET)) return now_ms() - t0;
+    if (n == 0 || (n < 0 && errno == ECONNRESET)) return ts_now_ms() - t0;
     return -1;
 }
 
@@ -463,7 +313,7 @@ static void test_connection_limits(void **state) {
                       (char *[]){"serve", "--port", "0", "--data-dir", tmpdir, "--max-connections",
                                  "2", "--connection-timeout-s", "2", NULL},
                       NULL);
-    int port = wait_listening(pid, log);
+    int port = ts_wait_listening(pid, log, START_TIMEOUT_MS);
     wait_healthy(port);
 
     /* An idle connection is closed after the timeout (2 s; MHD counts in whole seconds). */
@@ -475,7 +325,7 @@ static void test_connection_limits(void **state) {
     /* Two held connections fill the limit: a third waits in the backlog, unanswered, until one
      * of them goes; then it is served. */
     int a = connect_local(port), b = connect_local(port);
-    sleep_ms(100); /* let the server accept both */
+    ts_sleep_ms(100); /* let the server accept both */
     int c = connect_local(port);
     const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     assert_int_equal(send(c, req, sizeof req - 1, MSG_NOSIGNAL), (ssize_t)sizeof req - 1);
@@ -485,15 +335,15 @@ static void test_connection_limits(void **state) {
     ssize_t n = recv(c, buf, sizeof buf - 1, 0);
     if (n >= 0) fail_msg("third connection answered while the limit was reached (%zd bytes)", n);
     close(a);
-    long long t0 = now_ms();
+    long long t0 = ts_now_ms();
     struct timeval wait = {IO_TIMEOUT_S, 0};
     setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
     n = recv(c, buf, sizeof buf - 1, 0);
     assert_true(n > 12);
     buf[n] = '\0';
     assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
-    if (now_ms() - t0 > 1000)
-        fail_msg("queued connection served only after %lld ms", now_ms() - t0);
+    if (ts_now_ms() - t0 > 1000)
+        fail_msg("queued connection served only after %lld ms", ts_now_ms() - t0);
     close(b);
     close(c);
     stop_server(pid, SIGTERM, log);
@@ -530,11 +380,11 @@ int main(void) {
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_cli, kill_children),
-        cmocka_unit_test_teardown(test_endpoints_and_sigterm, kill_children),
-        cmocka_unit_test_teardown(test_not_ready_and_sigint, kill_children),
-        cmocka_unit_test_teardown(test_port_in_use, kill_children),
-        cmocka_unit_test_teardown(test_connection_limits, kill_children),
+        cmocka_unit_test_teardown(test_cli, ts_kill_children),
+        cmocka_unit_test_teardown(test_endpoints_and_sigterm, ts_kill_children),
+        cmocka_unit_test_teardown(test_not_ready_and_sigint, ts_kill_children),
+        cmocka_unit_test_teardown(test_port_in_use, ts_kill_children),
+        cmocka_unit_test_teardown(test_connection_limits, ts_kill_children),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[600];
