@@ -1,28 +1,12 @@
 /* test_embed_api.c — POST /v1/embed on the real build/ecgfm over 127.0.0.1: JSON, WFDB and CSV
  * uploads of real ECGs equal to `ecgfm embed` of the same file, batching across concurrent
  * requests, every bad input answered with its 4xx, a full queue answered 429, the server alive. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
-#include <netinet/in.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <cmocka.h>
+#include "tests/unit/testserver.h"
+
 #include <jansson.h>
 
 #include "api/embed.h"
@@ -39,89 +23,13 @@
 
 static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64];
 static char tmpdir[] = "/tmp/ecgfm-test-embed-XXXXXX";
-static char auth_header[256]; /* "Authorization: Bearer ...\r\n" or "" */
+static char embed_key[128]; /* the Bearer key sent with every request, or "" */
 
-#define MAX_CHILDREN 8
-static pid_t children[MAX_CHILDREN];
-
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static void forget_child(pid_t pid) {
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == pid) children[i] = 0;
-}
-
-static int kill_children(void **state) {
-    (void)state;
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
-    return 0;
-}
-
-/* bin with args, stdout to out_log and stderr to err_log (the same file when err_log is NULL). */
+/* bin with args in the repository root, stdout to out_log and stderr to err_log (the same file
+ * when err_log is NULL); children still running when a test fails are killed by the teardown. */
 static pid_t spawn2(const char *out_log, const char *err_log, char *const args[]) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = err_log ? open(err_log, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
-        if (fd < 0 || fe < 0 || dup2(fd, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
-        if (chdir(root) != 0) _exit(125);
-        char *argv[40] = {bin};
-        for (int i = 0; args[i] && i < 38; i++)
-            argv[i + 1] = args[i];
-        execv(bin, argv);
-        _exit(127);
-    }
-    for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] == 0) {
-            children[i] = pid;
-            break;
-        }
-    return pid;
-}
-
-static int wait_exit(pid_t pid, int ms) {
-    long long deadline = now_ms() + ms;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid) {
-            forget_child(pid);
-            return st;
-        }
-        if (now_ms() > deadline) return -1;
-        sleep_ms(10);
-    }
-}
-
-/* The whole file (malloc'd, NUL-terminated); *len its size. */
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    size_t got = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    b[got] = 0;
-    if (len) *len = got;
-    return b;
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = out_log, .err_log = err_log, .cwd = root},
+                    args);
 }
 
 static void tmp_path(char *out, size_t size, const char *name) {
@@ -134,51 +42,12 @@ static char *run_ok(char *const args[]) {
     tmp_path(out, sizeof out, "cmd.out");
     tmp_path(err, sizeof err, "cmd.err");
     pid_t pid = spawn2(out, err, args);
-    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *e = slurp(err, NULL);
+        char *e = ts_slurp(err, NULL);
         fail_msg("%s %s failed (status %d):\n%s", args[0], args[1] ? args[1] : "", st, e);
     }
-    return slurp(out, NULL);
-}
-
-static int wait_listening(pid_t pid, const char *log) {
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
-        char *text = slurp(log, NULL);
-        const char *p = text ? strstr(text, "listening on http://127.0.0.1:") : NULL;
-        int port;
-        if (p && sscanf(p, "listening on http://127.0.0.1:%d", &port) == 1) {
-            free(text);
-            return port;
-        }
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            forget_child(pid);
-            fail_msg("server exited (status %d) before listening:\n%s", st, text);
-        }
-        free(text);
-        sleep_ms(20);
-    }
-    fail_msg("server did not report listening within %d ms", START_TIMEOUT_MS);
-    return -1;
-}
-
-static int connect_local(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {IO_TIMEOUT_S, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return ts_slurp(out, NULL);
 }
 
 typedef struct {
@@ -195,24 +64,17 @@ static void answer_free(answer *a) {
 /* Send one request on a new connection (Connection: close). */
 static int send_request(int port, const char *method, const char *path, const char *ctype,
                         const char *body, size_t body_len) {
-    int fd = connect_local(port);
+    int fd = ts_connect(port, IO_TIMEOUT_S);
     if (fd < 0) fail_msg("cannot connect to port %d", port);
     char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s%s"
-                     "Content-Length: %zu\r\n\r\n",
-                     method, path, auth_header, ctype ? "Content-Type: " : "", ctype ? ctype : "",
-                     ctype ? "\r\n" : "", body_len);
+    int n = ts_request_head(head, sizeof head, method, path, *embed_key ? embed_key : NULL, ctype,
+                            body_len);
     size_t total = (size_t)n + body_len;
     char *req = malloc(total);
     assert_non_null(req);
     memcpy(req, head, (size_t)n);
     if (body_len) memcpy(req + n, body, body_len);
-    for (size_t off = 0; off < total;) {
-        ssize_t k = send(fd, req + off, total - off, MSG_NOSIGNAL);
-        if (k <= 0) break; /* the server may answer early and close */
-        off += (size_t)k;
-    }
+    ts_send_all(fd, req, total); /* the server may answer early and close */
     free(req);
     return fd;
 }
@@ -235,9 +97,8 @@ static void read_answer(int fd, answer *a) {
     close(fd);
     memset(a, 0, sizeof *a);
     a->raw = buf;
-    if (sscanf(buf, "HTTP/1.1 %d", &a->status) != 1) fail_msg("bad status line: %.120s", buf);
-    const char *b = strstr(buf, "\r\n\r\n");
-    a->body = b ? b + 4 : "";
+    a->status = ts_parse_answer(buf, &a->body);
+    if (a->status < 0) fail_msg("bad status line: %.120s", buf);
 }
 
 static void request(answer *a, int port, const char *method, const char *path, const char *ctype,
@@ -273,16 +134,16 @@ typedef struct {
 } server;
 
 static void wait_ready(server *s) {
-    long long deadline = now_ms() + START_TIMEOUT_MS;
-    while (now_ms() < deadline) {
+    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
+    while (ts_now_ms() < deadline) {
         answer a;
         request(&a, s->port, "GET", "/readyz", NULL, NULL, 0);
         int st = a.status;
         answer_free(&a);
         if (st == 200) return;
-        sleep_ms(20);
+        ts_sleep_ms(20);
     }
-    fail_msg("/readyz never answered 200:\n%s", slurp(s->log, NULL));
+    fail_msg("/readyz never answered 200:\n%s", ts_slurp(s->log, NULL));
 }
 
 static void start_server(server *s, const char *name, const char *const *extra) {
@@ -296,15 +157,12 @@ static void start_server(server *s, const char *name, const char *const *extra) 
         args[n++] = (char *)extra[i];
     args[n] = NULL;
     s->pid = spawn2(s->log, NULL, args);
-    s->port = wait_listening(s->pid, s->log);
+    s->port = ts_wait_listening(s->pid, s->log, START_TIMEOUT_MS);
     wait_ready(s);
 }
 
 static void stop_server(server *s) {
-    assert_int_equal(kill(s->pid, SIGTERM), 0);
-    int st = wait_exit(s->pid, EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, slurp(s->log, NULL));
+    ts_stop(s->pid, SIGTERM, EXIT_TIMEOUT_MS, s->log);
 }
 
 /* An embed key when the service has API keys (created with the CLI before the server starts). */
@@ -315,13 +173,13 @@ static void make_key(void) {
     tmp_path(out, sizeof out, "key.out");
     char *args[] = {"keys", "create", "--scope", "embed", "--data-dir", data, NULL};
     pid_t pid = spawn2(out, "/dev/null", args);
-    int st = wait_exit(pid, EXIT_TIMEOUT_MS);
-    auth_header[0] = 0;
+    int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
+    embed_key[0] = 0;
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return; /* no keys in this build */
-    char *k = slurp(out, NULL);
+    char *k = ts_slurp(out, NULL);
     if (!k) return;
     k[strcspn(k, "\r\n")] = 0;
-    if (*k) snprintf(auth_header, sizeof auth_header, "Authorization: Bearer %s\r\n", k);
+    snprintf(embed_key, sizeof embed_key, "%s", k);
     free(k);
 }
 
@@ -436,7 +294,7 @@ static char *multipart(const char *const *paths, int n, size_t *len, const char 
     size_t cap = 64, used = 0;
     for (int i = 0; i < n; i++) {
         size_t l;
-        char *d = slurp(paths[i], &l);
+        char *d = ts_slurp(paths[i], &l);
         assert_non_null(d);
         free(d);
         cap += l + 512;
@@ -445,7 +303,7 @@ static char *multipart(const char *const *paths, int n, size_t *len, const char 
     assert_non_null(b);
     for (int i = 0; i < n; i++) {
         size_t l;
-        char *d = slurp(paths[i], &l);
+        char *d = ts_slurp(paths[i], &l);
         const char *base = strrchr(paths[i], '/');
         base = base ? base + 1 : paths[i];
         used += (size_t)sprintf(b + used,
@@ -485,7 +343,7 @@ static void test_wfdb_upload_equals_cli(void **state) {
     json_decref(cli);
 
     /* The same record truncated: its .dat is half missing -> 422, and a lone .dat -> 400. */
-    char *d = slurp(dat, &len);
+    char *d = ts_slurp(dat, &len);
     char trunc[PATH_MAX];
     tmp_path(trunc, sizeof trunc, "1.dat");
     FILE *f = fopen(trunc, "wb");
@@ -531,7 +389,7 @@ static void test_csv_upload_equals_cli(void **state) {
     record_free(&r);
     json_t *cli = cli_embed(csv, NULL, NULL);
     size_t len;
-    char *body = slurp(csv, &len);
+    char *body = ts_slurp(csv, &len);
     answer a;
     request(&a, srv.port, "POST", "/v1/embed", "text/csv", body, len);
     if (a.status != 200) fail_msg("CSV upload: %.600s", a.raw);
@@ -583,7 +441,7 @@ static void test_npy_upload_equals_cli(void **state) {
     record_free(&r);
     json_t *cli = cli_embed(npy, NULL, "100");
     size_t len;
-    char *body = slurp(npy, &len);
+    char *body = ts_slurp(npy, &len);
     answer a;
     request(&a, srv.port, "POST", "/v1/embed?fs=100", "application/x-npy", body, len);
     if (a.status != 200) fail_msg("npy upload: %.600s", a.raw);
@@ -786,7 +644,7 @@ static void test_queue_full_and_drain(void **state) {
     free(big);
     const char *body = "{\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 240, \"leads\": [\"II\"]}";
     int fd1 = send_request(s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
-    sleep_ms(300);
+    ts_sleep_ms(300);
     request(&a, s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
     assert_error(&a, 429, "queue_full");
     answer_free(&a);
@@ -794,9 +652,9 @@ static void test_queue_full_and_drain(void **state) {
     read_answer(fd1, &a);
     if (a.status != 200) fail_msg("drained request: %.400s", a.raw);
     answer_free(&a);
-    int st = wait_exit(s.pid, EXIT_TIMEOUT_MS);
+    int st = ts_wait_exit(s.pid, EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, slurp(s.log, NULL));
+        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, ts_slurp(s.log, NULL));
 }
 
 /* The JSON reader directly: numbers read to strtod's bits, escapes, and malformed documents. */
@@ -911,10 +769,10 @@ int main(void) {
         cmocka_unit_test(test_npy_upload_equals_cli),
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_bad_inputs),
-        cmocka_unit_test_teardown(test_stop, kill_children),
-        cmocka_unit_test_teardown(test_queue_full_and_drain, kill_children),
+        cmocka_unit_test_teardown(test_stop, ts_kill_children),
+        cmocka_unit_test_teardown(test_queue_full_and_drain, ts_kill_children),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, kill_children);
+    int failed = cmocka_run_group_tests(tests, NULL, ts_kill_children);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -49,6 +49,7 @@ static inline char *ts_read_text(const char *path) {
 
 /* The whole file (malloc'd, NUL-terminated), NULL when it cannot be opened; *len its size. */
 static inline char *ts_slurp(const char *path, size_t *len) {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
