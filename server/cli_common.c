@@ -34,6 +34,20 @@ ecg_code cli_read_task(const char *path, task_split *t, ecg_err *err) {
     return ucr_read_file(t, path, NULL, err);
 }
 
+ecg_code cli_read_splits(const char *train_path, const char *test_path, task_split *train,
+                         task_split *test, ecg_err *err) {
+    ecg_code rc = cli_read_task(train_path, train, err);
+    if (!rc && test_path) {
+        rc = cli_read_task(test_path, test, err);
+        if (!rc) rc = task_split_align_classes(test, train, err);
+    }
+    if (rc) {
+        task_split_free(train);
+        task_split_free(test);
+    }
+    return rc;
+}
+
 int cli_parse_u64(const char *s, uint64_t *out) {
     char *end;
     errno = 0;

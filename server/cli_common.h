@@ -1,5 +1,5 @@
 /* cli_common.h — pieces the task commands (`ecgfm transfer`, `ecgfm finetune`) share: option
- * values (--name V or --name=V), unsigned integers, and reading a task split by file ending. */
+ * values (--name V or --name=V), unsigned integers, and reading task splits by file ending. */
 #ifndef ECGFM_SERVER_CLI_COMMON_H
 #define ECGFM_SERVER_CLI_COMMON_H
 
@@ -17,5 +17,10 @@ int cli_parse_u64(const char *s, uint64_t *out);
 
 /* A task split from a .ts (sktime), .arff, or else UCR .tsv/.txt file. */
 ecg_code cli_read_task(const char *path, task_split *t, ecg_err *err);
+
+/* The train split and, when test_path is not NULL, the test split with its class indices aligned
+ * to train's. On failure both splits are freed and err says why. */
+ecg_code cli_read_splits(const char *train_path, const char *test_path, task_split *train,
+                         task_split *test, ecg_err *err);
 
 #endif

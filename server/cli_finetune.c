@@ -160,11 +160,8 @@ int cli_finetune(int argc, char **argv) {
         threads_set(t);
     }
     task_split train = {0}, test = {0};
-    if (cli_read_task(train_path, &train, &err) || cli_read_task(test_path, &test, &err) ||
-        task_split_align_classes(&test, &train, &err)) {
+    if (cli_read_splits(train_path, test_path, &train, &test, &err)) {
         fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
-        task_split_free(&train);
-        task_split_free(&test);
         return EXIT_FAIL;
     }
     if (train.n_dims > 1 && !s_ch) o.map.channels = MAP_CH_MULTI;
