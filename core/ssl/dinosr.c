@@ -133,10 +133,7 @@ ecg_code dinosr_step_masked(ssl_objective *o, const float *x, int B, int train, 
     int used = cluster_count_used(assign, n, K);
 
     /* the student on the masked input */
-    rc = encoder_forward_stem(e, s->xz, B, train ? ENC_TRAIN : ENC_EVAL, err);
-    if (rc) return rc;
-    maskvec_apply_stem(e, s->mask_view, s->mask);
-    rc = encoder_forward_backbone(e, err);
+    rc = maskvec_student_forward(e, s->mask_view, s->xz, B, train, s->mask, err);
     if (rc) return rc;
 
     /* gather the masked rows (in place when assign is tgt: row M <= i) */
@@ -166,10 +163,7 @@ ecg_code dinosr_step_masked(ssl_objective *o, const float *x, int B, int train, 
                 if (s->mask[i])
                     memcpy(s->dtok + (size_t)i * d, s->dhm + (size_t)(j++) * d,
                            (size_t)d * sizeof *s->dtok);
-            float *drows = encoder_backward_backbone(e, s->dtok, NULL, err);
-            if (!drows) return err && err->code ? err->code : ECG_EINVAL;
-            maskvec_backward(params_grad(ps, s->mask_view), drows, s->mask, n, d);
-            rc = encoder_backward_stem(e, NULL, NULL, err);
+            rc = maskvec_student_backward(e, s->mask_view, s->dtok, s->mask, n, err);
             if (rc) return rc;
         }
         s->pending = n;

@@ -168,10 +168,7 @@ ecg_code hubert_step_masked(ssl_objective *o, const float *x, int B, int train, 
     }
 
     /* the student on the masked input */
-    rc = encoder_forward_stem(e, s->xz, B, train ? ENC_TRAIN : ENC_EVAL, err);
-    if (rc) return rc;
-    maskvec_apply_stem(e, s->mask_view, s->mask);
-    rc = encoder_forward_backbone(e, err);
+    rc = maskvec_student_forward(e, s->mask_view, s->xz, B, train, s->mask, err);
     if (rc) return rc;
     const float *h = encoder_out(e);
 
@@ -230,10 +227,7 @@ ecg_code hubert_step_masked(ssl_objective *o, const float *x, int B, int train, 
                             params_data(ps, s->w_view[j]), n, d, s->K[j]);
         }
         vec_acc(s->dtok, s->dtmp, (size_t)n * d);
-        float *drows = encoder_backward_backbone(e, s->dtok, NULL, err);
-        if (!drows) return err && err->code ? err->code : ECG_EINVAL;
-        maskvec_backward(params_grad(ps, s->mask_view), drows, s->mask, n, d);
-        rc = encoder_backward_stem(e, NULL, NULL, err);
+        rc = maskvec_student_backward(e, s->mask_view, s->dtok, s->mask, n, err);
         if (rc) return rc;
         s->pending = n;
         s->eval_count = 0;

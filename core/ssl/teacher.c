@@ -149,6 +149,23 @@ void maskvec_apply_stem(encoder *student, int view, const uint8_t *mask) {
                   encoder_get_config(student)->d_model);
 }
 
+ecg_code maskvec_student_forward(encoder *student, int view, const float *x, int B, int train,
+                                 const uint8_t *mask, ecg_err *err) {
+    ecg_code rc = encoder_forward_stem(student, x, B, train ? ENC_TRAIN : ENC_EVAL, err);
+    if (rc) return rc;
+    maskvec_apply_stem(student, view, mask);
+    return encoder_forward_backbone(student, err);
+}
+
+ecg_code maskvec_student_backward(encoder *student, int view, float *dtok, const uint8_t *mask,
+                                  int n, ecg_err *err) {
+    float *drows = encoder_backward_backbone(student, dtok, NULL, err);
+    if (!drows) return err && err->code ? err->code : ECG_EINVAL;
+    maskvec_backward(params_grad(encoder_params(student), view), drows, mask, n,
+                     encoder_get_config(student)->d_model);
+    return encoder_backward_stem(student, NULL, NULL, err);
+}
+
 /* ---- targets and regression ---- */
 
 void ssl_layernorm_rows(float *out, const float *in, int n, int d, float eps) {

@@ -55,6 +55,14 @@ void maskvec_apply(float *rows, const uint8_t *mask, const float *vec, int n, in
 void maskvec_backward(float *dvec, float *drows, const uint8_t *mask, int n, int d);
 /* The common case: write ssl.mask_emb into the masked tokens of encoder_stem_out(student). */
 void maskvec_apply_stem(encoder *student, int view, const uint8_t *mask);
+/* The student on masked input, as the span-masked objectives (DinoSR, HuBERT++) run it: stem
+ * (ENC_TRAIN or ENC_EVAL), the mask vector `view` in the masked stem tokens, backbone. */
+ecg_code maskvec_student_forward(encoder *student, int view, const float *x, int B, int train,
+                                 const uint8_t *mask, ecg_err *err);
+/* Its backward from dtok, the gradient at the backbone output (n tokens): backbone, the mask
+ * vector's gradient from the masked rows (maskvec_backward), stem. */
+ecg_code maskvec_student_backward(encoder *student, int view, float *dtok, const uint8_t *mask,
+                                  int n, ecg_err *err);
 
 /* ---- Targets and regression ---- */
 /* Per-row layer norm without affine over the d channels of each token (biased variance, eps):
