@@ -23,10 +23,7 @@ typedef struct {
 
 ecg_code store_import_edf_tree(store_writer *w, const char *root, const store_import_opts *opt,
                                store_import_summary *sum, ecg_err *err) {
-    memset(sum, 0, sizeof *sum);
-    store_import_opts o = {0};
-    if (opt) o = *opt;
-    if (o.batch <= 0) o.batch = 64;
+    store_import_opts o = store_import_start(opt, sum);
     store_paths all = {0};
     ecg_code rc = store_walk_tree(root, keep_edf, &all, err);
     if (rc) return rc;

@@ -318,10 +318,7 @@ typedef struct {
 
 ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracings_options *hopt,
                            const store_import_opts *opt, store_import_summary *sum, ecg_err *err) {
-    memset(sum, 0, sizeof *sum);
-    store_import_opts o = {0};
-    if (opt) o = *opt;
-    if (o.batch <= 0) o.batch = 64;
+    store_import_opts o = store_import_start(opt, sum);
     hdf5_tracings *t;
     ecg_code rc = hdf5_tracings_open(&t, path, hopt, err);
     if (rc) return rc;

@@ -86,6 +86,14 @@ ecg_code store_walk_tree(const char *root, store_walk_keep_fn keep, store_paths 
     return ECG_OK;
 }
 
+store_import_opts store_import_start(const store_import_opts *opt, store_import_summary *sum) {
+    memset(sum, 0, sizeof *sum);
+    store_import_opts o = {0};
+    if (opt) o = *opt;
+    if (o.batch <= 0) o.batch = 64;
+    return o;
+}
+
 void store_summary_skip(store_import_summary *sum, const char *what, ecg_code code,
                         const char *msg) {
     sum->skipped++;

@@ -26,6 +26,10 @@ typedef int (*store_walk_keep_fn)(char *rel, size_t len);
  * directories deep. On error out is left empty. */
 ecg_code store_walk_tree(const char *root, store_walk_keep_fn keep, store_paths *out, ecg_err *err);
 
+/* The start of an import: sum zeroed, and the options to use (opt or all defaults; batch 64 when
+ * it is not positive). */
+store_import_opts store_import_start(const store_import_opts *opt, store_import_summary *sum);
+
 /* Counts a record that could not be read or prepared (what names it in the skip list). */
 void store_summary_skip(store_import_summary *sum, const char *what, ecg_code code,
                         const char *msg);
