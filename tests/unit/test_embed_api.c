@@ -720,19 +720,7 @@ static void test_json_reader(void **state) {
 }
 
 static int find_paths(void) {
-    const char *env = getenv("ECGFM_BIN");
-    char self[PATH_MAX];
-    if (env && *env) {
-        snprintf(bin, sizeof bin, "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return -1;
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (!slash) return -1;
-        *slash = '\0';
-        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
-    }
+    if (ts_find_bin(bin, sizeof bin, "test_embed_api") != 0) return -1;
     /* The repository root: the directory above the binary's (build/ecgfm, build-san/ecgfm). */
     char bdir[PATH_MAX];
     if (!realpath(bin, bdir)) {

@@ -1,15 +1,11 @@
 /* test_pretrain_resume.c — the real `ecgfm pretrain` killed with SIGKILL mid-run and rerun with
  * --resume ends in the same checkpoint bytes as an uninterrupted run; `ecgfm synth` makes the data.
  */
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "testutil.h"
+#include "testserver.h"
 
 static char tmpdir[] = "/tmp/ecgfm-test-pretrain-resume-XXXXXX";
 static char bin[PATH_MAX];
@@ -23,19 +19,7 @@ static double now_s(void) {
 
 /* Start bin with argv (NULL-terminated, argv[0] ignored), output to log. */
 static pid_t spawn(char *const argv[], const char *log) {
-    pid_t pid = fork();
-    if (pid < 0) fail_msg("fork failed");
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(bin, argv);
-        _exit(127);
-    }
-    return pid;
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log}, argv + 1);
 }
 
 static void dump(const char *log) {
@@ -73,16 +57,8 @@ static long latest_step(const char *out) {
 }
 
 static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)len + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
+    char *p = ts_slurp(path, n);
+    if (!p) fail_msg("cannot open %s", path);
     return p;
 }
 
@@ -171,33 +147,8 @@ static void test_bad_config_cli(void **state) {
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 }
 
-static int find_binary(void) {
-    const char *env = getenv("ECGFM_BIN");
-    if (env && *env) {
-        snprintf(bin, sizeof bin, "%s", env);
-    } else {
-        /* build/tests/test_pretrain_resume -> build/ecgfm (a sanitizer tree tests its own) */
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return -1;
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (!slash) return -1;
-        *slash = '\0';
-        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
-    }
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr,
-                "test_pretrain_resume: no executable ecgfm at %s (build it, or set "
-                "ECGFM_BIN)\n",
-                bin);
-        return -1;
-    }
-    return 0;
-}
-
 int main(void) {
-    if (find_binary() != 0) return 1;
+    if (ts_find_bin(bin, sizeof bin, "test_pretrain_resume") != 0) return 1;
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

@@ -349,32 +349,9 @@ static void test_connection_limits(void **state) {
     stop_server(pid, SIGTERM, log);
 }
 
-static int find_binary(void) {
-    const char *env = getenv("ECGFM_BIN");
-    if (env && *env) {
-        snprintf(bin, sizeof bin, "%s", env);
-    } else {
-        /* build/tests/test_server -> build/ecgfm, so a sanitizer tree tests its own binary */
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return -1;
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (!slash) return -1;
-        *slash = '\0';
-        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
-    }
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "test_server: no executable ecgfm at %s (build it, or set ECGFM_BIN)\n",
-                bin);
-        return -1;
-    }
-    return 0;
-}
-
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
-    if (find_binary() != 0) return 1;
+    if (ts_find_bin(bin, sizeof bin, "test_server") != 0) return 1;
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

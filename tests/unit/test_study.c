@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "testserver.h"
 
 #include "core/study/fit.h"
 #include "core/study/plot.h"
@@ -176,21 +177,6 @@ static void test_cka(void **state) {
 
 /* ---- SVG ---- */
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)len + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    p[len] = 0;
-    fclose(f);
-    if (n) *n = (size_t)len;
-    return p;
-}
-
 /* Well-formed XML with an <svg> root, by Debian's python3 (xml.dom.minidom). */
 static int svg_parses_q(const char *path, int quiet) {
     char cmd[PATH_MAX + 256];
@@ -234,7 +220,7 @@ static void test_svg(void **state) {
     ecg_err err = {0};
     assert_int_equal(plot_svg_save(path, &o, s, 2, &err), ECG_OK);
     assert_true(svg_parses(path));
-    char *t = slurp(path, NULL);
+    char *t = ts_slurp(path, NULL);
     assert_non_null(t);
     assert_int_equal(count(t, "<g class=\"series\""), 2);
     assert_non_null(strstr(t, "data-label=\"cpc GunPoint &amp; &lt;co&gt;\""));
@@ -256,28 +242,16 @@ static void test_svg(void **state) {
 
 /* ---- the CI study through the real binary ---- */
 
+/* Start bin with argv (NULL-terminated, argv[0] ignored), output to log. */
 static pid_t spawn(char *const argv[], const char *log) {
-    pid_t pid = fork();
-    if (pid < 0) fail_msg("fork failed");
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(bin, argv);
-        _exit(127);
-    }
-    return pid;
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log}, argv + 1);
 }
-
 static void run_ok(char *const argv[], const char *log) {
     int st;
     pid_t pid = spawn(argv, log);
     assert_int_equal(waitpid(pid, &st, 0), pid);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *t = slurp(log, NULL);
+        char *t = ts_slurp(log, NULL);
         fprintf(stderr, "%s\n", t ? t : "(no log)");
         free(t);
         fail_msg("%s %s exited with status %d", bin, argv[1], st);
@@ -321,7 +295,7 @@ static void test_study_e2e(void **state) {
     }
     /* CSV and JSON: same rows in the same order, same numbers */
     snprintf(path, sizeof path, "%s/table.csv", out);
-    char *csv = slurp(path, NULL);
+    char *csv = ts_slurp(path, NULL);
     assert_non_null(csv);
     snprintf(path, sizeof path, "%s/table.json", out);
     json_error_t je;
@@ -444,7 +418,7 @@ static void test_study_e2e(void **state) {
     json_decref(fj);
     /* the scaling plot has the series of the table */
     snprintf(path, sizeof path, "%s/scaling.svg", out);
-    char *svg = slurp(path, NULL);
+    char *svg = ts_slurp(path, NULL);
     assert_non_null(svg);
     assert_int_equal(count(svg, "<g class=\"series\""), 1);
     assert_non_null(strstr(svg, "data-label=\"cpc GunPoint"));
@@ -453,10 +427,10 @@ static void test_study_e2e(void **state) {
     /* resume: a second run keeps every finished run and its evaluations, and writes the same
      * table */
     snprintf(path, sizeof path, "%s/table.csv", out);
-    char *before = slurp(path, NULL);
+    char *before = ts_slurp(path, NULL);
     run_ok(study, log);
-    char *after = slurp(path, NULL);
-    char *text = slurp(log, NULL);
+    char *after = ts_slurp(path, NULL);
+    char *text = ts_slurp(log, NULL);
     assert_non_null(after);
     assert_string_equal(before, after);
     assert_non_null(
@@ -489,12 +463,12 @@ static void test_study_e2e(void **state) {
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
     free(text);
-    text = slurp(log, NULL);
+    text = ts_slurp(log, NULL);
     assert_non_null(strstr(text, "trained with another config"));
     free(text);
     /* a changed evaluation setting invalidates the cache: the probe seed is part of its key */
     snprintf(path, sizeof path, "%s/init/cpc-s0/eval-GunPoint.txt", out);
-    char *ev = slurp(path, NULL);
+    char *ev = ts_slurp(path, NULL);
     assert_non_null(ev);
     assert_non_null(strstr(ev, "probe_seed 0 "));
     free(ev);
@@ -503,30 +477,8 @@ static void test_study_e2e(void **state) {
     json_decref(tj);
 }
 
-static int find_binary(void) {
-    const char *env = getenv("ECGFM_BIN");
-    if (env && *env) {
-        snprintf(bin, sizeof bin, "%s", env);
-    } else {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n <= 0) return -1;
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (!slash) return -1;
-        *slash = '\0';
-        if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return -1;
-    }
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "test_study: no executable ecgfm at %s (build it, or set ECGFM_BIN)\n",
-                bin);
-        return -1;
-    }
-    return 0;
-}
-
 int main(void) {
-    if (find_binary() != 0) return 1;
+    if (ts_find_bin(bin, sizeof bin, "test_study") != 0) return 1;
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -59,9 +60,34 @@ static inline char *ts_slurp(const char *path, size_t *len) {
     assert_non_null(b);
     size_t got = fread(b, 1, (size_t)n, f);
     fclose(f);
+    assert_int_equal(got, (size_t)n);
     b[got] = 0;
     if (len) *len = got;
     return b;
+}
+
+/* The ecgfm to test into bin: $ECGFM_BIN, else ../ecgfm beside this test's directory
+ * (build/tests/test_x -> build/ecgfm, so a sanitizer tree tests its own binary); -1 with a message
+ * naming test when there is no executable there. */
+static inline int ts_find_bin(char *bin, size_t cap, const char *test) {
+    const char *env = getenv("ECGFM_BIN");
+    if (env && *env) {
+        snprintf(bin, cap, "%s", env);
+    } else {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0) return -1;
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (!slash) return -1;
+        *slash = '\0';
+        if (snprintf(bin, cap, "%s/../ecgfm", self) >= (int)cap) return -1;
+    }
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "%s: no executable ecgfm at %s (build it, or set ECGFM_BIN)\n", test, bin);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- children: those still running when a test fails are killed by ts_kill_children ---- */
