@@ -102,169 +102,169 @@ static void check_probe(const probe_model *m, const tcase *t, const int *ref_pre
     free(prob);
 }
 
-static void test_centroid_matches_sklearn(void **state) {
-    (void)state;
+/* fn on each fixture case (blobs, real, bin) with its train/test split loaded. */
+typedef void (*case_fn)(const st_file *f, const char *c, const tcase *t);
+
+static void for_each_case(case_fn fn) {
     st_file f;
     tu_fixture_open(&f, "classify");
     for (int c = 0; c < N_CASES; c++) {
         tcase t;
         load_case(&f, CASES[c], &t);
-        int *ref = fi(&f, CASES[c], "centroid_pred", NULL);
-        int *ref_std = fi(&f, CASES[c], "centroid_std_pred", NULL);
-        float *ref_prob = fx(&f, CASES[c], "centroid_prob", NULL);
-        probe_model m;
-        ecg_err err = {0};
-        assert_int_equal(
-            probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, NULL, &err),
-            ECG_OK);
-        assert_null(m.mean); /* raw features by default, as sklearn */
-        char what[64];
-        snprintf(what, sizeof what, "centroid %s", CASES[c]);
-        check_probe(&m, &t, ref, ref_prob, what);
-        probe_free(&m);
-        probe_options o;
-        probe_options_default(&o);
-        o.standardize = 1;
-        assert_int_equal(
-            probe_fit(&m, PROBE_CENTROID, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o, &err), ECG_OK);
-        snprintf(what, sizeof what, "centroid std %s", CASES[c]);
-        check_probe(&m, &t, ref_std, NULL, what);
-        probe_free(&m);
-        free(ref);
-        free(ref_std);
-        free(ref_prob);
+        fn(&f, CASES[c], &t);
         free_case(&t);
     }
     st_free(&f);
+}
+
+static void centroid_case(const st_file *f, const char *c, const tcase *t) {
+    int *ref = fi(f, c, "centroid_pred", NULL);
+    int *ref_std = fi(f, c, "centroid_std_pred", NULL);
+    float *ref_prob = fx(f, c, "centroid_prob", NULL);
+    probe_model m;
+    ecg_err err = {0};
+    assert_int_equal(
+        probe_fit(&m, PROBE_CENTROID, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, NULL, &err),
+        ECG_OK);
+    assert_null(m.mean); /* raw features by default, as sklearn */
+    char what[64];
+    snprintf(what, sizeof what, "centroid %s", c);
+    check_probe(&m, t, ref, ref_prob, what);
+    probe_free(&m);
+    probe_options o;
+    probe_options_default(&o);
+    o.standardize = 1;
+    assert_int_equal(
+        probe_fit(&m, PROBE_CENTROID, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, &o, &err),
+        ECG_OK);
+    snprintf(what, sizeof what, "centroid std %s", c);
+    check_probe(&m, t, ref_std, NULL, what);
+    probe_free(&m);
+    free(ref);
+    free(ref_std);
+    free(ref_prob);
+}
+
+static void test_centroid_matches_sklearn(void **state) {
+    (void)state;
+    for_each_case(centroid_case);
+}
+
+static void knn_case(const st_file *f, const char *c, const tcase *t) {
+    int *ref = fi(f, c, "knn_pred", NULL);
+    int *ref_k = fi(f, c, "knn_k", NULL);
+    size_t nloo;
+    float *loo = fx(f, c, "knn_loo", &nloo);
+    float *ref_prob = fx(f, c, "knn_prob", NULL);
+    probe_model m;
+    ecg_err err = {0};
+    assert_int_equal(
+        probe_fit(&m, PROBE_KNN, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, NULL, &err), ECG_OK);
+    assert_int_equal(m.n_sel, (int)nloo);
+    for (int g = 0; g < m.n_sel; g++)
+        assert_float_equal(m.sel_score[g], loo[g], METRIC_TOL);
+    assert_int_equal(m.k, ref_k[0]);
+    char what[64];
+    snprintf(what, sizeof what, "knn %s (k=%d)", c, m.k);
+    check_probe(&m, t, ref, ref_prob, what);
+    probe_free(&m);
+    free(ref);
+    free(ref_k);
+    free(loo);
+    free(ref_prob);
 }
 
 static void test_knn_matches_sklearn(void **state) {
     (void)state;
-    st_file f;
-    tu_fixture_open(&f, "classify");
-    for (int c = 0; c < N_CASES; c++) {
-        tcase t;
-        load_case(&f, CASES[c], &t);
-        int *ref = fi(&f, CASES[c], "knn_pred", NULL);
-        int *ref_k = fi(&f, CASES[c], "knn_k", NULL);
-        size_t nloo;
-        float *loo = fx(&f, CASES[c], "knn_loo", &nloo);
-        float *ref_prob = fx(&f, CASES[c], "knn_prob", NULL);
+    for_each_case(knn_case);
+}
+
+static void logreg_fixed_c_case(const st_file *f, const char *c, const tcase *t) {
+    for (int i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "lr%d_pred", i);
+        int *ref = fi(f, c, key, NULL);
+        snprintf(key, sizeof key, "lr%d_prob", i);
+        float *ref_prob = fx(f, c, key, NULL);
+        snprintf(key, sizeof key, "lr%d_C", i);
+        probe_options o;
+        probe_options_default(&o);
+        o.C = fscalar(f, c, key);
         probe_model m;
         ecg_err err = {0};
         assert_int_equal(
-            probe_fit(&m, PROBE_KNN, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, NULL, &err), ECG_OK);
-        assert_int_equal(m.n_sel, (int)nloo);
-        for (int g = 0; g < m.n_sel; g++)
-            assert_float_equal(m.sel_score[g], loo[g], METRIC_TOL);
-        assert_int_equal(m.k, ref_k[0]);
+            probe_fit(&m, PROBE_LOGREG, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, &o, &err),
+            ECG_OK);
+        assert_true(m.converged);
+        assert_true(m.grad_max < 1e-8);
         char what[64];
-        snprintf(what, sizeof what, "knn %s (k=%d)", CASES[c], m.k);
-        check_probe(&m, &t, ref, ref_prob, what);
+        snprintf(what, sizeof what, "logreg %s C=%g", c, o.C);
+        print_message("%-22s %d L-BFGS iterations, max|g| %.1e\n", what, m.iters, m.grad_max);
+        check_probe(&m, t, ref, ref_prob, what);
+        /* sklearn's lbfgs itself stops near max|g| 1e-6 (scipy's ftol): same predictions,
+         * probabilities within 1e-3; the tight comparison above is against newton-cg. */
+        snprintf(key, sizeof key, "lr%d_lbfgs_pred", i);
+        int *ref_lb = fi(f, c, key, NULL);
+        snprintf(key, sizeof key, "lr%d_lbfgs_prob", i);
+        float *prob_lb = fx(f, c, key, NULL);
+        int *pred = malloc((size_t)t->nte * sizeof *pred);
+        float *prob = malloc((size_t)t->nte * t->K * sizeof *prob);
+        assert_non_null(pred);
+        assert_non_null(prob);
+        assert_int_equal(probe_predict(&m, t->xte, t->nte, pred, prob, &err), ECG_OK);
+        snprintf(what, sizeof what, "logreg %s C=%g vs sklearn lbfgs", c, o.C);
+        expect_preds(pred, ref_lb, t->nte, what);
+        double d = max_diff(prob, prob_lb, (size_t)t->nte * t->K);
+        print_message("%-22s max |p - p_lbfgs|   = %.2e\n", "", d);
+        assert_true(d < 1e-3);
+        free(pred);
+        free(prob);
+        free(ref_lb);
+        free(prob_lb);
         probe_free(&m);
         free(ref);
-        free(ref_k);
-        free(loo);
         free(ref_prob);
-        free_case(&t);
     }
-    st_free(&f);
 }
 
 static void test_logreg_matches_sklearn_at_fixed_c(void **state) {
     (void)state;
-    st_file f;
-    tu_fixture_open(&f, "classify");
-    for (int c = 0; c < N_CASES; c++) {
-        tcase t;
-        load_case(&f, CASES[c], &t);
-        for (int i = 0; i < 2; i++) {
-            char key[32];
-            snprintf(key, sizeof key, "lr%d_pred", i);
-            int *ref = fi(&f, CASES[c], key, NULL);
-            snprintf(key, sizeof key, "lr%d_prob", i);
-            float *ref_prob = fx(&f, CASES[c], key, NULL);
-            snprintf(key, sizeof key, "lr%d_C", i);
-            probe_options o;
-            probe_options_default(&o);
-            o.C = fscalar(&f, CASES[c], key);
-            probe_model m;
-            ecg_err err = {0};
-            assert_int_equal(
-                probe_fit(&m, PROBE_LOGREG, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o, &err),
-                ECG_OK);
-            assert_true(m.converged);
-            assert_true(m.grad_max < 1e-8);
-            char what[64];
-            snprintf(what, sizeof what, "logreg %s C=%g", CASES[c], o.C);
-            print_message("%-22s %d L-BFGS iterations, max|g| %.1e\n", what, m.iters, m.grad_max);
-            check_probe(&m, &t, ref, ref_prob, what);
-            /* sklearn's lbfgs itself stops near max|g| 1e-6 (scipy's ftol): same predictions,
-             * probabilities within 1e-3; the tight comparison above is against newton-cg. */
-            snprintf(key, sizeof key, "lr%d_lbfgs_pred", i);
-            int *ref_lb = fi(&f, CASES[c], key, NULL);
-            snprintf(key, sizeof key, "lr%d_lbfgs_prob", i);
-            float *prob_lb = fx(&f, CASES[c], key, NULL);
-            int *pred = malloc((size_t)t.nte * sizeof *pred);
-            float *prob = malloc((size_t)t.nte * t.K * sizeof *prob);
-            assert_non_null(pred);
-            assert_non_null(prob);
-            assert_int_equal(probe_predict(&m, t.xte, t.nte, pred, prob, &err), ECG_OK);
-            snprintf(what, sizeof what, "logreg %s C=%g vs sklearn lbfgs", CASES[c], o.C);
-            expect_preds(pred, ref_lb, t.nte, what);
-            double d = max_diff(prob, prob_lb, (size_t)t.nte * t.K);
-            print_message("%-22s max |p - p_lbfgs|   = %.2e\n", "", d);
-            assert_true(d < 1e-3);
-            free(pred);
-            free(prob);
-            free(ref_lb);
-            free(prob_lb);
-            probe_free(&m);
-            free(ref);
-            free(ref_prob);
-        }
-        free_case(&t);
-    }
-    st_free(&f);
+    for_each_case(logreg_fixed_c_case);
 }
 
 /* CV cannot match sklearn's folds; it must be deterministic, choose from the grid, and pick a C
  * whose CV accuracy is the best it measured. */
+static void logreg_cv_case(const st_file *f, const char *c, const tcase *t) {
+    probe_options o;
+    probe_options_default(&o);
+    o.seed = 7;
+    probe_model a, b;
+    ecg_err err = {0};
+    assert_int_equal(
+        probe_fit(&a, PROBE_LOGREG, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, &o, &err), ECG_OK);
+    assert_int_equal(
+        probe_fit(&b, PROBE_LOGREG, t->xtr, t->ytr, t->ntr, t->dim, t->K, NULL, &o, &err), ECG_OK);
+    assert_int_equal(a.n_sel, 9);
+    assert_false(a.cv_skipped);
+    double best = 0;
+    for (int g = 0; g < a.n_sel; g++)
+        best = fmax(best, a.sel_score[g]);
+    int chosen = -1;
+    for (int g = 0; g < a.n_sel; g++)
+        if (a.sel_param[g] == a.C) chosen = g;
+    assert_true(chosen >= 0);
+    assert_float_equal(a.sel_score[chosen], best, 0);
+    assert_true(a.C == b.C);
+    assert_memory_equal(a.weight, b.weight, (size_t)t->K * t->dim * sizeof *a.weight);
+    print_message("logreg CV %-6s C=%g (cv acc %.3f; sklearn LogisticRegressionCV C=%g)\n", c, a.C,
+                  best, fscalar(f, c, "sk_cv_C"));
+    probe_free(&a);
+    probe_free(&b);
+}
+
 static void test_logreg_cv_choice(void **state) {
     (void)state;
-    st_file f;
-    tu_fixture_open(&f, "classify");
-    for (int c = 0; c < N_CASES; c++) {
-        tcase t;
-        load_case(&f, CASES[c], &t);
-        probe_options o;
-        probe_options_default(&o);
-        o.seed = 7;
-        probe_model a, b;
-        ecg_err err = {0};
-        assert_int_equal(
-            probe_fit(&a, PROBE_LOGREG, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o, &err), ECG_OK);
-        assert_int_equal(
-            probe_fit(&b, PROBE_LOGREG, t.xtr, t.ytr, t.ntr, t.dim, t.K, NULL, &o, &err), ECG_OK);
-        assert_int_equal(a.n_sel, 9);
-        assert_false(a.cv_skipped);
-        double best = 0;
-        for (int g = 0; g < a.n_sel; g++)
-            best = fmax(best, a.sel_score[g]);
-        int chosen = -1;
-        for (int g = 0; g < a.n_sel; g++)
-            if (a.sel_param[g] == a.C) chosen = g;
-        assert_true(chosen >= 0);
-        assert_float_equal(a.sel_score[chosen], best, 0);
-        assert_true(a.C == b.C);
-        assert_memory_equal(a.weight, b.weight, (size_t)t.K * t.dim * sizeof *a.weight);
-        print_message("logreg CV %-6s C=%g (cv acc %.3f; sklearn LogisticRegressionCV C=%g)\n",
-                      CASES[c], a.C, best, fscalar(&f, CASES[c], "sk_cv_C"));
-        probe_free(&a);
-        probe_free(&b);
-        free_case(&t);
-    }
-    st_free(&f);
+    for_each_case(logreg_cv_case);
 }
 
 /* CV sanity where the answer is known: on labels independent of the features every C scores near
