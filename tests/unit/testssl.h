@@ -171,4 +171,39 @@ static inline void tssl_small_free(tssl_small *c) {
     free(c->x), free(c->mask);
 }
 
+/* Three training steps of a and b, built alike, b with a validation step before each update: the
+ * validation step leaves b's stream alone and has a finite loss, the training losses are
+ * bit-identical, and so is every state tensor afterwards, among them own and the teacher's
+ * BatchNorm statistics. *ma: a's last metrics; returns the number of state tensors. */
+static inline int tssl_check_validation_apart(tssl_small *a, tssl_small *b, const char *own,
+                                              ssl_metrics *ma) {
+    ssl_metrics mb;
+    ecg_err err = {0};
+    for (int s = 1; s <= 3; s++) {
+        encoder_zero_grad(a->e), encoder_zero_grad(b->e);
+        assert_int_equal(ssl_step(a->o, a->x, a->B, 1, ma, &err), ECG_OK);
+        /* b also runs a validation step between its training step and the update */
+        assert_int_equal(ssl_step(b->o, b->x, b->B, 1, &mb, &err), ECG_OK);
+        rng_state keep = *ssl_rng(b->o);
+        ssl_metrics mv;
+        assert_int_equal(ssl_step(b->o, b->x, b->B, 0, &mv, &err), ECG_OK);
+        assert_memory_equal(&keep, ssl_rng(b->o), sizeof keep);
+        assert_true(isfinite(mv.loss));
+        assert_memory_equal(&ma->loss, &mb.loss, sizeof ma->loss);
+        ssl_after_update(a->o, s), ssl_after_update(b->o, s);
+    }
+    ssl_state_tensor sa[512], sb[512];
+    int na = ssl_state_tensors(a->o, sa, 512), nb = ssl_state_tensors(b->o, sb, 512);
+    assert_int_equal(na, nb);
+    int has_own = 0, has_teacher = 0;
+    for (int i = 0; i < na; i++) {
+        assert_string_equal(sa[i].name, sb[i].name);
+        assert_memory_equal(sa[i].data, sb[i].data, sa[i].count * sizeof(float));
+        has_own |= strcmp(sa[i].name, own) == 0;
+        has_teacher |= strcmp(sa[i].name, "teacher.stem.0.bn.running_var") == 0;
+    }
+    assert_true(has_own && has_teacher);
+    return na;
+}
+
 #endif
