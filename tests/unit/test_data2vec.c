@@ -121,28 +121,15 @@ static void test_fd(void **state) {
     memcpy(g, ps->grad, ps->n_floats * sizeof *g);
     const float eps = 3e-3f;
     const double tol = 2e-2;
-    double worst = 0;
-    const char *wname = "";
     int checked = 0;
-    for (int i = 0; i < ps->n_views; i++) {
-        int before = checked;
-        double w = tssl_fd_smooth(fd_loss, &c, c.e, params_data(ps, i), g + ps->views[i].offset,
-                                  ps->views[i].count, 4, eps, 0.05, &checked);
-        if (checked == before) fail_msg("%s: no smooth coordinate", ps->views[i].name);
-        if (w > worst) worst = w, wname = ps->views[i].name;
-    }
+    const char *wname;
+    double worst = tssl_fd_all_views(fd_loss, &c, c.e, ps, g, eps, &checked, &wname);
     print_message("data2vec FD: loss %.5f, %d coordinates in %d tensors (heads, mask vector, "
                   "encoder), worst rel err %.2e (%s)\n",
                   l0, checked, ps->n_views, worst, wname);
     assert_true(worst < tol);
     /* a wrong mask-vector gradient is caught */
-    int v = params_find(ps, "ssl.mask_emb");
-    assert_true(v >= 0);
-    for (int j = 0; j < d; j++)
-        g[ps->views[v].offset + j] *= 1.2f;
-    int k = 0;
-    assert_true(tssl_fd_smooth(fd_loss, &c, c.e, params_data(ps, v), g + ps->views[v].offset, d, 4,
-                               eps, 0.05, &k) > tol);
+    tssl_fd_catches_wrong(fd_loss, &c, c.e, ps, g, "ssl.mask_emb", d, eps, tol);
     free(g), free(x), free(mask);
     ssl_free(o);
     encoder_free(e);
@@ -164,54 +151,15 @@ static void test_contract(void **state) {
     sc.ema_momentum = 0.9f;
     float *x = tu_randn((size_t)B * 12 * cfg.in_samples, 19, 0.3f);
     ssl_metrics m[2];
-    for (int k = 0; k < 2; k++) {
-        assert_int_equal(encoder_create(&e[k], &cfg, B, 4, 0, &err), ECG_OK);
-        assert_int_equal(ssl_create(&o[k], &sc, e[k], 5, &err), ECG_OK);
-        encoder_zero_grad(e[k]);
-        assert_int_equal(ssl_step(o[k], x, B, 1, &m[k], &err), ECG_OK);
-    }
-    param_set *p0 = encoder_params(e[0]), *p1 = encoder_params(e[1]);
-    assert_true(m[0].loss > 0 && isfinite(m[0].loss));
-    assert_memory_equal(&m[0].loss, &m[1].loss, sizeof(double));
-    assert_memory_equal(p0->grad, p1->grad, p0->n_floats * sizeof(float));
-    assert_memory_equal(p0->data, p1->data, p0->n_floats * sizeof(float));
-    const char *want[] = {"masked_frac", "target_std", "pred_std"};
-    for (int i = 0; i < 3; i++) {
-        int found = 0;
-        for (int j = 0; j < m[0].n; j++)
-            if (!strcmp(m[0].m[j].name, want[i])) found = 1;
-        assert_true(found);
-    }
+    tssl_twin_steps(&cfg, &sc, B, x, e, o, m);
+    param_set *p1 = encoder_params(e[1]);
+    const char *const want[] = {"masked_frac", "target_std", "pred_std"};
+    tssl_assert_metrics(&m[0], want, 3);
     print_message("data2vec step: loss %.5f masked_frac %.3f target_std %.3f pred_std %.3f\n",
                   m[0].loss, m[0].m[0].value, m[0].m[1].value, m[0].m[2].value);
-    /* validation: masks from the batch alone; the training stream does not move */
-    rng_state before = *ssl_rng(o[0]);
-    ssl_metrics v1, v2;
-    assert_int_equal(ssl_step(o[0], x, B, 0, &v1, &err), ECG_OK);
-    assert_int_equal(ssl_step(o[0], x, B, 0, &v2, &err), ECG_OK);
-    assert_memory_equal(&v1.loss, &v2.loss, sizeof(double));
-    assert_memory_equal(&before, ssl_rng(o[0]), sizeof before);
-    /* a second training step draws new masks */
+    /* validation: masks from the batch alone; the training stream does not move; EMA */
+    tssl_check_validation_and_ema(o[0], e[0], x, B);
     ssl_metrics m2;
-    assert_int_equal(ssl_step(o[0], x, B, 1, &m2, &err), ECG_OK);
-    assert_true(memcmp(&before, ssl_rng(o[0]), sizeof before) != 0);
-    /* after the update the teacher moves by (1 - m) toward the student, BN statistics too */
-    ssl_state_tensor st[256];
-    int n = ssl_state_tensors(o[0], st, 256);
-    assert_true(n > 0);
-    for (size_t j = 0; j < p0->n_floats; j++)
-        p0->data[j] += 0.01f;
-    float t_before = st[0].data[0], s_now = p0->data[0];
-    int rv = -1;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(st[i].name, "teacher.stem.0.bn.running_var")) rv = i;
-    assert_true(rv >= 0);
-    float rv_before = st[rv].data[0];
-    float rv_student = params_buffer(p0, params_find_buffer(p0, "stem.0.bn.running_var"))[0];
-    ssl_after_update(o[0], 1);
-    assert_true(st[0].data[0] == 0.9f * t_before + (1.0f - 0.9f) * s_now);
-    assert_true(st[rv].data[0] == 0.9f * rv_before + (1.0f - 0.9f) * rv_student);
-    assert_true(st[rv].data[0] != rv_before);
     /* nothing masked: loss 0 and no gradient at all */
     uint8_t *none = calloc((size_t)B * encoder_tokens(e[1]), 1);
     assert_non_null(none);
@@ -231,35 +179,11 @@ static void test_contract(void **state) {
 /* every backbone: one training step, a finite loss, gradients reach the first stem conv */
 static void test_backbones(void **state) {
     (void)state;
-    for (int bb = 0; bb < 3; bb++) {
-        struct encoder_config cfg = tssl_tiny_config();
-        cfg.backbone = (enc_backbone)bb;
-        cfg.n_heads = 2;
-        cfg.ff_dim = 32;
-        const int B = 2;
-        ecg_err err = {0};
-        encoder *e;
-        assert_int_equal(encoder_create(&e, &cfg, B, 4, 0, &err), ECG_OK);
-        ssl_config sc;
-        ssl_config_default(&sc, SSL_DATA2VEC);
-        sc.mask_prob = 0.5f;
-        sc.mask_span = 4;
-        ssl_objective *o;
-        if (ssl_create(&o, &sc, e, 5, &err) != ECG_OK) fail_msg("%s", err.msg);
-        float *x = tu_randn((size_t)B * 12 * cfg.in_samples, 29, 0.3f);
-        ssl_metrics m;
-        encoder_zero_grad(e);
-        if (ssl_step(o, x, B, 1, &m, &err) != ECG_OK) fail_msg("%s", err.msg);
-        param_set *ps = encoder_params(e);
-        double gn = tu_dot(params_grad(ps, 0), params_grad(ps, 0), ps->views[0].count);
-        print_message("%s backbone: loss %.5f, |grad stem.0.conv.weight|^2 %.3e\n",
-                      encoder_backbone_name(cfg.backbone), m.loss, gn);
-        assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0);
-        ssl_after_update(o, 1);
-        free(x);
-        ssl_free(o);
-        encoder_free(e);
-    }
+    ssl_config sc;
+    ssl_config_default(&sc, SSL_DATA2VEC);
+    sc.mask_prob = 0.5f;
+    sc.mask_span = 4;
+    tssl_check_backbones(&sc);
 }
 
 int main(void) {

@@ -206,4 +206,129 @@ static inline int tssl_check_validation_apart(tssl_small *a, tssl_small *b, cons
     return na;
 }
 
+/* tssl_fd_smooth over every parameter tensor of ps (gradient copy g), failing for a tensor with no
+ * smooth coordinate; *checked += coordinates used; the worst relative error and its tensor. */
+static inline double tssl_fd_all_views(double (*loss)(void *ctx), void *ctx, encoder *e,
+                                       param_set *ps, const float *g, float eps, int *checked,
+                                       const char **wname) {
+    double worst = 0;
+    *wname = "";
+    for (int i = 0; i < ps->n_views; i++) {
+        int before = *checked;
+        double w = tssl_fd_smooth(loss, ctx, e, params_data(ps, i), g + ps->views[i].offset,
+                                  ps->views[i].count, 4, eps, 0.05, checked);
+        if (*checked == before) fail_msg("%s: no smooth coordinate", ps->views[i].name);
+        if (w > worst) worst = w, *wname = ps->views[i].name;
+    }
+    return worst;
+}
+
+/* A wrong gradient is caught: the first d entries of tensor name in g scaled by 1.2 make the
+ * finite differences disagree by more than tol. */
+static inline void tssl_fd_catches_wrong(double (*loss)(void *ctx), void *ctx, encoder *e,
+                                         param_set *ps, float *g, const char *name, int d,
+                                         float eps, double tol) {
+    int v = params_find(ps, name);
+    assert_true(v >= 0);
+    for (int j = 0; j < d; j++)
+        g[ps->views[v].offset + j] *= 1.2f;
+    int k = 0;
+    assert_true(tssl_fd_smooth(loss, ctx, e, params_data(ps, v), g + ps->views[v].offset, d, 4, eps,
+                               0.05, &k) > tol);
+}
+
+/* Two objectives made alike (tiny encoder cfg seed 4, sc seed 5, batch B) take one training step
+ * on x: a positive finite loss, and the two agree bit for bit in loss, gradients and weights. */
+static inline void tssl_twin_steps(const struct encoder_config *cfg, const ssl_config *sc, int B,
+                                   const float *x, encoder *e[2], ssl_objective *o[2],
+                                   ssl_metrics m[2]) {
+    ecg_err err = {0};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(encoder_create(&e[k], cfg, B, 4, 0, &err), ECG_OK);
+        assert_int_equal(ssl_create(&o[k], sc, e[k], 5, &err), ECG_OK);
+        encoder_zero_grad(e[k]);
+        assert_int_equal(ssl_step(o[k], x, B, 1, &m[k], &err), ECG_OK);
+    }
+    param_set *p0 = encoder_params(e[0]), *p1 = encoder_params(e[1]);
+    assert_true(m[0].loss > 0 && isfinite(m[0].loss));
+    assert_memory_equal(&m[0].loss, &m[1].loss, sizeof(double));
+    assert_memory_equal(p0->grad, p1->grad, p0->n_floats * sizeof(float));
+    assert_memory_equal(p0->data, p1->data, p0->n_floats * sizeof(float));
+}
+
+/* Every name in want (n of them) is among m's metrics. */
+static inline void tssl_assert_metrics(const ssl_metrics *m, const char *const *want, int n) {
+    for (int i = 0; i < n; i++) {
+        int found = 0;
+        for (int j = 0; j < m->n; j++)
+            if (!strcmp(m->m[j].name, want[i])) found = 1;
+        assert_true(found);
+    }
+}
+
+/* o (made with ema_momentum 0.9 on student e): validation steps draw their masks from the batch
+ * alone and leave the training stream where it was, a training step moves it; after the update
+ * the teacher moves by 0.1 toward the student, BatchNorm statistics too. */
+static inline void tssl_check_validation_and_ema(ssl_objective *o, encoder *e, const float *x,
+                                                 int B) {
+    ecg_err err = {0};
+    param_set *p0 = encoder_params(e);
+    rng_state before = *ssl_rng(o);
+    ssl_metrics v1, v2;
+    assert_int_equal(ssl_step(o, x, B, 0, &v1, &err), ECG_OK);
+    assert_int_equal(ssl_step(o, x, B, 0, &v2, &err), ECG_OK);
+    assert_memory_equal(&v1.loss, &v2.loss, sizeof(double));
+    assert_memory_equal(&before, ssl_rng(o), sizeof before);
+    /* a second training step draws new masks */
+    ssl_metrics m2;
+    assert_int_equal(ssl_step(o, x, B, 1, &m2, &err), ECG_OK);
+    assert_true(memcmp(&before, ssl_rng(o), sizeof before) != 0);
+    ssl_state_tensor st[256];
+    int n = ssl_state_tensors(o, st, 256);
+    assert_true(n > 0);
+    for (size_t j = 0; j < p0->n_floats; j++)
+        p0->data[j] += 0.01f;
+    float t_before = st[0].data[0], s_now = p0->data[0];
+    int rv = -1;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(st[i].name, "teacher.stem.0.bn.running_var")) rv = i;
+    assert_true(rv >= 0);
+    float rv_before = st[rv].data[0];
+    float rv_student = params_buffer(p0, params_find_buffer(p0, "stem.0.bn.running_var"))[0];
+    ssl_after_update(o, 1);
+    assert_true(st[0].data[0] == 0.9f * t_before + (1.0f - 0.9f) * s_now);
+    assert_true(st[rv].data[0] == 0.9f * rv_before + (1.0f - 0.9f) * rv_student);
+    assert_true(st[rv].data[0] != rv_before);
+}
+
+/* Every backbone with objective sc: one training step, a finite loss, gradients reach the first
+ * stem conv. */
+static inline void tssl_check_backbones(const ssl_config *sc) {
+    for (int bb = 0; bb < 3; bb++) {
+        struct encoder_config cfg = tssl_tiny_config();
+        cfg.backbone = (enc_backbone)bb;
+        cfg.n_heads = 2;
+        cfg.ff_dim = 32;
+        const int B = 2;
+        ecg_err err = {0};
+        encoder *e;
+        assert_int_equal(encoder_create(&e, &cfg, B, 4, 0, &err), ECG_OK);
+        ssl_objective *o;
+        if (ssl_create(&o, sc, e, 5, &err) != ECG_OK) fail_msg("%s", err.msg);
+        float *x = tu_randn((size_t)B * 12 * cfg.in_samples, 29, 0.3f);
+        ssl_metrics m;
+        encoder_zero_grad(e);
+        if (ssl_step(o, x, B, 1, &m, &err) != ECG_OK) fail_msg("%s", err.msg);
+        param_set *ps = encoder_params(e);
+        double gn = tu_dot(params_grad(ps, 0), params_grad(ps, 0), ps->views[0].count);
+        print_message("%s backbone: loss %.5f, |grad stem.0.conv.weight|^2 %.3e\n",
+                      encoder_backbone_name(cfg.backbone), m.loss, gn);
+        assert_true(isfinite(m.loss) && m.loss > 0 && gn > 0);
+        ssl_after_update(o, 1);
+        free(x);
+        ssl_free(o);
+        encoder_free(e);
+    }
+}
+
 #endif
