@@ -11,22 +11,14 @@
 static void test_parity(void **state) {
     (void)state;
     st_file f;
-    tu_fixture_open(&f, "ssl_jepa");
-    struct encoder_config cfg;
-    ecg_err err = {0};
-    if (checkpoint_config_of(&f, &cfg, &err) != ECG_OK) fail_msg("config: %s", err.msg);
-    const st_tensor *xt = st_find(&f, "x");
-    assert_non_null(xt);
-    const int B = (int)xt->shape[0];
-    encoder *e;
-    assert_int_equal(encoder_create(&e, &cfg, B, 1, 0, &err), ECG_OK);
     ssl_config sc;
     ssl_config_default(&sc, SSL_JEPA);
     sc.jepa_predictor_state = 16; /* as the fixture's predictor */
+    int B;
+    encoder *e;
     ssl_objective *o;
-    if (ssl_create(&o, &sc, e, 3, &err) != ECG_OK) fail_msg("ssl_create: %s", err.msg);
-    if (checkpoint_load_tensors(&f, "p.", e, 1, &err) != ECG_OK) fail_msg("load: %s", err.msg);
-    tssl_load_teacher(o, &f);
+    tssl_open_teacher_fixture(&f, "ssl_jepa", &sc, &B, &e, &o);
+    ecg_err err = {0};
     size_t nm, nc;
     uint8_t *mask = tssl_fixture_mask(&f, "target", &nm),
             *ctx = tssl_fixture_mask(&f, "context", &nc);
@@ -39,22 +31,9 @@ static void test_parity(void **state) {
     const double rel = fabs(m.loss - ref[0]) / fabs(ref[0]);
     /* every gradient the reference has: heads, mask vector and the whole encoder */
     param_set *ps = encoder_params(e);
-    double worst = 0, head_worst = 0;
-    const char *wname = "";
-    int checked = 0;
-    for (int i = 0; i < ps->n_views; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "g.%s", ps->views[i].name);
-        if (!st_find(&f, name)) continue;
-        size_t cnt;
-        float *g = tu_fixture_f32(&f, name, &cnt);
-        assert_int_equal(cnt, ps->views[i].count);
-        double err2 = tu_nmse(params_grad(ps, i), g, cnt);
-        if (!strncmp(ps->views[i].name, "ssl.", 4) && err2 > head_worst) head_worst = err2;
-        if (err2 > worst) worst = err2, wname = ps->views[i].name;
-        checked++;
-        free(g);
-    }
+    double worst, head_worst;
+    const char *wname;
+    int checked = tssl_grad_parity(&f, ps, &worst, &wname, &head_worst);
     print_message("jepa parity: loss %.9f vs %.9f (rel err %.2e); %d gradients, worst nmse "
                   "%.2e (%s), predictor and mask vectors %.2e\n",
                   m.loss, ref[0], rel, checked, worst, wname, head_worst);

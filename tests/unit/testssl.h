@@ -331,4 +331,43 @@ static inline void tssl_check_backbones(const ssl_config *sc) {
     }
 }
 
+/* A parity fixture with a student "p.*" and its teacher "teacher.*": the student made from the
+ * fixture's config with batch B = the rows of "x" (seed 1), the objective from sc (seed 3). */
+static inline void tssl_open_teacher_fixture(st_file *f, const char *fixture, const ssl_config *sc,
+                                             int *B, encoder **pe, ssl_objective **po) {
+    tu_fixture_open(f, fixture);
+    struct encoder_config cfg;
+    ecg_err err = {0};
+    if (checkpoint_config_of(f, &cfg, &err) != ECG_OK) fail_msg("config: %s", err.msg);
+    const st_tensor *xt = st_find(f, "x");
+    assert_non_null(xt);
+    *B = (int)xt->shape[0];
+    assert_int_equal(encoder_create(pe, &cfg, *B, 1, 0, &err), ECG_OK);
+    if (ssl_create(po, sc, *pe, 3, &err) != ECG_OK) fail_msg("ssl_create: %s", err.msg);
+    if (checkpoint_load_tensors(f, "p.", *pe, 1, &err) != ECG_OK) fail_msg("load: %s", err.msg);
+    tssl_load_teacher(*po, f);
+}
+
+/* Every gradient the fixture has ("g.<name>", with the tensor's size) against ps: returns how many;
+ * the worst nmse and its tensor, and the worst among the objective's own "ssl." tensors. */
+static inline int tssl_grad_parity(const st_file *f, param_set *ps, double *worst,
+                                   const char **wname, double *head_worst) {
+    int checked = 0;
+    *worst = 0, *head_worst = 0, *wname = "";
+    for (int i = 0; i < ps->n_views; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "g.%s", ps->views[i].name);
+        if (!st_find(f, name)) continue;
+        size_t cnt;
+        float *g = tu_fixture_f32(f, name, &cnt);
+        assert_int_equal(cnt, ps->views[i].count);
+        double err2 = tu_nmse(params_grad(ps, i), g, cnt);
+        if (!strncmp(ps->views[i].name, "ssl.", 4) && err2 > *head_worst) *head_worst = err2;
+        if (err2 > *worst) *worst = err2, *wname = ps->views[i].name;
+        checked++;
+        free(g);
+    }
+    return checked;
+}
+
 #endif
