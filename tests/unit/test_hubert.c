@@ -106,33 +106,8 @@ static void test_fd(void **state) {
     (void)state;
     fd_ctx c;
     small_setup(&c, ENC_BACKBONE_S4, 1000, 100); /* tau_s 0.5: smooth enough for float FD */
-    param_set *ps = encoder_params(c.e);
-    encoder_zero_grad(c.e);
-    double l0 = loss_of(&c);
-    float *g = malloc(ps->n_floats * sizeof *g);
-    assert_non_null(g);
-    memcpy(g, ps->grad, ps->n_floats * sizeof *g);
-    const char *names[] = {"ssl.hubert.head0.weight",
-                           "ssl.hubert.head1.bias",
-                           SSL_MASK_EMB,
-                           "backbone.layers.1.out.weight",
-                           "backbone.layers.0.s4.C",
-                           "backbone.layers.0.s4.log_dt",
-                           "stem.3.bn.weight"};
-    printf("HuBERT++ FD (loss %.5f, targets fixed by construction):", l0);
-    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-        int v = params_find(ps, names[k]);
-        assert_true(v >= 0);
-        /* Encoder parameters behind the stem's ReLUs (its convolutions) are left to the PyTorch
-         * parity: a float step there crosses ReLU kinks, which makes FD noise of a few 1e-2. */
-        const float eps = k < 2 ? 1e-3f : k == 5 ? 3e-3f : 1e-2f;
-        double e = tu_fd_check(loss_of, &c, params_data(ps, v), g + ps->views[v].offset,
-                               ps->views[v].count, 12, eps, 1e-3);
-        printf(" %s %.1e", names[k], e);
-        assert_true(e < 1e-2);
-    }
-    printf("\n");
-    free(g);
+    tssl_small_fd(loss_of, &c, "ssl.hubert.head0.weight", "ssl.hubert.head1.bias", "HuBERT++",
+                  ", targets fixed by construction");
     tssl_small_free(&c);
 }
 

@@ -8,6 +8,7 @@
 #include "core/model/checkpoint.h"
 #include "core/model/encoder.h"
 #include "core/model/encoder_impl.h" /* encoder_relu_signature: skip FD coordinates at kinks */
+#include "core/ssl/cluster.h" /* SSL_MASK_EMB */
 #include "core/ssl/objective.h"
 
 /* A fixture tensor's raw payload, failing the test unless it exists with dtype dt. */
@@ -368,6 +369,40 @@ static inline int tssl_grad_parity(const st_file *f, param_set *ps, double *wors
         free(g);
     }
     return checked;
+}
+
+/* Finite differences through the whole objective of c (loss: its training-step loss): tu_fd_check
+ * (12 coordinates, floor 1e-3) on the objective's head_w and head_b (eps 1e-3), the mask vector and
+ * four encoder tensors, each below 1e-2. Printed as "<what> FD (loss L<note>): name err ...". */
+static inline void tssl_small_fd(double (*loss)(void *ctx), tssl_small *c, const char *head_w,
+                                 const char *head_b, const char *what, const char *note) {
+    param_set *ps = encoder_params(c->e);
+    encoder_zero_grad(c->e);
+    double l0 = loss(c);
+    float *g = malloc(ps->n_floats * sizeof *g);
+    assert_non_null(g);
+    memcpy(g, ps->grad, ps->n_floats * sizeof *g);
+    const char *names[] = {head_w,
+                           head_b,
+                           SSL_MASK_EMB,
+                           "backbone.layers.1.out.weight",
+                           "backbone.layers.0.s4.C",
+                           "backbone.layers.0.s4.log_dt",
+                           "stem.3.bn.weight"};
+    printf("%s FD (loss %.5f%s):", what, l0, note);
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        int v = params_find(ps, names[k]);
+        assert_true(v >= 0);
+        /* Encoder parameters behind the stem's ReLUs (its convolutions) are left to the PyTorch
+         * parity: a float step there crosses ReLU kinks, which makes FD noise of a few 1e-2. */
+        const float eps = k < 2 ? 1e-3f : k == 5 ? 3e-3f : 1e-2f;
+        double e = tu_fd_check(loss, c, params_data(ps, v), g + ps->views[v].offset,
+                               ps->views[v].count, 12, eps, 1e-3);
+        printf(" %s %.1e", names[k], e);
+        assert_true(e < 1e-2);
+    }
+    printf("\n");
+    free(g);
 }
 
 #endif
