@@ -8,7 +8,7 @@
 #include "core/model/checkpoint.h"
 #include "core/model/encoder.h"
 #include "core/model/encoder_impl.h" /* encoder_relu_signature: skip FD coordinates at kinks */
-#include "core/ssl/cluster.h" /* SSL_MASK_EMB */
+#include "core/ssl/cluster.h"        /* SSL_MASK_EMB */
 #include "core/ssl/objective.h"
 
 /* A fixture tensor's raw payload, failing the test unless it exists with dtype dt. */
@@ -403,6 +403,22 @@ static inline void tssl_small_fd(double (*loss)(void *ctx), tssl_small *c, const
     }
     printf("\n");
     free(g);
+}
+
+/* Each of the count named state tensors of st (n of them) against the fixture's
+ * "s_after.<name>": nmse below 1e-10 (printed with the names padded to width). */
+static inline void tssl_check_state_after(const st_file *f, ssl_state_tensor *st, int n,
+                                          const char *const *names, int count, int width) {
+    for (int i = 0; i < count; i++) {
+        ssl_state_tensor *t = tssl_find_state(st, n, names[i]);
+        char rn[128];
+        snprintf(rn, sizeof rn, "s_after.%s", names[i]);
+        float *ref = tu_fixture_f32(f, rn, NULL);
+        double e2 = tu_nmse(t->data, ref, t->count);
+        printf("  after the update: %-*s nmse %.2e\n", width, names[i], e2);
+        assert_true(e2 < 1e-10);
+        free(ref);
+    }
 }
 
 #endif
