@@ -103,18 +103,11 @@ static void http_do(http_answer *a, int port, const char *method, const char *pa
 }
 
 static json_t *answer_json(const http_answer *a) {
-    json_error_t e;
-    json_t *j = json_loads(a->body, 0, &e);
-    if (!j) fail_msg("not JSON (%s):\n%s", e.text, a->raw);
-    return j;
+    return ts_answer_json(a->raw, a->body);
 }
 
 static void expect_error(const http_answer *a, int status, const char *code) {
-    if (a->status != status) fail_msg("want %d %s, got:\n%s", status, code, a->raw);
-    json_t *j = answer_json(a);
-    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    if (!c || strcmp(c, code) != 0) fail_msg("want code %s:\n%s", code, a->raw);
-    json_decref(j);
+    ts_expect_error(a->status, a->raw, a->body, status, code);
 }
 
 static int setup(void **state) {

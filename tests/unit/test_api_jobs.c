@@ -115,18 +115,11 @@ static void http_do(const char *method, const char *path, const char *key, const
 }
 
 static json_t *answer_json(void) {
-    json_error_t e;
-    json_t *j = json_loads(A.body, 0, &e);
-    if (!j) fail_msg("not JSON (%s):\n%s", e.text, A.raw);
-    return j;
+    return ts_answer_json(A.raw, A.body);
 }
 
 static void expect_error(int status, const char *code) {
-    if (A.status != status) fail_msg("want %d %s, got:\n%s", status, code, A.raw);
-    json_t *j = answer_json();
-    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
-    if (!c || strcmp(c, code) != 0) fail_msg("want code %s:\n%s", code, A.raw);
-    json_decref(j);
+    ts_expect_error(A.status, A.raw, A.body, status, code);
 }
 
 /* POST /v1/jobs with a train key; returns the new id (201 required). */

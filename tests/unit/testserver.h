@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 static inline long long ts_now_ms(void) {
     struct timespec ts;
@@ -282,6 +283,24 @@ static inline int ts_parse_answer(const char *raw, const char **body) {
     const char *b = strstr(raw, "\r\n\r\n");
     *body = b ? b + 4 : "";
     return status;
+}
+
+/* An answer's body as JSON (a new reference); fails the test, with the answer, when it is not. */
+static inline json_t *ts_answer_json(const char *raw, const char *body) {
+    json_error_t e;
+    json_t *j = json_loads(body, 0, &e);
+    if (!j) fail_msg("not JSON (%s):\n%s", e.text, raw);
+    return j;
+}
+
+/* The answer (status got, raw text, body) is status with {"error": {"code": code, ...}}. */
+static inline void ts_expect_error(int got, const char *raw, const char *body, int status,
+                                   const char *code) {
+    if (got != status) fail_msg("want %d %s, got:\n%s", status, code, raw);
+    json_t *j = ts_answer_json(raw, body);
+    const char *c = json_string_value(json_object_get(json_object_get(j, "error"), "code"));
+    if (!c || strcmp(c, code) != 0) fail_msg("want code %s:\n%s", code, raw);
+    json_decref(j);
 }
 
 #endif
