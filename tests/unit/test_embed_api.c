@@ -232,6 +232,18 @@ static json_t *cli_embed(const char *file, const char *pooling, const char *fs) 
 
 static server srv; /* shared by the tests after test_start */
 
+/* POST body to path on srv: the answer must be 200 (else the test fails naming what, with the
+ * answer); its JSON. */
+static json_t *embed_ok(const char *what, const char *path, const char *ctype, const char *body,
+                        size_t len) {
+    answer a;
+    request(&a, srv.port, "POST", path, ctype, body, len);
+    if (a.status != 200) fail_msg("%s: %.600s", what, a.raw);
+    json_t *j = answer_json(&a);
+    answer_free(&a);
+    return j;
+}
+
 static void test_start(void **state) {
     (void)state;
     make_key();
@@ -271,11 +283,8 @@ static void test_json_equals_cli(void **state) {
     double scale[] = {1.0, 1000.0};
     for (int u = 0; u < 2; u++) {
         char *body = ptbxl_json(units[u], scale[u]);
-        answer a;
-        request(&a, srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+        json_t *j = embed_ok("JSON embed", "/v1/embed", "application/json", body, strlen(body));
         free(body);
-        if (a.status != 200) fail_msg("JSON embed: %.600s", a.raw);
-        json_t *j = answer_json(&a);
         assert_int_equal(json_integer_value(json_object_get(j, "dim")), 64);
         assert_int_equal(json_integer_value(json_object_get(j, "windows")), 4); /* 10 s */
         assert_int_equal(json_array_size(json_object_get(j, "leads_present")), 12);
@@ -284,7 +293,6 @@ static void test_json_equals_cli(void **state) {
         /* uV goes through a float round trip of x1000: same within float precision */
         assert_same_embedding(j, cli);
         json_decref(j);
-        answer_free(&a);
     }
     json_decref(cli);
 }
@@ -330,16 +338,12 @@ static void test_wfdb_upload_equals_cli(void **state) {
     const char *files[] = {hea, dat};
     size_t len;
     char *body = multipart(files, 2, &len, "xYzBoUnDaRy42");
-    answer a;
-    request(&a, srv.port, "POST", "/v1/embed?pooling=windows",
-            "multipart/form-data; boundary=xYzBoUnDaRy42", body, len);
-    if (a.status != 200) fail_msg("WFDB upload: %.600s", a.raw);
-    json_t *j = answer_json(&a);
+    json_t *j = embed_ok("WFDB upload", "/v1/embed?pooling=windows",
+                         "multipart/form-data; boundary=xYzBoUnDaRy42", body, len);
     assert_int_equal(json_integer_value(json_object_get(j, "windows")), 4);
     assert_int_equal(json_array_size(json_object_get(j, "embedding")), 4);
     assert_same_embedding(j, cli);
     json_decref(j);
-    answer_free(&a);
     json_decref(cli);
 
     /* The same record truncated: its .dat is half missing -> 422, and a lone .dat -> 400. */
@@ -353,6 +357,7 @@ static void test_wfdb_upload_equals_cli(void **state) {
     const char *tfiles[] = {hea, trunc};
     free(body);
     body = multipart(tfiles, 2, &len, "bb");
+    answer a;
     request(&a, srv.port, "POST", "/v1/embed", "multipart/form-data; boundary=bb", body, len);
     assert_error(&a, 422, "invalid_file");
     answer_free(&a);
@@ -390,24 +395,17 @@ static void test_csv_upload_equals_cli(void **state) {
     json_t *cli = cli_embed(csv, NULL, NULL);
     size_t len;
     char *body = ts_slurp(csv, &len);
-    answer a;
-    request(&a, srv.port, "POST", "/v1/embed", "text/csv", body, len);
-    if (a.status != 200) fail_msg("CSV upload: %.600s", a.raw);
-    json_t *j = answer_json(&a);
+    json_t *j = embed_ok("CSV upload", "/v1/embed", "text/csv", body, len);
     assert_same_embedding(j, cli);
     json_decref(j);
-    answer_free(&a);
     /* The same as a multipart part named .csv, with the format named in the query. */
     const char *files[] = {csv};
     free(body);
     body = multipart(files, 1, &len, "q");
-    request(&a, srv.port, "POST", "/v1/embed?format=csv", "multipart/form-data; boundary=q", body,
-            len);
-    if (a.status != 200) fail_msg("CSV multipart: %.600s", a.raw);
-    j = answer_json(&a);
+    j = embed_ok("CSV multipart", "/v1/embed?format=csv", "multipart/form-data; boundary=q", body,
+                 len);
     assert_same_embedding(j, cli);
     json_decref(j);
-    answer_free(&a);
     free(body);
     json_decref(cli);
 }
@@ -442,14 +440,10 @@ static void test_npy_upload_equals_cli(void **state) {
     json_t *cli = cli_embed(npy, NULL, "100");
     size_t len;
     char *body = ts_slurp(npy, &len);
-    answer a;
-    request(&a, srv.port, "POST", "/v1/embed?fs=100", "application/x-npy", body, len);
-    if (a.status != 200) fail_msg("npy upload: %.600s", a.raw);
-    json_t *j = answer_json(&a);
+    json_t *j = embed_ok("npy upload", "/v1/embed?fs=100", "application/x-npy", body, len);
     assert_int_equal(json_array_size(json_object_get(j, "leads_present")), 12);
     assert_same_embedding(j, cli);
     json_decref(j);
-    answer_free(&a);
     free(body);
     json_decref(cli);
 }
