@@ -3,6 +3,8 @@
  */
 #include "server/cli_pretrain.h"
 
+#include "server/cli_common.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -52,29 +54,6 @@ static int parse_i64(const char *s, int64_t lo, int64_t *out) {
     if (errno || end == s || *end || v < lo) return 0;
     *out = v;
     return 1;
-}
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (s[0] == '-') return 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) return 0;
-    *out = v;
-    return 1;
-}
-
-/* --name VALUE or --name=VALUE; returns the value or NULL (and advances *i). */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 /* ---- progress ---- */
@@ -159,31 +138,31 @@ int cli_pretrain(int argc, char **argv) {
             resume = 1;
         else if (!strcmp(argv[i], "--quiet"))
             quiet = 1;
-        else if ((v = opt_value(argc, argv, &i, "--config", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--config", &bad)))
             config = v;
-        else if ((v = opt_value(argc, argv, &i, "--dataset", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--dataset", &bad)))
             dataset = v;
-        else if ((v = opt_value(argc, argv, &i, "--out", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--out", &bad)))
             out = v;
-        else if ((v = opt_value(argc, argv, &i, "--model", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--model", &bad)))
             model = v;
-        else if ((v = opt_value(argc, argv, &i, "--subset", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--subset", &bad)))
             s_subset = v;
-        else if ((v = opt_value(argc, argv, &i, "--val-every", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--val-every", &bad)))
             s_vevery = v;
-        else if ((v = opt_value(argc, argv, &i, "--val", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--val", &bad)))
             s_val = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--seed", &bad)))
             s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--threads", &bad)))
             s_threads = v;
-        else if ((v = opt_value(argc, argv, &i, "--epochs", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--epochs", &bad)))
             s_epochs = v;
-        else if ((v = opt_value(argc, argv, &i, "--batch", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--batch", &bad)))
             s_batch = v;
-        else if ((v = opt_value(argc, argv, &i, "--lr", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--lr", &bad)))
             s_lr = v;
-        else if ((v = opt_value(argc, argv, &i, "--checkpoint-every", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--checkpoint-every", &bad)))
             s_cevery = v;
         else {
             fprintf(stderr, "ecgfm pretrain: %s option %s\nrun `ecgfm help` for the options\n",
@@ -238,7 +217,7 @@ int cli_pretrain(int argc, char **argv) {
         else
             *(int64_t *)ints[k].dst = v64;
     }
-    if (s_seed && !parse_u64(s_seed, &cfg.seed)) {
+    if (s_seed && !cli_parse_u64(s_seed, &cfg.seed)) {
         fprintf(stderr, "ecgfm pretrain: --seed must be a non-negative integer\n");
         return EXIT_USAGE;
     }
@@ -306,13 +285,13 @@ int cli_synth(int argc, char **argv) {
             cli_pretrain_usage(stdout);
             return EXIT_OK;
         }
-        if ((v = opt_value(argc, argv, &i, "--out", &bad)))
+        if ((v = cli_opt_value(argc, argv, &i, "--out", &bad)))
             out = v;
-        else if ((v = opt_value(argc, argv, &i, "--n", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--n", &bad)))
             s_n = v;
-        else if ((v = opt_value(argc, argv, &i, "--seed", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--seed", &bad)))
             s_seed = v;
-        else if ((v = opt_value(argc, argv, &i, "--seconds", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--seconds", &bad)))
             s_sec = v;
         else {
             fprintf(stderr, "ecgfm synth: %s option %s\n", bad ? "missing value for" : "unknown",
@@ -331,7 +310,7 @@ int cli_synth(int argc, char **argv) {
     }
     synth_config sc;
     synth_config_default(&sc);
-    if (s_seed && !parse_u64(s_seed, &sc.seed)) {
+    if (s_seed && !cli_parse_u64(s_seed, &sc.seed)) {
         fprintf(stderr, "ecgfm synth: --seed must be a non-negative integer\n");
         return EXIT_USAGE;
     }

@@ -2,6 +2,8 @@
  * current pretraining run with its state saved; rerun to resume), write every output file. */
 #include "server/cli_study.h"
 
+#include "server/cli_common.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -28,18 +30,6 @@ void cli_study_usage(FILE *out) {
             "  Writes table.csv, table.json, fit.json, scaling.svg, scaling_knn.svg, loss.svg,\n"
             "  README.md (and scaling_finetune.svg when the config fine-tunes). Finished runs\n"
             "  are kept: rerun the same command to resume.\n");
-}
-
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *bad) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return NULL;
-    if (argv[*i][n] == '=') return argv[*i] + n + 1;
-    if (argv[*i][n] != 0) return NULL;
-    if (*i + 1 >= argc) {
-        *bad = 1;
-        return NULL;
-    }
-    return argv[++*i];
 }
 
 static atomic_int g_cancel;
@@ -72,13 +62,13 @@ int cli_study(int argc, char **argv) {
         }
         if (!strcmp(argv[i], "--quiet"))
             quiet = 1;
-        else if ((v = opt_value(argc, argv, &i, "--config", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--config", &bad)))
             config = v;
-        else if ((v = opt_value(argc, argv, &i, "--out", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--out", &bad)))
             out = v;
-        else if ((v = opt_value(argc, argv, &i, "--dataset", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--dataset", &bad)))
             dataset = v;
-        else if ((v = opt_value(argc, argv, &i, "--threads", &bad)))
+        else if ((v = cli_opt_value(argc, argv, &i, "--threads", &bad)))
             s_threads = v;
         else {
             fprintf(stderr, "ecgfm study: %s option %s\nrun `ecgfm help` for the options\n",
