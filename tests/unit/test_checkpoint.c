@@ -30,20 +30,6 @@ static void path_of(char *out, size_t n, const char *name) {
     snprintf(out, n, "%s/%s", tmpdir, name);
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static encoder *make(enc_backbone bb, int B, uint64_t seed) {
     struct encoder_config cfg;
     encoder_config_small(&cfg, bb);
@@ -86,7 +72,7 @@ static void test_roundtrip(void **state) {
     assert_int_equal(encoder_bn_batches(b), 3);
     assert_int_equal(checkpoint_save(p2, b, extra, 1, &err), ECG_OK);
     size_t n1, n2;
-    uint8_t *f1 = slurp(p1, &n1), *f2 = slurp(p2, &n2);
+    uint8_t *f1 = tu_slurp(p1, &n1), *f2 = tu_slurp(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(f1, f2, n1);
     free(f1), free(f2);
@@ -355,7 +341,7 @@ static void test_train_state_and_resume(void **state) {
     encoder_free(c);
     /* corruption: one flipped byte, truncation, a foreign file, a future version */
     size_t n;
-    uint8_t *bytes = slurp(ts_path, &n);
+    uint8_t *bytes = tu_slurp(ts_path, &n);
     char bad[300];
     path_of(bad, sizeof bad, "bad.state");
     struct {

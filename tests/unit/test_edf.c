@@ -30,25 +30,6 @@ static int teardown(void **state) {
     return system(cmd);
 }
 
-static void data_path(char *buf, size_t cap, const char *rel) {
-    const char *d = getenv("ECGFM_TEST_DATA");
-    snprintf(buf, cap, "%s/ecg/%s", d ? d : "tests/data", rel);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void put(const char *name, const void *data, size_t len) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
@@ -164,8 +145,8 @@ static const sig twelve[] = {
 static void test_generator(void **state) {
     (void)state;
     char path[1024], wpath[1024];
-    data_path(path, sizeof path, "edf/test_generator_2.edf");
-    data_path(wpath, sizeof wpath, "edf/test_generator_2");
+    tu_data_path(path, sizeof path, "edf/test_generator_2.edf");
+    tu_data_path(wpath, sizeof wpath, "edf/test_generator_2");
     ecg_record r, w;
     ecg_err err = {0};
     edf_options opt = {0, 1};
@@ -208,7 +189,7 @@ static void test_generator(void **state) {
 
     /* From memory: the same record. */
     size_t len;
-    uint8_t *bytes = slurp(path, &len);
+    uint8_t *bytes = tu_slurp(path, &len);
     ecg_record m;
     if (edf_read_record_mem(&m, "upload.edf", bytes, len, NULL, &err)) fail_msg("%s", err.msg);
     assert_string_equal(m.record_name, "upload");
@@ -223,7 +204,7 @@ static void test_generator(void **state) {
 static void test_annotation_file(void **state) {
     (void)state;
     char path[1024];
-    data_path(path, sizeof path, "edf/test_edfann.edf");
+    tu_data_path(path, sizeof path, "edf/test_edfann.edf");
     ecg_record r;
     ecg_err err = {0};
     edf_options opt = {0, 1};
@@ -244,7 +225,7 @@ static void test_annotation_file(void **state) {
     assert_string_equal(a.items[2].text, "Lights off@@EEG F4-A1");
     edf_annotations_free(&a);
 
-    data_path(path, sizeof path, "edf/test_generator_2.edf");
+    tu_data_path(path, sizeof path, "edf/test_generator_2.edf");
     if (edf_read_annotations(&a, path, &err)) fail_msg("%s", err.msg);
     assert_int_equal(a.n, 2);
     assert_string_equal(a.items[1].text, "REC STOP");
@@ -410,10 +391,10 @@ static void test_import_tree(void **state) {
     put("tree/site1/a.EDF", b, len);
     put("tree/broken.edf", b, 300);
     free(b);
-    data_path(src, sizeof src, "edf/test_edfann.edf");
+    tu_data_path(src, sizeof src, "edf/test_edfann.edf");
     snprintf(cmd, sizeof cmd, "cp %s %s/tree/ann.edf", src, tmpdir);
     assert_int_equal(system(cmd), 0);
-    data_path(src, sizeof src, "edf/test_generator_2.edf");
+    tu_data_path(src, sizeof src, "edf/test_generator_2.edf");
     snprintf(cmd, sizeof cmd, "cp %s %s/tree/site1/gen.edf && touch %s/tree/notes.txt", src, tmpdir,
              tmpdir);
     assert_int_equal(system(cmd), 0);

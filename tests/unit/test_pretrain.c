@@ -63,23 +63,9 @@ static void tiny_config(pretrain_config *c, ssl_kind kind) {
     c->seed = 5;
 }
 
-static char *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)len + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return p;
-}
-
 static int same_file(const char *a, const char *b) {
     size_t na, nb;
-    char *pa = slurp(a, &na), *pb = slurp(b, &nb);
+    char *pa = (char *)tu_slurp(a, &na), *pb = (char *)tu_slurp(b, &nb);
     int same = na == nb && memcmp(pa, pb, na) == 0;
     free(pa);
     free(pb);

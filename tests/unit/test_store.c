@@ -16,11 +16,6 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static void data_path(char *buf, size_t cap, const char *rel) {
-    const char *d = getenv("ECGFM_TEST_DATA");
-    snprintf(buf, cap, "%s/ecg/%s", d ? d : "tests/data", rel);
-}
-
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb;
     (void)flag;
@@ -45,20 +40,6 @@ static void sub_path(char *buf, size_t cap, const char *dir, const char *name) {
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long sz = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *b = malloc(sz > 0 ? (size_t)sz : 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)sz, fp), (size_t)sz);
-    fclose(fp);
-    *n = (size_t)sz;
-    return b;
-}
-
 static void spit(const char *path, const void *b, size_t n) {
     FILE *fp = fopen(path, "wb");
     assert_non_null(fp);
@@ -68,7 +49,7 @@ static void spit(const char *path, const void *b, size_t n) {
 
 static void copy_file(const char *from, const char *to) {
     size_t n;
-    uint8_t *b = slurp(from, &n);
+    uint8_t *b = tu_slurp(from, &n);
     spit(to, b, n);
     free(b);
 }
@@ -162,7 +143,7 @@ static void test_round_trip_real(void **state) {
     assert_int_equal(store_writer_set_label_name(w, 0, "index", &err), ECG_OK);
     for (int i = 0; i < N_REAL; i++) {
         char path[4096];
-        data_path(path, sizeof path, REAL[i].rel);
+        tu_data_path(path, sizeof path, REAL[i].rel);
         ecg_record r;
         assert_int_equal(wfdb_read_record(&r, path, NULL, &err), ECG_OK);
         int32_t labels[STORE_N_LABELS] = {i, -1, 100 + i, -7};
@@ -179,7 +160,7 @@ static void test_round_trip_real(void **state) {
     double worst_ratio = 0, worst_exact = 0;
     for (int i = 0; i < N_REAL; i++) {
         char path[4096];
-        data_path(path, sizeof path, REAL[i].rel);
+        tu_data_path(path, sizeof path, REAL[i].rel);
         ecg_record r;
         assert_int_equal(wfdb_read_record(&r, path, NULL, &err), ECG_OK);
         int mask[ECG_N_LEADS];
@@ -516,7 +497,7 @@ static void test_crash_safety(void **state) {
     sub_path(manifest, sizeof manifest, dir, STORE_MANIFEST);
     sub_path(shard0, sizeof shard0, dir, "shard-000000.ecgs");
     size_t mlen;
-    uint8_t *before = slurp(manifest, &mlen);
+    uint8_t *before = tu_slurp(manifest, &mlen);
 
     /* A writer process dies in the middle of a shard: its temp file stays behind. */
     pid_t pid = fork();
@@ -548,7 +529,7 @@ static void test_crash_safety(void **state) {
     assert_int_equal(store_shard_total(ds), 1);
     store_close(ds);
     size_t mlen2;
-    uint8_t *after = slurp(manifest, &mlen2);
+    uint8_t *after = tu_slurp(manifest, &mlen2);
     assert_int_equal(mlen, mlen2);
     assert_memory_equal(before, after, mlen);
     free(after);
@@ -600,7 +581,7 @@ static uint8_t *small_shard(size_t *n, char **dir_out) {
     char path[4096];
     sub_path(path, sizeof path, dir, "shard-000000.ecgs");
     *dir_out = dir;
-    return slurp(path, n);
+    return tu_slurp(path, n);
 }
 
 static void fix_header_crc(uint8_t *b) {
@@ -771,7 +752,7 @@ static void test_corrupted_shards(void **state) {
     char mpath[4096];
     sub_path(mpath, sizeof mpath, dir, STORE_MANIFEST);
     size_t ml;
-    uint8_t *m = slurp(mpath, &ml), *m2 = malloc(ml + 64);
+    uint8_t *m = tu_slurp(mpath, &ml), *m2 = malloc(ml + 64);
     memcpy(m2, m, ml);
     m2[3] ^= 1;
     spit(mpath, m2, ml);
@@ -846,7 +827,7 @@ static char *make_tree(void) {
     for (int i = 0; i < 7; i++) {
         snprintf(dst, sizeof dst, "%s/%s", root, dirs[i]);
         assert_int_equal(mkdir(dst, 0755), 0);
-        data_path(src, sizeof src, dirs[i]);
+        tu_data_path(src, sizeof src, dirs[i]);
         DIR *d = opendir(src);
         if (!d) continue;
         struct dirent *e;
@@ -860,12 +841,12 @@ static char *make_tree(void) {
         closedir(d);
     }
     /* multi/ms: two 5000-sample segments, both LUDB record 1's data under other header names. */
-    data_path(src, sizeof src, "ludb/1.dat");
+    tu_data_path(src, sizeof src, "ludb/1.dat");
     snprintf(dst, sizeof dst, "%s/multi/1.dat", root);
     copy_file(src, dst);
     size_t hl;
-    data_path(src, sizeof src, "ludb/1.hea");
-    uint8_t *h = slurp(src, &hl);
+    tu_data_path(src, sizeof src, "ludb/1.hea");
+    uint8_t *h = tu_slurp(src, &hl);
     for (int s = 1; s <= 2; s++) {
         char seg[4096];
         snprintf(seg, sizeof seg, "%s/multi/ms_%d.hea", root, s);
@@ -981,7 +962,7 @@ static void test_import_tree(void **state) {
     sub_path(a, sizeof a, out1, "shard-000000.ecgs");
     sub_path(b, sizeof b, out2, "shard-000000.ecgs");
     size_t na, nb;
-    uint8_t *ba = slurp(a, &na), *bb = slurp(b, &nb);
+    uint8_t *ba = tu_slurp(a, &na), *bb = tu_slurp(b, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(ba, bb, na);
     free(ba);
@@ -1004,7 +985,7 @@ static void test_import_tree(void **state) {
 static void test_import_ptbxl_csv(void **state) {
     (void)state;
     char csv[4096], src[4096], dst[4096];
-    data_path(csv, sizeof csv, "ptbxl/ptbxl_database_rows.csv");
+    tu_data_path(csv, sizeof csv, "ptbxl/ptbxl_database_rows.csv");
     ecg_err err;
     store_labels *l;
     const char *cols[] = {"strat_fold", "sex", "age", "scp_codes"};
@@ -1030,7 +1011,7 @@ static void test_import_ptbxl_csv(void **state) {
     for (int i = 0; i < 2; i++) {
         char rel[64];
         snprintf(rel, sizeof rel, "ptbxl/00001_lr.%s", ext[i]);
-        data_path(src, sizeof src, rel);
+        tu_data_path(src, sizeof src, rel);
         snprintf(dst, sizeof dst, "%s/records100/00000/00001_lr.%s", root, ext[i]);
         copy_file(src, dst);
     }

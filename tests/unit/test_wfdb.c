@@ -30,30 +30,9 @@ static int teardown(void **state) {
     return system(cmd);
 }
 
-/* Test data lives in the repository (never in /work/shared): $ECGFM_TEST_DATA or tests/data. */
-static void data_path(char *buf, size_t cap, const char *rel) {
-    const char *d = getenv("ECGFM_TEST_DATA");
-    snprintf(buf, cap, "%s/ecg/%s", d ? d : "tests/data", rel);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = 0;
-    *len = (size_t)n;
-    return b;
-}
-
 static ecg_record read_ok(const char *rel, const wfdb_options *opt) {
     char path[1024];
-    data_path(path, sizeof path, rel);
+    tu_data_path(path, sizeof path, rel);
     ecg_record r;
     ecg_err err = {0};
     if (wfdb_read_record(&r, path, opt, &err) != ECG_OK) fail_msg("%s: %s", path, err.msg);
@@ -62,9 +41,9 @@ static ecg_record read_ok(const char *rel, const wfdb_options *opt) {
 
 static wfdb_header header_ok(const char *rel) {
     char path[1024];
-    data_path(path, sizeof path, rel);
+    tu_data_path(path, sizeof path, rel);
     size_t len;
-    uint8_t *text = slurp(path, &len);
+    uint8_t *text = tu_slurp(path, &len);
     wfdb_header h;
     ecg_err err = {0};
     if (wfdb_header_parse(&h, (const char *)text, len, rel, &err) != ECG_OK)
@@ -198,10 +177,10 @@ static void test_mitdb_100_crlf_variant(void **state) {
 
     /* Decoded through the in-memory source, the variant gives the canonical record. */
     char hp[1024], dp[1024];
-    data_path(hp, sizeof hp, "mitdb/100.hea.wfdb-python-test-variant");
-    data_path(dp, sizeof dp, "mitdb/100.dat");
+    tu_data_path(hp, sizeof hp, "mitdb/100.hea.wfdb-python-test-variant");
+    tu_data_path(dp, sizeof dp, "mitdb/100.dat");
     size_t hl, dl;
-    uint8_t *ht = slurp(hp, &hl), *dt = slurp(dp, &dl);
+    uint8_t *ht = tu_slurp(hp, &hl), *dt = tu_slurp(dp, &dl);
     wfdb_blob files[] = {{"100.hea", ht, hl}, {"100.dat", dt, dl}};
     ecg_record m, d = read_ok("mitdb/100", NULL);
     ecg_err err = {0};
@@ -254,10 +233,10 @@ static void test_ptbxl(void **state) {
 
     /* The same bytes from memory give the same record. */
     char hp[1024], dp[1024];
-    data_path(hp, sizeof hp, "ptbxl/00001_lr.hea");
-    data_path(dp, sizeof dp, "ptbxl/00001_lr.dat");
+    tu_data_path(hp, sizeof hp, "ptbxl/00001_lr.hea");
+    tu_data_path(dp, sizeof dp, "ptbxl/00001_lr.dat");
     size_t hl, dl;
-    uint8_t *ht = slurp(hp, &hl), *dt = slurp(dp, &dl);
+    uint8_t *ht = tu_slurp(hp, &hl), *dt = tu_slurp(dp, &dl);
     wfdb_blob files[] = {{"00001_lr.dat", dt, dl}, {"00001_lr.hea", ht, hl}};
     ecg_record m;
     ecg_err err = {0};
@@ -878,12 +857,12 @@ static void test_bad_files(void **state) {
     /* A record within the format but past the configured sample limit. */
     wfdb_options small = {1000, 0, WFDB_FRAMES_UPSAMPLE};
     char path[1024];
-    data_path(path, sizeof path, "mitdb/100");
+    tu_data_path(path, sizeof path, "mitdb/100");
     assert_int_equal(wfdb_read_record(&r, path, &small, &err), ECG_EINVAL);
     assert_non_null(strstr(err.msg, "100.hea: 2 signals x 650000 samples (x1 per frame) is more "
                                     "than the 1000 samples allowed"));
     assert_null(r.signal);
-    data_path(path, sizeof path, "nonexistent/rec");
+    tu_data_path(path, sizeof path, "nonexistent/rec");
     assert_int_equal(wfdb_read_record(&r, path, NULL, &err), ECG_ENOTFOUND);
     assert_non_null(strstr(err.msg, "rec.hea"));
 }
@@ -893,7 +872,7 @@ static void test_bad_files(void **state) {
 static void test_annot_mitdb_100(void **state) {
     (void)state;
     char path[1024];
-    data_path(path, sizeof path, "mitdb/100.atr");
+    tu_data_path(path, sizeof path, "mitdb/100.atr");
     wfdb_annotations a;
     ecg_err err = {0};
     assert_int_equal(wfdb_annot_read(&a, path, &err), ECG_OK);
@@ -932,7 +911,7 @@ static void test_annot_ludb_cpsc(void **state) {
     wfdb_annotations a;
     ecg_err err = {0};
     /* LUDB per-lead delineation: wave onsets '(' and offsets ')' around p, N and t peaks. */
-    data_path(path, sizeof path, "ludb/1.ii");
+    tu_data_path(path, sizeof path, "ludb/1.ii");
     assert_int_equal(wfdb_annot_read(&a, path, &err), ECG_OK);
     assert_int_equal(a.n, 48);
     const char *sym[] = {"(", "N", ")", "(", "t", ")", "(", "p"};
@@ -953,7 +932,7 @@ static void test_annot_ludb_cpsc(void **state) {
     wfdb_annot_free(&a);
 
     /* CPSC 2021: "(AFIB" at 0, "(N" at the end, every beat with aux "None". */
-    data_path(path, sizeof path, "cpsc2021/data_8_4.atr");
+    tu_data_path(path, sizeof path, "cpsc2021/data_8_4.atr");
     assert_int_equal(wfdb_annot_read(&a, path, &err), ECG_OK);
     assert_int_equal(a.n, 53);
     assert_int_equal(a.items[0].sample, 0);
@@ -965,7 +944,7 @@ static void test_annot_ludb_cpsc(void **state) {
     assert_string_equal(a.items[52].aux, "(N");
     wfdb_annot_free(&a);
 
-    data_path(path, sizeof path, "ludb/nonexistent.i");
+    tu_data_path(path, sizeof path, "ludb/nonexistent.i");
     assert_int_equal(wfdb_annot_read(&a, path, &err), ECG_ENOTFOUND);
 }
 

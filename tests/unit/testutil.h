@@ -90,6 +90,28 @@ static inline double tu_fd_check(double (*loss)(void *ctx), void *ctx, float *x,
     return worst;
 }
 
+/* Test data lives in the repository (never in /work/shared): $ECGFM_TEST_DATA or tests/data. */
+static inline void tu_data_path(char *buf, size_t cap, const char *rel) {
+    const char *d = getenv("ECGFM_TEST_DATA");
+    snprintf(buf, cap, "%s/ecg/%s", d ? d : "tests/data", rel);
+}
+
+/* The whole file, malloc'd and NUL-terminated; *len its size. Fails the test when unreadable. */
+static inline uint8_t *tu_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(n > 0 ? (size_t)n + 1 : 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    b[n > 0 ? n : 0] = 0;
+    *len = (size_t)n;
+    return b;
+}
+
 /* Fixtures: $ECGFM_FIXTURES/<name>.safetensors, written by tests/parity/gen_all.py. */
 static inline void tu_fixture_open(st_file *f, const char *name) {
     const char *dir = getenv("ECGFM_FIXTURES");
