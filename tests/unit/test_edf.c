@@ -16,23 +16,9 @@
 #include "core/data/store.h"
 #include "core/data/wfdb.h"
 
-static char tmpdir[] = "/tmp/ecgfm_edf_XXXXXX";
-
-static int setup(void **state) {
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
-
 static void put(const char *name, const void *data, size_t len) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
@@ -242,7 +228,7 @@ static void test_twelve_leads(void **state) {
     uint8_t *b = make_edf(twelve, 13, 3, 0, &len);
     put("twelve.edf", b, len);
     char path[512];
-    snprintf(path, sizeof path, "%s/twelve.edf", tmpdir);
+    snprintf(path, sizeof path, "%s/twelve.edf", tu_tmpdir);
     ecg_record r;
     ecg_err err = {0};
     if (edf_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
@@ -355,7 +341,7 @@ static void test_bad_headers(void **state) {
         /* The same from a file. */
         put("bad.edf", b, blen);
         char path[512];
-        snprintf(path, sizeof path, "%s/bad.edf", tmpdir);
+        snprintf(path, sizeof path, "%s/bad.edf", tu_tmpdir);
         rc = edf_read_record(&r, path, NULL, &err);
         assert_int_equal(rc, m->code);
         assert_non_null(strstr(err.msg, "/bad.edf"));
@@ -368,7 +354,7 @@ static void test_bad_headers(void **state) {
     record_free(&r);
     free(good);
     char path[512];
-    snprintf(path, sizeof path, "%s/missing.edf", tmpdir);
+    snprintf(path, sizeof path, "%s/missing.edf", tu_tmpdir);
     assert_int_equal(edf_read_record(&r, path, NULL, &err), ECG_ENOTFOUND);
     /* No temp copies left behind by any of the above. */
     const char *tmp = getenv("TMPDIR");
@@ -382,8 +368,8 @@ static void test_bad_headers(void **state) {
 static void test_import_tree(void **state) {
     (void)state;
     char root[512], sub[512], dst[512], src[1024], cmd[2048];
-    snprintf(root, sizeof root, "%s/tree", tmpdir);
-    snprintf(sub, sizeof sub, "%s/tree/site1", tmpdir);
+    snprintf(root, sizeof root, "%s/tree", tu_tmpdir);
+    snprintf(sub, sizeof sub, "%s/tree/site1", tu_tmpdir);
     assert_int_equal(mkdir(root, 0755), 0);
     assert_int_equal(mkdir(sub, 0755), 0);
     size_t len;
@@ -392,14 +378,14 @@ static void test_import_tree(void **state) {
     put("tree/broken.edf", b, 300);
     free(b);
     tu_data_path(src, sizeof src, "edf/test_edfann.edf");
-    snprintf(cmd, sizeof cmd, "cp %s %s/tree/ann.edf", src, tmpdir);
+    snprintf(cmd, sizeof cmd, "cp %s %s/tree/ann.edf", src, tu_tmpdir);
     assert_int_equal(system(cmd), 0);
     tu_data_path(src, sizeof src, "edf/test_generator_2.edf");
-    snprintf(cmd, sizeof cmd, "cp %s %s/tree/site1/gen.edf && touch %s/tree/notes.txt", src, tmpdir,
-             tmpdir);
+    snprintf(cmd, sizeof cmd, "cp %s %s/tree/site1/gen.edf && touch %s/tree/notes.txt", src, tu_tmpdir,
+             tu_tmpdir);
     assert_int_equal(system(cmd), 0);
 
-    snprintf(dst, sizeof dst, "%s/store", tmpdir);
+    snprintf(dst, sizeof dst, "%s/store", tu_tmpdir);
     store_writer *w;
     ecg_err err = {0};
     if (store_writer_open(&w, dst, NULL, &err)) fail_msg("%s", err.msg);
@@ -439,5 +425,5 @@ int main(void) {
         cmocka_unit_test(test_twelve_leads), cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_import_tree),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

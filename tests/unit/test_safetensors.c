@@ -4,20 +4,6 @@
 
 #include <unistd.h>
 
-static char tmpdir[] = "/tmp/ecgfm_st_XXXXXX";
-
-static int setup(void **state) {
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
-
 static void test_round_trip(void **state) {
     (void)state;
     float w[6] = {1, 2, 3, 4, 5, 6};
@@ -28,7 +14,7 @@ static void test_round_trip(void **state) {
     };
     const char *meta[] = {"config.d_model", "64", "note", "a \"quoted\"\nline"};
     char path[512];
-    snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/rt.safetensors", tu_tmpdir);
     ecg_err err = {0};
     assert_int_equal(st_write_file(path, e, 2, meta, 2, &err), ECG_OK);
     st_file f;
@@ -149,7 +135,7 @@ static void test_hostile(void **state) {
 static void test_truncations(void **state) {
     (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
+    snprintf(path, sizeof path, "%s/rt.safetensors", tu_tmpdir);
     st_file whole;
     ecg_err err = {0};
     assert_int_equal(st_read_file(&whole, path, &err), ECG_OK);
@@ -169,5 +155,5 @@ int main(void) {
         cmocka_unit_test(test_hostile),
         cmocka_unit_test(test_truncations),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

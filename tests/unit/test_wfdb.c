@@ -16,20 +16,6 @@
 #include "core/data/record.h"
 #include "core/data/wfdb.h"
 
-static char tmpdir[] = "/tmp/ecgfm_wfdb_XXXXXX";
-
-static int setup(void **state) {
-    (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd);
-}
-
 static ecg_record read_ok(const char *rel, const wfdb_options *opt) {
     char path[1024];
     tu_data_path(path, sizeof path, rel);
@@ -74,7 +60,7 @@ static void check_first_samples(const ecg_record *r, const wfdb_header *h) {
 
 static void put(const char *name, const void *data, size_t len) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, name);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(data, 1, len, f), len);
@@ -87,7 +73,7 @@ static void put_text(const char *name, const char *text) {
 
 static ecg_code read_tmp(ecg_record *r, const char *rec, const wfdb_options *opt, ecg_err *err) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, rec);
+    snprintf(path, sizeof path, "%s/%s", tu_tmpdir, rec);
     return wfdb_read_record(r, path, opt, err);
 }
 
@@ -827,12 +813,12 @@ static void test_bad_files(void **state) {
     }
     /* A FIFO or a directory where the signal file should be: refused, and never waited on. */
     char fifo[512];
-    snprintf(fifo, sizeof fifo, "%s/fifo.dat", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.dat", tu_tmpdir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     put_text("bad.hea", "bad 1 100 10\nfifo.dat 16 200\n");
     assert_int_equal(read_tmp(&r, "bad", NULL, &err), ECG_EIO);
     assert_non_null(strstr(err.msg, "fifo.dat: not a regular file"));
-    snprintf(fifo, sizeof fifo, "%s/dir.dat", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/dir.dat", tu_tmpdir);
     assert_int_equal(mkdir(fifo, 0700), 0);
     put_text("bad.hea", "bad 1 100 10\ndir.dat 16 200\n");
     assert_int_equal(read_tmp(&r, "bad", NULL, &err), ECG_EIO);
@@ -1056,5 +1042,5 @@ int main(void) {
         cmocka_unit_test(test_annot_ludb_cpsc),
         cmocka_unit_test(test_annot_crafted),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
 }

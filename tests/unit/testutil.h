@@ -90,6 +90,22 @@ static inline double tu_fd_check(double (*loss)(void *ctx), void *ctx, float *x,
     return worst;
 }
 
+/* A fresh temporary directory for a test group, removed with everything in it afterwards:
+ * cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown). */
+static char tu_tmpdir[] = "/tmp/ecgfm_test_XXXXXX";
+
+static inline int tu_tmpdir_setup(void **state) {
+    (void)state;
+    return mkdtemp(tu_tmpdir) ? 0 : -1;
+}
+
+static inline int tu_tmpdir_teardown(void **state) {
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tu_tmpdir);
+    return system(cmd);
+}
+
 /* Test data lives in the repository (never in /work/shared): $ECGFM_TEST_DATA or tests/data. */
 static inline void tu_data_path(char *buf, size_t cap, const char *rel) {
     const char *d = getenv("ECGFM_TEST_DATA");
