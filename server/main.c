@@ -11,6 +11,7 @@
 
 #include "server/cli_embed.h"
 #include "server/cli_finetune.h"
+#include "server/cli_import.h"
 #include "server/cli_keys.h"
 #include "server/cli_pretrain.h"
 #include "server/cli_study.h"
@@ -30,6 +31,7 @@ static void print_usage(FILE *out) {
                  "  serve     run the HTTP service until SIGINT or SIGTERM\n"
                  "  pretrain  self-supervised pretraining from a dataset store (see below)\n"
                  "  synth     write a synthetic 12-lead ECG dataset into the store\n"
+                 "  import    append WFDB/EDF trees and CODE-15%% HDF5 files to a store dataset\n"
                  "  keys      create, list and revoke API keys (see below)\n"
                  "  migrate   apply the database schema migrations and exit\n"
                  "  embed     embed ECG files with a checkpoint, as POST /v1/embed does\n"
@@ -51,6 +53,7 @@ static void print_usage(FILE *out) {
     fprintf(out, "\n");
     cli_embed_usage(out);
     cli_pretrain_usage(out);
+    cli_import_usage(out);
     cli_transfer_usage(out);
     cli_study_usage(out);
     cli_finetune_usage(out);
@@ -94,6 +97,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "embed") == 0) return cli_embed(argc - 2, argv + 2);
     if (strcmp(cmd, "pretrain") == 0) return cli_pretrain(argc - 2, argv + 2);
     if (strcmp(cmd, "synth") == 0) return cli_synth(argc - 2, argv + 2);
+    if (strcmp(cmd, "import") == 0) return cli_import(argc - 2, argv + 2);
     if (strcmp(cmd, "keys") == 0) return cli_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "migrate") == 0) return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "transfer") == 0) return cli_transfer(argc - 2, argv + 2);

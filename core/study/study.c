@@ -188,6 +188,7 @@ static int run_record_read(const char *path, study_run *r, const char *ctext) {
 
 typedef struct {
     task_split train, test;
+    map_opts map; /* cfg->map, with channels MULTI for a multichannel task */
 } study_task_data;
 
 static double accuracy(const int *pred, const int *truth, int n) {
@@ -213,8 +214,8 @@ static ecg_code transfer_one(const study_config *cfg, encoder *e, const study_ta
         rc = err_set(err, ECG_ENOMEM, "study: out of memory for embeddings");
         goto done;
     }
-    if ((rc = transfer_embed_split(e, &cfg->map, &td->train, xtr, NULL, err)) ||
-        (rc = transfer_embed_split(e, &cfg->map, &td->test, xte, NULL, err)))
+    if ((rc = transfer_embed_split(e, &td->map, &td->train, xtr, NULL, err)) ||
+        (rc = transfer_embed_split(e, &td->map, &td->test, xte, NULL, err)))
         goto done;
     static const probe_kind kinds[STUDY_N_CLASSIFIERS] = {PROBE_LOGREG, PROBE_KNN};
     for (int c = 0; c < STUDY_N_CLASSIFIERS && !rc; c++) {
@@ -253,8 +254,8 @@ static ecg_code trainable_encoder(const study_config *cfg, int o, const char *ck
 
 /* Everything the cached numbers depend on besides the encoder; a cache with another key is
  * recomputed. */
-static void eval_key(const study_config *cfg, int t, const char *ctext, char *buf, size_t n) {
-    const map_opts *m = &cfg->map;
+static void eval_key(const study_config *cfg, const map_opts *m, int t, const char *ctext,
+                     char *buf, size_t n) {
     const ft_opts *f = &cfg->ft;
     snprintf(buf, n,
              "map %d %d %.17g %d %d %d probe_seed %" PRIu64 " finetune %d %d %d %d %.9g %.9g %d "
@@ -266,13 +267,13 @@ static void eval_key(const study_config *cfg, int t, const char *ctext, char *bu
 }
 
 /* 1 when dir holds a complete evaluation of task t under the current key (run filled). */
-static int eval_cache_read(const study_config *cfg, const char *dir, int t, const char *ctext,
-                           int n, int d, study_run *run) {
+static int eval_cache_read(const study_config *cfg, const map_opts *m, const char *dir, int t,
+                           const char *ctext, int n, int d, study_run *run) {
     char path[1200], line[3 * STUDY_CONFIG_TEXT], key[2 * STUDY_CONFIG_TEXT];
     snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    eval_key(cfg, t, ctext, key, sizeof key);
+    eval_key(cfg, m, t, ctext, key, sizeof key);
     double acc[STUDY_MAX_METHODS];
     int ok = fgets(line, sizeof line, f) && !strcmp(line, "ecgfm-study-eval 1\n") &&
              fgets(line, sizeof line, f) && !strncmp(line, "key ", 4) &&
@@ -300,8 +301,9 @@ static int eval_cache_read(const study_config *cfg, const char *dir, int t, cons
 }
 
 /* The embeddings first, then the text file that makes the pair valid. */
-static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t, const char *ctext,
-                                 int n, int d, const study_run *run, ecg_err *err) {
+static ecg_code eval_cache_write(const study_config *cfg, const map_opts *m, const char *dir, int t,
+                                 const char *ctext, int n, int d, const study_run *run,
+                                 ecg_err *err) {
     char path[1200], key[2 * STUDY_CONFIG_TEXT];
     atomic_file a;
     snprintf(path, sizeof path, "%s/emb-%s.f32", dir, cfg->tasks[t].name);
@@ -314,7 +316,7 @@ static ecg_code eval_cache_write(const study_config *cfg, const char *dir, int t
     if ((rc = atomic_commit(&a, err))) return rc;
     snprintf(path, sizeof path, "%s/eval-%s.txt", dir, cfg->tasks[t].name);
     if ((rc = atomic_open(&a, path, err))) return rc;
-    eval_key(cfg, t, ctext, key, sizeof key);
+    eval_key(cfg, m, t, ctext, key, sizeof key);
     fprintf(a.fp, "ecgfm-study-eval 1\nkey %s\nn %d d %d acc %.17g %.17g %.17g\n", key, n, d,
             run->acc[t][0], run->acc[t][1], run->acc[t][2]);
     if (ferror(a.fp)) {
@@ -334,10 +336,10 @@ static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const c
     ecg_code rc = ECG_OK;
     int d = r->d_model[o];
     ft_opts fo = cfg->ft;
-    fo.map = cfg->map;
     for (int t = 0; t < cfg->n_tasks && !rc; t++) {
         int n = td[t].test.n_series;
-        if (eval_cache_read(cfg, cache_dir, t, ctext, n, d, run)) {
+        fo.map = td[t].map;
+        if (eval_cache_read(cfg, &td[t].map, cache_dir, t, ctext, n, d, run)) {
             r->n_eval_cached++;
             continue;
         }
@@ -356,7 +358,7 @@ static ecg_code transfer_all(const study_config *cfg, encoder *e, int o, const c
             encoder_free(fe);
             r->seconds_finetune += now_s() - t0;
         }
-        if (!rc) rc = eval_cache_write(cfg, cache_dir, t, ctext, n, d, run, err);
+        if (!rc) rc = eval_cache_write(cfg, &td[t].map, cache_dir, t, ctext, n, d, run, err);
     }
     return rc;
 }
@@ -629,7 +631,9 @@ ecg_code study_run_all(const study_config *cfg, const char *out_dir, const study
             (rc = read_task(st->test, &td[t].test, err)) ||
             (rc = task_split_align_classes(&td[t].test, &td[t].train, err)))
             break;
-        if ((rc = map_opts_check(&cfg->map, td[t].train.n_dims, err))) break;
+        td[t].map = cfg->map;
+        if (td[t].train.n_dims > 1) td[t].map.channels = MAP_CH_MULTI;
+        if ((rc = map_opts_check(&td[t].map, td[t].train.n_dims, err))) break;
         r->n_test[t] = td[t].test.n_series;
         int *pred = malloc((size_t)td[t].test.n_series * sizeof *pred);
         if (!pred) {

@@ -46,7 +46,8 @@ typedef struct {
     int epochs, batch, threads;
     uint64_t split_seed;
     int64_t val_records; /* fixed for every run, so every run validates on the same records */
-    map_opts map;        /* the transfer input mapping (map_opts_default) */
+    map_opts map;        /* the transfer input mapping (map_opts_default); a multichannel task
+                          * uses channels MULTI whatever map.channels says, as `ecgfm transfer` */
     uint64_t probe_seed; /* classifier CV folds */
     int bootstrap;       /* replicates for the α intervals (default 1000) */
     uint64_t bootstrap_seed;
