@@ -30,12 +30,14 @@ CORE_SRC   := $(shell find core -name '*.c' | sort)
 API_SRC    := $(shell find api -name '*.c' | sort)
 SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+# tests/api/: the real build/ecgfm on a loopback port, driven over HTTP.
+API_TEST_SRC := $(sort $(wildcard tests/api/test_*.c))
 BENCH_SRC  := $(sort $(wildcard bench/bench_*.c))
 
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 API_OBJ    := $(API_SRC:%.c=$(BUILD)/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(API_TEST_SRC:tests/api/%.c=$(BUILD)/tests/%)
 # The SQL migrations are compiled into the binary (build/gen/migrations.c): it needs no files beside it.
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 SERVER_OBJ += $(BUILD)/gen/migrations.o
@@ -72,12 +74,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a -o $@ $(LDLIBS) $(TEST_LIBS)
 
-# The integration test drives the real binary (found next to it as ../ecgfm).
-$(BUILD)/tests/test_server: $(BUILD)/ecgfm
+$(BUILD)/tests/%: tests/api/%.c $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a $(BUILD)/ecgfm
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP $< $(BUILD)/libserver.a $(BUILD)/libapi.a $(BUILD)/libcore.a -o $@ $(LDLIBS) $(TEST_LIBS)
+
+# Tests that drive the real binary (found next to them as ../ecgfm).
 $(BUILD)/tests/test_pretrain_resume: $(BUILD)/ecgfm
 $(BUILD)/tests/test_study: $(BUILD)/ecgfm
-$(BUILD)/tests/test_api_auth: $(BUILD)/ecgfm
-$(BUILD)/tests/test_api_jobs: $(BUILD)/ecgfm
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcore.a
 	@mkdir -p $(dir $@)

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
-#include "testserver.h"
+#include "tests/api/testserver.h"
 
 static char tmpdir[] = "/tmp/ecgfm-test-pretrain-resume-XXXXXX";
 static char bin[PATH_MAX];

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
-#include "testserver.h"
+#include "tests/api/testserver.h"
 
 #include "core/study/fit.h"
 #include "core/study/plot.h"

@@ -4,7 +4,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "tests/unit/testserver.h"
+#include "tests/api/testserver.h"
 
 #include <jansson.h>
 

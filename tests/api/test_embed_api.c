@@ -5,7 +5,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "tests/unit/testserver.h"
+#include "tests/api/testserver.h"
 
 #include <jansson.h>
 

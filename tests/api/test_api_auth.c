@@ -7,7 +7,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "tests/unit/testserver.h"
+#include "tests/api/testserver.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
