@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -73,6 +74,47 @@ void http_finish_deferred(void *handle, api_response *res) {
 
 static const char *query_arg(void *conn, const char *name) {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Protocol checks (robustness): MHD decodes %HH in the path and query values; an encoded NUL
+ * (%00) would silently cut a name or id short, so it is left as the literal "%00", which no route
+ * or name check accepts (404/422 instead of a truncated match). Returns the decoded length. */
+static int hex_val(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static size_t unescape_keep_nul(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls;
+    (void)conn;
+    char *w = s;
+    for (const char *r = s; *r;) {
+        int hi = r[0] == '%' ? hex_val(r[1]) : -1, lo = hi >= 0 ? hex_val(r[2]) : -1;
+        if (lo >= 0 && (hi | lo)) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* A Transfer-Encoding other than plain "chunked" leaves the body length unknown (RFC 9112 6.3):
+ * MHD would wait for the client to close; answer 400 at once instead. 1 when refused. */
+static int bad_transfer_encoding(struct MHD_Connection *conn) {
+    const char *te =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (!te) return 0;
+    while (*te == ' ' || *te == '\t')
+        te++;
+    size_t n = strlen(te);
+    while (n && (te[n - 1] == ' ' || te[n - 1] == '\t'))
+        n--;
+    return !(n == 7 && strncasecmp(te, "chunked", 7) == 0);
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
@@ -217,6 +259,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > h->max_body_bytes)
             return reject_too_large(h, conn, method, url, rq);
+        if (bad_transfer_encoding(conn)) {
+            api_response res = {0};
+            api_response_error(&res, 400, "unsupported_transfer_encoding",
+                               "Transfer-Encoding must be \"chunked\" (or absent, with "
+                               "Content-Length)");
+            rq->answered = 1;
+            return send_response(conn, method, url, &res, rq);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -309,6 +359,7 @@ ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_bytes,
         MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, (void *)NULL,
         MHD_OPTION_END);
     /* clang-format on */
     if (!h->daemon) {
