@@ -13,6 +13,7 @@
 #include "core/model/params.h"
 #include "core/nn/layers.h"
 #include "core/transfer/classify.h"
+#include "core/transfer/finetune_impl.h"
 
 const char *ft_mode_name(ft_mode m) {
     switch (m) {
@@ -198,20 +199,7 @@ static ecg_code winset_build(winset *s, const map_opts *m, const task_split *t, 
 
 /* ---- the training context ---- */
 
-typedef struct {
-    encoder *e;
-    ft_mode mode;
-    int C, W, T, d, K, max_b;
-    param_set head;
-    int v_w, v_b, v_q;
-    /* per-batch work: inputs, pooled features, attention, logits and their gradients */
-    float *xb, *feat, *attn, *pooled, *logits, *dlogits, *dfeat;
-    int *yb;
-    size_t feat_floats; /* per window: T*d (FROZEN) or d */
-    float *mu, *inv_sd; /* [d] frozen-feature standardisation (FROZEN, LINEAR); NULL: none */
-} ft_ctx;
-
-static void ctx_free(ft_ctx *c) {
+void ft_ctx_free(ft_ctx *c) {
     params_free(&c->head);
     free(c->xb);
     free(c->feat);
@@ -225,8 +213,8 @@ static void ctx_free(ft_ctx *c) {
     free(c->inv_sd);
 }
 
-static ecg_code ctx_init(ft_ctx *c, encoder *e, ft_mode mode, int K, int max_b, rng_state *rng,
-                         ecg_err *err) {
+ecg_code ft_ctx_init(ft_ctx *c, encoder *e, ft_mode mode, int K, int max_b, rng_state *rng,
+                     ecg_err *err) {
     memset(c, 0, sizeof *c);
     const struct encoder_config *cfg = encoder_get_config(e);
     c->e = e;
@@ -269,14 +257,22 @@ static ecg_code ctx_init(ft_ctx *c, encoder *e, ft_mode mode, int K, int max_b, 
     return ECG_OK;
 }
 
-/* Encoder features (tokens in FROZEN, embedding otherwise) of windows idx[0..n) of s, eval mode,
- * written to out [n][feat_floats]. n <= max batch of the encoder. */
-static ecg_code encoder_features(ft_ctx *c, const winset *s, const int *idx, int n, float *out,
-                                 ecg_err *err) {
+/* Windows idx[0..n) of s into c->xb. */
+static void gather_windows(ft_ctx *c, const winset *s, const int *idx, int n) {
     size_t win = (size_t)c->C * c->W;
     for (int j = 0; j < n; j++)
         memcpy(c->xb + (size_t)j * win, s->x + (size_t)idx[j] * win, win * sizeof *c->xb);
-    ecg_code rc = encoder_forward(c->e, c->xb, n, ENC_EVAL, err);
+}
+
+/* Encoder features of windows idx[0..n) of s (ft_features). */
+static ecg_code encoder_features(ft_ctx *c, const winset *s, const int *idx, int n, float *out,
+                                 ecg_err *err) {
+    gather_windows(c, s, idx, n);
+    return ft_features(c, c->xb, n, out, err);
+}
+
+ecg_code ft_features(ft_ctx *c, const float *x, int n, float *out, ecg_err *err) {
+    ecg_code rc = encoder_forward(c->e, x, n, ENC_EVAL, err);
     if (rc) return rc;
     const float *src = c->mode == FT_FROZEN ? encoder_out(c->e) : encoder_embedding(c->e);
     size_t rows = (size_t)n * c->feat_floats / c->d;
@@ -330,9 +326,7 @@ static ecg_code standardise(ft_ctx *c, float *fit, size_t fit_rows, float *val, 
     return ECG_OK;
 }
 
-/* Head forward on the features of n windows -> c->logits (FROZEN: attention weights in c->attn,
- * pooled vectors in c->pooled). Returns the Linear layer's input. */
-static const float *head_forward(ft_ctx *c, const float *feat, int n) {
+const float *ft_head_forward(ft_ctx *c, const float *feat, int n) {
     const float *in = feat;
     if (c->mode == FT_FROZEN) {
         ft_attnpool_forward(c->pooled, c->attn, feat, params_data(&c->head, c->v_q), n, c->T, c->d);
@@ -371,7 +365,7 @@ static ecg_code eval_set(ft_ctx *c, const winset *s, const float *cache, double 
             if (rc) break;
             feat = c->feat;
         }
-        head_forward(c, feat, n);
+        ft_head_forward(c, feat, n);
         for (int j = 0; j < n; j++) {
             const float *z = c->logits + (size_t)j * K;
             float mx = z[0];
@@ -394,43 +388,111 @@ static ecg_code eval_set(ft_ctx *c, const winset *s, const float *cache, double 
     return rc;
 }
 
-/* One optimisation step on windows idx[0..n) of s; returns the batch's mean cross-entropy. */
-static ecg_code train_step(ft_ctx *c, const winset *s, const float *cache, const int *idx, int n,
-                           adamw *opt_head, adamw *opt_enc, float lr, double *loss, ecg_err *err) {
-    int K = c->K, d = c->d;
-    param_set *eps = encoder_params(c->e);
-    for (int j = 0; j < n; j++)
-        c->yb[j] = s->label[s->win_series[idx[j]]];
+ecg_code ft_train_forward(ft_ctx *c, int n, const float **feat, const float **lin_in,
+                          ecg_err *err) {
     params_zero_grad(&c->head);
-    const float *feat;
-    ecg_code rc = ECG_OK;
     if (c->mode == FT_FINETUNE) {
-        size_t win = (size_t)c->C * c->W;
-        for (int j = 0; j < n; j++)
-            memcpy(c->xb + (size_t)j * win, s->x + (size_t)idx[j] * win, win * sizeof *c->xb);
         encoder_zero_grad(c->e);
-        rc = encoder_forward(c->e, c->xb, n, ENC_TRAIN, err);
+        ecg_code rc = encoder_forward(c->e, c->xb, n, ENC_TRAIN, err);
         if (rc) return rc;
-        feat = encoder_embedding(c->e);
-    } else {
-        for (int j = 0; j < n; j++)
-            memcpy(c->feat + (size_t)j * c->feat_floats, cache + (size_t)idx[j] * c->feat_floats,
-                   c->feat_floats * sizeof *c->feat);
-        feat = c->feat;
-    }
-    const float *lin_in = head_forward(c, feat, n);
-    *loss = ft_cross_entropy(c->dlogits, c->logits, c->yb, n, K, 1.0f / (float)n);
+        *feat = encoder_embedding(c->e);
+    } else
+        *feat = c->feat;
+    *lin_in = ft_head_forward(c, *feat, n);
+    return ECG_OK;
+}
+
+ecg_code ft_train_backward(ft_ctx *c, const float *feat, const float *lin_in, int n, adamw *oh,
+                           adamw *oe, float lr, ecg_err *err) {
+    int d = c->d;
+    ecg_code rc = ECG_OK;
     linear_backward(c->dfeat, params_grad(&c->head, c->v_w), params_grad(&c->head, c->v_b),
-                    c->dlogits, lin_in, params_data(&c->head, c->v_w), n, d, K);
+                    c->dlogits, lin_in, params_data(&c->head, c->v_w), n, d, c->K);
     if (c->mode == FT_FROZEN)
         ft_attnpool_backward(NULL, params_grad(&c->head, c->v_q), c->dfeat, feat, c->attn,
                              params_data(&c->head, c->v_q), n, c->T, d);
     if (c->mode == FT_FINETUNE) {
         rc = encoder_backward(c->e, NULL, c->dfeat, NULL, err);
-        if (!rc) rc = adamw_step(opt_enc, eps, lr, err);
+        if (!rc) rc = adamw_step(oe, encoder_params(c->e), lr, err);
     }
-    if (!rc) rc = adamw_step(opt_head, &c->head, lr, err);
+    if (!rc) rc = adamw_step(oh, &c->head, lr, err);
     return rc;
+}
+
+ecg_code ft_optim_init(ft_ctx *c, float weight_decay, adamw *oh, adamw *oe, ecg_err *err) {
+    adamw_config ac;
+    adamw_config_default(&ac);
+    for (int g = 0; g < PG_COUNT; g++)
+        ac.weight_decay[g] = weight_decay;
+    ecg_code rc = adamw_init(oh, &ac, &c->head, err);
+    if (!rc && c->mode == FT_FINETUNE) rc = adamw_init(oe, &ac, encoder_params(c->e), err);
+    return rc;
+}
+
+void ft_optim_free(ft_ctx *c, adamw *oh, adamw *oe) {
+    adamw_free(oh);
+    if (c->mode == FT_FINETUNE) adamw_free(oe);
+}
+
+ecg_code ft_snapshot_init(ft_snapshot *s, const ft_ctx *c, ecg_err *err) {
+    memset(s, 0, sizeof *s);
+    param_set *eps = encoder_params(c->e);
+    s->head = malloc((c->head.n_floats + 1) * sizeof *s->head);
+    if (c->mode == FT_FINETUNE) {
+        s->enc = malloc((eps->n_floats + 1) * sizeof *s->enc);
+        s->buf = malloc((eps->n_buf + 1) * sizeof *s->buf);
+    }
+    if (!s->head || (c->mode == FT_FINETUNE && (!s->enc || !s->buf))) {
+        ft_snapshot_free(s);
+        return err_set(err, ECG_ENOMEM, "finetune: out of memory for the best epoch's weights");
+    }
+    return ECG_OK;
+}
+
+void ft_snapshot_take(ft_snapshot *s, ft_ctx *c) {
+    memcpy(s->head, c->head.data, c->head.n_floats * sizeof *s->head);
+    if (c->mode == FT_FINETUNE) {
+        param_set *eps = encoder_params(c->e);
+        memcpy(s->enc, eps->data, eps->n_floats * sizeof *s->enc);
+        memcpy(s->buf, eps->buf, eps->n_buf * sizeof *s->buf);
+        s->bn = encoder_bn_batches(c->e);
+    }
+}
+
+void ft_snapshot_restore(const ft_snapshot *s, ft_ctx *c) {
+    memcpy(c->head.data, s->head, c->head.n_floats * sizeof *s->head);
+    if (c->mode == FT_FINETUNE) {
+        param_set *eps = encoder_params(c->e);
+        memcpy(eps->data, s->enc, eps->n_floats * sizeof *s->enc);
+        memcpy(eps->buf, s->buf, eps->n_buf * sizeof *s->buf);
+        encoder_set_bn_batches(c->e, s->bn);
+        encoder_set_frozen(c->e, 0); /* parameters changed under a possibly frozen encoder */
+    }
+}
+
+void ft_snapshot_free(ft_snapshot *s) {
+    free(s->head);
+    free(s->enc);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+/* One optimisation step on windows idx[0..n) of s; returns the batch's mean cross-entropy. */
+static ecg_code train_step(ft_ctx *c, const winset *s, const float *cache, const int *idx, int n,
+                           adamw *opt_head, adamw *opt_enc, float lr, double *loss, ecg_err *err) {
+    for (int j = 0; j < n; j++)
+        c->yb[j] = s->label[s->win_series[idx[j]]];
+    if (c->mode == FT_FINETUNE)
+        gather_windows(c, s, idx, n);
+    else
+        for (int j = 0; j < n; j++)
+            memcpy(c->feat + (size_t)j * c->feat_floats, cache + (size_t)idx[j] * c->feat_floats,
+                   c->feat_floats * sizeof *c->feat);
+    const float *feat, *lin_in;
+    ecg_code rc = ft_train_forward(c, n, &feat, &lin_in, err);
+    if (rc) return rc;
+    *loss = ft_cross_entropy(c->dlogits, c->logits, c->yb, n, c->K, 1.0f / (float)n);
+    return ft_train_backward(c, feat, lin_in, n, opt_head, opt_enc, lr, err);
 }
 
 static double now_seconds(void) {
@@ -535,8 +597,8 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
 
     ft_ctx c;
     winset fit = {0}, val = {0}, tst = {0};
-    float *cache_fit = NULL, *cache_val = NULL, *snap_enc = NULL, *snap_buf = NULL,
-          *snap_head = NULL;
+    float *cache_fit = NULL, *cache_val = NULL;
+    ft_snapshot snap = {0};
     double *prob = NULL;
     int *fit_idx = malloc((size_t)train->n_series * sizeof *fit_idx);
     int *val_idx = malloc((size_t)train->n_series * sizeof *val_idx);
@@ -544,7 +606,7 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
     float *tprob = NULL;
     adamw oh = {0}, oe = {0};
     int max_b = o->batch > encoder_max_batch(e) ? o->batch : encoder_max_batch(e);
-    rc = ctx_init(&c, e, o->mode, K, max_b, &head_rng, err);
+    rc = ft_ctx_init(&c, e, o->mode, K, max_b, &head_rng, err);
     if (rc) goto done;
     if (!fit_idx || !val_idx) {
         rc = err_set(err, ECG_ENOMEM, "finetune: out of memory");
@@ -564,7 +626,6 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
         goto done;
     r->n_fit_windows = fit.n_win;
 
-    param_set *eps = encoder_params(e);
     if (o->mode != FT_FINETUNE) {
         /* the frozen encoder's features of every train window, computed once */
         cache_fit = malloc(((size_t)fit.n_win * c.feat_floats + 1) * sizeof *cache_fit);
@@ -598,40 +659,19 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
         if (rc) goto done;
     }
 
-    adamw_config ac;
-    adamw_config_default(&ac);
-    for (int g = 0; g < PG_COUNT; g++)
-        ac.weight_decay[g] = o->weight_decay;
-    if ((rc = adamw_init(&oh, &ac, &c.head, err))) goto done;
-    if (o->mode == FT_FINETUNE && (rc = adamw_init(&oe, &ac, eps, err))) goto done;
+    if ((rc = ft_optim_init(&c, o->weight_decay, &oh, &oe, err))) goto done;
 
-    size_t n_head = c.head.n_floats;
-    snap_head = malloc(n_head * sizeof *snap_head);
-    if (o->mode == FT_FINETUNE) {
-        snap_enc = malloc((eps->n_floats + 1) * sizeof *snap_enc);
-        snap_buf = malloc((eps->n_buf + 1) * sizeof *snap_buf);
-    }
+    if ((rc = ft_snapshot_init(&snap, &c, err))) goto done;
     r->train_loss = calloc((size_t)o->epochs + 1, sizeof *r->train_loss);
     r->val_loss = calloc((size_t)o->epochs + 1, sizeof *r->val_loss);
     r->val_acc = calloc((size_t)o->epochs + 1, sizeof *r->val_acc);
     prob =
         malloc(((size_t)(n_val > test->n_series ? n_val : test->n_series) + 1) * K * sizeof *prob);
     order = malloc(((size_t)fit.n_win + 1) * sizeof *order);
-    if (!snap_head || (o->mode == FT_FINETUNE && (!snap_enc || !snap_buf)) || !r->train_loss ||
-        !r->val_loss || !r->val_acc || !prob || !order) {
+    if (!r->train_loss || !r->val_loss || !r->val_acc || !prob || !order) {
         rc = err_set(err, ECG_ENOMEM, "finetune: out of memory");
         goto done;
     }
-    int64_t snap_bn = 0;
-#define SNAPSHOT()                                                                                 \
-    do {                                                                                           \
-        memcpy(snap_head, c.head.data, n_head * sizeof *snap_head);                                \
-        if (o->mode == FT_FINETUNE) {                                                              \
-            memcpy(snap_enc, eps->data, eps->n_floats * sizeof *snap_enc);                         \
-            memcpy(snap_buf, eps->buf, eps->n_buf * sizeof *snap_buf);                             \
-            snap_bn = encoder_bn_batches(e);                                                       \
-        }                                                                                          \
-    } while (0)
 
     /* epoch 0: the initial weights */
     double best_loss = INFINITY;
@@ -642,7 +682,7 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
         if ((rc = eval_set(&c, &val, cache_val, prob, err))) goto done;
         score_probs(prob, val.label, n_val, K, &r->val_acc[0], &r->val_loss[0]);
     }
-    SNAPSHOT();
+    ft_snapshot_take(&snap, &c);
     r->best_epoch = 0;
     for (int i = 0; i < fit.n_win; i++)
         order[i] = i;
@@ -673,23 +713,16 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
                 best_loss = r->val_loss[ep];
                 r->best_epoch = ep;
                 since = 0;
-                SNAPSHOT();
+                ft_snapshot_take(&snap, &c);
             } else if (++since >= o->patience && o->patience > 0)
                 break;
         } else {
             r->best_epoch = ep;
-            SNAPSHOT();
+            ft_snapshot_take(&snap, &c);
         }
     }
-#undef SNAPSHOT
     /* restore the best epoch */
-    memcpy(c.head.data, snap_head, n_head * sizeof *snap_head);
-    if (o->mode == FT_FINETUNE) {
-        memcpy(eps->data, snap_enc, eps->n_floats * sizeof *snap_enc);
-        memcpy(eps->buf, snap_buf, eps->n_buf * sizeof *snap_buf);
-        encoder_set_bn_batches(e, snap_bn);
-        encoder_set_frozen(e, 0); /* parameters changed under a possibly frozen encoder */
-    }
+    ft_snapshot_restore(&snap, &c);
 
     /* test */
     if ((rc = eval_set(&c, &tst, NULL, prob, err))) goto done;
@@ -713,23 +746,20 @@ ecg_code finetune_run(encoder *e, const ft_opts *o, const task_split *train, con
                                 test->n_series, K, err);
     r->seconds = now_seconds() - t0;
 done:
-    ctx_free(&c);
+    ft_ctx_free(&c);
     winset_free(&fit);
     winset_free(&val);
     winset_free(&tst);
     free(cache_fit);
     free(cache_val);
-    free(snap_enc);
-    free(snap_buf);
-    free(snap_head);
+    ft_snapshot_free(&snap);
     free(prob);
     free(fit_idx);
     free(val_idx);
     free(order);
     free(tpred);
     free(tprob);
-    adamw_free(&oh);
-    if (o->mode == FT_FINETUNE) adamw_free(&oe);
+    ft_optim_free(&c, &oh, &oe);
     if (rc) ft_result_free(r);
     return rc;
 }
