@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/transfer/auroc.h"
 #include "core/transfer/classify_impl.h"
 
 void metrics_free(metrics_report *r) {
@@ -14,50 +15,16 @@ void metrics_free(metrics_report *r) {
     memset(r, 0, sizeof *r);
 }
 
-typedef struct {
-    float s;
-    int i;
-} scored;
-
-static int cmp_scored(const void *a, const void *b) {
-    const scored *x = a, *y = b;
-    if (x->s != y->s) return x->s < y->s ? -1 : 1;
-    return x->i - y->i;
-}
-
 ecg_code metrics_auroc_binary(double *auc, const float *score, const int *positive, int n,
                               ecg_err *err) {
     *auc = NAN;
-    scored *v = probe_calloc((size_t)n, sizeof *v, err, "AUROC ranks");
+    double *v = probe_calloc((size_t)n, sizeof *v, err, "AUROC scores");
     if (!v) return ECG_ENOMEM;
-    long npos = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isfinite(score[i])) {
-            free(v);
-            return err_set(err, ECG_EINVAL, "auroc: score %d is not finite", i);
-        }
-        v[i] = (scored){score[i], i};
-        npos += positive[i] != 0;
-    }
-    long nneg = n - npos;
-    if (npos && nneg) {
-        qsort(v, (size_t)n, sizeof *v, cmp_scored);
-        /* Mann-Whitney: rank sum of the positives with midranks for ties = the trapezoidal ROC
-         * area sklearn computes (a tie between a positive and a negative counts one half). */
-        double rsum = 0;
-        for (int a = 0; a < n;) {
-            int b = a;
-            while (b < n && v[b].s == v[a].s)
-                b++;
-            double mid = 0.5 * (a + 1 + b); /* mean of ranks a+1 .. b */
-            for (int t = a; t < b; t++)
-                if (positive[v[t].i]) rsum += mid;
-            a = b;
-        }
-        *auc = (rsum - 0.5 * (double)npos * (npos + 1)) / ((double)npos * nneg);
-    }
+    for (int i = 0; i < n; i++)
+        v[i] = score[i]; /* exact: the same order and ties as the floats */
+    ecg_code rc = auroc_binary(auc, v, positive, n, err);
     free(v);
-    return ECG_OK;
+    return rc;
 }
 
 ecg_code metrics_compute(metrics_report *r, const int *y_true, const int *y_pred, const float *prob,
