@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "server/datadir.h"
+#include "server/datasets_impl.h"
 #include "server/embed_worker.h"
 #include "server/db.h"
 #include "server/http.h"
@@ -142,6 +143,12 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     if (data_ok) {
         ecg_code drc = db_open_dir(&d, cfg->data_dir, 4, &applied, err);
         if (drc) return drc;
+        /* Datasets: finish interrupted deletes, adopt directories that have no row yet. */
+        drc = datasets_startup(d, cfg->data_dir, NULL, err);
+        if (drc) {
+            db_close(d);
+            return drc;
+        }
     }
 
     listen_socket ls;

@@ -1,0 +1,696 @@
+/* datasets.c — the datasets resource's state (see datasets.h, datasets_impl.h): rows in SQLite,
+ * stores and split files under data_dir/datasets/<name>/, kept in step with each other. */
+#include "server/datasets.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/data/arff.h"
+#include "core/data/edf.h"
+#include "core/data/hdf5_tracings.h"
+#include "core/data/sktime_ts.h"
+#include "core/data/store.h"
+#include "core/data/taskfmt.h"
+#include "core/data/ucr.h"
+#include "server/cli_common.h"
+#include "server/datasets_impl.h"
+
+#define TRASH_PREFIX ".trash-"
+
+/* One append, split upload or delete at a time in this process: the store allows one writer per
+ * dataset, and these are short. Imports hold the store's own lock instead. */
+static pthread_mutex_t ds_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static long long now_s(void) {
+    return (long long)time(NULL);
+}
+
+const char *datasets_kind_name(dataset_kind k) {
+    return k == DATASET_TASK ? "task" : "ecg";
+}
+
+int datasets_name_valid(const char *name, char *why, size_t cap) {
+    size_t n = name ? strlen(name) : 0;
+    const char *w = NULL;
+    int digits = 1;
+    for (size_t i = 0; i < n && !w; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!(isalnum(c) || c == '_' || c == '.' || c == '-'))
+            w = "may only hold letters, digits, '_', '.' and '-'";
+        if (!isdigit(c)) digits = 0;
+    }
+    if (n == 0)
+        w = "must not be empty";
+    else if (n > DATASETS_NAME_MAX)
+        w = "is longer than 64 characters";
+    else if (!w && name[0] == '.')
+        w = "must not start with '.'";
+    else if (!w && digits)
+        w = "must not be all digits (those are dataset ids)";
+    if (w && why) snprintf(why, cap, "%s", w);
+    return w == NULL;
+}
+
+static int all_digits(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s)) return 0;
+    return 1;
+}
+
+/* ---- small file helpers ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+/* rm -rf path (links are removed, not followed). */
+static int rm_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static __attribute__((unused)) void fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static const char *const SPLIT_EXTS[] = {"ts", "arff", "tsv", "txt"};
+#define N_SPLIT_EXTS 4
+
+/* dir/<split>.<ext> of the first extension present, "" when none. */
+static void find_split(const char *dir, const char *split, char *out, size_t cap) {
+    out[0] = '\0';
+    for (int i = 0; i < N_SPLIT_EXTS; i++) {
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s.%s", dir, split, SPLIT_EXTS[i]);
+        if (is_file(p)) {
+            snprintf(out, cap, "%s", p);
+            return;
+        }
+    }
+}
+
+/* ---- lookup ---- */
+
+static const char SQL_BY_ID[] =
+    "SELECT id, name, kind, state, n_records FROM datasets WHERE id = ?1";
+static const char SQL_BY_NAME[] =
+    "SELECT id, name, kind, state, n_records FROM datasets WHERE name = ?1";
+
+int datasets_lookup(db *d, const char *data_dir, const char *id_or_name, dataset_info *out,
+                    ecg_err *err) {
+    memset(out, 0, sizeof *out);
+    if (!id_or_name || !*id_or_name) return 0;
+    int numeric = all_digits(id_or_name) && strlen(id_or_name) < 19;
+    if (!numeric && !datasets_name_valid(id_or_name, NULL, 0)) return 0;
+    db_conn *c = db_reader_get(d);
+    int found = 0;
+    for (int pass = numeric ? 0 : 1; pass < 2 && !found; pass++) {
+        sqlite3_stmt *st = db_stmt(c, pass == 0 ? SQL_BY_ID : SQL_BY_NAME, err);
+        if (!st) {
+            found = -1;
+            break;
+        }
+        if (pass == 0)
+            sqlite3_bind_int64(st, 1, strtoll(id_or_name, NULL, 10));
+        else
+            sqlite3_bind_text(st, 1, id_or_name, -1, SQLITE_TRANSIENT);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            out->id = sqlite3_column_int64(st, 0);
+            snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
+            const char *k = (const char *)sqlite3_column_text(st, 2);
+            out->kind = k && strcmp(k, "task") == 0 ? DATASET_TASK : DATASET_ECG;
+            snprintf(out->state, sizeof out->state, "%s", (const char *)sqlite3_column_text(st, 3));
+            out->n_records = sqlite3_column_int64(st, 4);
+            found = 1;
+        } else if (r != SQLITE_DONE) {
+            db_fail(c, err, "looking up a dataset");
+            found = -1;
+        }
+        sqlite3_reset(st);
+    }
+    db_reader_put(d, c);
+    if (found == 1) {
+        snprintf(out->dir, sizeof out->dir, "%s/datasets/%s", data_dir, out->name);
+        if (out->kind == DATASET_TASK) {
+            find_split(out->dir, "train", out->train, sizeof out->train);
+            find_split(out->dir, "test", out->test, sizeof out->test);
+        }
+    }
+    return found;
+}
+
+/* ---- rows from a store ---- */
+
+static const char SQL_REC_INSERT[] =
+    "INSERT INTO records (dataset_id, idx, source_name, format, fs, n_samples, n_leads, "
+    "lead_mask, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_REC_MAXIDX[] =
+    "SELECT COALESCE(MAX(idx) + 1, 0), COUNT(*) FROM records WHERE dataset_id = ?1";
+static const char SQL_REC_TRIM[] = "DELETE FROM records WHERE dataset_id = ?1 AND idx >= ?2";
+static const char SQL_DS_TOTALS[] =
+    "UPDATE datasets SET n_records = (SELECT COUNT(*) FROM records WHERE dataset_id = ?1), "
+    "seconds = (SELECT COALESCE(SUM(n_samples / fs), 0) FROM records WHERE dataset_id = ?1) "
+    "WHERE id = ?1";
+
+static int popcount12(unsigned m) {
+    int n = 0;
+    for (int k = 0; k < ECG_N_LEADS; k++)
+        n += (m >> k) & 1;
+    return n;
+}
+
+static ecg_code step_done(db_conn *c, sqlite3_stmt *st, const char *what, ecg_err *err) {
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (r != SQLITE_DONE) return db_fail(c, err, what);
+    return ECG_OK;
+}
+
+/* Inside a writer transaction: records rows for store records [have, count) of dataset id, from
+ * the store's index (the source's rate; its sample count from the 240 Hz count), then rows past
+ * the store's end removed and the dataset's totals recomputed. */
+static ecg_code sync_rows(db_conn *c, long long id, const char *dir, const char *format,
+                          ecg_err *err) {
+    store_dataset *ds = NULL;
+    ecg_code rc = store_open(&ds, dir, STORE_OPEN_NO_RECORD_CRC, err);
+    if (rc) return rc;
+    size_t count = store_count(ds);
+    sqlite3_stmt *st = db_stmt(c, SQL_REC_MAXIDX, err);
+    if (!st) {
+        store_close(ds);
+        return err->code;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    long long have = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) have = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    long long t = now_s();
+    for (size_t i = (size_t)have; i < count && !rc; i++) {
+        store_record_info info;
+        rc = store_info(ds, i, &info, err);
+        if (rc) break;
+        double fs = info.orig_fs > 0 ? info.orig_fs : STORE_FS;
+        unsigned mask = info.lead_mask;
+        if (!popcount12(mask)) mask = 1; /* a store record always has a lead; be safe */
+        char src[STORE_MAX_SOURCE_ID + 1];
+        snprintf(src, sizeof src, "%.*s", (int)info.source_id_len,
+                 info.source_id ? info.source_id : "");
+        st = db_stmt(c, SQL_REC_INSERT, err);
+        if (!st) {
+            rc = err->code;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (long long)i);
+        sqlite3_bind_text(st, 3, src, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, format, -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 5, fs);
+        sqlite3_bind_int64(st, 6, llround((double)info.n_samples * fs / STORE_FS));
+        sqlite3_bind_int(st, 7, popcount12(mask));
+        sqlite3_bind_int64(st, 8, mask);
+        sqlite3_bind_int64(st, 9, t);
+        rc = step_done(c, st, "inserting a records row", err);
+    }
+    store_close(ds);
+    if (rc) return rc;
+    st = db_stmt(c, SQL_REC_TRIM, err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, (long long)count);
+    rc = step_done(c, st, "trimming records rows", err);
+    if (rc) return rc;
+    st = db_stmt(c, SQL_DS_TOTALS, err);
+    if (!st) return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    return step_done(c, st, "updating dataset totals", err);
+}
+
+/* ---- task splits ---- */
+
+const char *datasets_split_ext(const char *format) {
+    if (!strcmp(format, "ts")) return "ts";
+    if (!strcmp(format, "arff")) return "arff";
+    return "tsv";
+}
+
+const char *datasets_split_format_of_name(const char *name) {
+    const char *dot = name ? strrchr(name, '.') : NULL;
+    if (!dot) return NULL;
+    if (!strcasecmp(dot, ".ts")) return "ts";
+    if (!strcasecmp(dot, ".arff")) return "arff";
+    if (!strcasecmp(dot, ".tsv") || !strcasecmp(dot, ".txt") || !strcasecmp(dot, ".csv"))
+        return "ucr";
+    return NULL;
+}
+
+const char *datasets_split_sniff(const char *buf, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
+            i++;
+        if (i < len && (buf[i] == '%' || buf[i] == '#')) { /* comment line */
+            while (i < len && buf[i] != '\n')
+                i++;
+            continue;
+        }
+        break;
+    }
+    if (i < len && buf[i] == '@') {
+        static const char *const arff_kw[] = {"@relation", "@attribute"};
+        for (int k = 0; k < 2; k++) {
+            size_t n = strlen(arff_kw[k]);
+            if (len - i >= n && strncasecmp(buf + i, arff_kw[k], n) == 0) return "arff";
+        }
+        return "ts";
+    }
+    return "ucr";
+}
+
+ecg_code datasets_parse_split(task_split *t, const char *format, const char *buf, size_t len,
+                              const char *src, ecg_err *err) {
+    memset(t, 0, sizeof *t);
+    if (!strcmp(format, "ts")) return ts_parse_buffer(t, buf, len, src, NULL, err);
+    if (!strcmp(format, "arff")) return arff_parse_buffer(t, buf, len, src, NULL, err);
+    return ucr_parse_buffer(t, buf, len, src, NULL, err);
+}
+
+static const char *format_of_split_path(const char *path) {
+    const char *f = datasets_split_format_of_name(path);
+    return f ? f : "ucr";
+}
+
+/* The stats of one split: file, format, n_series, n_classes, class_names, class_counts, dims,
+ * min_length, max_length. */
+static json_t *split_stats(const task_split *t, const char *file, const char *format) {
+    size_t lo = 0, hi = 0;
+    for (int i = 0; i < t->n_series; i++) {
+        if (i == 0 || t->length[i] < lo) lo = t->length[i];
+        if (t->length[i] > hi) hi = t->length[i];
+    }
+    json_t *names = json_array(), *counts = json_object();
+    for (int k = 0; k < t->n_classes; k++) {
+        int n = 0;
+        for (int i = 0; i < t->n_series; i++)
+            n += t->label[i] == k;
+        json_array_append_new(names, json_string(t->class_names[k]));
+        json_object_set_new(counts, t->class_names[k], json_integer(n));
+    }
+    return json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:i, s:I, s:I}", "file", file, "format",
+                     format, "n_series", t->n_series, "n_classes", t->n_classes, "class_names",
+                     names, "class_counts", counts, "dims", t->n_dims, "min_length", (json_int_t)lo,
+                     "max_length", (json_int_t)hi);
+}
+
+static const char *base_of(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* meta.splits for a task directory, read from its split files; *n the series in them. */
+static ecg_code task_meta_from_files(const char *dir, json_t *splits, long long *n, ecg_err *err) {
+    *n = 0;
+    char train_p[1400], test_p[1400];
+    find_split(dir, "train", train_p, sizeof train_p);
+    find_split(dir, "test", test_p, sizeof test_p);
+    task_split train = {0}, test = {0};
+    ecg_code rc = ECG_OK;
+    if (train_p[0]) rc = cli_read_task(train_p, &train, err);
+    if (!rc && test_p[0]) rc = cli_read_task(test_p, &test, err);
+    if (!rc && train_p[0] && test_p[0]) rc = task_split_align_classes(&test, &train, err);
+    if (!rc && train_p[0]) {
+        json_object_set_new(splits, "train",
+                            split_stats(&train, base_of(train_p), format_of_split_path(train_p)));
+        *n += train.n_series;
+    }
+    if (!rc && test_p[0]) {
+        json_object_set_new(splits, "test",
+                            split_stats(&test, base_of(test_p), format_of_split_path(test_p)));
+        *n += test.n_series;
+    }
+    task_split_free(&train);
+    task_split_free(&test);
+    return rc;
+}
+
+/* ---- start-up ---- */
+
+static const char SQL_INSERT_DS[] =
+    "INSERT INTO datasets (name, kind, state, path, n_records, seconds, meta, created_at) "
+    "VALUES (?1, ?2, 'ready', ?3, ?4, 0, ?5, ?6)";
+static const char SQL_DELETING[] = "SELECT id, name FROM datasets WHERE state = 'deleting'";
+static const char SQL_DELETE_ROW[] = "DELETE FROM datasets WHERE id = ?1";
+static const char SQL_ECG_ROWS[] = "SELECT id, name FROM datasets WHERE kind = 'ecg'";
+static const char SQL_IMPORTING_READY[] =
+    "UPDATE datasets SET state = 'ready' WHERE state = 'importing'";
+
+/* Insert a row for an existing directory (writer transaction open); *id the new row's. */
+static ecg_code insert_row(db_conn *c, const char *name, dataset_kind kind, long long n,
+                           const char *meta, long long *id, ecg_err *err) {
+    sqlite3_stmt *st = db_stmt(c, SQL_INSERT_DS, err);
+    if (!st) return err->code;
+    char path[DATASETS_NAME_MAX + 16];
+    snprintf(path, sizeof path, "datasets/%s", name);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, datasets_kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, path, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 4, n);
+    sqlite3_bind_text(st, 5, meta, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, now_s());
+    ecg_code rc = step_done(c, st, "inserting a dataset row", err);
+    if (!rc && id) *id = sqlite3_last_insert_rowid(db_handle(c));
+    return rc;
+}
+
+static int row_exists(db_conn *c, const char *name) {
+    ecg_err e = {0};
+    sqlite3_stmt *st = db_stmt(c, SQL_BY_NAME, &e);
+    if (!st) return 1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    return r == SQLITE_ROW;
+}
+
+/* Adopt data_dir/datasets/name (writer transaction open). 1 adopted, 0 not a dataset. */
+static int adopt_dir(db_conn *c, const char *root, const char *name, ecg_err *err) {
+    char dir[1400], p[1500];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    snprintf(p, sizeof p, "%s/%s", dir, STORE_MANIFEST);
+    if (is_file(p)) {
+        long long id = 0;
+        if (insert_row(c, name, DATASET_ECG, 0, "{}", &id, err)) return -1;
+        if (sync_rows(c, id, dir, "store", err)) return -1;
+        return 1;
+    }
+    char tr[1600], te[1600];
+    find_split(dir, "train", tr, sizeof tr);
+    find_split(dir, "test", te, sizeof te);
+    if (!tr[0] && !te[0]) return 0;
+    json_t *splits = json_object();
+    long long n = 0;
+    ecg_err perr = {0};
+    if (task_meta_from_files(dir, splits, &n, &perr))
+        fprintf(stderr,
+                "ecgfm: datasets/%s: split files cannot be read (%s); adopted without "
+                "stats\n",
+                name, perr.msg);
+    json_t *meta = json_pack("{s:o}", "splits", splits);
+    char *text = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    ecg_code rc = text ? insert_row(c, name, DATASET_TASK, n, text, NULL, err)
+                       : err_set(err, ECG_ENOMEM, "out of memory");
+    free(text);
+    return rc ? -1 : 1;
+}
+
+ecg_code datasets_startup(db *d, const char *data_dir, int *adopted, ecg_err *err) {
+    if (adopted) *adopted = 0;
+    char root[1100];
+    snprintf(root, sizeof root, "%s/datasets", data_dir);
+    if (mkdir(root, 0750) != 0 && errno != EEXIST)
+        return err_set(err, ECG_EIO, "cannot create %s: %s", root, strerror(errno));
+    pthread_mutex_lock(&ds_mu);
+    db_conn *c = db_writer_lock(d);
+    ecg_code rc = db_begin(c, err);
+    /* 1. Deletes that committed their intent (state "deleting") are finished. */
+    typedef struct {
+        long long id;
+        char name[DATASETS_NAME_MAX + 1];
+    } pending;
+    pending del[64];
+    int n_del = 0;
+    sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_DELETING, err);
+    if (!rc && !st) rc = err->code;
+    while (st && n_del < 64 && sqlite3_step(st) == SQLITE_ROW) {
+        del[n_del].id = sqlite3_column_int64(st, 0);
+        snprintf(del[n_del].name, sizeof del[n_del].name, "%s", sqlite3_column_text(st, 1));
+        n_del++;
+    }
+    if (st) sqlite3_reset(st);
+    for (int i = 0; i < n_del && !rc; i++) {
+        char dir[1300], trash[1400];
+        snprintf(dir, sizeof dir, "%s/%s", root, del[i].name);
+        snprintf(trash, sizeof trash, "%s/" TRASH_PREFIX "%lld-%s", root, del[i].id, del[i].name);
+        if (is_dir(dir) && rename(dir, trash) != 0)
+            rc = err_set(err, ECG_EIO, "cannot move %s aside: %s", dir, strerror(errno));
+        st = rc ? NULL : db_stmt(c, SQL_DELETE_ROW, err);
+        if (!rc && !st) rc = err->code;
+        if (st) {
+            sqlite3_bind_int64(st, 1, del[i].id);
+            rc = step_done(c, st, "deleting a dataset row", err);
+        }
+    }
+    /* 2. Imports a stop interrupted are over: what they published is indexed below. */
+    st = rc ? NULL : db_stmt(c, SQL_IMPORTING_READY, err);
+    if (!rc && !st) rc = err->code;
+    if (st) rc = step_done(c, st, "resetting importing datasets", err);
+    if (!rc)
+        rc = db_commit(c, err);
+    else
+        db_rollback(c);
+    /* 3. Leftover trash; 4. directories without a row. */
+    DIR *dh = rc ? NULL : opendir(root);
+    if (!rc && !dh) rc = err_set(err, ECG_EIO, "cannot read %s: %s", root, strerror(errno));
+    struct dirent *e;
+    while (dh && !rc && (e = readdir(dh))) {
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", root, e->d_name);
+        if (strncmp(e->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) == 0) {
+            if (rm_tree(p) != 0)
+                fprintf(stderr, "ecgfm: cannot remove %s: %s\n", p, strerror(errno));
+            continue;
+        }
+        if (!datasets_name_valid(e->d_name, NULL, 0) || !is_dir(p) || row_exists(c, e->d_name))
+            continue;
+        rc = db_begin(c, err);
+        int a = rc ? -1 : adopt_dir(c, root, e->d_name, err);
+        if (a < 0) {
+            if (!rc) db_rollback(c);
+            fprintf(stderr, "ecgfm: datasets/%s not adopted: %s\n", e->d_name, err->msg);
+            rc = ECG_OK; /* one unreadable directory does not stop the service */
+            continue;
+        }
+        rc = db_commit(c, err);
+        if (!rc && a > 0 && adopted) (*adopted)++;
+    }
+    if (dh) closedir(dh);
+    /* 5. Each ECG dataset's rows in line with its store. */
+    enum { MAX_ECG = 4096 };
+    long long *ids = calloc(MAX_ECG, sizeof *ids);
+    char(*ecg_names)[DATASETS_NAME_MAX + 1] = calloc(MAX_ECG, sizeof *ecg_names);
+    int n_ids = 0;
+    st = rc || !ids || !ecg_names ? NULL : db_stmt(c, SQL_ECG_ROWS, err);
+    while (st && n_ids < MAX_ECG && sqlite3_step(st) == SQLITE_ROW) {
+        ids[n_ids] = sqlite3_column_int64(st, 0);
+        snprintf(ecg_names[n_ids], sizeof ecg_names[n_ids], "%s", sqlite3_column_text(st, 1));
+        n_ids++;
+    }
+    if (st) sqlite3_reset(st);
+    for (int i = 0; i < n_ids && !rc; i++) {
+        char dir[1300];
+        snprintf(dir, sizeof dir, "%s/%s", root, ecg_names[i]);
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", dir, STORE_MANIFEST);
+        if (!is_file(p)) continue;
+        ecg_err e2 = {0};
+        if (db_begin(c, &e2)) continue;
+        if (sync_rows(c, ids[i], dir, "store", &e2)) {
+            db_rollback(c);
+            fprintf(stderr, "ecgfm: datasets/%s: records not indexed: %s\n", ecg_names[i], e2.msg);
+            continue;
+        }
+        if (db_commit(c, &e2)) fprintf(stderr, "ecgfm: datasets/%s: %s\n", ecg_names[i], e2.msg);
+    }
+    free(ecg_names);
+    free(ids);
+    db_writer_unlock(d, c);
+    pthread_mutex_unlock(&ds_mu);
+    for (int i = 0; i < n_del && !rc; i++) {
+        char trash[1400];
+        snprintf(trash, sizeof trash, "%s/" TRASH_PREFIX "%lld-%s", root, del[i].id, del[i].name);
+        rm_tree(trash);
+    }
+    return rc;
+}
+
+/* ---- server-side import ---- */
+
+ecg_code datasets_resolve_import_path(const char *const *roots, int n_roots, const char *requested,
+                                      char *out, size_t cap, ecg_err *err) {
+    if (n_roots <= 0)
+        return err_set(err, ECG_EINVAL,
+                       "server-side import is disabled (the server has no import_roots)");
+    if (!requested || requested[0] != '/')
+        return err_set(err, ECG_EINVAL, "the import path must be absolute");
+    char real[PATH_MAX];
+    if (!realpath(requested, real))
+        return err_set(err, errno == ENOENT ? ECG_ENOTFOUND : ECG_EINVAL, "%s: %s", requested,
+                       strerror(errno));
+    for (int i = 0; i < n_roots; i++) {
+        char rr[PATH_MAX];
+        if (!roots[i] || !realpath(roots[i], rr)) continue;
+        size_t n = strlen(rr);
+        while (n > 1 && rr[n - 1] == '/')
+            rr[--n] = '\0';
+        int inside = strncmp(real, rr, n) == 0 && (real[n] == '\0' || real[n] == '/' || n == 1);
+        if (!inside) continue;
+        if (strlen(real) >= cap) return err_set(err, ECG_EINVAL, "the import path is too long");
+        snprintf(out, cap, "%s", real);
+        return ECG_OK;
+    }
+    return err_set(err, ECG_EINVAL, "%s is outside every allowed import root", requested);
+}
+
+static const char SQL_SET_STATE[] = "UPDATE datasets SET state = ?2 WHERE id = ?1";
+static const char SQL_ID_INFO[] = "SELECT name, kind, state FROM datasets WHERE id = ?1";
+
+static ecg_code set_state(db *d, long long id, const char *state, const char *only_from,
+                          ecg_err *err) {
+    db_conn *c = db_writer_lock(d);
+    ecg_code rc = db_begin(c, err);
+    sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_ID_INFO, err);
+    if (!rc && !st) rc = err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        int r = sqlite3_step(st);
+        if (r != SQLITE_ROW)
+            rc = err_set(err, ECG_ENOTFOUND, "no dataset %lld", id);
+        else if (only_from && strcmp((const char *)sqlite3_column_text(st, 2), only_from) != 0)
+            rc = err_set(err, ECG_EINVAL, "dataset %lld is %s", id,
+                         (const char *)sqlite3_column_text(st, 2));
+        else if (strcmp((const char *)sqlite3_column_text(st, 1), "ecg") != 0)
+            rc = err_set(err, ECG_EINVAL, "dataset %lld is a task dataset, not ECG", id);
+        sqlite3_reset(st);
+    }
+    st = rc ? NULL : db_stmt(c, SQL_SET_STATE, err);
+    if (!rc && !st) rc = err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+        rc = step_done(c, st, "setting a dataset's state", err);
+    }
+    if (!rc)
+        rc = db_commit(c, err);
+    else
+        db_rollback(c);
+    db_writer_unlock(d, c);
+    return rc;
+}
+
+typedef struct {
+    datasets_progress_fn fn;
+    void *ctx;
+} import_progress;
+
+static void on_import_progress(void *ctx, size_t done, size_t total, size_t skipped) {
+    import_progress *p = ctx;
+    if (p->fn) p->fn(p->ctx, done, total, skipped);
+}
+
+ecg_code datasets_import(db *d, const char *data_dir, long long dataset_id, const char *format,
+                         const char *abs_path, datasets_progress_fn progress, void *ctx,
+                         const atomic_int *cancel, json_t **summary, ecg_err *err) {
+    *summary = NULL;
+    if (strcmp(format, "wfdb") && strcmp(format, "edf") && strcmp(format, "hdf5"))
+        return err_set(err, ECG_EINVAL, "import format must be wfdb, edf or hdf5, not \"%s\"",
+                       format);
+    char id_s[32];
+    snprintf(id_s, sizeof id_s, "%lld", dataset_id);
+    dataset_info info;
+    int f = datasets_lookup(d, data_dir, id_s, &info, err);
+    if (f < 0) return err->code;
+    if (f == 0) return err_set(err, ECG_ENOTFOUND, "no dataset %lld", dataset_id);
+    if (cancel && atomic_load(cancel))
+        return err_set(err, ECG_EINVAL, "the import was cancelled before it started");
+    ecg_code rc = set_state(d, dataset_id, "importing", "ready", err);
+    if (rc) return rc;
+    store_writer *w = NULL;
+    rc = store_writer_open(&w, info.dir, NULL, err);
+    store_import_summary sum;
+    memset(&sum, 0, sizeof sum);
+    int ran = 0;
+    if (!rc) {
+        import_progress ip = {progress, ctx};
+        store_import_opts opt = {0};
+        opt.progress = on_import_progress;
+        opt.progress_ctx = &ip;
+        ran = 1;
+        if (!strcmp(format, "wfdb"))
+            rc = store_import_wfdb_tree(w, abs_path, &opt, &sum, err);
+        else if (!strcmp(format, "edf"))
+            rc = store_import_edf_tree(w, abs_path, &opt, &sum, err);
+        else
+            rc = store_import_hdf5(w, abs_path, NULL, &opt, &sum, err);
+        ecg_err cerr = {0};
+        if (rc)
+            store_writer_abort(w);
+        else if (store_writer_close(w, &cerr) && !rc)
+            rc = err_set(err, cerr.code, "%s", cerr.msg);
+    }
+    /* What was published is indexed, whatever happened. */
+    pthread_mutex_lock(&ds_mu);
+    db_conn *c = db_writer_lock(d);
+    ecg_err serr = {0};
+    ecg_code src = db_begin(c, &serr);
+    if (!src) src = sync_rows(c, dataset_id, info.dir, format, &serr);
+    sqlite3_stmt *st = src ? NULL : db_stmt(c, SQL_SET_STATE, &serr);
+    if (st) {
+        sqlite3_bind_int64(st, 1, dataset_id);
+        sqlite3_bind_text(st, 2, "ready", -1, SQLITE_STATIC);
+        src = step_done(c, st, "setting a dataset's state", &serr);
+    } else if (!src) {
+        src = serr.code;
+    }
+    if (!src)
+        src = db_commit(c, &serr);
+    else
+        db_rollback(c);
+    db_writer_unlock(d, c);
+    pthread_mutex_unlock(&ds_mu);
+    if (src) set_state(d, dataset_id, "ready", NULL, &serr);
+    if (!rc && src) rc = err_set(err, serr.code, "indexing the imported records: %s", serr.msg);
+    if (ran) {
+        json_t *skips = json_array();
+        for (size_t i = 0; i < sum.n_skips && i < 1000; i++)
+            json_array_append_new(skips, json_pack("{s:s, s:s}", "path", sum.skips[i].path,
+                                                   "reason", sum.skips[i].reason));
+        *summary =
+            json_pack("{s:I, s:I, s:I, s:o}", "found", (json_int_t)sum.found, "imported",
+                      (json_int_t)sum.imported, "skipped", (json_int_t)sum.skipped, "skips", skips);
+        store_import_summary_free(&sum);
+    }
+    return rc;
+}
