@@ -1,0 +1,6 @@
+@problemName X
+@timeStamps false
+@univariate true
+@classLabel true a b
+@data
+1,2,x:a

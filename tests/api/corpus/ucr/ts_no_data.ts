@@ -1,0 +1,4 @@
+@problemName X
+@timeStamps false
+@univariate true
+@classLabel true a b

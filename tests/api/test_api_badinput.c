@@ -1,0 +1,713 @@
+/* test_api_badinput.c — the bad-input corpus (issue 5, "what it must show" 3) against the real
+ * build/ecgfm: every endpoint that takes input gets truncated/corrupt files of each format, wrong
+ * JSON types, huge numbers, NaN, missing/unknown fields, wrong content types, oversized bodies,
+ * path traversal in names and ids, bad query values; each must be its 4xx with the JSON error
+ * shape. After each group /healthz answers and a good /v1/embed gives the same embedding as before.
+ * Then libmicrohttpd's own protocol errors over raw sockets: the server must stay up. */
+#include <limits.h>
+#include <math.h>
+#include <sys/stat.h>
+
+#include "tests/api/testserver.h"
+
+#include <jansson.h>
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define START_TIMEOUT_MS 20000
+#define EXIT_TIMEOUT_MS 15000
+#define IO_TIMEOUT_S 10
+#define MAX_BODY 1000000 /* --max-body-bytes of the server under test */
+
+static char bin[PATH_MAX], root[PATH_MAX], corpus[PATH_MAX + 32];
+static char tmpdir[] = "/tmp/ecgfm-test-badinput-XXXXXX";
+static char data[PATH_MAX], server_log[PATH_MAX];
+static pid_t server_pid;
+static int port;
+static char admin_key[64];
+static long long job_id; /* a cancelled pretrain job ({job} in paths) */
+static json_t *baseline; /* the good embedding, before any bad input */
+static int status_count[600];
+static int n_cases;
+
+/* ---- the table ---- */
+
+/* One bad request: method, path ({job} is replaced by a real job's id), extra header lines, body,
+ * and the expected status and error code. body: NULL (none), inline text, "@F" (corpus file F),
+ * "@@F" (file F under the repository root), "mp:F1,F2" (multipart/form-data of those files, each
+ * named by its basename; @/@@ as above, corpus when unprefixed), "gen:NAME" (made in code).
+ * Requests carry the admin key unless headers name an Authorization. A header line
+ * "Transfer-Encoding: chunked" sends the body chunked. */
+typedef struct {
+    const char *method, *path, *headers, *body;
+    int status;
+    const char *code;
+} bad_case;
+
+#define GROUP(name)                                                                                \
+    { NULL, name, NULL, NULL, 0, NULL }
+#define JSON "Content-Type: application/json\r\n"
+#define CSV "Content-Type: text/csv\r\n"
+#define NPY "Content-Type: application/x-npy\r\n"
+#define EDF "Content-Type: application/edf\r\n"
+#define OCTET "Content-Type: application/octet-stream\r\n"
+#define CHUNKED "Transfer-Encoding: chunked\r\n"
+#define EMB "/v1/embed"
+#define SIG1 "\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 500, \"leads\": [\"II\"]"
+#define PRE "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\", \"objective\": \"cpc\""
+
+/* clang-format off */
+static const bad_case CASES[] = {
+    GROUP("embed: JSON syntax, types, numbers"),
+    {"POST", EMB, JSON, "{\"signal\": [[1,2,", 400, "invalid_json"},
+    {"POST", EMB, JSON, "@json/trunc.json", 400, "invalid_json"},
+    {"POST", EMB, JSON, "@json/deep.json", 400, "invalid_json"},
+    {"POST", EMB, JSON, "@json/bad_utf8.json", 422, "unknown_lead"},
+    {"POST", EMB, JSON, "@json/bom.json", 400, "invalid_json"},
+    {"POST", EMB, JSON, "[1, 2]", 400, "invalid_json"},
+    {"POST", EMB, JSON, "\"signal\"", 400, "invalid_json"},
+    {"POST", EMB, JSON, "null", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{}", 400, "missing_field"},
+    {"POST", EMB, JSON, "{\"signal\": [[NaN]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"signal\": [[Infinity]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"signal\": [[-Infinity]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"signal\": [[1e400]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 1e400, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"signal\": [[9223372036854775808]], \"fs\": 500, \"leads\": [\"II\"]}", 422, "sample_out_of_range"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 9223372036854775808, \"leads\": [\"II\"]}", 422, "invalid_fs"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 0, \"leads\": [\"II\"]}", 422, "invalid_fs"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": true, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": null, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": [500], \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": \"0.1,0.2\", \"fs\": 500, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [0.1, 0.2], \"fs\": 500, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": {\"II\": [1]}, \"fs\": 500, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[true, false]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 500, \"leads\": \"II\"}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 500, \"leads\": [2]}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{" SIG1 ", \"units\": 1}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{" SIG1 ", \"units\": \"V\"}", 422, "invalid_units"},
+    {"POST", EMB, JSON, "{" SIG1 ", \"extra\": 1}", 400, "unknown_field"},
+    {"POST", EMB, JSON, "{" SIG1 ", \"fs\": 250}", 400, "invalid_json"},
+    {"POST", EMB, JSON, "{\"fs\": 500, \"leads\": [\"II\"]}", 400, "missing_field"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"leads\": [\"II\"]}", 400, "missing_field"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 500}", 400, "missing_field"},
+    {"POST", EMB, JSON, "{\"signal\": [], \"fs\": 500, \"leads\": []}", 400, "wrong_type"},
+    {"POST", EMB, JSON, "{\"signal\": [[]], \"fs\": 500, \"leads\": [\"II\"]}", 422, "empty_signal"},
+    {"POST", EMB, JSON, "{\"signal\": [[1]], \"fs\": 500, \"leads\": [\"../../etc/passwd\"]}", 422, "unknown_lead"},
+    {"POST", EMB, JSON, "@json/nul_in_string.json", 400, "invalid_json"},
+    {"POST", EMB, JSON, "@json/many_leads.json", 422, "too_many_leads"},
+    {"POST", EMB, JSON, "{\"signal\": [[1],[2]], \"fs\": 500, \"leads\": [\"V1\",\"V1\"]}", 422, "duplicate_lead"},
+    {"POST", EMB, JSON, "{\"signal\": [[1,2],[3]], \"fs\": 500, \"leads\": [\"I\",\"II\"]}", 400, "ragged_signal"},
+
+    GROUP("embed: content types, query values, sizes"),
+    {"POST", EMB, NULL, "", 400, "empty_body"},
+    {"POST", EMB, "Content-Type: text/plain\r\n", "{" SIG1 "}", 415, "unsupported_media_type"},
+    {"POST", EMB, "Content-Type: application/jsonx\r\n", "{" SIG1 "}", 415, "unsupported_media_type"},
+    {"POST", EMB, "Content-Type: \r\n", "0.1,0.2", 415, "unsupported_media_type"},
+    {"POST", EMB, "Content-Type: image/png\r\n", "\x89PNG\r\n", 415, "unsupported_media_type"},
+    {"POST", EMB, "Content-Type: multipart/form-data\r\n", "--x\r\n", 400, "invalid_multipart"},
+    {"POST", EMB, "Content-Type: multipart/form-data; boundary=\r\n", "--\r\n", 400, "invalid_multipart"},
+    {"POST", EMB, "Content-Type: multipart/form-data; boundary=zz\r\n", "no parts here", 400, "invalid_multipart"},
+    {"POST", EMB "?format=xml", JSON, "{" SIG1 "}", 415, "unsupported_format"},
+    {"POST", EMB "?format=", JSON, "{" SIG1 "}", 415, "unsupported_format"},
+    {"POST", EMB "?format=../../etc/passwd", OCTET, "x", 415, "unsupported_format"},
+    {"POST", EMB "?format=wfdb", OCTET, "r 1 100 1000", 415, "unsupported_format"},
+    {"POST", EMB "?pooling=max", JSON, "{" SIG1 "}", 422, "invalid_pooling"},
+    {"POST", EMB "?pooling=", JSON, "{" SIG1 "}", 422, "invalid_pooling"},
+    {"POST", EMB "?checkpoint=../../etc/passwd", JSON, "{" SIG1 "}", 404, "checkpoint_not_found"},
+    {"POST", EMB "?checkpoint=%2Fetc%2Fpasswd", JSON, "{" SIG1 "}", 404, "checkpoint_not_found"},
+    {"POST", EMB "?checkpoint=a%00b", JSON, "{" SIG1 "}", 404, "checkpoint_not_found"},
+    {"POST", EMB "?fs=abc", CSV, "@csv/trunc_row.csv", 422, "invalid_fs"},
+    {"POST", EMB "?fs=-1", CSV, "@csv/trunc_row.csv", 422, "invalid_fs"},
+    {"POST", EMB "?fs=1e400", CSV, "@csv/trunc_row.csv", 422, "invalid_fs"},
+    {"POST", EMB "?fs=nan", CSV, "@csv/trunc_row.csv", 422, "invalid_fs"},
+    {"POST", EMB "?fs=9223372036854775808", NPY, "@npy/ok.npy", 422, "invalid_fs"},
+    {"POST", EMB, JSON, "gen:over_limit", 413, "payload_too_large"},
+    {"POST", EMB, JSON CHUNKED, "gen:over_limit", 413, "payload_too_large"},
+    {"POST", EMB, "Content-Length: 99999999999\r\n" JSON, NULL, 413, "payload_too_large"},
+    {"GET", EMB, NULL, NULL, 405, "method_not_allowed"},
+    {"DELETE", EMB, NULL, NULL, 405, "method_not_allowed"},
+
+    GROUP("embed: WFDB uploads"),
+    {"POST", EMB, NULL, "mp:wfdb/trunc_hea/r.hea,wfdb/r.dat", 422, "unusable_record"},
+    {"POST", EMB, NULL, "mp:wfdb/fewer_sigs/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/neg_fs/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/huge_fs/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/huge_nsamp/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/huge_nsig/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/bad_fmt/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/traversal/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/abs_path/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/garbage/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/text_nums/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/long_sig/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:@@tests/data/ecg/ptbxl/00001_lr.hea,wfdb/half_dat/00001_lr.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:@@tests/data/ecg/ptbxl/00001_lr.hea,wfdb/odd_dat/00001_lr.dat", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:@@tests/data/ecg/ptbxl/00001_lr.hea", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:wfdb/r.dat", 400, "missing_part"},
+    {"POST", EMB, NULL, "mp:wfdb/neg_fs/r.hea,wfdb/fewer_sigs/r.hea", 400, "invalid_multipart"},
+
+    GROUP("embed: EDF, CSV and npy uploads"),
+    {"POST", EMB, EDF, "@edf/trunc_header.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/trunc_data.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/ns_negative.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/ns_huge.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/ns_text.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/hdr_bytes_wrong.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/nrec_huge.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/spr_zero.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/spr_huge.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/dig_min_eq_max.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/phys_nan.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/version_bad.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/duration_zero.edf", 422, "invalid_file"},
+    {"POST", EMB, EDF, "@edf/real_trunc.edf", 422, "invalid_file"},
+    {"POST", EMB, NULL, "mp:edf/trunc_data.edf", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/trunc_row.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/text_cells.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/header_only.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/nan_inf.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/huge.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/binary.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/only_commas.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/utf16.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", CSV, "@csv/wide_row.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NULL, "mp:csv/text_cells.csv", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/bad_magic.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/trunc_header.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/trunc_data.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/hlen_huge.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/complex.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/object.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/shape_neg.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/shape_huge.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/shape_3d.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/header_garbage.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/version9.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/nan.npy", 422, "unusable_record"},
+    {"POST", EMB "?fs=500", NPY, "@npy/inf.npy", 422, "invalid_file"},
+    {"POST", EMB "?fs=500", NPY, "@npy/ok.npy", 422, "unusable_record"},
+    {"POST", EMB, NPY, "@npy/ok.npy", 422, "missing_fs"},
+    {"POST", EMB "?fs=500", OCTET, "@safetensors/offsets_oob.safetensors", 415, "unsupported_media_type"},
+    {"POST", EMB "?fs=500", NULL, "mp:safetensors/bad_json.safetensors", 415, "unsupported_format"},
+    {"POST", EMB "?fs=500", NULL, "mp:ucr/ts_trunc.ts", 415, "unsupported_format"},
+
+    GROUP("jobs: POST /v1/jobs bodies"),
+    {"POST", "/v1/jobs", NULL, PRE "}}", 415, "unsupported_media_type"},
+    {"POST", "/v1/jobs", "Content-Type: text/plain\r\n", PRE "}}", 415, "unsupported_media_type"},
+    {"POST", "/v1/jobs", JSON, "", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, PRE, 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, "[\"pretrain\"]", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"kind\": \"pretrain\", \"params\": {}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": NaN}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"lr\": 1e400}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, "{\"params\": {}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": 1, \"params\": {}}", 422, "invalid_kind"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": null, \"params\": {}}", 422, "invalid_kind"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"../pretrain\", \"params\": {}}", 422, "invalid_kind"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\"}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": []}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": \"x\"}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {}, \"x\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"x\": 1}}", 422, "unknown_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"objective\": \"cpc\"}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\"}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"../../etc\", \"objective\": \"cpc\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"/etc\", \"objective\": \"cpc\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"..\", \"objective\": \"cpc\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"ti\\u0000ny\", \"objective\": \"cpc\"}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": 7, \"objective\": \"cpc\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"nope\", \"objective\": \"cpc\"}}", 404, "dataset_not_found"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\", \"objective\": 5}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": \"2\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": 1.5}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": 0}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": 9223372036854775807}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"epochs\": 9223372036854775808}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"batch\": -1}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"seed\": -1}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"subset\": 1e300}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"threads\": 99}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"lr\": \"0.1\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"lr\": 0}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"lr\": 1e300}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": \"../../etc/passwd\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": \"/etc/passwd\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": \"nope\"}}", 422, "unknown_model"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": 3}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": {\"d_model\": -8}}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": {\"d_model\": 99999999}}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, PRE ", \"model\": {\"bogus\": 1}}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "gen:over_limit", 413, "payload_too_large"},
+
+    GROUP("jobs: ids and queries"),
+    {"GET", "/v1/jobs?state=bogus", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?state=", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?state=queued%00", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?kind=../x", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=201", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=abc", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=1e2", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?limit=9223372036854775808", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?cursor=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?cursor=-5", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs?cursor=99999999999999999999", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/abc", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/0", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/-1", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/+1", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/1e3", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/0x10", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/9223372036854775807", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/9223372036854775808", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/..", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/%2e%2e%2f%2e%2e%2fetc", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/{job}%00", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/{job}%2500", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/{job}/", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs//{job}", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/{job}/events?after=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/{job}/events?after=abc", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/{job}/events?after=", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/{job}/events?after=99999999999999999999", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/{job}/events", "Last-Event-ID: ../1\r\n", NULL, 422, "invalid_value"},
+    {"GET", "/v1/jobs/999999/events", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/x/events", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/jobs/{job}/cancel", NULL, NULL, 409, "job_finished"},
+    {"POST", "/v1/jobs/abc/cancel", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/jobs/999999/cancel", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/jobs/..%2f1/retry", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/jobs/999999/retry", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/jobs/-3/retry", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs/{job}/cancel", NULL, NULL, 405, "method_not_allowed"},
+    {"PUT", "/v1/jobs/{job}", JSON, "{}", 405, "method_not_allowed"},
+
+    GROUP("keys and auth"),
+    {"POST", "/v1/keys", NULL, "{\"scope\": \"read\"}", 415, "unsupported_media_type"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": ", 400, "invalid_json"},
+    {"POST", "/v1/keys", JSON, "{}", 422, "missing_field"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": 1}", 422, "invalid_scope"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": [\"read\"]}", 422, "invalid_scope"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"root\"}", 422, "invalid_scope"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"ADMIN\"}", 422, "invalid_scope"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"read\", \"name\": 5}", 422, "invalid_name"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"read\", \"name\": \"a\\nb\"}", 422, "invalid_name"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"read\", \"name\": \"a\\u0000b\"}", 400, "invalid_json"},
+    {"POST", "/v1/keys", JSON, "gen:long_key_name", 422, "invalid_name"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"read\", \"id\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/keys", JSON, "{\"scope\": \"read\", \"name\": 1e400}", 400, "invalid_json"},
+    {"DELETE", "/v1/keys/abc", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/0", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/-1", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/9223372036854775808", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/..%2f1", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/keys/999999", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/jobs", "Authorization: Bearer\r\n", NULL, 401, "missing_api_key"},
+    {"GET", "/v1/jobs", "Authorization: Basic YTpi\r\n", NULL, 401, "missing_api_key"},
+    {"GET", "/v1/jobs", "Authorization: Bearer ../../etc/passwd\r\n", NULL, 401, "invalid_api_key"},
+    {"GET", "/v1/jobs", "Authorization: Bearer efm_%00\r\n", NULL, 401, "invalid_api_key"},
+    {"GET", "/v1/jobs", "Authorization: \r\n", NULL, 401, "missing_api_key"},
+    {"GET", "/v1/nope/../jobs", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/%2e%2e/healthz", NULL, NULL, 404, "not_found"},
+    {"GET", "/../../etc/passwd", NULL, NULL, 404, "not_found"},
+};
+/* clang-format on */
+#define N_CASES (sizeof CASES / sizeof CASES[0])
+
+/* ---- requests ---- */
+
+typedef struct {
+    int status; /* -1: no status line (connection closed or timed out) */
+    char *raw;  /* malloc'd */
+    const char *body;
+} answer;
+
+static void answer_free(answer *a) {
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}
+
+static void buf_add(char **b, size_t *len, size_t *cap, const void *p, size_t n) {
+    if (*len + n + 1 > *cap) {
+        while (*len + n + 1 > *cap)
+            *cap = *cap ? *cap * 2 : 4096;
+        *b = realloc(*b, *cap);
+        assert_non_null(*b);
+    }
+    memcpy(*b + *len, p, n);
+    *len += n;
+    (*b)[*len] = 0;
+}
+
+/* A corpus or repository file (see bad_case.body). */
+static char *load_file(const char *spec, size_t *len) {
+    char path[PATH_MAX * 2];
+    if (strncmp(spec, "@@", 2) == 0)
+        snprintf(path, sizeof path, "%s/%s", root, spec + 2);
+    else
+        snprintf(path, sizeof path, "%s/%s", corpus, spec[0] == '@' ? spec + 1 : spec);
+    char *d = ts_slurp(path, len);
+    if (!d) fail_msg("corpus file missing: %s", path);
+    return d;
+}
+
+#define BOUNDARY "BaDiNpUt7x"
+
+static char *make_body(const char *spec, size_t *len, int *is_multipart) {
+    *is_multipart = 0;
+    *len = 0;
+    if (!spec) return NULL;
+    if (spec[0] == '@') return load_file(spec, len);
+    char *b = NULL;
+    size_t cap = 0;
+    if (strncmp(spec, "mp:", 3) == 0) {
+        *is_multipart = 1;
+        char list[1024];
+        snprintf(list, sizeof list, "%s", spec + 3);
+        for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
+            size_t fl;
+            char *d = load_file(f, &fl);
+            const char *base = strrchr(f, '/');
+            base = base ? base + 1 : f;
+            char head[512];
+            int n = snprintf(head, sizeof head,
+                             "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"file\"; "
+                             "filename=\"%s\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                             base);
+            buf_add(&b, len, &cap, head, (size_t)n);
+            buf_add(&b, len, &cap, d, fl);
+            buf_add(&b, len, &cap, "\r\n", 2);
+            free(d);
+        }
+        buf_add(&b, len, &cap, "--" BOUNDARY "--\r\n", strlen("--" BOUNDARY "--\r\n"));
+        return b;
+    }
+    if (strcmp(spec, "gen:over_limit") == 0) {
+        *len = MAX_BODY + 1;
+        b = malloc(*len + 1);
+        assert_non_null(b);
+        memset(b, ' ', *len);
+        b[0] = '{';
+        b[*len] = 0;
+        return b;
+    }
+    if (strcmp(spec, "gen:long_key_name") == 0) {
+        b = malloc(5000);
+        assert_non_null(b);
+        int n = sprintf(b, "{\"scope\": \"read\", \"name\": \"");
+        memset(b + n, 'k', 4000);
+        n += 4000;
+        n += sprintf(b + n, "\"}");
+        *len = (size_t)n;
+        return b;
+    }
+    if (strncmp(spec, "gen:", 4) == 0) fail_msg("unknown generated body %s", spec);
+    *len = strlen(spec);
+    b = malloc(*len + 1);
+    assert_non_null(b);
+    memcpy(b, spec, *len + 1);
+    return b;
+}
+
+/* path with {job} replaced by job_id. */
+static void expand_path(char *out, size_t cap, const char *path) {
+    const char *j = strstr(path, "{job}");
+    if (!j)
+        snprintf(out, cap, "%s", path);
+    else
+        snprintf(out, cap, "%.*s%lld%s", (int)(j - path), path, job_id, j + 5);
+}
+
+static void send_case(answer *a, const char *method, const char *path, const char *headers,
+                      const char *body_spec) {
+    size_t blen;
+    int mp;
+    char *body = make_body(body_spec, &blen, &mp);
+    int chunked = headers && strstr(headers, CHUNKED) != NULL;
+    int own_cl = headers && strstr(headers, "Content-Length:") != NULL;
+    char p[1024], head[4096];
+    expand_path(p, sizeof p, path);
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, p);
+    if (!headers || !strstr(headers, "Authorization"))
+        n += snprintf(head + n, sizeof head - (size_t)n, "Authorization: Bearer %s\r\n", admin_key);
+    if (mp)
+        n += snprintf(head + n, sizeof head - (size_t)n,
+                      "Content-Type: multipart/form-data; boundary=" BOUNDARY "\r\n");
+    if (headers) n += snprintf(head + n, sizeof head - (size_t)n, "%s", headers);
+    if (body && !chunked && !own_cl)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", blen);
+    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+    assert_true((size_t)n < sizeof head);
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    if (fd < 0) fail_msg("%s %s: cannot connect: %s", method, p, strerror(errno));
+    ts_send_all(fd, head, (size_t)n);
+    if (body && chunked) {
+        for (size_t off = 0; off < blen;) {
+            size_t k = blen - off < 65536 ? blen - off : 65536;
+            char ch[32];
+            int cn = snprintf(ch, sizeof ch, "%zx\r\n", k);
+            if (ts_send_all(fd, ch, (size_t)cn) != (size_t)cn) break;
+            if (ts_send_all(fd, body + off, k) != k) break;
+            if (ts_send_all(fd, "\r\n", 2) != 2) break;
+            off += k;
+        }
+        ts_send_all(fd, "0\r\n\r\n", 5);
+    } else if (body) {
+        ts_send_all(fd, body, blen); /* the server may answer early and close */
+    }
+    free(body);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
+        if (k <= 0) break;
+        len += (size_t)k;
+    }
+    buf[len] = 0;
+    close(fd);
+    a->raw = buf;
+    a->status = ts_parse_answer(buf, &a->body);
+}
+
+/* NULL when the body is the JSON error shape with code `code` (any code when NULL); else why not.
+ */
+static const char *error_shape(const answer *a, const char *code, char *why, size_t cap) {
+    json_t *j = json_loads(a->body, 0, NULL);
+    json_t *e = json_object_get(j, "error");
+    const char *c = json_string_value(json_object_get(e, "code"));
+    const char *m = json_string_value(json_object_get(e, "message"));
+    const char *t = json_string_value(json_object_get(e, "type"));
+    const char *res = NULL;
+    if (!j || !json_is_object(j))
+        res = "body is not a JSON object";
+    else if (!c || !m || !*m || !t || !*t)
+        res = "body lacks error.code, error.message or error.type";
+    else if (code && strcmp(c, code) != 0) {
+        snprintf(why, cap, "code %s, want %s", c, code);
+        res = why;
+    }
+    json_decref(j);
+    return res;
+}
+
+static int server_alive(void) {
+    int st;
+    return waitpid(server_pid, &st, WNOHANG) == 0;
+}
+
+/* ---- the server ---- */
+
+static pid_t spawn(const char *log, char *const args[]) {
+    static const char *const unset[] = {
+        "ECGFM_CONFIG",         "ECGFM_HOST",         "ECGFM_PORT",        "ECGFM_DATA_DIR",
+        "ECGFM_MAX_BODY_BYTES", "ECGFM_JOBS_THREADS", "ECGFM_CONFIGS_DIR", NULL};
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .cwd = root, .unset = unset}, args);
+}
+
+static void run_ok(char *const args[]) {
+    char log[PATH_MAX];
+    snprintf(log, sizeof log, "%s/cmd.log", tmpdir);
+    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("ecgfm %s failed:\n%s", args[0], ts_read_text(log));
+}
+
+static answer simple(const char *method, const char *path, const char *headers, const char *body) {
+    answer a;
+    send_case(&a, method, path, headers, body);
+    return a;
+}
+
+#define GOOD_EMBED                                                                                 \
+    "{\"signal\": [[0.1, 0.4, 0.2, -0.1, 0.0, 0.3, 0.1, 0.2]], \"fs\": 240, "                      \
+    "\"leads\": [\"II\"]}"
+
+static json_t *good_embedding(void) {
+    answer a = simple("POST", EMB, JSON, GOOD_EMBED);
+    if (a.status != 200) fail_msg("the good embed failed:\n%.600s", a.raw);
+    json_t *j = json_loads(a.body, 0, NULL);
+    answer_free(&a);
+    assert_true(json_is_array(json_object_get(j, "embedding")));
+    return j;
+}
+
+/* The server is up, healthy, and embeds as it did before any bad input. */
+static void check_still_fine(const char *after) {
+    if (!server_alive()) fail_msg("the server died after %s:\n%s", after, ts_read_text(server_log));
+    answer a = simple("GET", "/healthz", NULL, NULL);
+    if (a.status != 200) fail_msg("/healthz after %s: %.300s", after, a.raw);
+    answer_free(&a);
+    json_t *now = good_embedding();
+    json_t *x = json_object_get(now, "embedding"), *y = json_object_get(baseline, "embedding");
+    assert_int_equal(json_array_size(x), json_array_size(y));
+    for (size_t i = 0; i < json_array_size(x); i++) {
+        double d =
+            fabs(json_number_value(json_array_get(x, i)) - json_number_value(json_array_get(y, i)));
+        if (d > 1e-6) fail_msg("embedding changed after %s: [%zu] differs by %g", after, i, d);
+    }
+    json_decref(now);
+}
+
+static void test_start(void **state) {
+    (void)state;
+    snprintf(data, sizeof data, "%s/var", tmpdir);
+    char ds[PATH_MAX + 32], model[PATH_MAX + 64], configs[PATH_MAX + 16];
+    assert_int_equal(mkdir(data, 0700), 0);
+    snprintf(ds, sizeof ds, "%s/datasets", data);
+    assert_int_equal(mkdir(ds, 0700), 0);
+    snprintf(ds, sizeof ds, "%s/datasets/tiny", data);
+    run_ok((char *[]){"synth", "--out", ds, "--n", "40", "--seconds", "5", NULL});
+    char keylog[PATH_MAX];
+    snprintf(keylog, sizeof keylog, "%s/key.log", tmpdir);
+    int st = ts_wait_exit_or_kill(
+        spawn(keylog, (char *[]){"keys", "create", "--scope", "admin", "--data-dir", data, NULL}),
+        EXIT_TIMEOUT_MS);
+    assert_true(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    const char *k = ts_read_text(keylog);
+    snprintf(admin_key, sizeof admin_key, "%.*s", (int)strcspn(k, "\n"), k);
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", root);
+    snprintf(configs, sizeof configs, "%s/configs", root);
+    snprintf(server_log, sizeof server_log, "%s/server.log", tmpdir);
+    char maxb[32];
+    snprintf(maxb, sizeof maxb, "%d", MAX_BODY);
+    server_pid = spawn(server_log, (char *[]){"serve", "--port",
+                                              "0",     "--data-dir",
+                                              data,    "--model",
+                                              model,   "--configs-dir",
+                                              configs, "--max-body-bytes",
+                                              maxb,    "--jobs-threads",
+                                              "1",     "--jobs-max-running",
+                                              "1",     "--embed-threads",
+                                              "1",     "--connection-timeout-s",
+                                              "3",     NULL});
+    port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
+    for (long long end = ts_now_ms() + START_TIMEOUT_MS;; ts_sleep_ms(50)) {
+        answer a = simple("GET", "/readyz", NULL, NULL);
+        int ok = a.status == 200;
+        answer_free(&a);
+        if (ok) break;
+        if (ts_now_ms() > end) fail_msg("/readyz never 200:\n%s", ts_read_text(server_log));
+    }
+    baseline = good_embedding();
+    /* A real job to aim {job} at: queued, cancelled at once, waited for until cancelled. */
+    answer a = simple("POST", "/v1/jobs", JSON,
+                      PRE ", \"batch\": 8, \"epochs\": 1, "
+                          "\"model\": \"small\", \"threads\": 1}}");
+    if (a.status != 201) fail_msg("job create: %.600s", a.raw);
+    json_t *j = json_loads(a.body, 0, NULL);
+    job_id = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    answer_free(&a);
+    assert_true(job_id > 0);
+    char p[64];
+    snprintf(p, sizeof p, "/v1/jobs/%lld/cancel", job_id);
+    a = simple("POST", p, NULL, NULL);
+    answer_free(&a);
+    snprintf(p, sizeof p, "/v1/jobs/%lld", job_id);
+    for (long long end = ts_now_ms() + 30000;; ts_sleep_ms(100)) {
+        a = simple("GET", p, NULL, NULL);
+        int done =
+            strstr(a.body, "\"state\":\"cancelled\"") || strstr(a.body, "\"state\":\"succeeded\"");
+        answer_free(&a);
+        if (done) break;
+        if (ts_now_ms() > end) fail_msg("job %lld never finished", job_id);
+    }
+}
+
+/* Every case of the table, group by group, with the still-fine check after each group. */
+static void test_corpus(void **state) {
+    (void)state;
+    int bad = 0;
+    const char *group = "start";
+    for (size_t i = 0; i < N_CASES; i++) {
+        const bad_case *c = &CASES[i];
+        if (!c->method) {
+            if (i) check_still_fine(group);
+            group = c->path;
+            continue;
+        }
+        answer a;
+        send_case(&a, c->method, c->path, c->headers, c->body);
+        n_cases++;
+        if (a.status >= 0 && a.status < 600) status_count[a.status]++;
+        char why[160];
+        const char *err = NULL;
+        if (a.status < 0)
+            err = "no answer";
+        else if (a.status != c->status)
+            err = "status";
+        else
+            err = error_shape(&a, c->code, why, sizeof why);
+        if (err) {
+            bad++;
+            print_error("[%s] %s %s (%s): want %d %s: %s\n%.400s\n", group, c->method, c->path,
+                        c->body ? (strlen(c->body) > 60 ? "<body>" : c->body) : "-", c->status,
+                        c->code ? c->code : "", err, a.raw);
+        }
+        if (a.status >= 500 || !server_alive())
+            fail_msg("[%s] %s %s: %d, server %s:\n%s", group, c->method, c->path, a.status,
+                     server_alive() ? "up" : "DEAD", ts_read_text(server_log));
+        answer_free(&a);
+    }
+    check_still_fine(group);
+    print_message("%d bad-input cases:", n_cases);
+    for (int s = 0; s < 600; s++)
+        if (status_count[s]) print_message(" %d x%d", s, status_count[s]);
+    print_message("\n");
+    if (bad) fail_msg("%d of %d cases not answered as the table says", bad, n_cases);
+}
+
+static void test_stop(void **state) {
+    (void)state;
+    ts_stop(server_pid, SIGTERM, EXIT_TIMEOUT_MS, server_log);
+}
+
+static int find_paths(void) {
+    if (ts_find_bin(bin, sizeof bin, "test_api_badinput") != 0) return -1;
+    char bdir[PATH_MAX];
+    if (!realpath(bin, bdir)) return -1;
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(bdir, '/');
+        if (!slash) return -1;
+        *slash = 0;
+    }
+    snprintf(root, sizeof root, "%s", bdir);
+    snprintf(corpus, sizeof corpus, "%s/tests/api/corpus", root);
+    return access(corpus, R_OK) == 0 ? 0 : -1;
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    if (find_paths() != 0) {
+        fprintf(stderr, "test_api_badinput: needs build/ecgfm and tests/api/corpus\n");
+        return 1;
+    }
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start),
+        cmocka_unit_test(test_corpus),
+        cmocka_unit_test_teardown(test_stop, ts_kill_children),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, ts_kill_children);
+    json_decref(baseline);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return failed;
+}
