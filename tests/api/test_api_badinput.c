@@ -670,6 +670,122 @@ static void test_corpus(void **state) {
     if (bad) fail_msg("%d of %d cases not answered as the table says", bad, n_cases);
 }
 
+/* ---- protocol errors over raw sockets ---- */
+
+/* What answers a raw request: our JSON error shape, libmicrohttpd's own HTML page (no hook in
+ * 0.9.75; README documents each), or a closed connection without any answer. */
+typedef enum { ANS_JSON, ANS_MHD_HTML, ANS_CLOSED } answer_kind;
+
+typedef struct {
+    const char *what;
+    const char *head; /* sent as is; "{big_header}", "{big_uri}" are expanded in code */
+    int status;       /* 0: closed without an answer */
+    answer_kind kind;
+    const char *code; /* error.code of a JSON answer */
+} raw_case;
+
+#define HOST "Host: 127.0.0.1\r\nConnection: close\r\n"
+
+/* clang-format off */
+static const raw_case RAW[] = {
+    {"no spaces in the request line", "GARBAGE\r\n\r\n", 0, ANS_CLOSED, NULL},
+    {"request line without a version", "GET /healthz\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"version not HTTP", "GET /healthz FOO/1.1\r\n" HOST "\r\n", 400, ANS_MHD_HTML, NULL},
+    {"HTTP/2.0 in text", "GET /healthz HTTP/2.0\r\n" HOST "\r\n", 505, ANS_MHD_HTML, NULL},
+    {"HTTP/0.9", "GET /healthz HTTP/0.9\r\n" HOST "\r\n", 505, ANS_MHD_HTML, NULL},
+    {"space inside the URL", "GET /v1/jobs/1 2 HTTP/1.1\r\n" HOST "\r\n", 0, ANS_CLOSED, NULL},
+    {"header line without a colon", "GET /healthz HTTP/1.1\r\n" HOST "Broken\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"HTTP/1.1 without Host", "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"headers past the connection buffer", "{big_header}", 431, ANS_MHD_HTML, NULL},
+    {"URI past the connection buffer", "{big_uri}", 414, ANS_MHD_HTML, NULL},
+    {"Content-Length not a number", "POST /v1/embed HTTP/1.1\r\n" HOST "Content-Length: abc\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"Content-Length negative", "POST /v1/embed HTTP/1.1\r\n" HOST "Content-Length: -5\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"Content-Length past 2^64", "POST /v1/embed HTTP/1.1\r\n" HOST "Content-Length: 99999999999999999999999\r\n\r\n", 413, ANS_MHD_HTML, NULL},
+    {"chunk size not hex", "POST /v1/embed HTTP/1.1\r\n" HOST "Transfer-Encoding: chunked\r\n\r\nZZZ\r\nabc\r\n0\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"chunk longer than its size", "POST /v1/embed HTTP/1.1\r\n" HOST "Transfer-Encoding: chunked\r\n\r\n5\r\nabcdefgh\r\n0\r\n\r\n", 400, ANS_MHD_HTML, NULL},
+    {"Transfer-Encoding gzip", "POST /v1/embed HTTP/1.1\r\n" HOST "Transfer-Encoding: gzip\r\n\r\nabc", 400, ANS_JSON, "unsupported_transfer_encoding"},
+    {"Transfer-Encoding gzip, chunked", "POST /v1/embed HTTP/1.1\r\n" HOST "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 400, ANS_JSON, "unsupported_transfer_encoding"},
+    {"NUL byte in the path (cut there by MHD)", "GET /heal\0thz HTTP/1.1\r\n" HOST "\r\n", 404, ANS_JSON, "not_found"},
+    {"%00 in the path", "GET /v1/jobs/1%00 HTTP/1.1\r\n" HOST "\r\n", 401, ANS_JSON, "missing_api_key"},
+    {"unknown method", "BREW /healthz HTTP/1.1\r\n" HOST "\r\n", 405, ANS_JSON, "method_not_allowed"},
+    {"absolute-form URI", "GET http://127.0.0.1/healthz HTTP/1.1\r\n" HOST "\r\n", 404, ANS_JSON, "not_found"},
+    {"asterisk-form URI", "OPTIONS * HTTP/1.1\r\n" HOST "\r\n", 404, ANS_JSON, "not_found"},
+    {"Expect: 100-continue past the limit", "POST /v1/embed HTTP/1.1\r\n" HOST "Expect: 100-continue\r\nContent-Length: 99999999\r\n\r\n", 413, ANS_JSON, "payload_too_large"},
+    {"body shorter than Content-Length (idle timeout)", "POST /v1/embed HTTP/1.1\r\n" HOST "Content-Length: 100\r\n\r\n{\"sig", 0, ANS_CLOSED, NULL},
+    {"headers never finished (idle timeout)", "GET /healthz HTTP/1.1\r\nHost: x\r\n", 0, ANS_CLOSED, NULL},
+};
+/* clang-format on */
+#define N_RAW (sizeof RAW / sizeof RAW[0])
+
+static void test_protocol(void **state) {
+    (void)state;
+    int bad = 0;
+    for (size_t i = 0; i < N_RAW; i++) {
+        const raw_case *c = &RAW[i];
+        char *req;
+        size_t len;
+        if (strcmp(c->head, "{big_header}") == 0 || strcmp(c->head, "{big_uri}") == 0) {
+            int uri = c->head[5] == 'u';
+            req = malloc(200000);
+            assert_non_null(req);
+            len =
+                (size_t)sprintf(req, "GET /healthz%s", uri ? "?" : " HTTP/1.1\r\n" HOST "X-Big: ");
+            memset(req + len, 'a', 100000);
+            len += 100000;
+            len += (size_t)sprintf(req + len, "%s", uri ? " HTTP/1.1\r\n" HOST "\r\n" : "\r\n\r\n");
+        } else {
+            /* the NUL case: its length runs to the end of the literal, past the NUL */
+            const char *end = c->head + strlen(c->head);
+            if (strstr(c->what, "NUL byte")) end = strstr(end + 1, "\r\n\r\n") + 4;
+            len = (size_t)(end - c->head);
+            req = malloc(len);
+            assert_non_null(req);
+            memcpy(req, c->head, len);
+        }
+        int fd = ts_connect(port, IO_TIMEOUT_S);
+        if (fd < 0) fail_msg("%s: cannot connect", c->what);
+        ts_send_all(fd, req, len);
+        free(req);
+        static char raw[1 << 16];
+        ts_recv_all(fd, raw, sizeof raw);
+        close(fd);
+        const char *body;
+        int status = ts_parse_answer(raw, &body);
+        answer_kind kind = status < 0                            ? ANS_CLOSED
+                           : strncmp(body, "{\"error\"", 8) == 0 ? ANS_JSON
+                                                                 : ANS_MHD_HTML;
+        static const char *const kinds[] = {"our JSON", "MHD's HTML", "closed, no answer"};
+        print_message("protocol: %-48s -> %3d %s\n", c->what, status < 0 ? 0 : status, kinds[kind]);
+        int ok = (status < 0 ? 0 : status) == c->status && kind == c->kind;
+        if (ok && kind == ANS_JSON) {
+            answer a = {status, raw, body};
+            char why[160];
+            if (error_shape(&a, c->code, why, sizeof why)) ok = 0;
+        }
+        if (!ok) {
+            bad++;
+            print_error("protocol: %s: want %d (%s), got:\n%.400s\n", c->what, c->status,
+                        kinds[c->kind], raw);
+        }
+        if (!server_alive())
+            fail_msg("the server died after: %s\n%s", c->what, ts_read_text(server_log));
+    }
+    check_still_fine("the protocol errors");
+    /* Two requests in one write (pipelined, keep-alive): both answered, in order. */
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    assert_true(fd >= 0);
+    const char *two = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ts_send_all(fd, two, strlen(two));
+    static char raw[1 << 16];
+    ts_recv_all(fd, raw, sizeof raw);
+    close(fd);
+    const char *second = strstr(raw + 1, "HTTP/1.1 ");
+    if (strncmp(raw, "HTTP/1.1 200", 12) != 0 || !second || strncmp(second, "HTTP/1.1 404", 12))
+        fail_msg("pipelined requests:\n%s", raw);
+    if (bad) fail_msg("%d of %zu protocol cases not answered as the table says", bad, N_RAW);
+}
+
 static void test_stop(void **state) {
     (void)state;
     ts_stop(server_pid, SIGTERM, EXIT_TIMEOUT_MS, server_log);
@@ -702,6 +818,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start),
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_protocol),
         cmocka_unit_test_teardown(test_stop, ts_kill_children),
     };
     int failed = cmocka_run_group_tests(tests, NULL, ts_kill_children);
