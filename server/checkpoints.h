@@ -29,4 +29,32 @@ ecg_code checkpoints_register(db *d, const char *data_dir, const char *rel, cons
                               long long step, double val_loss, long long job_id, long long *id,
                               ecg_err *err);
 
+/* ---- the resource's own operations (server/checkpoints.c; used by routes_checkpoints.c, serve.c)
+ * ---- */
+#include "api/checkpoints_json.h"
+
+/* At start-up: the default checkpoint into *out, making one when the database has none: the
+ * configured model file is copied atomically to data_dir/checkpoints/bundled-NAME.safetensors
+ * (NAME from its directory or file name), registered and marked default. */
+ecg_code checkpoints_ensure_default(db *d, const char *data_dir, const char *model_path,
+                                    checkpoint_info *out, ecg_err *err);
+/* len bytes to data_dir/rel (under checkpoints/), atomically: temp file, fsync, rename, fsync of
+ * the directory. */
+ecg_code checkpoints_write_file(const char *data_dir, const char *rel, const void *data,
+                                size_t len, ecg_err *err);
+/* id becomes the default (the old default stops being it) in one transaction; ECG_ENOTFOUND. */
+ecg_code checkpoints_set_default(db *d, long long id, ecg_err *err);
+/* Row and file, both or neither. ECG_ENOTFOUND; ECG_EINVAL when id is the default. */
+ecg_code checkpoints_delete(db *d, const char *data_dir, long long id, ecg_err *err);
+/* The view of "default", an id or a name: 1 found, 0 not, -1 error (err set). Free with
+ * checkpoints_views_free(v, 1). */
+int checkpoints_get_view(db *d, const char *ref, checkpoint_view *v, ecg_err *err);
+/* Newest first, up to q->limit + 1 views (one more than asked says whether a next page exists). */
+ecg_code checkpoints_list_views(db *d, const checkpoints_list_query *q, checkpoint_view **out,
+                                size_t *n, ecg_err *err);
+void checkpoints_views_free(checkpoint_view *vs, size_t n);
+/* Start-up: removes what interrupted writes and deletes left under data_dir/checkpoints/ (temp
+ * files, files being deleted, files no row names); returns how many files it removed. */
+int checkpoints_sweep(db *d, const char *data_dir);
+
 #endif

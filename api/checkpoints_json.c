@@ -1,0 +1,120 @@
+/* checkpoints_json.c — checkpoint rows as JSON and the list query's checks (see
+ * checkpoints_json.h). Unknown values are JSON null, never a made-up number. */
+#include "api/checkpoints_json.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/json_common.h"
+
+static json_t *int_or_null(long long v, long long min) {
+    return v >= min ? json_integer(v) : json_null();
+}
+
+json_t *checkpoints_view_json(const checkpoint_view *v) {
+    json_t *model = v->model_config ? json_loads(v->model_config, 0, NULL) : NULL;
+    if (!model) model = json_null();
+    json_t *dataset = v->dataset_id > 0
+                          ? json_pack("{s:I, s:o}", "id", (json_int_t)v->dataset_id, "name",
+                                      v->dataset[0] ? json_string(v->dataset) : json_null())
+                          : json_null();
+    return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:o}", "id",
+                     (json_int_t)v->id, "name", v->name, "model", model, "objective",
+                     v->objective[0] ? json_string(v->objective) : json_null(), "dataset", dataset,
+                     "subset_size", int_or_null(v->subset_size, 0), "step", int_or_null(v->step, 0),
+                     "val_loss", isfinite(v->val_loss) ? json_real(v->val_loss) : json_null(),
+                     "job_id", int_or_null(v->job_id, 1), "sha256", v->sha256, "size_bytes",
+                     (json_int_t)v->size_bytes, "is_default", v->is_default, "created_at",
+                     api_json_timestamp(v->created_at));
+}
+
+void checkpoints_answer_one(const checkpoint_view *v, int status, api_response *res) {
+    api_response_json(res, status, checkpoints_view_json(v));
+}
+
+void checkpoints_answer_list(const checkpoint_view *vs, size_t n, long long next_cursor,
+                             api_response *res) {
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *one = checkpoints_view_json(&vs[i]);
+        if (!one || json_array_append_new(arr, one)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    api_response_json(res, 200,
+                      arr ? json_pack("{s:o, s:o}", "checkpoints", arr, "next_cursor",
+                                      next_cursor > 0 ? json_integer(next_cursor) : json_null())
+                          : NULL);
+}
+
+int checkpoints_parse_list(const char *objective, const char *limit, const char *cursor,
+                           checkpoints_list_query *q, api_response *res) {
+    memset(q, 0, sizeof *q);
+    q->limit = 50;
+    if (objective) {
+        static const char *const OBJ[] = {"cpc", "jepa", "data2vec", "dinosr", "hubert"};
+        int ok = 0;
+        for (size_t i = 0; i < sizeof OBJ / sizeof OBJ[0]; i++)
+            ok |= strcmp(objective, OBJ[i]) == 0;
+        if (!ok) {
+            api_response_error(res, 422, "invalid_value",
+                               "objective must be one of cpc, jepa, data2vec, dinosr, hubert");
+            return -1;
+        }
+        q->objective = objective;
+    }
+    struct {
+        const char *s, *name;
+        long long lo, hi, *dst;
+    } ints[] = {{limit, "limit", 1, 500, &q->limit}, {cursor, "cursor", 1, 1ll << 62, &q->cursor}};
+    for (int i = 0; i < 2; i++) {
+        if (!ints[i].s) continue;
+        char *end;
+        long long v = strtoll(ints[i].s, &end, 10);
+        if (end == ints[i].s || *end || !isdigit((unsigned char)ints[i].s[0]) || v < ints[i].lo ||
+            v > ints[i].hi) {
+            api_response_error(res, 422, "invalid_value", "%s must be an integer in [%lld, %lld]",
+                               ints[i].name, ints[i].lo, ints[i].hi);
+            return -1;
+        }
+        *ints[i].dst = v;
+    }
+    return 0;
+}
+
+int checkpoints_name_ok(const char *name, char *why, size_t why_size) {
+    size_t n = strlen(name);
+    if (n == 0 || n > CHECKPOINT_NAME_MAX) {
+        snprintf(why, why_size, "a checkpoint name has 1 to %d characters", CHECKPOINT_NAME_MAX);
+        return 0;
+    }
+    if (!isalnum((unsigned char)name[0])) {
+        snprintf(why, why_size, "a checkpoint name starts with a letter or a digit");
+        return 0;
+    }
+    int digits = 1;
+    for (const char *p = name; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-') {
+            snprintf(why, why_size,
+                     "a checkpoint name has only letters, digits, '.', '_' and '-' (got byte "
+                     "0x%02x)",
+                     ch);
+            return 0;
+        }
+        if (!isdigit(ch)) digits = 0;
+    }
+    if (digits) {
+        snprintf(why, why_size, "a checkpoint name cannot be all digits (ids are)");
+        return 0;
+    }
+    if (strcmp(name, "default") == 0) {
+        snprintf(why, why_size, "\"default\" names whichever checkpoint is the default");
+        return 0;
+    }
+    return 1;
+}
