@@ -30,7 +30,7 @@ int jobs_state_is_terminal(const char *state) {
 }
 
 /* Names that become path segments: letters, digits, . _ -, not starting with a dot. */
-static int safe_name(const char *s, size_t max) {
+int jobs_safe_name(const char *s, size_t max) {
     size_t n = strlen(s);
     if (n == 0 || n > max || s[0] == '.') return 0;
     for (const char *p = s; *p; p++) {
@@ -43,8 +43,8 @@ static int safe_name(const char *s, size_t max) {
 }
 
 /* An integer parameter in [lo, hi]; 1 when absent (*out untouched), 0 ok, -1 with res set. */
-static int get_int_param(json_t *params, const char *key, long long lo, long long hi,
-                         long long *out, api_response *res) {
+int jobs_param_int(json_t *params, const char *key, long long lo, long long hi, long long *out,
+                   api_response *res) {
     json_t *v = json_object_get(params, key);
     if (!v) return 1;
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
@@ -57,7 +57,7 @@ static int get_int_param(json_t *params, const char *key, long long lo, long lon
 }
 
 /* The model: a configs/models name or an inline object, as an inline object (new reference). */
-static json_t *resolve_model(json_t *v, const char *configs_dir, ssl_kind kind, api_response *res) {
+json_t *jobs_param_model(json_t *v, const char *configs_dir, ssl_kind kind, api_response *res) {
     pretrain_config def;
     pretrain_config_default(&def, kind);
     struct encoder_config enc = def.enc;
@@ -65,7 +65,7 @@ static json_t *resolve_model(json_t *v, const char *configs_dir, ssl_kind kind, 
     if (!v) return encoder_config_to_json(&enc);
     if (json_is_string(v)) {
         const char *name = json_string_value(v);
-        if (!safe_name(name, 64)) {
+        if (!jobs_safe_name(name, 64)) {
             api_response_error(res, 422, "invalid_value",
                                "params.model must be a model name (letters, digits, . _ -) or an "
                                "inline model config object");
@@ -108,8 +108,11 @@ static json_t *pretrain_object(const json_t *p) {
                      json_object_get(p, "val_every"), "optimizer", "lr", json_object_get(p, "lr"));
 }
 
-static int parse_pretrain(json_t *params, const char *configs_dir, int max_threads,
-                          jobs_create_request *req, api_response *res) {
+int jobs_params_pretrain(json_t *params, const jobs_parse_env *env, json_t **out,
+                         api_response *res) {
+    const char *configs_dir = env->configs_dir;
+    int max_threads = env->max_threads;
+    char dataset[JOBS_DATASET_MAX + 1];
     const char *k;
     json_t *v;
     json_object_foreach(params, k, v) {
@@ -127,14 +130,14 @@ static int parse_pretrain(json_t *params, const char *configs_dir, int max_threa
         api_response_error(res, 422, "missing_field", "params.dataset is required");
         return -1;
     }
-    if (!json_is_string(ds) || !safe_name(json_string_value(ds), JOBS_DATASET_MAX)) {
+    if (!json_is_string(ds) || !jobs_safe_name(json_string_value(ds), JOBS_DATASET_MAX)) {
         api_response_error(res, 422, "invalid_value",
                            "params.dataset must be a dataset name under the data directory's "
                            "datasets/ (letters, digits, . _ -, at most %d)",
                            JOBS_DATASET_MAX);
         return -1;
     }
-    snprintf(req->dataset, sizeof req->dataset, "%s", json_string_value(ds));
+    snprintf(dataset, sizeof dataset, "%s", json_string_value(ds));
     json_t *obj = json_object_get(params, "objective");
     ssl_kind kind;
     ecg_err err = {0};
@@ -153,13 +156,13 @@ static int parse_pretrain(json_t *params, const char *configs_dir, int max_threa
     long long subset = def.subset, epochs = def.epochs, batch = def.batch,
               seed = (long long)(def.seed & 0x7fffffffffffffffull), threads = max_threads,
               cevery = def.checkpoint_every, vevery = def.val_every;
-    if (get_int_param(params, "subset", 0, 1ll << 40, &subset, res) < 0 ||
-        get_int_param(params, "epochs", 1, 100000, &epochs, res) < 0 ||
-        get_int_param(params, "batch", 1, 4096, &batch, res) < 0 ||
-        get_int_param(params, "seed", 0, 0x7fffffffffffffffll, &seed, res) < 0 ||
-        get_int_param(params, "threads", 1, max_threads, &threads, res) < 0 ||
-        get_int_param(params, "checkpoint_every", 0, 1ll << 40, &cevery, res) < 0 ||
-        get_int_param(params, "val_every", 0, 1ll << 40, &vevery, res) < 0)
+    if (jobs_param_int(params, "subset", 0, 1ll << 40, &subset, res) < 0 ||
+        jobs_param_int(params, "epochs", 1, 100000, &epochs, res) < 0 ||
+        jobs_param_int(params, "batch", 1, 4096, &batch, res) < 0 ||
+        jobs_param_int(params, "seed", 0, 0x7fffffffffffffffll, &seed, res) < 0 ||
+        jobs_param_int(params, "threads", 1, max_threads, &threads, res) < 0 ||
+        jobs_param_int(params, "checkpoint_every", 0, 1ll << 40, &cevery, res) < 0 ||
+        jobs_param_int(params, "val_every", 0, 1ll << 40, &vevery, res) < 0)
         return -1;
     double lr = def.sched.lr;
     json_t *jlr = json_object_get(params, "lr");
@@ -170,20 +173,20 @@ static int parse_pretrain(json_t *params, const char *configs_dir, int max_threa
             return -1;
         }
     }
-    json_t *model = resolve_model(json_object_get(params, "model"), configs_dir, kind, res);
+    json_t *model = jobs_param_model(json_object_get(params, "model"), configs_dir, kind, res);
     if (!model) return -1;
-    req->params =
-        json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "dataset",
-                  req->dataset, "objective", ssl_kind_name(kind), "model", model, "subset",
-                  (json_int_t)subset, "epochs", (json_int_t)epochs, "batch", (json_int_t)batch,
-                  "lr", lr, "seed", (json_int_t)seed, "threads", (json_int_t)threads,
-                  "checkpoint_every", (json_int_t)cevery, "val_every", (json_int_t)vevery);
-    if (!req->params) {
+    json_t *np =
+        json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:f, s:I, s:I, s:I, s:I}", "dataset", dataset,
+                  "objective", ssl_kind_name(kind), "model", model, "subset", (json_int_t)subset,
+                  "epochs", (json_int_t)epochs, "batch", (json_int_t)batch, "lr", lr, "seed",
+                  (json_int_t)seed, "threads", (json_int_t)threads, "checkpoint_every",
+                  (json_int_t)cevery, "val_every", (json_int_t)vevery);
+    if (!np) {
         api_response_error(res, 500, "out_of_memory", "out of memory");
         return -1;
     }
     /* The core's own validation (sizes the model cannot take, batch against the objective...). */
-    json_t *pobj = pretrain_object(req->params);
+    json_t *pobj = pretrain_object(np);
     pretrain_config cfg;
     ecg_code rc = pobj ? pretrain_config_from_json(&cfg, pobj, NULL, &err)
                        : err_set(&err, ECG_ENOMEM, "out of memory");
@@ -192,12 +195,19 @@ static int parse_pretrain(json_t *params, const char *configs_dir, int max_threa
         api_response_error(res, rc == ECG_ENOMEM ? 500 : 422,
                            rc == ECG_ENOMEM ? "out_of_memory" : "invalid_value", "params: %s",
                            err.msg);
-        json_decref(req->params);
-        req->params = NULL;
+        json_decref(np);
         return -1;
     }
+    *out = np;
     return 0;
 }
+
+/* The api side of each kind; the service runs a kind only when it is here and in
+ * server/job_kind.h's table. */
+static const struct {
+    const char *kind;
+    jobs_params_fn parse;
+} PARSERS[] = {{"pretrain", jobs_params_pretrain}};
 
 int jobs_parse_create(const char *body, size_t len, const char *content_type,
                       const char *configs_dir, int max_threads, jobs_create_request *req,
@@ -218,9 +228,11 @@ int jobs_parse_create(const char *body, size_t len, const char *content_type,
                            "\"kind\" must be one of pretrain, finetune, transfer, import, study");
         goto done;
     }
-    if (strcmp(ks, "pretrain") != 0) {
-        api_response_error(res, 422, "not_built",
-                           "%s jobs are not built yet; this service runs pretrain jobs", ks);
+    jobs_params_fn parse = NULL;
+    for (size_t i = 0; i < sizeof PARSERS / sizeof *PARSERS; i++)
+        if (!strcmp(PARSERS[i].kind, ks)) parse = PARSERS[i].parse;
+    if (!parse) {
+        api_response_error(res, 422, "not_built", "%s jobs are not built yet", ks);
         goto done;
     }
     snprintf(req->kind, sizeof req->kind, "%s", ks);
@@ -230,7 +242,8 @@ int jobs_parse_create(const char *body, size_t len, const char *content_type,
                            "\"params\" %s", params ? "must be an object" : "is required");
         goto done;
     }
-    rc = parse_pretrain(params, configs_dir, max_threads, req, res);
+    jobs_parse_env env = {configs_dir, max_threads};
+    rc = parse(params, &env, &req->params, res);
 done:
     json_decref(j);
     return rc;

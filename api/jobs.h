@@ -11,6 +11,7 @@
 #include "core/train/pretrain.h"
 
 #define JOBS_DATASET_MAX 100
+#define JOBS_REF_MAX 128 /* bytes of a dataset or checkpoint reference (id or name) */
 
 /* A job row as the answers show it; the strings belong to the caller. params, progress and
  * result are JSON text (result may be NULL), error a message or NULL. Times are Unix seconds,
@@ -25,14 +26,39 @@ typedef struct {
 } jobs_view;
 
 /* A POST /v1/jobs body, validated. params is the normalised parameter object (new reference)
- * that is stored and later turned back into the run's config by jobs_pretrain_config: every
- * value filled in, the model config inline (a configs/models name is resolved now, so the run
+ * that is stored and later turned back into the run's config (jobs_pretrain_config for pretrain):
+ * every value filled in, model configs inline (a configs/models name is resolved now, so the run
  * does not depend on the file later). */
 typedef struct {
     char kind[16];
-    char dataset[JOBS_DATASET_MAX + 1];
     json_t *params;
 } jobs_create_request;
+
+/* What a kind's parameter check may use. */
+typedef struct {
+    const char *configs_dir; /* configs_dir/models/NAME.json */
+    int max_threads;         /* the job thread budget */
+} jobs_parse_env;
+
+/* A kind's parameters (borrowed) checked and normalised into *out (new reference): 0, or -1 with
+ * res holding the 422 (unknown keys and bad values named as params.KEY). References to stored
+ * datasets and checkpoints are checked by the server at submit (404). */
+typedef int (*jobs_params_fn)(json_t *params, const jobs_parse_env *env, json_t **out,
+                              api_response *res);
+int jobs_params_pretrain(json_t *params, const jobs_parse_env *env, json_t **out,
+                         api_response *res);
+/* {"dataset": ECG dataset ref, "format": "wfdb"|"edf"|"hdf5", "path": absolute path}. */
+int jobs_params_import(json_t *params, const jobs_parse_env *env, json_t **out, api_response *res);
+/* {"checkpoint": ref (default "default"), "task": task dataset ref, "mapping": {...}, "seed": S,
+ *  "save_probe": bool}. */
+int jobs_params_transfer(json_t *params, const jobs_parse_env *env, json_t **out,
+                         api_response *res);
+/* {"checkpoint", "task", "mode": "finetune"|"frozen"|"linear", "epochs", "patience", "lr" (0: the
+ *  mode's default), "batch", "seed", "val_fraction", "mapping", "random": bool (a random-init
+ *  encoder of the checkpoint's config: the from-scratch baseline), "threads"}; ft_opts_default's
+ * values when absent. */
+int jobs_params_finetune(json_t *params, const jobs_parse_env *env, json_t **out,
+                         api_response *res);
 
 /*
  * {"kind": "pretrain", "params": {"dataset": NAME, "objective": "cpc"|"jepa"|"data2vec"|"dinosr"|
@@ -73,7 +99,25 @@ void jobs_answer_list(const jobs_view *vs, size_t n, long long next_cursor, api_
 int jobs_sse_format(char **buf, size_t *len, size_t *cap, long long id, const char *type,
                     const char *data);
 
-/* The error shape for a job that is not in a state the action allows. */
+/* succeeded, failed or cancelled. */
 int jobs_state_is_terminal(const char *state);
+
+/* ---- for the kinds' parameter checks ---- */
+
+/* A name that may become a path segment: [A-Za-z0-9._-], not starting with '.', 1..max bytes. */
+int jobs_safe_name(const char *s, size_t max);
+/* An integer parameter in [lo, hi]: 1 when absent (*out untouched), 0 ok, -1 with res set. */
+int jobs_param_int(json_t *params, const char *key, long long lo, long long hi, long long *out,
+                   api_response *res);
+/* A reference (a positive integer id or a non-empty string) into out; def when absent (NULL:
+ * required). 0 or -1 with res set. */
+int jobs_param_ref(json_t *params, const char *key, const char *def, char *out, size_t cap,
+                   api_response *res);
+/* params.mapping checked (transfer_mapping_parse) and copied (new reference; {} when absent), or
+ * NULL with res set. */
+json_t *jobs_param_mapping(json_t *params, api_response *res);
+/* A model: a configs_dir/models name or an inline object (NULL: the objective's default), as an
+ * inline object (new reference); NULL with res set. */
+json_t *jobs_param_model(json_t *v, const char *configs_dir, ssl_kind kind, api_response *res);
 
 #endif

@@ -1,23 +1,20 @@
 /* jobs.c — the job scheduler (see jobs.h). The loop thread owns the list of running jobs and every
- * scheduling decision; each job runs pretrain_run on its own pthread and talks back through SQLite
- * (progress rows and events, under the writer lock) and one uv_async (joins, wakes the streams).
+ * scheduling decision; each job runs its kind's runner (server/job_kind.h) on its own pthread and
+ * talks back through SQLite (progress rows and events, under the writer lock) and one uv_async.
  */
 #include "server/jobs_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include <sodium.h>
-
-#include "api/encoder_config_json.h"
-#include "core/data/store.h"
-#include "core/train/pretrain.h"
+#include "server/job_kind.h"
 
 static const char *const STATES[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
@@ -35,6 +32,14 @@ int jobs_thread_budget(const jobs *j) {
     return j->o.threads;
 }
 
+const char *jobs_data_dir(const jobs *j) {
+    return j->data_dir;
+}
+
+db *jobs_db(const jobs *j) {
+    return j->db;
+}
+
 /* ---- rows ---- */
 
 const char JOBS_SQL_GET[] = "SELECT " ROW_COLS " FROM jobs WHERE id = ?1";
@@ -42,7 +47,7 @@ const char JOBS_SQL_CANCEL_QUEUED[] =
     "UPDATE jobs SET state = 'cancelled', cancel_requested = 1, finished_at = ?2, updated_at = ?2"
     " WHERE id = ?1";
 
-static const char SQL_PARAMS[] = "SELECT params FROM jobs WHERE id = ?1";
+static const char SQL_PARAMS[] = "SELECT kind, params FROM jobs WHERE id = ?1";
 static const char SQL_EVENT[] =
     "INSERT INTO job_events (job_id, at, type, data) VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_NEXT_QUEUED[] =
@@ -57,9 +62,6 @@ static const char SQL_FINISH[] =
 static const char SQL_REQUEUE[] = "UPDATE jobs SET state = 'queued', updated_at = ?2 WHERE id = ?1";
 static const char SQL_RUNNING[] = "SELECT id, cancel_requested FROM jobs WHERE state = 'running'";
 static const char SQL_COUNTS[] = "SELECT state, count(*) FROM jobs GROUP BY state";
-static const char SQL_CHECKPOINT[] =
-    "INSERT INTO checkpoints (name, path, sha256, size_bytes, model_config, objective, subset_size,"
-    " step, val_loss, job_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 char *jobs_dup_col(sqlite3_stmt *st, int i) {
     const char *t = (const char *)sqlite3_column_text(st, i);
@@ -179,61 +181,56 @@ void jobs_refresh_metrics(jobs *j) {
 
 /* ---- the job thread ---- */
 
-static json_t *num(double x) {
+static const job_kind *const KINDS[] = {&JOB_KIND_PRETRAIN};
+
+const job_kind *job_kind_find(const char *name) {
+    for (size_t i = 0; name && i < sizeof KINDS / sizeof *KINDS; i++)
+        if (!strcmp(KINDS[i]->name, name)) return KINDS[i];
+    return NULL;
+}
+
+json_t *job_num(double x) {
     return isfinite(x) ? json_real(x) : json_null();
 }
 
-static json_t *metrics_obj(const ssl_metrics *m) {
-    json_t *o = json_object();
-    for (int i = 0; o && i < m->n; i++)
-        json_object_set_new(o, m->m[i].name, num(m->m[i].value));
-    return o;
-}
-
-static const char *event_name(pretrain_event e) {
-    switch (e) {
-    case PRETRAIN_EV_STEP: return "step";
-    case PRETRAIN_EV_VAL: return "validation";
-    case PRETRAIN_EV_CHECKPOINT: return "checkpoint";
-    default: return "done";
-    }
-}
-
-static void on_progress(void *ctx, const pretrain_progress *p) {
-    run *r = ctx;
-    jobs *j = r->owner;
-    if (p->event == PRETRAIN_EV_DONE) return; /* the final jobs_row is written by job_finish */
+void job_set_throughput(job_ctx *x, double windows_per_s) {
+    jobs *j = x->run->owner;
     pthread_mutex_lock(&j->mu);
-    r->wps = p->windows_per_s;
+    x->run->wps = windows_per_s;
     pthread_mutex_unlock(&j->mu);
-    if (p->event == PRETRAIN_EV_STEP) metrics_counter_add(j->m_steps, NULL, 1);
-    double now = mono_s();
-    if (p->event == PRETRAIN_EV_STEP && r->last_persist > 0 &&
-        now - r->last_persist < j->o.progress_every_s && p->step < p->total_steps)
-        return;
-    r->last_persist = now;
-    json_t *pj = json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-                           "event", event_name(p->event), "step", (json_int_t)p->step,
-                           "total_steps", (json_int_t)p->total_steps, "epoch", (json_int_t)p->epoch,
-                           "epochs", (json_int_t)p->epochs, "loss", num(p->train_loss), "loss_avg",
-                           num(p->train_loss_avg), "val_loss", num(p->val_loss), "windows_per_s",
-                           num(p->windows_per_s), "eta_s", num(p->eta_s), "elapsed_s",
-                           num(p->elapsed_s), "metrics", metrics_obj(&p->train_metrics),
-                           "val_metrics", metrics_obj(&p->val_metrics));
-    char *text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
-    if (!text) {
-        json_decref(pj);
+}
+
+void job_count_step(job_ctx *x) {
+    metrics_counter_add(x->run->owner->m_steps, NULL, 1);
+}
+
+ecg_code job_dir(job_ctx *x, char *dir, size_t cap, ecg_err *err) {
+    snprintf(dir, cap, "%s/jobs", x->data_dir);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return err_set(err, ECG_EIO, "cannot create %s: %s", dir, strerror(errno));
+    snprintf(dir, cap, "%s/jobs/%lld", x->data_dir, x->id);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return err_set(err, ECG_EIO, "cannot create %s: %s", dir, strerror(errno));
+    return ECG_OK;
+}
+
+/* The progress row and a progress event, or a log event (progress NULL), in one transaction. */
+static void save_event(job_ctx *x, const char *type, json_t *data, int set_progress) {
+    jobs *j = x->run->owner;
+    char *text = data && set_progress ? json_dumps(data, JSON_COMPACT) : NULL;
+    if (!data || (set_progress && !text)) {
+        json_decref(data);
         return; /* progress is best effort; the run goes on */
     }
     ecg_err err = {0};
     db_conn *c = db_writer_lock(j->db);
     ecg_code rc = db_begin(c, &err);
-    if (!rc) {
+    if (!rc && set_progress) {
         sqlite3_stmt *st = db_stmt(c, SQL_PROGRESS, &err);
         if (!st) {
             rc = err.code;
         } else {
-            sqlite3_bind_int64(st, 1, r->id);
+            sqlite3_bind_int64(st, 1, x->id);
             sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 3, jobs_now_s());
             if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, &err, "saving progress");
@@ -241,127 +238,87 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
         }
     }
     if (!rc)
-        rc = jobs_add_event(c, r->id, "progress", pj, &err);
+        rc = jobs_add_event(c, x->id, type, data, &err);
     else
-        json_decref(pj);
+        json_decref(data);
     if (!rc) rc = db_commit(c, &err);
     db_writer_unlock(j->db, c);
     free(text);
-    if (rc) fprintf(stderr, "ecgfm: job %lld: progress not saved: %s\n", r->id, err.msg);
+    if (rc) fprintf(stderr, "ecgfm: job %lld: %s not saved: %s\n", x->id, type, err.msg);
     uv_async_send(&j->async);
 }
 
-/* SHA-256 (hex) and size of a file. */
-static ecg_code file_sha256(const char *path, char hex[65], long long *size, ecg_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, ECG_EIO, "%s: %s", path, strerror(errno));
-    crypto_hash_sha256_state s;
-    crypto_hash_sha256_init(&s);
-    unsigned char buf[1 << 16];
-    size_t n;
-    *size = 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        crypto_hash_sha256_update(&s, buf, n);
-        *size += (long long)n;
+void job_progress(job_ctx *x, json_t *progress, int force) {
+    run *r = x->run;
+    double now = mono_s();
+    if (!force && r->last_persist > 0 && now - r->last_persist < r->owner->o.progress_every_s) {
+        json_decref(progress);
+        return;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return err_set(err, ECG_EIO, "%s: read error", path);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&s, h);
-    sodium_bin2hex(hex, 65, h, sizeof h);
-    return ECG_OK;
+    r->last_persist = now;
+    save_event(x, "progress", progress, 1);
 }
 
-/* The final jobs_row of a run: succeeded (with its checkpoint jobs_row), failed, cancelled, or back
- * to queued when the service is stopping. */
-static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pretrain_result *pr,
-                       const pretrain_config *cfg, const char *dataset) {
-    jobs *j = r->owner;
+void job_log(job_ctx *x, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    save_event(x, "log", json_pack("{s:s}", "message", msg), 0);
+}
+
+/* The final row of a run: succeeded (with what the kind records beside it), failed, cancelled, or
+ * back to queued when the service is stopping. */
+static void job_finish(job_ctx *x, const job_kind *k, ecg_code code, const ecg_err *run_err,
+                       job_outcome *out) {
+    jobs *j = x->run->owner;
     ecg_err err = {0};
     const char *state;
-    json_t *ev;
+    json_t *ev = json_object(); /* {"state", then the run's fields, then why} */
     json_t *result = NULL;
-    char ck_rel[256] = "", hex[65] = "";
-    long long size = 0;
-    char *model_text = NULL;
     char msg[600] = "";
     if (code) {
         state = "failed";
         snprintf(msg, sizeof msg, "%s", run_err->msg);
-        ev = json_pack("{s:s, s:s}", "state", state, "error", msg);
-    } else if (pr->status == PRETRAIN_CANCELLED) {
-        state = atomic_load(&r->user_cancel) ? "cancelled" : "queued";
-        ev = json_pack("{s:s, s:I, s:s}", "state", state, "step", (json_int_t)pr->step, "reason",
-                       state[0] == 'c' ? "cancelled on request; the state is saved"
-                                       : "the service stopped; the job resumes from its saved "
-                                         "state at the next start");
+        json_object_set_new(ev, "error", json_string(msg));
+    } else if (out->stopped || !out->result) {
+        state = atomic_load(&x->run->user_cancel) ? "cancelled" : "queued";
+        if (!out->stopped) {
+            state = "failed";
+            snprintf(msg, sizeof msg, "the job ended without a result");
+            json_object_set_new(ev, "error", json_string(msg));
+        } else {
+            json_object_set_new(ev, "reason",
+                                json_string(state[0] == 'c'
+                                                ? "cancelled on request; the state is saved"
+                                                : "the service stopped; the job resumes from its "
+                                                  "saved state at the next start"));
+        }
     } else {
         state = "succeeded";
-        snprintf(ck_rel, sizeof ck_rel, "jobs/%lld/checkpoint.safetensors", r->id);
-        char path[1400];
-        snprintf(path, sizeof path, "%s/%s", j->data_dir, ck_rel);
-        json_t *mj = encoder_config_to_json(&cfg->enc);
-        model_text = mj ? json_dumps(mj, JSON_COMPACT) : NULL;
-        json_decref(mj);
-        if (file_sha256(path, hex, &size, &err) || !model_text) {
-            state = "failed";
-            snprintf(msg, sizeof msg, "the final checkpoint cannot be recorded: %s",
-                     model_text ? err.msg : "out of memory");
-            ev = json_pack("{s:s, s:s}", "state", state, "error", msg);
-        } else {
-            result = json_pack(
-                "{s:{s:n, s:s, s:s, s:I}, s:I, s:I, s:I, s:o, s:o, s:o, s:I, s:I, "
-                "s:s}",
-                "checkpoint", "id", "path", ck_rel, "sha256", hex, "size_bytes", (json_int_t)size,
-                "step", (json_int_t)pr->step, "total_steps", (json_int_t)pr->total_steps,
-                "resumed_from_step", (json_int_t)pr->start_step, "first_val_loss",
-                num(pr->first_val_loss), "last_val_loss", num(pr->last_val_loss), "val_metrics",
-                metrics_obj(&pr->last_val_metrics), "n_train", (json_int_t)pr->n_train, "n_val",
-                (json_int_t)pr->n_val, "dataset", dataset);
-            ev = json_pack("{s:s, s:I}", "state", state, "step", (json_int_t)pr->step);
-        }
+        result = out->result;
     }
+    out->result = NULL;
+    json_t *first = json_pack("{s:s}", "state", state);
+    if (first && out->event) json_object_update(first, out->event);
+    if (first) json_object_update(first, ev);
+    json_decref(ev);
+    ev = first;
     db_conn *c = db_writer_lock(j->db);
     ecg_code rc = db_begin(c, &err);
-    if (!rc && result) {
-        sqlite3_stmt *st = db_stmt(c, SQL_CHECKPOINT, &err);
-        if (!st) {
-            rc = err.code;
-        } else {
-            char name[64];
-            snprintf(name, sizeof name, "job-%lld", r->id);
-            sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 2, ck_rel, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 4, size);
-            sqlite3_bind_text(st, 5, model_text, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, ssl_kind_name(cfg->ssl.kind), -1, SQLITE_STATIC);
-            sqlite3_bind_int64(st, 7, (sqlite3_int64)pr->n_train);
-            sqlite3_bind_int64(st, 8, (sqlite3_int64)pr->step);
-            if (isfinite(pr->last_val_loss))
-                sqlite3_bind_double(st, 9, pr->last_val_loss);
-            else
-                sqlite3_bind_null(st, 9);
-            sqlite3_bind_int64(st, 10, r->id);
-            sqlite3_bind_int64(st, 11, jobs_now_s());
-            if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(c, &err, "recording the checkpoint");
-            sqlite3_reset(st);
-            if (!rc)
-                json_object_set_new(json_object_get(result, "checkpoint"), "id",
-                                    json_integer(sqlite3_last_insert_rowid(db_handle(c))));
-        }
-    }
+    if (!rc && result && k->record) rc = k->record(c, x, result, &err);
     char *result_text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+    if (!rc && result && !result_text) rc = err_set(&err, ECG_ENOMEM, "out of memory");
     if (!rc) {
         if (!strcmp(state, "queued")) {
-            rc = jobs_exec_id_time(c, SQL_REQUEUE, r->id, jobs_now_s(), &err);
+            rc = jobs_exec_id_time(c, SQL_REQUEUE, x->id, jobs_now_s(), &err);
         } else {
             sqlite3_stmt *st = db_stmt(c, SQL_FINISH, &err);
             if (!st) {
                 rc = err.code;
             } else {
-                sqlite3_bind_int64(st, 1, r->id);
+                sqlite3_bind_int64(st, 1, x->id);
                 sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
                 if (msg[0]) sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
                 if (result_text) sqlite3_bind_text(st, 4, result_text, -1, SQLITE_STATIC);
@@ -372,18 +329,17 @@ static void job_finish(run *r, ecg_code code, const ecg_err *run_err, const pret
         }
     }
     if (!rc)
-        rc = jobs_add_event(c, r->id, "state", ev, &err);
+        rc = jobs_add_event(c, x->id, "state", ev, &err);
     else
         json_decref(ev);
     if (!rc) rc = db_commit(c, &err);
     db_writer_unlock(j->db, c);
     if (rc)
-        fprintf(stderr, "ecgfm: job %lld: final state not saved (it will rerun): %s\n", r->id,
+        fprintf(stderr, "ecgfm: job %lld: final state not saved (it will rerun): %s\n", x->id,
                 err.msg);
     else
-        fprintf(stderr, "ecgfm: job %lld %s%s%s\n", r->id, state, msg[0] ? ": " : "", msg);
+        fprintf(stderr, "ecgfm: job %lld %s%s%s\n", x->id, state, msg[0] ? ": " : "", msg);
     free(result_text);
-    free(model_text);
     json_decref(result);
 }
 
@@ -391,37 +347,34 @@ static void *job_main(void *arg) {
     run *r = arg;
     jobs *j = r->owner;
     ecg_err err = {0};
-    pretrain_config cfg;
-    char dataset[JOBS_DATASET_MAX + 1] = "";
-    pretrain_result pr;
-    memset(&pr, 0, sizeof pr);
-    char *params = NULL;
+    char kind[16] = "";
+    json_t *params = NULL;
     db_conn *c = db_reader_get(j->db);
     sqlite3_stmt *st = db_stmt(c, SQL_PARAMS, &err);
     ecg_code rc = st ? ECG_OK : err.code;
     if (st) {
         sqlite3_bind_int64(st, 1, r->id);
-        if (sqlite3_step(st) == SQLITE_ROW) params = jobs_dup_col(st, 0);
-        if (!params) rc = err_set(&err, ECG_EIO, "the job's parameters cannot be read");
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *k = (const char *)sqlite3_column_text(st, 0);
+            const char *p = (const char *)sqlite3_column_text(st, 1);
+            snprintf(kind, sizeof kind, "%s", k ? k : "");
+            params = p ? json_loads(p, 0, NULL) : NULL;
+        }
+        if (!json_is_object(params))
+            rc = err_set(&err, ECG_EIO, "the job's parameters cannot be read");
         sqlite3_reset(st);
     }
     db_reader_put(j->db, c);
-    if (!rc) rc = jobs_pretrain_config(params, &cfg, dataset, sizeof dataset, &err);
-    free(params);
-    char ddir[1400], odir[1400];
-    snprintf(ddir, sizeof ddir, "%s/datasets/%s", j->data_dir, dataset);
-    snprintf(odir, sizeof odir, "%s/jobs", j->data_dir);
-    if (!rc && mkdir(odir, 0750) != 0 && errno != EEXIST)
-        rc = err_set(&err, ECG_EIO, "cannot create %s: %s", odir, strerror(errno));
-    snprintf(odir, sizeof odir, "%s/jobs/%lld", j->data_dir, r->id);
-    if (!rc) {
-        /* Always resume: a fresh job has no state and starts afresh; a job that a crash, a
-         * shutdown, a cancel or a failure interrupted continues exactly where its state was. */
-        pretrain_hooks hooks = {on_progress, r, &r->cancel, 1, dataset};
-        r->last_persist = 0;
-        rc = pretrain_run(&cfg, ddir, odir, &hooks, &pr, &err);
-    }
-    job_finish(r, rc, &err, &pr, &cfg, dataset);
+    const job_kind *k = job_kind_find(kind);
+    if (!rc && !k) rc = err_set(&err, ECG_EINVAL, "this service does not run %s jobs", kind);
+    job_ctx x = {r->id, j->db, j->data_dir, j->o.threads, params, &r->cancel, r};
+    job_outcome out = {0};
+    r->last_persist = 0;
+    if (!rc) rc = k->run(&x, &out, &err);
+    job_finish(&x, k, rc, &err, &out);
+    json_decref(out.result);
+    json_decref(out.event);
+    json_decref(params);
     pthread_mutex_lock(&j->mu);
     r->wps = 0;
     pthread_mutex_unlock(&j->mu);

@@ -22,6 +22,10 @@ typedef struct {
     double progress_every_s; /* progress is persisted at most this often (and at validations) */
 } jobs_opts;
 
+/* The scheduler's settings and database, for the kinds' submit checks (loop thread). */
+const char *jobs_data_dir(const jobs *j);
+db *jobs_db(const jobs *j);
+
 /* Loop thread. Re-queues the jobs a crash left running (they resume from their saved state) and
  * starts the queue. */
 ecg_code jobs_start(jobs **out, uv_loop_t *loop, db *d, const jobs_opts *o, ecg_err *err);
@@ -29,6 +33,9 @@ ecg_code jobs_start(jobs **out, uv_loop_t *loop, db *d, const jobs_opts *o, ecg_
 /* Loop thread. Each answers in res: */
 /* POST /v1/jobs: a validated request (params stolen) becomes a queued row: 201 with the job. */
 void jobs_submit(jobs *j, jobs_create_request *req, api_response *res);
+/* jobs_submit's work without the answer: kind's submit checks, the row, scheduling. 0 with *id,
+ * or -1 with res holding the error. params is borrowed (a check may change it). */
+int jobs_create(jobs *j, const char *kind, json_t *params, long long *id, api_response *res);
 /* GET /v1/jobs/{id}: 200 or 404. */
 void jobs_get(jobs *j, long long id, api_response *res);
 /* GET /v1/jobs. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/store.h"
+#include "server/job_kind.h"
 #include "server/jobs_impl.h"
 
 static const char SQL_LIST[] =
@@ -44,29 +44,20 @@ static void answer_row(jobs *j, long long id, int status, api_response *res) {
 }
 
 void jobs_submit(jobs *j, jobs_create_request *req, api_response *res) {
-    if (j->stopping) {
-        api_response_error(res, 503, "shutting_down", "the service is shutting down");
-        return;
-    }
-    char dir[1400];
-    snprintf(dir, sizeof dir, "%s/datasets/%s", j->data_dir, req->dataset);
-    store_dataset *ds = NULL;
+    long long id = 0;
+    if (jobs_create(j, req->kind, req->params, &id, res)) return;
+    answer_row(j, id, 201, res);
+}
+
+/* The row (and what the kind inserts beside it) in one transaction. */
+static int insert_row(jobs *j, const job_kind *k, const json_t *params_obj, long long *out_id,
+                      api_response *res) {
     ecg_err err = {0};
-    ecg_code rc = store_open(&ds, dir, 0, &err);
-    if (rc) {
-        if (rc == ECG_ENOTFOUND)
-            api_response_error(res, 404, "dataset_not_found", "no dataset \"%s\" (datasets/%s)",
-                               req->dataset, req->dataset);
-        else
-            api_response_error(res, 422, "invalid_dataset", "dataset \"%s\" cannot be read: %s",
-                               req->dataset, err.msg);
-        return;
-    }
-    store_close(ds);
-    char *params = json_dumps(req->params, JSON_COMPACT);
+    ecg_code rc;
+    char *params = json_dumps(params_obj, JSON_COMPACT);
     if (!params) {
         api_response_error(res, 500, "out_of_memory", "out of memory");
-        return;
+        return -1;
     }
     long long id = 0;
     db_conn *c = db_writer_lock(j->db);
@@ -74,7 +65,7 @@ void jobs_submit(jobs *j, jobs_create_request *req, api_response *res) {
     sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_INSERT, &err);
     if (!rc && !st) rc = err.code;
     if (st) {
-        sqlite3_bind_text(st, 1, req->kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, k->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, params, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, jobs_now_s());
         if (sqlite3_step(st) != SQLITE_DONE)
@@ -84,16 +75,33 @@ void jobs_submit(jobs *j, jobs_create_request *req, api_response *res) {
         sqlite3_reset(st);
     }
     if (!rc) rc = jobs_add_event(c, id, "state", json_pack("{s:s}", "state", "queued"), &err);
+    if (!rc && k->insert) rc = k->insert(c, id, params_obj, &err);
     if (!rc) rc = db_commit(c, &err);
     db_writer_unlock(j->db, c);
     free(params);
     if (rc) {
         storage_error(res, &err);
-        return;
+        return -1;
     }
+    *out_id = id;
+    return 0;
+}
+
+int jobs_create(jobs *j, const char *kind, json_t *params, long long *id, api_response *res) {
+    if (j->stopping) {
+        api_response_error(res, 503, "shutting_down", "the service is shutting down");
+        return -1;
+    }
+    const job_kind *k = job_kind_find(kind);
+    if (!k) {
+        api_response_error(res, 422, "not_built", "%s jobs are not built yet", kind);
+        return -1;
+    }
+    if (k->check && k->check(j, params, res)) return -1;
+    if (insert_row(j, k, params, id, res)) return -1;
     jobs_schedule(j);
     jobs_refresh_metrics(j);
-    answer_row(j, id, 201, res);
+    return 0;
 }
 
 void jobs_get(jobs *j, long long id, api_response *res) {
