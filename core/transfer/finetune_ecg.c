@@ -156,11 +156,6 @@ static int cmp_labelled(const void *a, const void *b) {
     return x->pos - y->pos;
 }
 
-static int cmp_size(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static ecg_code recset_build(recset *s, const store_dataset *ds, const size_t *rec, int n,
                              const fte_opts *o, int K, int W, ecg_err *err) {
     memset(s, 0, sizeof *s);
@@ -360,12 +355,14 @@ static double now_seconds(void) {
 }
 
 /* Read the labels of field k, find K, name the classes. *lab receives the labelled records. */
-static ecg_code scan_labels(const store_dataset *ds, const fte_opts *o, fte_result *r,
-                            labelled **lab, int *n_lab, ecg_err *err) {
+static ecg_code scan_labels(const store_dataset *ds, const fte_opts *o, fte_result *r, size_t **rec,
+                            int32_t **val, int *n_lab, ecg_err *err) {
     size_t n = store_count(ds);
     r->n_records = n;
-    *lab = malloc((n ? n : 1) * sizeof **lab);
-    if (!*lab) return err_set(err, ECG_ENOMEM, "finetune: out of memory for %zu records", n);
+    *rec = malloc((n ? n : 1) * sizeof **rec);
+    *val = malloc((n ? n : 1) * sizeof **val);
+    if (!*rec || !*val)
+        return err_set(err, ECG_ENOMEM, "finetune: out of memory for %zu records", n);
     if (n > (size_t)1 << 30) return err_set(err, ECG_EINVAL, "finetune: too many records");
     int32_t vmax = -1, bits = 0;
     int m = 0;
@@ -383,7 +380,8 @@ static ecg_code scan_labels(const store_dataset *ds, const fte_opts *o, fte_resu
                            o->label_field, (int)v);
         if (v > vmax) vmax = v;
         bits |= v;
-        (*lab)[m++] = (labelled){i, v, 0};
+        (*rec)[m] = i;
+        (*val)[m++] = v;
     }
     *n_lab = m;
     int K = 0;
@@ -416,37 +414,37 @@ static ecg_code scan_labels(const store_dataset *ds, const fte_opts *o, fte_resu
     return ECG_OK;
 }
 
-/* Deal the labelled records to train / validation / test (finetune_ecg.h). */
-static void split_records(labelled *lab, int m, const fte_opts *o, rng_state *rng, size_t *tr,
-                          int *n_tr, size_t *va, int *n_va, size_t *te, int *n_te) {
-    int *perm = malloc((size_t)m * sizeof *perm);
-    for (int i = 0; perm && i < m; i++)
+ecg_code fte_split(const int32_t *value, int n, double val_fraction, double test_fraction,
+                   rng_state *rng, uint8_t *part, ecg_err *err) {
+    labelled *lab = malloc((size_t)(n ? n : 1) * sizeof *lab);
+    int *perm = malloc((size_t)(n ? n : 1) * sizeof *perm);
+    if (!lab || !perm) {
+        free(lab);
+        free(perm);
+        return err_set(err, ECG_ENOMEM, "finetune: out of memory splitting %d records", n);
+    }
+    for (int i = 0; i < n; i++)
         perm[i] = i;
-    for (int i = m - 1; perm && i > 0; i--) {
+    for (int i = n - 1; i > 0; i--) {
         int j = (int)rng_below(rng, (uint64_t)i + 1);
         int t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
     }
-    for (int i = 0; i < m; i++)
-        lab[i].pos = perm ? perm[i] : i;
-    free(perm);
-    qsort(lab, (size_t)m, sizeof *lab, cmp_labelled);
-    const double g = 0.6180339887498949;
+    for (int i = 0; i < n; i++)
+        lab[i] = (labelled){(size_t)i, value[i], perm[i]};
+    qsort(lab, (size_t)n, sizeof *lab, cmp_labelled);
+    const double g = 0.6180339887498949; /* (sqrt 5 - 1) / 2 */
     double r0 = (double)(rng_next_u64(rng) >> 11) * 0x1p-53;
-    *n_tr = *n_va = *n_te = 0;
-    for (int p = 0; p < m; p++) {
+    for (int p = 0; p < n; p++) {
         double ph = fmod(r0 + p * g, 1.0);
-        if (ph < o->test_fraction)
-            te[(*n_te)++] = lab[p].rec;
-        else if (ph < o->test_fraction + o->val_fraction)
-            va[(*n_va)++] = lab[p].rec;
-        else
-            tr[(*n_tr)++] = lab[p].rec;
+        part[lab[p].rec] = ph < test_fraction                  ? FTE_TEST
+                           : ph < test_fraction + val_fraction ? FTE_VAL
+                                                               : FTE_TRAIN;
     }
-    qsort(tr, (size_t)*n_tr, sizeof *tr, cmp_size);
-    qsort(va, (size_t)*n_va, sizeof *va, cmp_size);
-    qsort(te, (size_t)*n_te, sizeof *te, cmp_size);
+    free(lab);
+    free(perm);
+    return ECG_OK;
 }
 
 /* One epoch: a seeded shuffle of the train records, one random crop each, steps of o->batch. */
@@ -534,23 +532,30 @@ ecg_code finetune_ecg_run(encoder *e, const store_dataset *ds, const fte_opts *o
     crop_rng = rng_fork(&base, 5);
 
     fte_run u = {.ds = ds, .o = o};
-    labelled *lab = NULL;
-    size_t *parts = NULL;
+    size_t *lab = NULL, *parts = NULL;
+    int32_t *lab_val = NULL;
+    uint8_t *part = NULL;
     recset tr = {0}, va = {0}, te = {0};
     int *order = NULL;
     adamw oh = {0}, oe = {0};
     ft_snapshot snap = {0};
     fte_scores cur = {0};
     int n_lab = 0, ctx_ready = 0;
-    if ((rc = scan_labels(ds, o, r, &lab, &n_lab, err))) goto done;
+    if ((rc = scan_labels(ds, o, r, &lab, &lab_val, &n_lab, err))) goto done;
     const int K = u.K = r->n_classes;
     parts = malloc((size_t)3 * n_lab * sizeof *parts);
-    if (!parts) {
+    part = malloc((size_t)n_lab);
+    if (!parts || !part) {
         rc = err_set(err, ECG_ENOMEM, "finetune: out of memory");
         goto done;
     }
-    split_records(lab, n_lab, o, &split_rng, parts, &r->n_train, parts + n_lab, &r->n_val,
-                  parts + 2 * n_lab, &r->n_test);
+    if ((rc = fte_split(lab_val, n_lab, o->val_fraction, o->test_fraction, &split_rng, part, err)))
+        goto done;
+    for (int i = 0; i < n_lab; i++) {
+        if (part[i] == FTE_TRAIN) parts[r->n_train++] = lab[i];
+        if (part[i] == FTE_VAL) parts[n_lab + r->n_val++] = lab[i];
+        if (part[i] == FTE_TEST) parts[2 * n_lab + r->n_test++] = lab[i];
+    }
     if (r->n_train < 1) {
         rc = err_set(err, ECG_EINVAL, "finetune: no train records (%d labelled)", n_lab);
         goto done;
@@ -631,6 +636,8 @@ done:
     fte_scores_free(&cur);
     free(u.tb);
     free(lab);
+    free(lab_val);
+    free(part);
     free(parts);
     free(order);
     recset_free(&tr);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/base/error.h"
+#include "core/base/rng.h"
 #include "core/data/store.h"
 #include "core/model/encoder.h"
 #include "core/transfer/finetune.h"
@@ -30,6 +31,7 @@
  * is < test_fraction + val_fraction, else to train (g = (sqrt 5 - 1) / 2, r drawn from the seed):
  * a low-discrepancy deal, so each label value's records are split in about the asked shares
  * (stratified for single-label data, by label set for multi-label data). Parts keep store order.
+ * (r is drawn after the shuffle, from the same stream.)
  *
  * Model and training: finetune.h's modes (encoder + Linear head on the mean-pooled embedding;
  * FROZEN: attention-pooling head on the frozen encoder's tokens; LINEAR: Linear head on the frozen
@@ -47,11 +49,11 @@
  * logits) are averaged over the record's windows, and the record means are scored: per class
  * AUROC (auroc.h: one-vs-rest, ties one half; a class with only one label value among the scored
  * records is skipped and reported), their macro mean, and for single-label data accuracy of the
- * arg-max. Early stopping: the criterion is the validation macro AUROC (higher is better; the
- * earlier epoch wins a tie); epoch 0 (untrained head) is recorded but is not a candidate; an
- * epoch whose validation macro AUROC is undefined (no validation records, or no class with both
- * values) counts as better, so without validation the last epoch stands. The best epoch's weights
- * are restored before testing.
+ * arg-max (a tie goes to the lower class). Early stopping: the criterion is the validation macro
+ * AUROC (higher is better; the earlier epoch wins a tie); epoch 0 (untrained head) is recorded but
+ * is not a candidate; an epoch whose validation macro AUROC is undefined (no validation records, or
+ * no class with both values) counts as better, so without validation the last epoch stands. The
+ * best epoch's weights are restored before testing.
  */
 
 typedef struct {
@@ -122,6 +124,13 @@ ecg_code fte_scores_compute(fte_scores *s, const double *prob_w, const int *win_
                             int n_rec, int K, const uint8_t *target, const int *label,
                             double *prob_rec, ecg_err *err);
 void fte_scores_free(fte_scores *s);
+
+/* The split (see above) of n labelled records with label values value[0..n): part[i] receives
+ * FTE_TRAIN, FTE_VAL or FTE_TEST. rng: the split's stream (finetune_ecg_run forks it from the
+ * seed). */
+enum { FTE_TRAIN = 0, FTE_VAL = 1, FTE_TEST = 2 };
+ecg_code fte_split(const int32_t *value, int n, double val_fraction, double test_fraction,
+                   rng_state *rng, uint8_t *part, ecg_err *err);
 
 /* Mean binary cross-entropy with logits over n*k elements, as torch.nn.BCEWithLogitsLoss:
  * max(z, 0) - z*y + log(1 + exp(-|z|)); dz (may be NULL) = (sigmoid(z) - y) * scale. */
