@@ -1,5 +1,7 @@
 /* bench_embed_http.c — load on POST /v1/embed over loopback at 1, 8 and 32 keep-alive connections
- * for a bounded time, against the core's own batch-32 throughput measured in the same run. */
+ * for a bounded time, against the core's own batch-32 throughput measured in the same run; then the
+ * same while a small pretraining job runs. The load comes from wrk (bench/embed_post.lua) when it
+ * is installed, else from the C load generator here (ECGFM_BENCH_LOADGEN=wrk|c|both to choose). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -244,14 +247,187 @@ static int find_paths(void) {
     return access(bin, X_OK) == 0 && access(model, R_OK) == 0 ? 0 : -1;
 }
 
+/* ---- wrk ---- */
+
+/* wrk on PATH (ECGFM_WRK overrides): 0 with its path in out, else -1. */
+static int find_wrk(char *out, size_t cap) {
+    const char *env = getenv("ECGFM_WRK");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return access(out, X_OK);
+    }
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/bin:/bin");
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(out, cap, "%s/wrk", d);
+        if (access(out, X_OK) == 0) return 0;
+    }
+    return -1;
+}
+
+typedef struct {
+    double requests, seconds, p50_s, p99_s, errors;
+} load_result;
+
+/* wrk -t1 -cC -dSECS against POST /v1/embed with the body file and key; 0 with res filled. */
+static int run_wrk(const char *wrk, int port, int c, double secs, const char *body_path,
+                   const char *key, load_result *res) {
+    char url[64], conns[16], dur[32], script[PATH_MAX + 32], out[PATH_MAX];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/embed", port);
+    snprintf(conns, sizeof conns, "%d", c);
+    snprintf(dur, sizeof dur, "%ds", (int)(secs + 0.5));
+    snprintf(script, sizeof script, "%s/bench/embed_post.lua", root);
+    snprintf(out, sizeof out, "%s/wrk.out", tmpdir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+        setenv("ECGFM_BENCH_BODY", body_path, 1);
+        setenv("ECGFM_BENCH_KEY", key, 1);
+        execl(wrk, wrk, "-t1", "-c", conns, "-d", dur, "--timeout", "30s", "-s", script, url,
+              (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench_embed_http: wrk failed:\n%s\n", slurp(out) ? slurp(out) : "");
+        return -1;
+    }
+    const char *t = slurp(out), *line = t ? strstr(t, "wrk_result ") : NULL;
+    double dus, p50, p99, n2, ce, re, we, to;
+    if (!line || sscanf(line,
+                        "wrk_result requests=%lf duration_us=%lf p50_us=%lf p99_us=%lf non2xx=%lf "
+                        "connect=%lf read=%lf write=%lf timeout=%lf",
+                        &res->requests, &dus, &p50, &p99, &n2, &ce, &re, &we, &to) != 9) {
+        fprintf(stderr, "bench_embed_http: no result line from wrk:\n%s\n", t ? t : "");
+        return -1;
+    }
+    res->seconds = dus * 1e-6;
+    res->p50_s = p50 * 1e-6;
+    res->p99_s = p99 * 1e-6;
+    res->errors = n2 + ce + re + we + to;
+    return 0;
+}
+
+/* The C load generator's run as a load_result. */
+static int run_c(int port, int c, const char *req, size_t req_len, double secs, load_result *res) {
+    double *lat;
+    size_t n, errs;
+    double t0 = now_s();
+    if (load(port, c, req, req_len, secs, &lat, &n, &errs)) return -1;
+    res->seconds = now_s() - t0;
+    qsort(lat, n, sizeof *lat, cmp_double);
+    res->requests = (double)n;
+    res->errors = (double)errs;
+    res->p50_s = n ? lat[n / 2] : 0;
+    res->p99_s = n ? lat[(size_t)(0.99 * (double)(n - 1))] : 0;
+    free(lat);
+    return 0;
+}
+
+/* ---- a pretraining job over HTTP ---- */
+
+/* One request on a new connection; the status (-1 when none), the answer in buf. */
+static int http_call(int port, const char *method, const char *path, const char *key,
+                     const char *body, char *buf, size_t cap) {
+    char req[4096];
+    size_t bl = body ? strlen(body) : 0;
+    int n = snprintf(req, sizeof req,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                     "%sContent-Length: %zu\r\n\r\n%s",
+                     method, path, key, body ? "Content-Type: application/json\r\n" : "", bl,
+                     body ? body : "");
+    int fd = connect_local(port);
+    if (fd < 0 || n <= 0 || (size_t)n >= sizeof req) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    int st = roundtrip(fd, req, (size_t)n, buf, cap);
+    close(fd);
+    return st;
+}
+
+/* The job's "state" in buf (an answer of GET /v1/jobs/ID) copied to out. */
+static void job_state(const char *buf, char *out, size_t cap) {
+    const char *p = strstr(buf, "\"state\":\"");
+    out[0] = 0;
+    if (p) snprintf(out, cap, "%.*s", (int)strcspn(p + 9, "\""), p + 9);
+}
+
+/* Submit a pretrain job on the "bench" dataset (1 thread) and wait until it has made progress;
+ * its id, or -1. */
+static long long start_training(int port, const char *key) {
+    static char buf[1 << 16];
+    const char *body =
+        "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"bench\", \"objective\": "
+        "\"cpc\", \"model\": \"small\", \"batch\": 16, \"epochs\": 1000, "
+        "\"threads\": 1}}";
+    if (http_call(port, "POST", "/v1/jobs", key, body, buf, sizeof buf) != 201) {
+        fprintf(stderr, "bench_embed_http: POST /v1/jobs: %s\n", buf);
+        return -1;
+    }
+    const char *idp = strstr(buf, "\"id\":");
+    long long id = idp ? atoll(idp + 5) : -1;
+    char path[64], state[32];
+    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+    for (int i = 0; i < 1200; i++) { /* up to 2 minutes: loading the dataset, the first steps */
+        http_call(port, "GET", path, key, NULL, buf, sizeof buf);
+        job_state(buf, state, sizeof state);
+        if (strcmp(state, "running") == 0 && strstr(buf, "\"step\":")) return id;
+        if (strcmp(state, "queued") && strcmp(state, "running")) break;
+        usleep(100000);
+    }
+    fprintf(stderr, "bench_embed_http: the pretraining job did not start: %s\n", buf);
+    return -1;
+}
+
+static void stop_training(int port, const char *key, long long id) {
+    static char buf[1 << 16];
+    char path[64], state[32];
+    snprintf(path, sizeof path, "/v1/jobs/%lld/cancel", id);
+    http_call(port, "POST", path, key, NULL, buf, sizeof buf);
+    snprintf(path, sizeof path, "/v1/jobs/%lld", id);
+    for (int i = 0; i < 300; i++) {
+        http_call(port, "GET", path, key, NULL, buf, sizeof buf);
+        job_state(buf, state, sizeof state);
+        if (strcmp(state, "running") && strcmp(state, "queued")) break;
+        usleep(100000);
+    }
+    printf("training job %lld: %s\n", id, state);
+}
+
+/* One load level: requests/s, p50/p99 and windows/s against the core rate just measured. */
+static void report(const char *name, const char *gen, const load_result *r, double core,
+                   int windows_per_req) {
+    double rps = r->seconds > 0 ? r->requests / r->seconds : 0, wps = rps * windows_per_req;
+    printf("%s: loadgen=%s requests=%.0f errors=%.0f seconds=%.1f req_per_s=%.1f p50_ms=%.2f "
+           "p99_ms=%.2f\n",
+           name, gen, r->requests, r->errors, r->seconds, rps, 1e3 * r->p50_s, 1e3 * r->p99_s);
+    /* the peer is the core's own batch-32 throughput, measured just before this level */
+    printf("bench %s ecgfm=%.1f peer=%.1f ratio=%.3f unit=windows/s\n", name, wps, core,
+           wps / core);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     (void)argc;
     threads_blas_reexec(argv); /* the same OpenBLAS kernels as ecgfm itself */
     signal(SIGPIPE, SIG_IGN);
     if (find_paths()) return die("needs build/ecgfm and models/small/checkpoint.safetensors");
     const char *e = getenv("ECGFM_BENCH_SECONDS");
-    double secs = e && atof(e) > 0 ? atof(e) : 5.0;
+    double secs = e && atof(e) > 0 ? atof(e) : 10.0;
     if (!mkdtemp(tmpdir)) return die("mkdtemp failed");
+    char wrk[PATH_MAX];
+    int have_wrk = find_wrk(wrk, sizeof wrk) == 0;
+    const char *lg = getenv("ECGFM_BENCH_LOADGEN");
+    int use_wrk = have_wrk, use_c = !have_wrk;
+    if (lg && strcmp(lg, "both") == 0) use_wrk = have_wrk, use_c = 1;
+    if (lg && strcmp(lg, "c") == 0) use_wrk = 0, use_c = 1;
+    if (lg && strcmp(lg, "wrk") == 0 && !have_wrk) return die("ECGFM_BENCH_LOADGEN=wrk: no wrk");
+    printf("embed load: %s%s%s, %.0f s per level\n", use_wrk ? "wrk " : "", use_wrk ? wrk : "",
+           use_c ? (use_wrk ? " and the C generator" : "the C generator") : "", secs);
+    if (!have_wrk) printf("embed load: wrk not found (scripts/deps.sh installs it)\n");
 
     /* The request: the PTB-XL record (12 leads, 10 s at 100 Hz -> 4 windows) as JSON. */
     ecg_record r = {0};
@@ -275,6 +451,10 @@ int main(int argc, char **argv) {
     bl += (size_t)sprintf(body + bl, "]}");
     const int windows_per_req = 4;
     record_free(&r);
+    char body_path[PATH_MAX];
+    snprintf(body_path, sizeof body_path, "%s/body.json", tmpdir);
+    FILE *bf = fopen(body_path, "wb");
+    if (!bf || fwrite(body, 1, bl, bf) != bl || fclose(bf)) return die("cannot write the body");
 
     /* One compute thread on both sides (ECGFM_BENCH_THREADS to change): on a shared 2-core machine
      * a second OpenMP thread mostly waits for the first, and the loop thread needs a core too. */
@@ -288,20 +468,32 @@ int main(int argc, char **argv) {
     printf("embed core: %d compute thread(s), batch 32\n", threads_get());
     printf("bench embed_core_b32 ecgfm=%.1f peer=- ratio=- unit=windows/s\n", core);
 
-    char data[PATH_MAX], log[PATH_MAX], keylog[PATH_MAX];
+    char data[PATH_MAX], log[PATH_MAX], keylog[PATH_MAX], ds[PATH_MAX + 32], configs[PATH_MAX + 16];
     snprintf(data, sizeof data, "%s/var", tmpdir);
     snprintf(log, sizeof log, "%s/server.log", tmpdir);
     snprintf(keylog, sizeof keylog, "%s/key.out", tmpdir);
-    pid_t kp =
-        spawn(keylog, (char *[]){"keys", "create", "--scope", "embed", "--data-dir", data, NULL});
+    snprintf(configs, sizeof configs, "%s/configs", root);
     int st;
+    /* An admin key (embed and train), and the synthetic dataset the training phase uses. */
+    pid_t kp =
+        spawn(keylog, (char *[]){"keys", "create", "--scope", "admin", "--data-dir", data, NULL});
     waitpid(kp, &st, 0);
     char key[256] = "";
     const char *kt = slurp(keylog);
     if (kt) sscanf(kt, "%255s", key);
-    pid_t sp =
-        spawn(log, (char *[]){"serve", "--port", "0", "--data-dir", data, "--model", model,
-                              "--max-connections", "64", "--embed-threads", threads_s, NULL});
+    snprintf(ds, sizeof ds, "%s/datasets", data);
+    mkdir(ds, 0700);
+    snprintf(ds, sizeof ds, "%s/datasets/bench", data);
+    char synthlog[PATH_MAX];
+    snprintf(synthlog, sizeof synthlog, "%s/synth.log", tmpdir);
+    pid_t yp =
+        spawn(synthlog, (char *[]){"synth", "--out", ds, "--n", "200", "--seconds", "10", NULL});
+    waitpid(yp, &st, 0);
+    int have_dataset = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    pid_t sp = spawn(log, (char *[]){"serve", "--port", "0", "--data-dir", data, "--model", model,
+                                     "--max-connections", "64", "--embed-threads", threads_s,
+                                     "--configs-dir", configs, "--jobs-threads", "1",
+                                     "--jobs-max-running", "1", NULL});
     int port = 0;
     for (int i = 0; i < 500 && !port; i++) {
         const char *t = slurp(log);
@@ -338,36 +530,55 @@ int main(int argc, char **argv) {
     }
 
     const int conns[] = {1, 8, 32};
-    for (int k = 0; k < 3; k++) {
-        double *lat;
-        size_t n, errs;
-        /* The machine is shared: measure the core again right before each level, so that the
-         * ratio compares the two under the same outside load. */
-        if (k > 0) core = core_windows_per_s(secs < 3 ? secs : 3);
-        double t0 = now_s();
-        if (load(port, conns[k], req, req_len, secs, &lat, &n, &errs)) {
-            kill(sp, SIGKILL);
-            return die("cannot connect");
+    int rc = 0;
+    for (int phase = 0; phase < 2 && !rc; phase++) {
+        long long job = -1;
+        if (phase == 1) {
+            if (!have_dataset) {
+                fprintf(stderr, "bench_embed_http: ecgfm synth failed:\n%s\n", slurp(synthlog));
+                rc = 1;
+                break;
+            }
+            job = start_training(port, key);
+            if (job < 0) {
+                rc = 1;
+                break;
+            }
+            printf("training job %lld running (pretrain cpc, model small, 1 thread)\n", job);
         }
-        double el = now_s() - t0;
-        qsort(lat, n, sizeof *lat, cmp_double);
-        double rps = (double)n / el, wps = rps * windows_per_req;
-        printf("embed_http_c%d: requests=%zu errors=%zu seconds=%.1f req_per_s=%.1f "
-               "p50_ms=%.2f p99_ms=%.2f\n",
-               conns[k], n, errs, el, rps, n ? 1e3 * lat[n / 2] : 0,
-               n ? 1e3 * lat[(size_t)(0.99 * (double)(n - 1))] : 0);
-        /* the peer is the core's own batch-32 throughput, measured just before this level */
-        printf("bench embed_http_c%d ecgfm=%.1f peer=%.1f ratio=%.3f unit=windows/s\n", conns[k],
-               wps, core, wps / core);
-        fflush(stdout);
-        free(lat);
+        for (int k = 0; k < 3 && !rc; k++) {
+            /* The machine is shared: measure the core again right before each level, so that
+             * the ratio compares the two under the same outside load (and the same training). */
+            if (k > 0 || phase > 0) core = core_windows_per_s(secs < 3 ? secs : 3);
+            char name[64];
+            snprintf(name, sizeof name, "embed_http_c%d%s", conns[k], phase ? "_training" : "");
+            load_result lr;
+            if (use_wrk) {
+                if (run_wrk(wrk, port, conns[k], secs, body_path, key, &lr)) {
+                    rc = 1;
+                    break;
+                }
+                report(name, "wrk", &lr, core, windows_per_req);
+            }
+            if (use_c) {
+                if (run_c(port, conns[k], req, req_len, secs, &lr)) {
+                    rc = 1;
+                    break;
+                }
+                char cname[80];
+                snprintf(cname, sizeof cname, "%s%s", name, use_wrk ? "_cgen" : "");
+                report(cname, "c", &lr, core, windows_per_req);
+            }
+        }
+        if (job > 0) stop_training(port, key, job);
     }
     kill(sp, SIGTERM);
     waitpid(sp, &st, 0);
+    if (rc) fprintf(stderr, "server log:\n%s\n", slurp(log));
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
     free(req);
     free(body);
-    return 0;
+    return rc;
 }

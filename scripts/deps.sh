@@ -2,12 +2,14 @@
 # deps.sh [--build-only] — install the Debian 12 packages ecgfm needs to build, test and run, if any
 # are missing. Only apt-get, only Debian packages; nothing is downloaded at run time.
 # --build-only: just what compiling build/ecgfm needs (the Docker image's build stage); the default
-# adds the test tools (cmocka, PyTorch for parity fixtures, clang for fuzzing, curl).
+# adds the test tools (cmocka, PyTorch for parity fixtures, clang for fuzzing, curl, wrk for the
+# embedding load bench).
 # gcc's ASan/UBSan runtimes (libasan8, libubsan1) come with gcc-12 through build-essential.
 set -eu
 BUILD_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libopenblas-openmp-dev libuv1-dev
 libfftw3-dev libsqlite3-dev libsodium-dev libedf-dev libhdf5-dev"
-TEST_PKGS="libcmocka-dev python3 python3-torch python3-numpy python3-scipy python3-sklearn curl clang libclang-rt-14-dev"
+TEST_PKGS="libcmocka-dev python3 python3-torch python3-numpy python3-scipy python3-sklearn curl clang libclang-rt-14-dev
+wrk"
 case "${1:-}" in
     "") PKGS="$BUILD_PKGS $TEST_PKGS" ;;
     --build-only) PKGS="$BUILD_PKGS" ;;
