@@ -51,6 +51,49 @@ static const schema_def SCHEMAS[] = {
                   "\"pooling\":{\"type\":\"string\"},\"checkpoint\":{\"type\":\"string\"},"
                   "\"fs_in\":{\"type\":\"number\"},\"leads_present\":{\"type\":\"array\","
                   "\"items\":{\"type\":\"string\"}}}}"},
+    /* Datasets (server/routes_datasets.c) */
+    {"DatasetCreate", "{\"type\":\"object\",\"required\":[\"name\",\"kind\"],"
+                      "\"additionalProperties\":false,\"properties\":{\"name\":{\"type\":"
+                      "\"string\",\"pattern\":\"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$\","
+                      "\"description\":\"not all digits (those are ids)\"},\"kind\":{\"type\":"
+                      "\"string\",\"enum\":[\"ecg\",\"task\"]},\"description\":{\"type\":"
+                      "\"string\",\"maxLength\":1024}}}"},
+    {"Dataset", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"name\":{"
+                "\"type\":\"string\"},\"kind\":{\"type\":\"string\",\"enum\":[\"ecg\",\"task\"]},"
+                "\"state\":{\"type\":\"string\",\"enum\":[\"importing\",\"ready\",\"deleting\"]},"
+                "\"path\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},"
+                "\"n_records\":{\"type\":\"integer\"},\"seconds\":{\"type\":\"number\"},"
+                "\"hours\":{\"type\":\"number\"},\"created_at\":{\"type\":\"string\","
+                "\"format\":\"date-time\"},\"splits\":{\"type\":\"object\",\"description\":"
+                "\"task datasets: train and test, each a DatasetSplitStats\"},\"stats\":{"
+                "\"type\":\"object\",\"description\":\"ecg: records, total_seconds, "
+                "total_hours, min_seconds, max_seconds, sampling_rates {fs: records}, "
+                "lead_coverage {lead: records}, formats {format: records}; task: n_train, "
+                "n_test, n_classes, class_names, dims, lengths {train, test: {min, max}}\"}}}"},
+    {"DatasetList", "{\"type\":\"object\",\"properties\":{\"datasets\":{\"type\":\"array\","
+                    "\"items\":{\"$ref\":\"#/components/schemas/Dataset\"}},\"next_cursor\":{"
+                    "\"type\":\"integer\",\"nullable\":true,\"description\":\"pass as cursor "
+                    "for the next page; null on the last\"}}}"},
+    {"DatasetDeleted", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+                       "\"name\":{\"type\":\"string\"},\"deleted\":{\"type\":\"boolean\"}}}"},
+    {"DatasetRecord", "{\"type\":\"object\",\"properties\":{\"dataset_id\":{\"type\":"
+                      "\"integer\"},\"dataset\":{\"type\":\"string\"},\"index\":{\"type\":"
+                      "\"integer\",\"description\":\"position in the dataset's store\"},"
+                      "\"format\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},\"fs\":{"
+                      "\"type\":\"number\"},\"n_samples\":{\"type\":\"integer\"},\"leads\":{"
+                      "\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"n_leads\":{\"type\":"
+                      "\"integer\"},\"seconds\":{\"type\":\"number\"}}}"},
+    {"DatasetSplitStats", "{\"type\":\"object\",\"properties\":{\"file\":{\"type\":\"string\"},"
+                          "\"format\":{\"type\":\"string\",\"enum\":[\"ts\",\"arff\",\"ucr\"]},"
+                          "\"n_series\":{\"type\":\"integer\"},\"n_classes\":{\"type\":"
+                          "\"integer\"},\"class_names\":{\"type\":\"array\",\"items\":{\"type\":"
+                          "\"string\"}},\"class_counts\":{\"type\":\"object\"},\"dims\":{\"type\":"
+                          "\"integer\"},\"min_length\":{\"type\":\"integer\"},\"max_length\":{"
+                          "\"type\":\"integer\"}}}"},
+    {"DatasetSplit", "{\"type\":\"object\",\"properties\":{\"dataset_id\":{\"type\":\"integer\"},"
+                     "\"dataset\":{\"type\":\"string\"},\"split\":{\"type\":\"string\",\"enum\":["
+                     "\"train\",\"test\"]},\"stats\":{\"$ref\":\"#/components/schemas/"
+                     "DatasetSplitStats\"}}}"},
     {"JobCreate", "{\"type\":\"object\",\"required\":[\"kind\",\"params\"],"
                   "\"additionalProperties\":false,\"properties\":{\"kind\":{\"type\":"
                   "\"string\",\"enum\":[\"pretrain\"],\"description\":\"finetune, transfer, "

@@ -65,6 +65,12 @@ static const setting SETTINGS[] = {
      OFF(jobs_heartbeat_s), 1, 3600, "seconds between heartbeat comments on an idle event stream"},
     {"configs_dir", "ECGFM_CONFIGS_DIR", "--configs-dir", SET_STR, OFF(configs_dir), 0, 0,
      "directory of model configs for jobs (models/NAME.json)"},
+    /* datasets */
+    {"max_upload_bytes", "ECGFM_MAX_UPLOAD_BYTES", "--max-upload-bytes", SET_INT,
+     OFF(max_upload_bytes), 0, (long long)1 << 40,
+     "largest body of an upload route (dataset records and splits; 413 beyond)"},
+    {"import_roots", "ECGFM_IMPORT_ROOTS", "--import-roots", SET_STR, OFF(import_roots), 0, 0,
+     "colon-separated absolute directories server-side import jobs may read (none: disabled)"},
 };
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -89,6 +95,7 @@ void config_set_defaults(server_config *cfg) {
     cfg->jobs_max_streams = 16;
     cfg->jobs_heartbeat_s = 15;
     strcpy(cfg->configs_dir, "configs");
+    cfg->max_upload_bytes = (long long)64 << 20;
 }
 
 static const setting *find_by_key(const char *key) {

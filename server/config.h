@@ -31,6 +31,9 @@ typedef struct {
     long long jobs_heartbeat_s;        /* SSE heartbeat comment interval */
     char configs_dir[CONFIG_MAX_STR];  /* model configs for jobs (configs_dir/models/NAME.json) */
     char config_path[CONFIG_MAX_STR]; /* the file read, "" when none */
+    /* datasets (server/routes_datasets.c, datasets.c) */
+    long long max_upload_bytes;        /* bodies of upload routes (413 beyond) */
+    char import_roots[CONFIG_MAX_STR]; /* colon-separated absolute dirs import jobs may read */
 } server_config;
 
 void config_set_defaults(server_config *cfg);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/json_common.h"
 #include "core/data/arff.h"
 #include "core/data/edf.h"
 #include "core/data/hdf5_tracings.h"
@@ -97,7 +98,7 @@ static int is_file(const char *p) {
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-static __attribute__((unused)) void fsync_dir(const char *dir) {
+static void fsync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {
         fsync(fd);
@@ -693,4 +694,626 @@ ecg_code datasets_import(db *d, const char *data_dir, long long dataset_id, cons
         store_import_summary_free(&sum);
     }
     return rc;
+}
+
+/* ---- create ---- */
+
+static const char SQL_INSERT_NEW[] =
+    "INSERT INTO datasets (name, kind, state, path, meta, created_at) "
+    "VALUES (?1, ?2, 'ready', ?3, ?4, ?5)";
+
+int datasets_create(db *d, const char *data_dir, const char *name, dataset_kind kind,
+                    const char *description, long long *id, ecg_err *err) {
+    char why[128];
+    if (!datasets_name_valid(name, why, sizeof why)) {
+        err_set(err, ECG_EINVAL, "dataset name \"%.80s\" %s", name, why);
+        return 422;
+    }
+    json_t *meta = json_object();
+    if (description && *description)
+        json_object_set_new(meta, "description", json_string(description));
+    char *meta_text = json_dumps(meta, JSON_COMPACT);
+    json_decref(meta);
+    if (!meta_text) {
+        err_set(err, ECG_ENOMEM, "out of memory");
+        return 500;
+    }
+    char root[1100], dir[1200], path[DATASETS_NAME_MAX + 16];
+    snprintf(root, sizeof root, "%s/datasets", data_dir);
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    snprintf(path, sizeof path, "datasets/%s", name);
+    int status = 0;
+    pthread_mutex_lock(&ds_mu);
+    db_conn *c = db_writer_lock(d);
+    ecg_code rc = db_begin(c, err);
+    if (!rc && row_exists(c, name)) {
+        err_set(err, ECG_EINVAL, "a dataset named \"%s\" exists", name);
+        status = 409;
+    }
+    sqlite3_stmt *st = rc || status ? NULL : db_stmt(c, SQL_INSERT_NEW, err);
+    if (!rc && !status && !st) rc = err->code;
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, datasets_kind_name(kind), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, meta_text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 5, now_s());
+        rc = step_done(c, st, "inserting a dataset row", err);
+        if (!rc) *id = sqlite3_last_insert_rowid(db_handle(c));
+    }
+    int made = 0;
+    if (!rc && !status) {
+        mkdir(root, 0750);
+        if (mkdir(dir, 0750) != 0) {
+            if (errno == EEXIST) {
+                err_set(err, ECG_EINVAL,
+                        "datasets/%s exists on disk without a row (restart the server to adopt "
+                        "it, or pick another name)",
+                        name);
+                status = 409;
+            } else {
+                rc = err_set(err, ECG_EIO, "cannot create %s: %s", path, strerror(errno));
+            }
+        } else {
+            made = 1;
+        }
+    }
+    if (!rc && !status && kind == DATASET_ECG) {
+        store_writer *w = NULL; /* an empty store: MANIFEST with no shards */
+        rc = store_writer_open(&w, dir, NULL, err);
+        if (!rc) rc = store_writer_close(w, err);
+    }
+    if (!rc && !status) {
+        fsync_dir(root);
+        rc = db_commit(c, err);
+    } else {
+        db_rollback(c);
+    }
+    if ((rc || status) && made) rm_tree(dir);
+    db_writer_unlock(d, c);
+    pthread_mutex_unlock(&ds_mu);
+    free(meta_text);
+    if (status) return status;
+    return rc ? 500 : 0;
+}
+
+/* ---- reading ---- */
+
+static const char SQL_GET[] = "SELECT id, name, kind, state, path, n_records, seconds, meta, "
+                              "created_at FROM datasets WHERE id = ?1";
+static const char SQL_LIST_ALL[] =
+    "SELECT id, name, kind, state, path, n_records, seconds, meta, created_at FROM datasets "
+    "WHERE id > ?1 ORDER BY id LIMIT ?2";
+static const char SQL_LIST_KIND[] =
+    "SELECT id, name, kind, state, path, n_records, seconds, meta, created_at FROM datasets "
+    "WHERE id > ?1 AND kind = ?3 ORDER BY id LIMIT ?2";
+static const char SQL_STATS_FS[] = "SELECT fs, COUNT(*) FROM records WHERE dataset_id = ?1 "
+                                   "GROUP BY fs ORDER BY fs";
+static const char SQL_STATS_FMT[] = "SELECT format, COUNT(*) FROM records WHERE dataset_id = ?1 "
+                                    "GROUP BY format ORDER BY format";
+static const char SQL_STATS_LEADS[] =
+    "SELECT SUM(lead_mask & 1 != 0), SUM(lead_mask & 2 != 0), SUM(lead_mask & 4 != 0), "
+    "SUM(lead_mask & 8 != 0), SUM(lead_mask & 16 != 0), SUM(lead_mask & 32 != 0), "
+    "SUM(lead_mask & 64 != 0), SUM(lead_mask & 128 != 0), SUM(lead_mask & 256 != 0), "
+    "SUM(lead_mask & 512 != 0), SUM(lead_mask & 1024 != 0), SUM(lead_mask & 2048 != 0), "
+    "COUNT(*), COALESCE(SUM(n_samples / fs), 0), COALESCE(MIN(n_samples / fs), 0), "
+    "COALESCE(MAX(n_samples / fs), 0) FROM records WHERE dataset_id = ?1";
+
+static const char *const LEAD_NAMES[ECG_N_LEADS] = {"I",  "II", "III", "aVR", "aVL", "aVF",
+                                                    "V1", "V2", "V3",  "V4",  "V5",  "V6"};
+
+/* The row at st's cursor as JSON. */
+static json_t *row_json(sqlite3_stmt *st) {
+    const char *meta_text = (const char *)sqlite3_column_text(st, 7);
+    json_t *meta = meta_text ? json_loads(meta_text, 0, NULL) : NULL;
+    const char *desc = meta ? json_string_value(json_object_get(meta, "description")) : NULL;
+    double seconds = sqlite3_column_double(st, 6);
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:s?, s:I, s:f, s:f, s:o}", "id",
+        (json_int_t)sqlite3_column_int64(st, 0), "name", (const char *)sqlite3_column_text(st, 1),
+        "kind", (const char *)sqlite3_column_text(st, 2), "state",
+        (const char *)sqlite3_column_text(st, 3), "path", (const char *)sqlite3_column_text(st, 4),
+        "description", desc, "n_records", (json_int_t)sqlite3_column_int64(st, 5), "seconds",
+        seconds, "hours", seconds / 3600.0, "created_at",
+        api_json_timestamp(sqlite3_column_int64(st, 8)));
+    if (j && meta && json_object_get(meta, "splits"))
+        json_object_set(j, "splits", json_object_get(meta, "splits"));
+    json_decref(meta);
+    return j;
+}
+
+static json_t *ecg_stats(db_conn *c, long long id, ecg_err *err) {
+    json_t *fs = json_object(), *fmt = json_object(), *leads = json_object();
+    json_t *out =
+        json_pack("{s:o, s:o, s:o}", "sampling_rates", fs, "formats", fmt, "lead_coverage", leads);
+    if (!out) {
+        err_set(err, ECG_ENOMEM, "out of memory");
+        return NULL;
+    }
+    sqlite3_stmt *st = db_stmt(c, SQL_STATS_FS, err);
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char key[64];
+        snprintf(key, sizeof key, "%g", sqlite3_column_double(st, 0));
+        json_object_set_new(fs, key, json_integer(sqlite3_column_int64(st, 1)));
+    }
+    sqlite3_reset(st);
+    st = db_stmt(c, SQL_STATS_FMT, err);
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        json_object_set_new(fmt, (const char *)sqlite3_column_text(st, 0),
+                            json_integer(sqlite3_column_int64(st, 1)));
+    sqlite3_reset(st);
+    st = db_stmt(c, SQL_STATS_LEADS, err);
+    if (!st) goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        for (int k = 0; k < ECG_N_LEADS; k++)
+            json_object_set_new(leads, LEAD_NAMES[k], json_integer(sqlite3_column_int64(st, k)));
+        double total = sqlite3_column_double(st, 13);
+        json_object_set_new(out, "records", json_integer(sqlite3_column_int64(st, 12)));
+        json_object_set_new(out, "total_seconds", json_real(total));
+        json_object_set_new(out, "total_hours", json_real(total / 3600.0));
+        json_object_set_new(out, "min_seconds", json_real(sqlite3_column_double(st, 14)));
+        json_object_set_new(out, "max_seconds", json_real(sqlite3_column_double(st, 15)));
+    }
+    sqlite3_reset(st);
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+/* Task stats from meta.splits: n_train, n_test, n_classes, class_names (train's order, then
+ * test-only classes), dims, lengths. */
+static json_t *task_stats(json_t *splits) {
+    json_t *tr = json_object_get(splits, "train"), *te = json_object_get(splits, "test");
+    json_t *names = json_array();
+    json_t *lengths = json_object();
+    json_int_t dims = 0;
+    json_t *sp[2] = {tr, te};
+    const char *sn[2] = {"train", "test"};
+    for (int s = 0; s < 2; s++) {
+        if (!sp[s]) continue;
+        json_t *cn = json_object_get(sp[s], "class_names");
+        size_t i;
+        json_t *v;
+        json_array_foreach(cn, i, v) {
+            int seen = 0;
+            size_t k;
+            json_t *w;
+            json_array_foreach(names, k, w) seen |= json_equal(v, w);
+            if (!seen) json_array_append(names, v);
+        }
+        if (!dims) dims = json_integer_value(json_object_get(sp[s], "dims"));
+        json_object_set_new(lengths, sn[s],
+                            json_pack("{s:O, s:O}", "min", json_object_get(sp[s], "min_length"),
+                                      "max", json_object_get(sp[s], "max_length")));
+    }
+    return json_pack("{s:I, s:I, s:I, s:o, s:I, s:o}", "n_train",
+                     tr ? json_integer_value(json_object_get(tr, "n_series")) : 0, "n_test",
+                     te ? json_integer_value(json_object_get(te, "n_series")) : 0, "n_classes",
+                     (json_int_t)json_array_size(names), "class_names", names, "dims", dims,
+                     "lengths", lengths);
+}
+
+json_t *datasets_get_json(db *d, long long id, int with_stats, ecg_err *err) {
+    db_conn *c = db_reader_get(d);
+    json_t *j = NULL;
+    sqlite3_stmt *st = db_stmt(c, SQL_GET, err);
+    int kind_task = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            j = row_json(st);
+            kind_task = strcmp((const char *)sqlite3_column_text(st, 2), "task") == 0;
+        } else if (r != SQLITE_DONE) {
+            db_fail(c, err, "reading a dataset");
+        }
+        sqlite3_reset(st);
+    }
+    if (j && with_stats) {
+        json_t *stats =
+            kind_task ? task_stats(json_object_get(j, "splits")) : ecg_stats(c, id, err);
+        if (!stats) {
+            json_decref(j);
+            j = NULL;
+        } else {
+            json_object_set_new(j, "stats", stats);
+        }
+    }
+    db_reader_put(d, c);
+    return j;
+}
+
+json_t *datasets_list_json(db *d, const char *kind, long long after, int limit, ecg_err *err) {
+    db_conn *c = db_reader_get(d);
+    int by_kind = kind && *kind;
+    sqlite3_stmt *st = db_stmt(c, by_kind ? SQL_LIST_KIND : SQL_LIST_ALL, err);
+    json_t *arr = json_array(), *out = NULL;
+    long long last = 0;
+    int n = 0, more = 0;
+    if (st && arr) {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int(st, 2, limit + 1);
+        if (by_kind) sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
+        int r;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            if (n == limit) {
+                more = 1;
+                break;
+            }
+            json_array_append_new(arr, row_json(st));
+            last = sqlite3_column_int64(st, 0);
+            n++;
+        }
+        if (r != SQLITE_ROW && r != SQLITE_DONE)
+            db_fail(c, err, "listing datasets");
+        else {
+            out = json_pack("{s:O, s:o}", "datasets", arr, "next_cursor",
+                            more ? json_integer(last) : json_null());
+        }
+        sqlite3_reset(st);
+    }
+    json_decref(arr);
+    db_reader_put(d, c);
+    return out;
+}
+
+ecg_code datasets_count(db *d, long long n[2], ecg_err *err) {
+    static const char SQL[] = "SELECT kind, COUNT(*) FROM datasets GROUP BY kind";
+    n[0] = n[1] = 0;
+    db_conn *c = db_reader_get(d);
+    sqlite3_stmt *st = db_stmt(c, SQL, err);
+    if (st) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            n[strcmp((const char *)sqlite3_column_text(st, 0), "task") == 0] =
+                sqlite3_column_int64(st, 1);
+        sqlite3_reset(st);
+    }
+    db_reader_put(d, c);
+    return st ? ECG_OK : err->code;
+}
+
+/* ---- appending a record ---- */
+
+static const char SQL_ROW_STATE[] = "SELECT kind, state FROM datasets WHERE id = ?1";
+static const char SQL_ADD_TOTALS[] =
+    "UPDATE datasets SET n_records = n_records + 1, seconds = seconds + ?2 WHERE id = ?1";
+
+/* Inside a writer transaction: 0 when dataset id is an ECG dataset in state ready, else the
+ * status with err set. */
+static int check_writable(db_conn *c, long long id, dataset_kind want, ecg_err *err) {
+    sqlite3_stmt *st = db_stmt(c, SQL_ROW_STATE, err);
+    if (!st) return 500;
+    sqlite3_bind_int64(st, 1, id);
+    int status = 0;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        err_set(err, ECG_ENOTFOUND, "no dataset %lld", id);
+        status = 404;
+    } else if (strcmp((const char *)sqlite3_column_text(st, 0), datasets_kind_name(want)) != 0) {
+        err_set(err, ECG_EINVAL, "dataset %lld is a %s dataset, this needs a%s %s dataset", id,
+                (const char *)sqlite3_column_text(st, 0), want == DATASET_ECG ? "n" : "",
+                datasets_kind_name(want));
+        status = 409;
+    } else if (strcmp((const char *)sqlite3_column_text(st, 1), "ready") != 0) {
+        err_set(err, ECG_EINVAL, "dataset %lld is %s", id,
+                (const char *)sqlite3_column_text(st, 1));
+        status = 409;
+    }
+    sqlite3_reset(st);
+    return status;
+}
+
+int datasets_append_record(db *d, const dataset_info *ds, const ecg_record *rec, const char *format,
+                           const char *source_name, datasets_appended *out, ecg_err *err) {
+    memset(out, 0, sizeof *out);
+    if (ds->kind != DATASET_ECG) {
+        err_set(err, ECG_EINVAL,
+                "dataset \"%s\" is a task dataset: upload its splits with PUT "
+                "/v1/datasets/%s/splits/{train,test}",
+                ds->name, ds->name);
+        return 409;
+    }
+    store_prepared p;
+    ecg_code rc = store_prepare(&p, rec, err);
+    if (rc) return rc == ECG_ENOMEM ? 500 : 422;
+    int status = 0;
+    pthread_mutex_lock(&ds_mu);
+    store_writer *w = NULL;
+    rc = store_writer_open(&w, ds->dir, NULL, err);
+    if (rc) {
+        status = rc == ECG_EIO && strstr(err->msg, "lock") ? 409 : 500;
+        goto out;
+    }
+    out->idx = (long long)store_writer_count(w);
+    const char *src = source_name && *source_name ? source_name : "upload";
+    rc = store_writer_add(w, p.x, p.n, p.lead_mask, NULL, rec->fs, src, err);
+    if (rc) {
+        store_writer_abort(w);
+        status = rc == ECG_EINVAL ? 422 : 500;
+        goto out;
+    }
+    out->fs = rec->fs;
+    out->n_samples = rec->n_samples;
+    out->lead_mask = p.lead_mask;
+    out->n_leads = popcount12(p.lead_mask);
+    out->seconds = (double)rec->n_samples / rec->fs;
+    /* The row first, in a transaction kept open while the store publishes: a publish failure
+     * rolls the row back, a row failure discards the unpublished record. */
+    db_conn *c = db_writer_lock(d);
+    rc = db_begin(c, err);
+    if (rc) {
+        db_writer_unlock(d, c);
+        store_writer_abort(w);
+        status = 500;
+        goto out;
+    }
+    status = check_writable(c, ds->id, DATASET_ECG, err);
+    sqlite3_stmt *st = status ? NULL : db_stmt(c, SQL_REC_INSERT, err);
+    if (!status && !st) status = 500;
+    if (st) {
+        sqlite3_bind_int64(st, 1, ds->id);
+        sqlite3_bind_int64(st, 2, out->idx);
+        sqlite3_bind_text(st, 3, src, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, format, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(st, 5, rec->fs);
+        sqlite3_bind_int64(st, 6, (long long)rec->n_samples);
+        sqlite3_bind_int(st, 7, out->n_leads);
+        sqlite3_bind_int64(st, 8, out->lead_mask);
+        sqlite3_bind_int64(st, 9, now_s());
+        if (step_done(c, st, "inserting the records row", err)) status = 500;
+    }
+    st = status ? NULL : db_stmt(c, SQL_ADD_TOTALS, err);
+    if (!status && !st) status = 500;
+    if (st) {
+        sqlite3_bind_int64(st, 1, ds->id);
+        sqlite3_bind_double(st, 2, (double)p.n / STORE_FS);
+        if (step_done(c, st, "updating the dataset's totals", err)) status = 500;
+    }
+    if (status) {
+        db_rollback(c);
+        store_writer_abort(w);
+    } else if (store_writer_close(w, err)) {
+        db_rollback(c); /* the store is as it was at its last publish */
+        status = 500;
+    } else if (db_commit(c, err)) {
+        /* Published but not recorded: the next start-up indexes it (sync_rows). */
+        status = 500;
+    }
+    db_writer_unlock(d, c);
+out:
+    pthread_mutex_unlock(&ds_mu);
+    store_prepared_free(&p);
+    return status;
+}
+
+/* ---- task splits ---- */
+
+static const char SQL_META[] = "SELECT meta FROM datasets WHERE id = ?1";
+static const char SQL_SET_META[] = "UPDATE datasets SET meta = ?2, n_records = ?3 WHERE id = ?1";
+
+/* Write buf to path atomically: path.tmp.XXXXXX, fsync, rename, fsync the directory. */
+static ecg_code write_atomic(const char *dir, const char *path, const char *buf, size_t len,
+                             ecg_err *err) {
+    char tmp[1500];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) return err_set(err, ECG_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, buf + off, len - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fd);
+            unlink(tmp);
+            return err_set(err, ECG_EIO, "writing %s: %s", tmp, strerror(errno));
+        }
+        off += (size_t)n;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        unlink(tmp);
+        return err_set(err, ECG_EIO, "syncing %s: %s", tmp, strerror(errno));
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return err_set(err, ECG_EIO, "renaming %s: %s", tmp, strerror(errno));
+    }
+    fsync_dir(dir);
+    return ECG_OK;
+}
+
+int datasets_put_split(db *d, const dataset_info *ds, const char *split, const char *format,
+                       const char *buf, size_t len, json_t **stats, ecg_err *err) {
+    *stats = NULL;
+    if (ds->kind != DATASET_TASK) {
+        err_set(err, ECG_EINVAL, "dataset \"%s\" is an ECG dataset: splits belong to task datasets",
+                ds->name);
+        return 409;
+    }
+    int is_train = strcmp(split, "train") == 0;
+    char src[128];
+    snprintf(src, sizeof src, "%s.%s", split, datasets_split_ext(format));
+    task_split t = {0}, other = {0};
+    if (datasets_parse_split(&t, format, buf, len, src, err))
+        return err->code == ECG_ENOMEM ? 500 : 422;
+    int status = 0;
+    pthread_mutex_lock(&ds_mu);
+    /* The other split as stored now, for the class check. */
+    char other_p[1400];
+    find_split(ds->dir, is_train ? "test" : "train", other_p, sizeof other_p);
+    if (other_p[0]) {
+        ecg_err oerr = {0};
+        if (cli_read_task(other_p, &other, &oerr) == ECG_OK) {
+            ecg_code arc = is_train ? task_split_align_classes(&other, &t, err)
+                                    : task_split_align_classes(&t, &other, err);
+            int tr_classes = is_train ? t.n_classes : other.n_classes;
+            int te_classes = is_train ? other.n_classes : t.n_classes;
+            if (!arc && te_classes > tr_classes) {
+                err_set(err, ECG_EINVAL,
+                        "the test split has %d class(es) the train split does not have",
+                        te_classes - tr_classes);
+                arc = ECG_EINVAL;
+            }
+            if (!arc && t.n_dims != other.n_dims) {
+                err_set(err, ECG_EINVAL, "the %s split has %d dimension(s), the %s split %d", split,
+                        t.n_dims, is_train ? "test" : "train", other.n_dims);
+                arc = ECG_EINVAL;
+            }
+            if (arc) status = 422;
+        }
+    }
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s.%s", ds->dir, split, datasets_split_ext(format));
+    db_conn *c = NULL;
+    json_t *meta = NULL;
+    if (!status) {
+        c = db_writer_lock(d);
+        if (db_begin(c, err)) status = 500;
+        if (!status) status = check_writable(c, ds->id, DATASET_TASK, err);
+        sqlite3_stmt *st = status ? NULL : db_stmt(c, SQL_META, err);
+        if (!status && !st) status = 500;
+        if (st) {
+            sqlite3_bind_int64(st, 1, ds->id);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                meta = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+            sqlite3_reset(st);
+            if (!meta) meta = json_object();
+        }
+    }
+    if (!status) {
+        json_t *splits = json_object_get(meta, "splits");
+        if (!splits) {
+            splits = json_object();
+            json_object_set_new(meta, "splits", splits);
+        }
+        *stats = split_stats(&t, base_of(path), format);
+        json_object_set(splits, split, *stats);
+        long long n = 0;
+        json_t *o = json_object_get(splits, is_train ? "test" : "train");
+        n = t.n_series + (o ? json_integer_value(json_object_get(o, "n_series")) : 0);
+        char *text = json_dumps(meta, JSON_COMPACT);
+        sqlite3_stmt *st = text ? db_stmt(c, SQL_SET_META, err) : NULL;
+        if (!st) status = 500;
+        if (st) {
+            sqlite3_bind_int64(st, 1, ds->id);
+            sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 3, n);
+            if (step_done(c, st, "updating the dataset", err)) status = 500;
+        }
+        free(text);
+        /* The file is renamed into place with the row's transaction open: a failed write rolls
+         * the row back; a split of another format is removed once the new one is in. */
+        if (!status && write_atomic(ds->dir, path, buf, len, err)) status = 500;
+        if (!status && db_commit(c, err)) status = 500;
+        if (status) db_rollback(c);
+        if (!status)
+            for (int i = 0; i < N_SPLIT_EXTS; i++) {
+                char p2[1400];
+                snprintf(p2, sizeof p2, "%s/%s.%s", ds->dir, split, SPLIT_EXTS[i]);
+                if (strcmp(p2, path) != 0) unlink(p2);
+            }
+    }
+    if (c) db_writer_unlock(d, c);
+    pthread_mutex_unlock(&ds_mu);
+    json_decref(meta);
+    if (status) {
+        json_decref(*stats);
+        *stats = NULL;
+    }
+    task_split_free(&t);
+    task_split_free(&other);
+    return status;
+}
+
+/* ---- delete ---- */
+
+/* A queued or running job whose params name the dataset (by name anywhere, or by id under a key
+ * that says dataset). */
+static const char SQL_JOB_USES[] =
+    "SELECT j.id FROM jobs j WHERE j.state IN ('queued', 'running') AND EXISTS (SELECT 1 FROM "
+    "json_tree(j.params) t WHERE (t.type = 'text' AND t.atom = ?1) OR (t.type = 'integer' AND "
+    "t.atom = ?2 AND t.key LIKE '%dataset%')) LIMIT 1";
+
+int datasets_delete(db *d, const char *data_dir, long long id, long long *job, ecg_err *err) {
+    *job = 0;
+    int status = 0;
+    char name[DATASETS_NAME_MAX + 1] = "";
+    pthread_mutex_lock(&ds_mu);
+    db_conn *c = db_writer_lock(d);
+    if (db_begin(c, err)) status = 500;
+    sqlite3_stmt *st = status ? NULL : db_stmt(c, SQL_GET, err);
+    if (!status && !st) status = 500;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
+        else
+            status = 404, err_set(err, ECG_ENOTFOUND, "no dataset %lld", id);
+        sqlite3_reset(st);
+    }
+    st = status ? NULL : db_stmt(c, SQL_JOB_USES, err);
+    if (!status && !st) status = 500;
+    if (st) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *job = sqlite3_column_int64(st, 0);
+            err_set(err, ECG_EINVAL, "job %lld (queued or running) uses dataset \"%s\"", *job,
+                    name);
+            status = 409;
+        }
+        sqlite3_reset(st);
+    }
+    /* The intent first (a crash after it finishes the delete at the next start), then the
+     * directory moved aside, then the row. */
+    st = status ? NULL : db_stmt(c, SQL_SET_STATE, err);
+    if (!status && !st) status = 500;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, "deleting", -1, SQLITE_STATIC);
+        if (step_done(c, st, "marking the dataset deleting", err)) status = 500;
+    }
+    if (!status && db_commit(c, err)) status = 500;
+    if (status) db_rollback(c);
+    char root[1100], dir[1200], trash[1300];
+    snprintf(root, sizeof root, "%s/datasets", data_dir);
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    snprintf(trash, sizeof trash, "%s/" TRASH_PREFIX "%lld-%s", root, id, name);
+    if (!status && is_dir(dir) && rename(dir, trash) != 0) {
+        err_set(err, ECG_EIO, "cannot move datasets/%s aside: %s", name, strerror(errno));
+        status = 500;
+        /* Back to ready: nothing was moved. */
+        ecg_err e2 = {0};
+        if (!db_begin(c, &e2)) {
+            st = db_stmt(c, SQL_SET_STATE, &e2);
+            if (st) {
+                sqlite3_bind_int64(st, 1, id);
+                sqlite3_bind_text(st, 2, "ready", -1, SQLITE_STATIC);
+                step_done(c, st, "", &e2);
+            }
+            if (db_commit(c, &e2)) db_rollback(c);
+        }
+    }
+    if (!status) {
+        fsync_dir(root);
+        if (db_begin(c, err)) status = 500;
+        st = status ? NULL : db_stmt(c, SQL_DELETE_ROW, err);
+        if (!status && !st) status = 500;
+        if (st) {
+            sqlite3_bind_int64(st, 1, id);
+            if (step_done(c, st, "deleting the dataset row", err)) status = 500;
+        }
+        if (!status && db_commit(c, err)) status = 500;
+        if (status) db_rollback(c); /* state stays "deleting": the next start finishes it */
+    }
+    db_writer_unlock(d, c);
+    pthread_mutex_unlock(&ds_mu);
+    if (!status && rm_tree(trash) != 0)
+        fprintf(stderr, "ecgfm: cannot remove %s: %s (removed at the next start)\n", trash,
+                strerror(errno));
+    return status;
 }

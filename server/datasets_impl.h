@@ -38,7 +38,7 @@ int datasets_create(db *d, const char *data_dir, const char *name, dataset_kind 
 json_t *datasets_get_json(db *d, long long id, int with_stats, ecg_err *err);
 
 /* Up to limit datasets with id > after (kind filter "" or "ecg"/"task"), in id order: a new
- * reference {"datasets": [...], "next_cursor": "ID" or null}. */
+ * reference {"datasets": [...], "next_cursor": last id or null}. */
 json_t *datasets_list_json(db *d, const char *kind, long long after, int limit, ecg_err *err);
 
 /* What one appended record became. */

@@ -23,6 +23,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     const routes_ctx *routes;
     unsigned long long max_body_bytes;
+    unsigned long long max_upload_bytes; /* for upload routes (routes_is_upload) */
     unsigned int max_connections;
     int at_limit; /* the last run ended with max_connections open */
     int epoll_fd;
@@ -37,6 +38,7 @@ void http_set_wake(http_server *h, void (*wake)(void *ctx), void *ctx) {
 
 typedef struct {
     unsigned long long body_bytes;
+    unsigned long long limit; /* max_body_bytes, or max_upload_bytes on an upload route */
     int answered; /* a response is queued; later body chunks are dropped */
     char *body;   /* the first body_bytes bytes (while within the limit), NUL-terminated */
     size_t body_cap;
@@ -219,15 +221,19 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const char *me
 static enum MHD_Result reject_too_large(http_server *h, struct MHD_Connection *conn,
                                         const char *method, const char *url, request *rq) {
     api_response res = {0};
-    api_response_error(&res, 413, "payload_too_large", "request body exceeds %llu bytes",
-                       h->max_body_bytes);
+    (void)h;
+    api_response_error(&res, 413, "payload_too_large", "request body exceeds %llu bytes%s",
+                       rq->limit, rq->limit == h->max_upload_bytes && rq->limit != h->max_body_bytes
+                                      ? " (max_upload_bytes)"
+                                      : " (max_body_bytes)");
     rq->answered = 1;
     return send_response(conn, method, url, &res, rq);
 }
 
 /* Keep a body chunk while the body is within the limit (beyond it the bytes are only counted). */
 static int keep_body(http_server *h, request *rq, const char *data, size_t n) {
-    if (rq->body_bytes + n > h->max_body_bytes) return 0;
+    (void)h;
+    if (rq->body_bytes + n > rq->limit) return 0;
     size_t need = (size_t)rq->body_bytes + n + 1;
     if (need > rq->body_cap) {
         size_t cap = rq->body_cap ? rq->body_cap : 4096;
@@ -255,9 +261,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *req_cls = rq;
         rq->started_s = routes_now_s();
         snprintf(rq->method, sizeof rq->method, "%s", method);
+        rq->limit = routes_is_upload(method, url) ? h->max_upload_bytes : h->max_body_bytes;
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > h->max_body_bytes)
+        if (cl && strtoull(cl, NULL, 10) > rq->limit)
             return reject_too_large(h, conn, method, url, rq);
         if (bad_transfer_encoding(conn)) {
             api_response res = {0};
@@ -276,7 +283,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (keep_body(h, rq, upload_data, *upload_data_size)) return MHD_NO; /* out of memory */
         rq->body_bytes += *upload_data_size;
         *upload_data_size = 0;
-        if (rq->body_bytes > h->max_body_bytes + DRAIN_ALLOWANCE) return MHD_NO;
+        if (rq->body_bytes > rq->limit + DRAIN_ALLOWANCE) return MHD_NO;
         return MHD_YES;
     }
     if (rq->deferred) {
@@ -288,7 +295,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_response(conn, method, url, &res, rq);
     }
     if (rq->answered) return MHD_YES;
-    if (rq->body_bytes > h->max_body_bytes) return reject_too_large(h, conn, method, url, rq);
+    if (rq->body_bytes > rq->limit) return reject_too_large(h, conn, method, url, rq);
     api_response res = {0};
     routes_request rr = {0};
     rr.method = method;
@@ -348,6 +355,8 @@ ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
     }
     h->routes = routes;
     h->max_body_bytes = (unsigned long long)cfg->max_body_bytes;
+    h->max_upload_bytes = (unsigned long long)cfg->max_upload_bytes;
+    if (h->max_upload_bytes < h->max_body_bytes) h->max_upload_bytes = h->max_body_bytes;
     h->max_connections = (unsigned int)cfg->max_connections;
     /* clang-format off */
     h->daemon = MHD_start_daemon(

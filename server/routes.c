@@ -13,12 +13,14 @@
 #include "server/embed_worker.h"
 #include "server/metrics.h"
 #include "server/route_embed.h"
+#include "server/routes_datasets.h"
 #include "server/routes_jobs.h"
 #include "server/routes_keys.h"
 
 typedef struct {
     routes_doc doc;
     route_fn fn;
+    int upload; /* bodies up to max_upload_bytes instead of max_body_bytes (routes_is_upload) */
 } route;
 
 double routes_now_s(void) {
@@ -79,7 +81,11 @@ static void route_metrics(const routes_ctx *ctx, const routes_request *rq, api_r
 }
 
 static void route_openapi(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+static int path_match(const char *pattern, const char *path, routes_request *rq);
 
+/* Rows leave `upload` out (0) unless they take file uploads. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 /* clang-format off */
 static const route ROUTES[] = {
     {{"GET", "/healthz", "Liveness: the process serves HTTP", AUTH_SCOPE_NONE, NULL, "Health", 200},
@@ -98,6 +104,25 @@ static const route ROUTES[] = {
      routes_keys_revoke},
     {{"POST", "/v1/embed", "Embed one ECG (JSON signal or an uploaded file) with the default model",
       AUTH_SCOPE_EMBED, "EmbedRequest", "Embedding", 200}, route_embed_post},
+    /* Datasets (server/routes_datasets.c) */
+    {{"POST", "/v1/datasets", "Create a dataset (kind ecg: records; kind task: train/test splits)",
+      AUTH_SCOPE_TRAIN, "DatasetCreate", "Dataset", 201}, routes_datasets_create},
+    {{"GET", "/v1/datasets", "List datasets by id (query: kind, limit, cursor)", AUTH_SCOPE_READ,
+      NULL, "DatasetList", 200}, routes_datasets_list},
+    {{"GET", "/v1/datasets/{id}", "A dataset (id or name) with its stats: records, hours, "
+      "sampling rates, lead coverage, formats; or a task's splits and classes", AUTH_SCOPE_READ,
+      NULL, "Dataset", 200}, routes_datasets_get},
+    {{"DELETE", "/v1/datasets/{id}", "Delete a dataset, its rows and files (409 while a queued "
+      "or running job names it)", AUTH_SCOPE_TRAIN, NULL, "DatasetDeleted", 200},
+     routes_datasets_delete},
+    {{"POST", "/v1/datasets/{id}/records", "Append one ECG record to an ECG dataset: multipart "
+      "(WFDB .hea + .dat parts, or one EDF, CSV, .npy file), a raw file body (Content-Type or "
+      "?format=, ?fs= for npy), or the JSON form of POST /v1/embed", AUTH_SCOPE_TRAIN,
+      "EmbedRequest", "DatasetRecord", 201}, routes_datasets_add_record, 1},
+    {{"PUT", "/v1/datasets/{id}/splits/{split}", "Store a task dataset's train or test split "
+      "(raw body or multipart; ?format=ts|arff|ucr, else the file name's extension, else "
+      "sniffed), validated by parsing", AUTH_SCOPE_TRAIN, NULL, "DatasetSplit", 200},
+     routes_datasets_put_split, 1},
     {{"POST", "/v1/jobs", "Queue a job (kind pretrain: dataset, objective, model, ...)",
       AUTH_SCOPE_TRAIN, "JobCreate", "Job", 201}, routes_jobs_create},
     {{"GET", "/v1/jobs", "List jobs, newest first (query: state, kind, limit, cursor)",
@@ -113,11 +138,21 @@ static const route ROUTES[] = {
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_retry},
 };
 /* clang-format on */
+#pragma GCC diagnostic pop
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
 size_t routes_docs(routes_doc *out, size_t cap) {
     for (size_t i = 0; i < N_ROUTES && i < cap; i++) out[i] = ROUTES[i].doc;
     return N_ROUTES;
+}
+
+int routes_is_upload(const char *method, const char *path) {
+    routes_request rq;
+    for (size_t i = 0; i < N_ROUTES; i++)
+        if (ROUTES[i].upload && strcmp(ROUTES[i].doc.method, method) == 0 &&
+            path_match(ROUTES[i].doc.path, path, &rq))
+            return 1;
+    return 0;
 }
 
 static void route_openapi(const routes_ctx *ctx, const routes_request *rq, api_response *res) {

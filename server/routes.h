@@ -66,6 +66,9 @@ typedef struct {
     const char *response_schema; /* component schema of the success body, NULL for non-JSON */
     int status;                  /* success status */
 } routes_doc;
+/* 1 when method and path are a route that takes file uploads (its body may be up to
+ * max_upload_bytes rather than max_body_bytes). */
+int routes_is_upload(const char *method, const char *path);
 /* Copies up to cap entries into out; returns how many routes there are. */
 size_t routes_docs(routes_doc *out, size_t cap);
 /* Handlers: gather server state, call api/ to answer. */

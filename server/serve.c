@@ -17,6 +17,7 @@
 #include "server/jobs.h"
 #include "server/listen.h"
 #include "server/routes.h"
+#include "server/routes_datasets.h"
 #include "server/version.h"
 
 typedef struct {
@@ -175,6 +176,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         return err_set(err, ECG_EIO, "uv_loop_init: %s", uv_strerror(uerr));
     }
     s.poll.data = s.timer.data = s.sigint.data = s.sigterm.data = &s;
+    routes_datasets_configure(&s.loop); /* uploads and deletes do file work on its pool */
     /* Init cannot fail for timers and signals on Linux beyond what uv_loop_init already checked;
      * uv_poll_init can (a bad descriptor), so it is checked and the loop unwound on failure. */
     uv_timer_init(&s.loop, &s.timer);

@@ -1,0 +1,106 @@
+/* datasets_json.c — /v1/datasets request bodies and queries checked into plain values, and the
+ * JSON of an appended record (see datasets_json.h). */
+#include "api/datasets_json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/json_common.h"
+
+static const char *const LEADS[12] = {"I",  "II", "III", "aVR", "aVL", "aVF",
+                                      "V1", "V2", "V3",  "V4",  "V5",  "V6"};
+
+int datasets_parse_create(const char *body, size_t len, const char *content_type,
+                          datasets_create_request *req, api_response *res) {
+    static const char *const fields[] = {"name", "kind", "description", NULL};
+    memset(req, 0, sizeof *req);
+    json_t *o = api_request_object(body, len, content_type, "POST /v1/datasets", fields, res);
+    if (!o) return -1;
+    int rc = -1;
+    json_t *name = json_object_get(o, "name"), *kind = json_object_get(o, "kind");
+    json_t *desc = json_object_get(o, "description");
+    if (!name) {
+        api_response_error(res, 422, "missing_field", "name is required");
+    } else if (!json_is_string(name)) {
+        api_response_error(res, 422, "wrong_type", "name must be a string");
+    } else if (json_string_length(name) == 0 || json_string_length(name) > DATASETS_JSON_NAME_MAX ||
+               strlen(json_string_value(name)) != json_string_length(name)) {
+        api_response_error(res, 422, "invalid_name",
+                           "name must be 1 to %d characters of letters, digits, '_', '.', '-'",
+                           DATASETS_JSON_NAME_MAX);
+    } else if (!kind) {
+        api_response_error(res, 422, "missing_field", "kind is required (\"ecg\" or \"task\")");
+    } else if (!json_is_string(kind) || (strcmp(json_string_value(kind), "ecg") != 0 &&
+                                         strcmp(json_string_value(kind), "task") != 0)) {
+        api_response_error(res, 422, "invalid_kind", "kind must be \"ecg\" or \"task\"");
+    } else if (desc && !json_is_null(desc) && !json_is_string(desc)) {
+        api_response_error(res, 422, "wrong_type", "description must be a string");
+    } else if (desc && json_is_string(desc) &&
+               (json_string_length(desc) > DATASETS_JSON_DESC_MAX ||
+                strlen(json_string_value(desc)) != json_string_length(desc))) {
+        api_response_error(res, 422, "invalid_value",
+                           "description must be at most %d bytes without NUL",
+                           DATASETS_JSON_DESC_MAX);
+    } else {
+        snprintf(req->name, sizeof req->name, "%s", json_string_value(name));
+        req->kind_task = strcmp(json_string_value(kind), "task") == 0;
+        if (desc && json_is_string(desc))
+            snprintf(req->description, sizeof req->description, "%s", json_string_value(desc));
+        rc = 0;
+    }
+    json_decref(o);
+    return rc;
+}
+
+int datasets_parse_list(const char *kind, const char *limit, const char *cursor,
+                        datasets_list_query *q, api_response *res) {
+    memset(q, 0, sizeof *q);
+    q->limit = 50;
+    if (kind && strcmp(kind, "ecg") != 0 && strcmp(kind, "task") != 0) {
+        api_response_error(res, 422, "invalid_value", "kind must be ecg or task");
+        return -1;
+    }
+    q->kind = kind;
+    struct {
+        const char *s, *name;
+        long long lo, hi, *dst;
+    } ints[] = {{limit, "limit", 1, 500, &q->limit}, {cursor, "cursor", 0, 1ll << 62, &q->cursor}};
+    for (int i = 0; i < 2; i++) {
+        if (!ints[i].s) continue;
+        char *end;
+        long long v = strtoll(ints[i].s, &end, 10);
+        if (end == ints[i].s || *end || v < ints[i].lo || v > ints[i].hi) {
+            api_response_error(res, 422, "invalid_value", "%s must be an integer in [%lld, %lld]",
+                               ints[i].name, ints[i].lo, ints[i].hi);
+            return -1;
+        }
+        *ints[i].dst = v;
+    }
+    return 0;
+}
+
+int datasets_check_split(const char *split, const char *format, api_response *res) {
+    if (!split || (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)) {
+        api_response_error(res, 404, "not_found", "a task dataset's splits are train and test");
+        return -1;
+    }
+    if (format && strcmp(format, "ts") != 0 && strcmp(format, "arff") != 0 &&
+        strcmp(format, "ucr") != 0) {
+        api_response_error(res, 415, "unsupported_format",
+                           "format \"%.20s\" is not a split format (ts, arff, ucr)", format);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *datasets_record_json(const datasets_record_view *v) {
+    json_t *leads = json_array();
+    for (int k = 0; k < 12; k++)
+        if ((v->lead_mask >> k) & 1) json_array_append_new(leads, json_string(LEADS[k]));
+    return json_pack("{s:I, s:s, s:I, s:s, s:s, s:f, s:I, s:o, s:i, s:f}", "dataset_id",
+                     (json_int_t)v->dataset_id, "dataset", v->dataset, "index",
+                     (json_int_t)v->index, "format", v->format, "source", v->source, "fs", v->fs,
+                     "n_samples", (json_int_t)v->n_samples, "leads", leads, "n_leads",
+                     (int)json_array_size(leads), "seconds", v->seconds);
+}

@@ -1,0 +1,55 @@
+/* datasets_json.h — the /v1/datasets requests on the api side: the create body, the list query,
+ * the upload options, and the answers for an appended record and a stored split. */
+#ifndef ECGFM_API_DATASETS_JSON_H
+#define ECGFM_API_DATASETS_JSON_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "api/response.h"
+
+#define DATASETS_JSON_NAME_MAX 64
+#define DATASETS_JSON_DESC_MAX 1024
+
+typedef struct {
+    char name[DATASETS_JSON_NAME_MAX + 1];
+    int kind_task; /* 0 "ecg", 1 "task" */
+    char description[DATASETS_JSON_DESC_MAX + 1];
+} datasets_create_request;
+
+/* POST /v1/datasets {"name", "kind": "ecg"|"task", "description"?}. 0, or -1 with res filled
+ * (415 not JSON, 400 malformed, 422 missing/wrong field). The name's character rules are the
+ * server's (datasets_name_valid); here only its type and length. */
+int datasets_parse_create(const char *body, size_t len, const char *content_type,
+                          datasets_create_request *req, api_response *res);
+
+typedef struct {
+    const char *kind; /* NULL, "ecg" or "task" */
+    long long limit;  /* 1..500, default 50 */
+    long long cursor; /* list ids above this; 0 from the start */
+} datasets_list_query;
+
+/* GET /v1/datasets ?kind= &limit= &cursor=. 0, or -1 with res filled (422). */
+int datasets_parse_list(const char *kind, const char *limit, const char *cursor,
+                        datasets_list_query *q, api_response *res);
+
+/* PUT /v1/datasets/{id}/splits/{split}: split must be "train" or "test" (404 otherwise, there is
+ * no such resource); ?format= ts|arff|ucr (415 otherwise). 0 or -1 with res filled. */
+int datasets_check_split(const char *split, const char *format, api_response *res);
+
+/* The answer to an appended record (201). */
+typedef struct {
+    long long dataset_id;
+    const char *dataset;
+    long long index;
+    const char *format;
+    const char *source;
+    double fs;
+    size_t n_samples;
+    unsigned lead_mask; /* bit k: standard lead k */
+    double seconds;
+} datasets_record_view;
+json_t *datasets_record_json(const datasets_record_view *v);
+
+#endif
