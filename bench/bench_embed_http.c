@@ -397,14 +397,17 @@ static void stop_training(int port, const char *key, long long id) {
     printf("training job %lld: %s\n", id, state);
 }
 
-/* One load level: requests/s, p50/p99 and windows/s against the core rate just measured. */
-static void report(const char *name, const char *gen, const load_result *r, double core,
-                   int windows_per_req) {
+/* One load level: requests/s, p50/p99 and windows/s against the core rate around it. */
+static void report(const char *name, const char *gen, const load_result *r, double before,
+                   double after, int windows_per_req) {
     double rps = r->seconds > 0 ? r->requests / r->seconds : 0, wps = rps * windows_per_req;
+    double core = 0.5 * (before + after);
     printf("%s: loadgen=%s requests=%.0f errors=%.0f seconds=%.1f req_per_s=%.1f p50_ms=%.2f "
-           "p99_ms=%.2f\n",
-           name, gen, r->requests, r->errors, r->seconds, rps, 1e3 * r->p50_s, 1e3 * r->p99_s);
-    /* the peer is the core's own batch-32 throughput, measured just before this level */
+           "p99_ms=%.2f core_before=%.1f core_after=%.1f\n",
+           name, gen, r->requests, r->errors, r->seconds, rps, 1e3 * r->p50_s, 1e3 * r->p99_s,
+           before, after);
+    /* the peer: the core's own batch-32 throughput, the mean of its runs just before and just
+     * after this level (the machine is shared; its load drifts) */
     printf("bench %s ecgfm=%.1f peer=%.1f ratio=%.3f unit=windows/s\n", name, wps, core,
            wps / core);
     fflush(stdout);
@@ -546,29 +549,25 @@ int main(int argc, char **argv) {
             }
             printf("training job %lld running (pretrain cpc, model small, 1 thread)\n", job);
         }
+        /* The machine is shared: the core is measured right before and right after each level
+         * (under the same outside load and, in phase 1, beside the same training), and the ratio
+         * compares the level with the mean of the two. */
+        double before = phase ? core_windows_per_s(secs < 3 ? secs : 3) : core;
         for (int k = 0; k < 3 && !rc; k++) {
-            /* The machine is shared: measure the core again right before each level, so that
-             * the ratio compares the two under the same outside load (and the same training). */
-            if (k > 0 || phase > 0) core = core_windows_per_s(secs < 3 ? secs : 3);
             char name[64];
             snprintf(name, sizeof name, "embed_http_c%d%s", conns[k], phase ? "_training" : "");
-            load_result lr;
-            if (use_wrk) {
-                if (run_wrk(wrk, port, conns[k], secs, body_path, key, &lr)) {
-                    rc = 1;
-                    break;
-                }
-                report(name, "wrk", &lr, core, windows_per_req);
-            }
+            load_result lw = {0}, lc = {0};
+            if (use_wrk && run_wrk(wrk, port, conns[k], secs, body_path, key, &lw)) rc = 1;
+            if (!rc && use_c && run_c(port, conns[k], req, req_len, secs, &lc)) rc = 1;
+            if (rc) break;
+            double after = core_windows_per_s(secs < 3 ? secs : 3);
+            if (use_wrk) report(name, "wrk", &lw, before, after, windows_per_req);
             if (use_c) {
-                if (run_c(port, conns[k], req, req_len, secs, &lr)) {
-                    rc = 1;
-                    break;
-                }
                 char cname[80];
                 snprintf(cname, sizeof cname, "%s%s", name, use_wrk ? "_cgen" : "");
-                report(cname, "c", &lr, core, windows_per_req);
+                report(cname, "c", &lc, before, after, windows_per_req);
             }
+            before = after;
         }
         if (job > 0) stop_training(port, key, job);
     }
