@@ -119,6 +119,13 @@ static int bad_transfer_encoding(struct MHD_Connection *conn) {
     return !(n == 7 && strncasecmp(te, "chunked", 7) == 0);
 }
 
+/* HTTP/1.1 requires Host (RFC 9112 3.2). MHD's own check (strict mode) answers with an HTML page
+ * whose status line and headers 0.9.75 sends twice; MHD runs relaxed and this answers instead. */
+static int missing_host(struct MHD_Connection *conn, const char *version) {
+    return strncmp(version, "HTTP/1.", 7) == 0 && strcmp(version, "HTTP/1.0") != 0 &&
+           !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+}
+
 static void log_mhd(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     fputs("ecgfm: http: ", stderr);
@@ -274,6 +281,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             rq->answered = 1;
             return send_response(conn, method, url, &res, rq);
         }
+        if (missing_host(conn, version)) {
+            api_response res = {0};
+            api_response_error(&res, 400, "missing_host", "an HTTP/1.1 request needs a Host header");
+            rq->answered = 1;
+            return send_response(conn, method, url, &res, rq);
+        }
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -366,7 +379,7 @@ ecg_code http_start(http_server **out, const server_config *cfg, int listen_fd,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->connection_memory_bytes,
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)0, /* Host is checked in on_request (missing_host) */
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)NULL,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape_keep_nul, (void *)NULL,
         MHD_OPTION_END);
