@@ -1026,7 +1026,7 @@ int datasets_append_record(db *d, const dataset_info *ds, const ecg_record *rec,
     store_writer *w = NULL;
     rc = store_writer_open(&w, ds->dir, NULL, err);
     if (rc) {
-        status = rc == ECG_EIO && strstr(err->msg, "lock") ? 409 : 500;
+        status = rc == ECG_EIO && strstr(err->msg, "another writer") ? 409 : 500;
         goto out;
     }
     out->idx = (long long)store_writer_count(w);
