@@ -126,6 +126,84 @@ static const schema_def SCHEMAS[] = {
                 "\"items\":{\"$ref\":\"#/components/schemas/Job\"}},\"next_cursor\":{"
                 "\"type\":\"integer\",\"nullable\":true,\"description\":\"pass as cursor for "
                 "the next page; null on the last\"}}}"},
+    /* Transfer, probes, classify and embed batch (server/routes_transfer.c, route_embed_batch.c) */
+    {"TransferRequest",
+     "{\"type\":\"object\",\"required\":[\"task\"],\"additionalProperties\":false,\"properties"
+     "\":{\"checkpoint\":{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}],\"descripti"
+     "on\":\"\\\"default\\\" (the default), a checkpoint id or name\"},\"task\":{\"oneOf\":[{"
+     "\"type\":\"string\"},{\"type\":\"integer\"}],\"description\":\"a task dataset (id or nam"
+     "e) with train and test splits\"},\"mapping\":{\"type\":\"object\",\"additionalProperties"
+     "\":false,\"description\":\"input mapping of the series (defaults: channels all, multi fo"
+     "r multichannel tasks; length resample)\",\"properties\":{\"channels\":{\"type\":\"string"
+     "\",\"enum\":[\"lead2\",\"all\",\"multi\"]},\"length\":{\"type\":\"string\",\"enum\":[\"r"
+     "esample\",\"slide\"]},\"slide_rate\":{\"type\":\"number\"},\"slide_stride\":{\"type\":\""
+     "integer\",\"minimum\":1},\"resize\":{\"type\":\"string\",\"enum\":[\"linear\",\"sinc\"]}"
+     ",\"amplitude\":{\"type\":\"string\",\"enum\":[\"unit\",\"mv\"]}}},\"seed\":{\"type\":\"i"
+     "nteger\",\"minimum\":0,\"description\":\"classifier CV folds\"},\"save_probe\":{\"type\""
+     ":\"boolean\",\"description\":\"store the fitted linear probe (probe_id in the answer)\"}"
+     "}}"},
+    {"TransferScore",
+     "{\"type\":\"object\",\"properties\":{\"classifier\":{\"type\":\"string\"},\"param\":{\"t"
+     "ype\":\"string\"},\"accuracy\":{\"type\":\"number\"},\"balanced_accuracy\":{\"type\":\"n"
+     "umber\"},\"macro_f1\":{\"type\":\"number\"},\"auroc\":{\"type\":\"number\",\"nullable\":"
+     "true},\"recall\":{\"type\":\"array\",\"items\":{\"type\":\"number\",\"nullable\":true}},"
+     "\"confusion\":{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"in"
+     "teger\"}}}}}"},
+    {"TransferEncoderResult",
+     "{\"type\":\"object\",\"properties\":{\"label\":{\"type\":\"string\"},\"random_seed\":{\""
+     "type\":\"integer\"},\"embed_seconds\":{\"type\":\"number\"},\"scores\":{\"type\":\"array"
+     "\",\"items\":{\"$ref\":\"#/components/schemas/TransferScore\"}}}}"},
+    {"TransferReport",
+     "{\"type\":\"object\",\"description\":\"the `ecgfm transfer --json` report plus the store"
+     "d resources\",\"properties\":{\"task\":{\"type\":\"string\"},\"n_train\":{\"type\":\"int"
+     "eger\"},\"n_test\":{\"type\":\"integer\"},\"n_classes\":{\"type\":\"integer\"},\"n_dims"
+     "\":{\"type\":\"integer\"},\"min_length\":{\"type\":\"integer\"},\"max_length\":{\"type\""
+     ":\"integer\"},\"class_names\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"map"
+     "ping\":{\"type\":\"object\"},\"channels_dropped\":{\"type\":\"integer\"},\"checkpoint\":"
+     "{\"$ref\":\"#/components/schemas/TransferEncoderResult\"},\"checkpoint_id\":{\"type\":\""
+     "integer\"},\"objective\":{\"type\":\"string\",\"nullable\":true},\"task_dataset_id\":{\""
+     "type\":\"integer\"},\"task_dataset\":{\"type\":\"string\"},\"random_init\":{\"$ref\":\"#"
+     "/components/schemas/TransferEncoderResult\"},\"raw_1nn\":{\"$ref\":\"#/components/schema"
+     "s/TransferScore\"},\"raw_length\":{\"type\":\"integer\"},\"probe_id\":{\"type\":\"intege"
+     "r\",\"description\":\"with save_probe\"},\"checkpoint_name\":{\"type\":\"string\"}}}"},
+    {"Probe",
+     "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"method\":{\"type\":"
+     "\"string\",\"enum\":[\"linear\"]},\"checkpoint_id\":{\"type\":\"integer\"},\"task_datase"
+     "t_id\":{\"type\":\"integer\"},\"job_id\":{\"type\":\"integer\",\"nullable\":true},\"crea"
+     "ted_at\":{\"type\":\"string\",\"format\":\"date-time\"},\"metrics\":{\"$ref\":\"#/compon"
+     "ents/schemas/TransferScore\"},\"mapping\":{\"type\":\"object\"},\"class_names\":{\"type"
+     "\":\"array\",\"items\":{\"type\":\"string\"}},\"n_dims\":{\"type\":\"integer\"},\"dim\":"
+     "{\"type\":\"integer\"},\"classifier\":{\"type\":\"string\"},\"param\":{\"type\":\"string"
+     "\"},\"seed\":{\"type\":\"integer\"},\"checkpoint\":{\"type\":\"object\",\"properties\":{"
+     "\"id\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"},\"sha256\":{\"type\":\"stri"
+     "ng\"}}},\"task\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"na"
+     "me\":{\"type\":\"string\"}}}}}"},
+    {"ProbeList",
+     "{\"type\":\"object\",\"properties\":{\"probes\":{\"type\":\"array\",\"items\":{\"$ref\":"
+     "\"#/components/schemas/Probe\"}},\"next_cursor\":{\"type\":\"integer\",\"nullable\":true"
+     ",\"description\":\"pass as cursor for the next page; null on the last\"}}}"},
+    {"ClassifyRequest",
+     "{\"type\":\"object\",\"required\":[\"probe\",\"series\"],\"additionalProperties\":false,"
+     "\"properties\":{\"probe\":{\"type\":\"integer\"},\"series\":{\"type\":\"array\",\"descri"
+     "ption\":\"univariate series [[x, ...], ...], or n x channels x length [[[x, ...], ...], "
+     "...]; null is a missing sample\",\"items\":{\"type\":\"array\",\"items\":{\"oneOf\":[{\""
+     "type\":\"number\",\"nullable\":true},{\"type\":\"array\",\"items\":{\"type\":\"number\","
+     "\"nullable\":true}}]}}}}}"},
+    {"Classification",
+     "{\"type\":\"object\",\"properties\":{\"probe\":{\"type\":\"integer\"},\"checkpoint_id\":"
+     "{\"type\":\"integer\"},\"checkpoint\":{\"type\":\"string\"},\"class_names\":{\"type\":\""
+     "array\",\"items\":{\"type\":\"string\"}},\"predictions\":{\"type\":\"array\",\"items\":{"
+     "\"type\":\"object\",\"properties\":{\"class\":{\"type\":\"string\"},\"index\":{\"type\":"
+     "\"integer\"},\"probabilities\":{\"type\":\"array\",\"items\":{\"type\":\"number\"}}}}}}}"},
+    {"EmbedBatchRequest",
+     "{\"type\":\"object\",\"required\":[\"records\"],\"additionalProperties\":false,\"descrip"
+     "tion\":\"query: pooling, checkpoint (for every record)\",\"properties\":{\"records\":{\""
+     "type\":\"array\",\"minItems\":1,\"items\":{\"$ref\":\"#/components/schemas/EmbedRequest"
+     "\"}}}}"},
+    {"EmbedBatchResult",
+     "{\"type\":\"object\",\"properties\":{\"results\":{\"type\":\"array\",\"items\":{\"oneOf"
+     "\":[{\"$ref\":\"#/components/schemas/Embedding\"},{\"$ref\":\"#/components/schemas/Error"
+     "\"}]}},\"n_ok\":{\"type\":\"integer\"},\"n_failed\":{\"type\":\"integer\"}}}"},
 };
 /* clang-format on */
 #define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])

@@ -71,6 +71,23 @@ static const setting SETTINGS[] = {
      "largest body of an upload route (dataset records and splits; 413 beyond)"},
     {"import_roots", "ECGFM_IMPORT_ROOTS", "--import-roots", SET_STR, OFF(import_roots), 0, 0,
      "colon-separated absolute directories server-side import jobs may read (none: disabled)"},
+    /* transfer, classify and embed batch */
+    {"transfer_max_series", "ECGFM_TRANSFER_MAX_SERIES", "--transfer-max-series", SET_INT,
+     OFF(transfer_max_series), 1, 100000000,
+     "train + test series POST /v1/transfer runs (413 beyond: use a transfer job)"},
+    {"transfer_queue_max", "ECGFM_TRANSFER_QUEUE_MAX", "--transfer-queue-max", SET_INT,
+     OFF(transfer_queue_max), 1, 1000,
+     "transfer and classify requests queued or running (one runs at a time); more get 429"},
+    {"transfer_threads", "ECGFM_TRANSFER_THREADS", "--transfer-threads", SET_INT,
+     OFF(transfer_threads), 0, 1024, "compute threads of the transfer/classify worker (0 = all)"},
+    {"classify_max_series", "ECGFM_CLASSIFY_MAX_SERIES", "--classify-max-series", SET_INT,
+     OFF(classify_max_series), 1, 10000000, "series per POST /v1/classify (413 beyond)"},
+    {"classify_max_length", "ECGFM_CLASSIFY_MAX_LENGTH", "--classify-max-length", SET_INT,
+     OFF(classify_max_length), 1, 100000000,
+     "samples per channel of one POST /v1/classify series (413 beyond)"},
+    {"embed_batch_max_records", "ECGFM_EMBED_BATCH_MAX_RECORDS", "--embed-batch-max-records",
+     SET_INT, OFF(embed_batch_max_records), 1, 100000,
+     "records per POST /v1/embed/batch (413 beyond)"},
 };
 #define N_SETTINGS (sizeof SETTINGS / sizeof SETTINGS[0])
 
@@ -95,6 +112,12 @@ void config_set_defaults(server_config *cfg) {
     cfg->jobs_max_streams = 16;
     cfg->jobs_heartbeat_s = 15;
     strcpy(cfg->configs_dir, "configs");
+    cfg->transfer_max_series = 2000;
+    cfg->transfer_queue_max = 4;
+    cfg->transfer_threads = 1;
+    cfg->classify_max_series = 1000;
+    cfg->classify_max_length = 100000;
+    cfg->embed_batch_max_records = 64;
     cfg->max_upload_bytes = (long long)64 << 20;
 }
 

@@ -34,6 +34,13 @@ typedef struct {
     /* datasets (server/routes_datasets.c, datasets.c) */
     long long max_upload_bytes;        /* bodies of upload routes (413 beyond) */
     char import_roots[CONFIG_MAX_STR]; /* colon-separated absolute dirs import jobs may read */
+    /* transfer, classify, embed batch (server/routes_transfer.h) */
+    long long transfer_max_series;     /* train + test series of POST /v1/transfer (413 beyond) */
+    long long transfer_queue_max;      /* transfer/classify requests queued or running (429) */
+    long long transfer_threads;        /* compute threads of the transfer worker, 0 = all cores */
+    long long classify_max_series;     /* series per POST /v1/classify (413 beyond) */
+    long long classify_max_length;     /* samples per channel of one classify series (413) */
+    long long embed_batch_max_records; /* records per POST /v1/embed/batch (413 beyond) */
 } server_config;
 
 void config_set_defaults(server_config *cfg);

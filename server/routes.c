@@ -13,9 +13,11 @@
 #include "server/embed_worker.h"
 #include "server/metrics.h"
 #include "server/route_embed.h"
+#include "server/route_embed_batch.h"
 #include "server/routes_datasets.h"
 #include "server/routes_jobs.h"
 #include "server/routes_keys.h"
+#include "server/routes_transfer.h"
 
 typedef struct {
     routes_doc doc;
@@ -136,6 +138,20 @@ static const route ROUTES[] = {
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_cancel},
     {{"POST", "/v1/jobs/{id}/retry", "Queue a failed or cancelled job again (same parameters)",
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_retry},
+    /* Transfer, probes, classify and embed batch (server/routes_transfer.c, route_embed_batch.c) */
+    {{"POST", "/v1/transfer", "Zero-shot transfer of a checkpoint to a small task dataset "
+      "(synchronous; larger tasks: a transfer job); optionally saves the linear probe",
+      AUTH_SCOPE_TRAIN, "TransferRequest", "TransferReport", 200}, routes_transfer_post},
+    {{"GET", "/v1/probes", "List saved linear probes, newest first (query: limit, cursor)",
+      AUTH_SCOPE_READ, NULL, "ProbeList", 200}, routes_probes_list},
+    {{"GET", "/v1/probes/{id}", "A saved probe: checkpoint, task, mapping, classes, test metrics",
+      AUTH_SCOPE_READ, NULL, "Probe", 200}, routes_probes_get},
+    {{"POST", "/v1/classify", "Classify series with a saved probe (mapped and embedded with the "
+      "probe's checkpoint)", AUTH_SCOPE_EMBED, "ClassifyRequest", "Classification", 200},
+     routes_classify_post},
+    {{"POST", "/v1/embed/batch", "Embed many ECGs (each record a POST /v1/embed JSON body); "
+      "per-record errors do not fail the others", AUTH_SCOPE_EMBED, "EmbedBatchRequest",
+      "EmbedBatchResult", 200}, route_embed_batch_post},
 };
 /* clang-format on */
 #pragma GCC diagnostic pop

@@ -17,6 +17,8 @@
 #include "server/jobs.h"
 #include "server/listen.h"
 #include "server/routes.h"
+#include "server/routes_transfer.h"
+#include "server/transfer_worker.h"
 #include "server/routes_datasets.h"
 #include "server/version.h"
 
@@ -31,6 +33,7 @@ typedef struct {
     embed_worker *embed;    /* the default model's inference thread */
     uv_timer_t grace;       /* after the embed drain: let the last answers leave */
     jobs *jobs;             /* the job scheduler (NULL without a database) */
+    transfer_worker *transfer; /* POST /v1/transfer and /v1/classify run here */
     int draining;           /* shutdown steps (embed drain, jobs stop) not yet done */
 } serve_state;
 
@@ -76,6 +79,7 @@ static void close_all(serve_state *s) {
     uv_close((uv_handle_t *)&s->grace, NULL);
     embed_worker_close(s->embed);
     jobs_close(s->jobs);
+    transfer_worker_close(s->transfer);
 }
 
 static void on_grace(uv_timer_t *t) {
@@ -247,6 +251,20 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     }
     routes.jobs = s.jobs;
     routes.configs_dir = cfg->configs_dir;
+    /* Synchronous transfer and classify: their own thread, one request at a time. */
+    routes_transfer_cfg tcfg = {NULL,
+                                cfg->transfer_max_series,
+                                cfg->classify_max_series,
+                                cfg->classify_max_length,
+                                cfg->embed_batch_max_records,
+                                (int)cfg->transfer_threads};
+    transfer_worker_opts two = {(int)cfg->transfer_queue_max, (int)cfg->transfer_threads};
+    ecg_err terr = {0};
+    if (transfer_worker_start(&s.transfer, &s.loop, &two, &terr))
+        fprintf(stderr, "ecgfm: %s (transfer and classify answer 503)\n", terr.msg);
+    else
+        tcfg.worker = s.transfer;
+    routes_transfer_configure(&tcfg);
     http_set_wake(s.http, wake_http, &s);
 
     print_banner(cfg, &ls, data_ok, derr.msg, d, applied);
@@ -257,6 +275,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     embed_worker_free(s.embed); /* joined in close_all */
     http_stop(s.http);
     jobs_free(s.jobs); /* after HTTP: its event streams point into the scheduler */
+    transfer_worker_free(s.transfer);
     db_close(d); /* after HTTP: no handler can be using it any more */
     if (uerr) return err_set(err, ECG_EIO, "event loop did not close: %s", uv_strerror(uerr));
     fprintf(stderr, "ecgfm: stopped\n");

@@ -1,0 +1,182 @@
+/* apiclient.h — what test_api_transfer and test_api_embed_batch share on top of testserver.h: a
+ * temp data directory, keys of each scope made with `ecgfm keys create`, one server started with
+ * extra flags and waited for until ready, and requests with a key whose answers are kept whole. */
+#ifndef ECGFM_APICLIENT_H
+#define ECGFM_APICLIENT_H
+
+#include <limits.h>
+
+#include "tests/api/testserver.h"
+
+/* Paths here are short; the warning is about PATH_MAX-sized buffers in theory. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#define AC_START_TIMEOUT_MS 20000
+#define AC_EXIT_TIMEOUT_MS 60000
+#define AC_IO_TIMEOUT_S 120
+
+typedef struct {
+    char bin[PATH_MAX], root[PATH_MAX];
+    char tmpdir[64], data[PATH_MAX + 8], log[PATH_MAX + 16];
+    pid_t pid;
+    int port;
+} ac_env;
+
+static ac_env AC;
+
+/* The repository root (the test's working directory or $ECGFM_ROOT), ecgfm, and a temp dir. */
+static inline void ac_init(const char *test) {
+    if (ts_find_bin(AC.bin, sizeof AC.bin, test)) fail_msg("no ecgfm binary");
+    const char *r = getenv("ECGFM_ROOT");
+    if (r && *r)
+        snprintf(AC.root, sizeof AC.root, "%s", r);
+    else if (!getcwd(AC.root, sizeof AC.root))
+        fail_msg("getcwd failed");
+    snprintf(AC.tmpdir, sizeof AC.tmpdir, "/tmp/ecgfm-%s-XXXXXX", test);
+    if (!mkdtemp(AC.tmpdir)) fail_msg("mkdtemp: %s", strerror(errno));
+    snprintf(AC.data, sizeof AC.data, "%s/var", AC.tmpdir);
+}
+
+static inline pid_t ac_spawn(const char *out, const char *err, char *const args[]) {
+    static const char *const unset[] = {"ECGFM_CONFIG",   "ECGFM_HOST",  "ECGFM_PORT",
+                                        "ECGFM_DATA_DIR", "ECGFM_MODEL", NULL};
+    return ts_spawn(
+        &(ts_spawn_opts){.bin = AC.bin, .log = out, .err_log = err, .cwd = AC.root, .unset = unset},
+        args);
+}
+
+/* Run ecgfm with args; stdout (malloc'd); the test fails unless it exits 0 within ms. */
+static inline char *ac_run_ok(char *const args[], int ms) {
+    char out[PATH_MAX], err[PATH_MAX];
+    snprintf(out, sizeof out, "%s/cmd.out", AC.tmpdir);
+    snprintf(err, sizeof err, "%s/cmd.err", AC.tmpdir);
+    int st = ts_wait_exit_or_kill(ac_spawn(out, err, args), ms);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("ecgfm %s failed (status %d):\n%s", args[0], st, ts_read_text(err));
+    return ts_slurp(out, NULL);
+}
+
+/* A new key of scope (the first line `ecgfm keys create` prints). */
+static inline void ac_make_key(const char *scope, char key[128]) {
+    char *out = ac_run_ok(
+        (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", AC.data, NULL},
+        AC_START_TIMEOUT_MS);
+    snprintf(key, 128, "%.*s", (int)strcspn(out, "\r\n"), out);
+    free(out);
+    assert_true(strlen(key) > 10);
+}
+
+typedef struct {
+    int status;
+    char *raw; /* malloc'd */
+    const char *body;
+} ac_answer;
+
+static inline void ac_answer_free(ac_answer *a) {
+    free(a->raw);
+    memset(a, 0, sizeof *a);
+}
+
+/* Send a request on a new connection; returns the socket (read the answer with ac_read). */
+static inline int ac_send(const char *method, const char *path, const char *key, const char *ctype,
+                          const char *body, size_t len) {
+    int fd = ts_connect(AC.port, AC_IO_TIMEOUT_S);
+    if (fd < 0) fail_msg("cannot connect to port %d", AC.port);
+    char head[1024];
+    int n = ts_request_head(head, sizeof head, method, path, key, ctype, len);
+    ts_send_all(fd, head, (size_t)n);
+    if (len) ts_send_all(fd, body, len); /* the server may answer early and close */
+    return fd;
+}
+
+static inline void ac_read(int fd, ac_answer *a) {
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
+        if (k <= 0) break;
+        len += (size_t)k;
+    }
+    buf[len] = 0;
+    close(fd);
+    memset(a, 0, sizeof *a);
+    a->raw = buf;
+    a->status = ts_parse_answer(buf, &a->body);
+    if (a->status < 0) fail_msg("no HTTP answer: %.200s", buf);
+}
+
+static inline void ac_request(ac_answer *a, const char *method, const char *path, const char *key,
+                              const char *ctype, const char *body, size_t len) {
+    ac_read(ac_send(method, path, key, ctype, body, len), a);
+}
+
+/* A JSON POST/PUT/GET whose answer must have status want; its JSON (new reference). */
+static inline json_t *ac_json(const char *method, const char *path, const char *key,
+                              const char *body, int want) {
+    ac_answer a;
+    ac_request(&a, method, path, key, body ? "application/json" : NULL, body,
+               body ? strlen(body) : 0);
+    if (a.status != want) fail_msg("%s %s: want %d, got:\n%.800s", method, path, want, a.raw);
+    json_t *j = ts_answer_json(a.raw, a.body);
+    ac_answer_free(&a);
+    return j;
+}
+
+/* The request must be answered status with error code. */
+static inline void ac_expect(const char *method, const char *path, const char *key,
+                             const char *ctype, const char *body, int status, const char *code) {
+    ac_answer a;
+    ac_request(&a, method, path, key, ctype, body, body ? strlen(body) : 0);
+    ts_expect_error(a.status, a.raw, a.body, status, code);
+    ac_answer_free(&a);
+}
+
+/* serve on a free loopback port with the bundled model and extra flags; waits for /readyz. */
+static inline void ac_start_server(const char *const *extra) {
+    char model[PATH_MAX + 64], configs[PATH_MAX + 16];
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", AC.root);
+    snprintf(configs, sizeof configs, "%s/configs", AC.root);
+    snprintf(AC.log, sizeof AC.log, "%s/server.log", AC.tmpdir);
+    char *args[40] = {"serve", "--port",          "0",   "--data-dir",
+                      AC.data, "--model",         model, "--configs-dir",
+                      configs, "--embed-threads", "1",   "--jobs-threads",
+                      "1"};
+    int n = 13;
+    for (int i = 0; extra && extra[i] && n < 38; i++)
+        args[n++] = (char *)extra[i];
+    args[n] = NULL;
+    AC.pid = ac_spawn(AC.log, NULL, args);
+    AC.port = ts_wait_listening(AC.pid, AC.log, AC_START_TIMEOUT_MS);
+    long long deadline = ts_now_ms() + AC_START_TIMEOUT_MS;
+    for (;;) {
+        ac_answer a;
+        ac_request(&a, "GET", "/readyz", NULL, NULL, NULL, 0);
+        int st = a.status;
+        ac_answer_free(&a);
+        if (st == 200) return;
+        if (ts_now_ms() > deadline) fail_msg("/readyz never 200:\n%s", ts_read_text(AC.log));
+        ts_sleep_ms(50);
+    }
+}
+
+static inline void ac_stop_server(void) {
+    pid_t pid = AC.pid;
+    AC.pid = 0;
+    if (pid > 0) ts_stop(pid, SIGTERM, AC_EXIT_TIMEOUT_MS, AC.log);
+}
+
+/* rm -r of the temp directory (its contents are ours). */
+static inline void ac_cleanup(void) {
+    char cmd[PATH_MAX + 32];
+    if (!AC.tmpdir[0] || strncmp(AC.tmpdir, "/tmp/ecgfm-", 11) != 0) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", AC.tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", AC.tmpdir);
+}
+
+#endif
