@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "server/checkpoints.h"
 #include "server/datadir.h"
 #include "server/datasets_impl.h"
 #include "server/embed_worker.h"
@@ -211,8 +212,23 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
         return ECG_EIO;
     }
 
+    /* The default embedding checkpoint is the database's; a database without one gets the
+     * configured model, copied under the data directory and registered as the default. */
+    const char *model_path = cfg->model;
+    checkpoint_info def_ckpt;
+    memset(&def_ckpt, 0, sizeof def_ckpt);
+    if (d) {
+        ecg_err cerr = {0};
+        checkpoints_sweep(d, cfg->data_dir);
+        if (checkpoints_ensure_default(d, cfg->data_dir, cfg->model, &def_ckpt, &cerr) == ECG_OK)
+            model_path = def_ckpt.path;
+        else
+            fprintf(stderr, "ecgfm: checkpoints: no default checkpoint (%s); serving %s\n",
+                    cerr.msg, cfg->model);
+    }
+
     /* The model loads on the worker thread; /readyz says 503 until it is in. */
-    embed_worker_opts eo = {cfg->model,
+    embed_worker_opts eo = {model_path,
                             (int)cfg->embed_max_batch,
                             (int)cfg->embed_max_wait_us,
                             (int)cfg->embed_queue_max,
