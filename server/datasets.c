@@ -28,12 +28,33 @@
 #include "core/data/ucr.h"
 #include "server/cli_common.h"
 #include "server/datasets_impl.h"
+#include "server/metrics.h"
 
 #define TRASH_PREFIX ".trash-"
 
 /* One append, split upload or delete at a time in this process: the store allows one writer per
  * dataset, and these are short. Imports hold the store's own lock instead. */
 static pthread_mutex_t ds_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Metrics: datasets by kind (a gauge refreshed after each change) and uploaded records. */
+static void metrics_refresh(db *d) {
+    static const char *const labels[] = {"kind", NULL};
+    metrics_family *g = metrics_register(METRICS_GAUGE, "ecgfm_datasets",
+                                         "Datasets in the database, by kind", labels, NULL, 0);
+    long long n[2];
+    ecg_err err = {0};
+    if (datasets_count(d, n, &err)) return;
+    metrics_gauge_set(g, (const char *const[]){"ecg"}, (double)n[0]);
+    metrics_gauge_set(g, (const char *const[]){"task"}, (double)n[1]);
+}
+
+static void metrics_uploaded(const char *format) {
+    static const char *const labels[] = {"format", NULL};
+    metrics_family *c =
+        metrics_register(METRICS_COUNTER, "ecgfm_dataset_records_uploaded_total",
+                         "Records appended to ECG datasets by upload, by format", labels, NULL, 0);
+    metrics_counter_add(c, (const char *const[]){format}, 1);
+}
 
 static long long now_s(void) {
     return (long long)time(NULL);
@@ -539,6 +560,7 @@ ecg_code datasets_startup(db *d, const char *data_dir, int *adopted, ecg_err *er
     free(ids);
     db_writer_unlock(d, c);
     pthread_mutex_unlock(&ds_mu);
+    if (!rc) metrics_refresh(d);
     for (int i = 0; i < n_del && !rc; i++) {
         char trash[1400];
         snprintf(trash, sizeof trash, "%s/" TRASH_PREFIX "%lld-%s", root, del[i].id, del[i].name);
@@ -774,6 +796,7 @@ int datasets_create(db *d, const char *data_dir, const char *name, dataset_kind 
     pthread_mutex_unlock(&ds_mu);
     free(meta_text);
     if (status) return status;
+    if (!rc) metrics_refresh(d);
     return rc ? 500 : 0;
 }
 
@@ -1085,6 +1108,7 @@ int datasets_append_record(db *d, const dataset_info *ds, const ecg_record *rec,
         status = 500;
     }
     db_writer_unlock(d, c);
+    if (!status) metrics_uploaded(format);
 out:
     pthread_mutex_unlock(&ds_mu);
     store_prepared_free(&p);
@@ -1312,6 +1336,7 @@ int datasets_delete(db *d, const char *data_dir, long long id, long long *job, e
     }
     db_writer_unlock(d, c);
     pthread_mutex_unlock(&ds_mu);
+    if (!status) metrics_refresh(d);
     if (!status && rm_tree(trash) != 0)
         fprintf(stderr, "ecgfm: cannot remove %s: %s (removed at the next start)\n", trash,
                 strerror(errno));

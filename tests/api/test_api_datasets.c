@@ -488,6 +488,11 @@ static void test_datasets_http(void **state) {
     snprintf(ds_dir, sizeof ds_dir, "%s/datasets/lab", data);
     assert_int_equal(store_records(ds_dir), 6);
     checks += 2;
+    http_do("GET", "/metrics", NULL, NULL, NULL);
+    assert_int_equal(A.status, 200);
+    if (!strstr(A.body, "ecgfm_datasets{kind=\"ecg\"} 2") ||
+        !strstr(A.body, "ecgfm_dataset_records_uploaded_total{format=\"wfdb\"} 2"))
+        fail_msg("dataset metrics missing:\n%s", A.body);
 
     /* ---- upload errors: each leaves the dataset as it was ---- */
     http_send("POST", "/v1/datasets/lab/records", train_key, "application/x-foo", "abc", 3);
