@@ -9,6 +9,21 @@
 
 #include "core/base/threads.h"
 #include "server/http.h"
+#include "server/metrics.h"
+
+/* Prometheus families (registered once; updated under the worker's mutex). */
+static metrics_family *m_depth, *m_rejected, *m_done;
+
+static void metrics_init(void) {
+    m_depth = metrics_register(METRICS_GAUGE, "ecgfm_transfer_queue_depth",
+                               "POST /v1/transfer and /v1/classify requests queued or running",
+                               NULL, NULL, 0);
+    m_rejected = metrics_register(METRICS_COUNTER, "ecgfm_transfer_rejected_total",
+                                  "transfer and classify requests refused with 429 (queue full)",
+                                  NULL, NULL, 0);
+    m_done = metrics_register(METRICS_COUNTER, "ecgfm_transfer_requests_total",
+                              "transfer and classify requests run to an answer", NULL, NULL, 0);
+}
 
 struct transfer_worker {
     transfer_worker_opts o;
@@ -72,6 +87,8 @@ static void deliver(transfer_worker *w) {
         tw_item *next = it->next;
         pthread_mutex_lock(&w->mu);
         w->in_flight--;
+        metrics_gauge_set(m_depth, NULL, w->in_flight);
+        metrics_counter_add(m_done, NULL, 1);
         pthread_mutex_unlock(&w->mu);
         http_finish_deferred(it->deferred, &it->res);
         api_response_free(&it->res);
@@ -90,6 +107,7 @@ ecg_code transfer_worker_start(transfer_worker **out, uv_loop_t *loop,
     if (o->queue_max < 1) return err_set(err, ECG_EINVAL, "transfer worker: queue must be >= 1");
     transfer_worker *w = calloc(1, sizeof *w);
     if (!w) return err_set(err, ECG_ENOMEM, "out of memory starting the transfer worker");
+    metrics_init();
     w->o = *o;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
@@ -115,11 +133,13 @@ int transfer_worker_submit(transfer_worker *w, tw_item *it) {
     int st = 0;
     if (w->stopping)
         st = 503;
-    else if (w->in_flight >= w->o.queue_max)
+    else if (w->in_flight >= w->o.queue_max) {
         st = 429;
-    else {
+        metrics_counter_add(m_rejected, NULL, 1);
+    } else {
         push(&w->q_head, &w->q_tail, it);
         w->in_flight++;
+        metrics_gauge_set(m_depth, NULL, w->in_flight);
         pthread_cond_signal(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
