@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "core/base/threads.h"
+#include "core/data/dx_labels.h"
 #include "core/data/store.h"
+#include "core/data/wfdb.h"
 #include "core/data/synth.h"
 #include "core/format/safetensors.h"
 #include "core/model/checkpoint.h"
@@ -477,6 +479,85 @@ static void test_multilabel_frozen(void **state) {
     store_close(ds);
 }
 
+/* ---- multi-label data from real records: CinC 2021 SNOMED-CT Dx codes as a bitmask ---- */
+
+static void test_dx_mask(void **state) {
+    (void)state;
+    const char *codes[3] = {"426783006", "164934002", "55930002"};
+    int32_t m;
+    ecg_err err = {0};
+    assert_int_equal(
+        dx_labels_mask("Age: 59\n Dx: 164934002,426783006\nRx: Unknown", codes, 3, &m, &err),
+        ECG_OK);
+    assert_int_equal(m, 3);
+    assert_int_equal(dx_labels_mask("Dx: 4267830061, 5593000", codes, 3, &m, &err), ECG_OK);
+    assert_int_equal(m, 0); /* whole tokens only */
+    assert_int_equal(dx_labels_mask("Age: 59", codes, 3, &m, &err), ECG_OK);
+    assert_int_equal(m, STORE_LABEL_MISSING);
+    assert_int_equal(dx_labels_mask(NULL, codes, 3, &m, &err), ECG_OK);
+    assert_int_equal(m, STORE_LABEL_MISSING);
+    assert_int_equal(dx_labels_mask("Dx: 1", codes, 32, &m, &err), ECG_EINVAL);
+}
+
+/* The three CinC 2021 records (tests/data/ecg/cinc2021) into a store with a bitmask field over
+ * five SNOMED-CT codes; fine-tuning reads it as multi-label, names the classes from the manifest,
+ * and reports the classes a one-record test split cannot score. */
+static void test_cinc2021_multilabel(void **state) {
+    (void)state;
+    static const char *codes[6] = {"426783006", "164934002", "426177001",
+                                   "427084000", "55930002",  "270492004"};
+    static const char *names[6] = {"SR", "TAb", "SB", "STach", "STc", "IAVB"};
+    static const char *recs[3] = {"cinc2021/E07500", "cinc2021/HR06000", "cinc2021/JS20000"};
+    const int32_t want[3] = {1 << 2, 1 << 0 | 1 << 1, 1 << 3 | 1 << 4};
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/cinc", tu_tmpdir);
+    ecg_err err = {0};
+    store_writer *w;
+    if (store_writer_open(&w, dir, NULL, &err)) fail_msg("%s", err.msg);
+    if (store_writer_set_label_name(w, 2, "dx", &err)) fail_msg("%s", err.msg);
+    for (int c = 0; c < 6; c++)
+        if (store_writer_set_label_value(w, 2, 1 << c, names[c], &err)) fail_msg("%s", err.msg);
+    for (int i = 0; i < 3; i++) {
+        char path[1024];
+        tu_data_path(path, sizeof path, recs[i]);
+        ecg_record r;
+        if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s: %s", path, err.msg);
+        int32_t m;
+        assert_int_equal(dx_labels_mask(r.comments, codes, 6, &m, &err), ECG_OK);
+        assert_int_equal(m, want[i]);
+        int32_t labels[STORE_N_LABELS] = {-1, -1, m, -1};
+        if (store_import_record(w, &r, labels, NULL, &err)) fail_msg("%s", err.msg);
+        record_free(&r);
+    }
+    if (store_writer_close(w, &err)) fail_msg("%s", err.msg);
+    store_dataset *ds = open_store(dir);
+    encoder *e = load_encoder(ENC_INFERENCE_ONLY);
+    fte_opts o;
+    fte_opts_default(&o);
+    o.mode = FT_LINEAR;
+    o.label_field = 2;
+    o.multilabel = 1;
+    o.epochs = 1;
+    o.val_fraction = 0;
+    o.test_fraction = 0.34;
+    fte_result r;
+    if (finetune_ecg_run(e, ds, &o, &r, &err)) fail_msg("%s", err.msg);
+    /* IAVB is in no record: K stops at the highest bit present */
+    assert_int_equal(r.n_classes, 5);
+    for (int c = 0; c < 5; c++)
+        assert_string_equal(r.class_names[c], names[c]);
+    assert_int_equal(r.n_test, 1);
+    assert_int_equal(r.test.n_windows, 4); /* 10 s at 240 Hz */
+    /* one test record: every class has one label value there, none is scored */
+    assert_int_equal(r.test.n_scored, 0);
+    assert_true(isnan(r.test.macro_auroc));
+    printf("cinc2021: test record %zu, classes skipped: %d of %d\n", r.test_records[0],
+           r.n_classes - r.test.n_scored, r.n_classes);
+    fte_result_free(&r);
+    encoder_free(e);
+    store_close(ds);
+}
+
 static void test_bad_input(void **state) {
     (void)state;
     char dir[1100];
@@ -518,6 +599,7 @@ int main(void) {
         cmocka_unit_test(test_window_count),   cmocka_unit_test(test_record_means_scored),
         cmocka_unit_test(test_split),          cmocka_unit_test(test_scored_windows_end_to_end),
         cmocka_unit_test(test_synth_finetune), cmocka_unit_test(test_multilabel_frozen),
+        cmocka_unit_test(test_dx_mask),        cmocka_unit_test(test_cinc2021_multilabel),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, tu_tmpdir_setup, tu_tmpdir_teardown);
