@@ -17,7 +17,8 @@
 #define START_TIMEOUT_MS 20000
 #define EXIT_TIMEOUT_MS 15000
 #define IO_TIMEOUT_S 10
-#define MAX_BODY 1000000 /* --max-body-bytes of the server under test */
+#define MAX_BODY 1000000   /* --max-body-bytes of the server under test */
+#define MAX_UPLOAD 2000000 /* its --max-upload-bytes (dataset record and split uploads) */
 
 static char bin[PATH_MAX], root[PATH_MAX], corpus[PATH_MAX + 32];
 static char tmpdir[] = "/tmp/ecgfm-test-badinput-XXXXXX";
@@ -54,6 +55,8 @@ typedef struct {
 #define CHUNKED "Transfer-Encoding: chunked\r\n"
 #define EMB "/v1/embed"
 #define SIG1 "\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 500, \"leads\": [\"II\"]"
+#define REC "/v1/datasets/bad_ecg/records"
+#define SPLIT "/v1/datasets/bad_task/splits/train"
 #define PRE "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\", \"objective\": \"cpc\""
 
 /* clang-format off */
@@ -287,6 +290,114 @@ static const bad_case CASES[] = {
     {"GET", "/v1/jobs/{job}/cancel", NULL, NULL, 405, "method_not_allowed"},
     {"PUT", "/v1/jobs/{job}", JSON, "{}", 405, "method_not_allowed"},
 
+    GROUP("datasets: create, list, get, delete"),
+    {"POST", "/v1/datasets", NULL, "{\"name\": \"x1\", \"kind\": \"ecg\"}", 415, "unsupported_media_type"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": ", 400, "invalid_json"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": \"ecg\", \"kind\": \"task\"}", 400, "invalid_json"},
+    {"POST", "/v1/datasets", JSON, "{}", 422, "missing_field"},
+    {"POST", "/v1/datasets", JSON, "{\"kind\": \"ecg\"}", 422, "missing_field"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\"}", 422, "missing_field"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": 5, \"kind\": \"ecg\"}", 422, "wrong_type"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": [\"x\"], \"kind\": \"ecg\"}", 422, "wrong_type"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"../../etc\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"/etc/passwd\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"..\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \".hidden\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"a/b\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"a\\\\b\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"%2e%2e\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"12345\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"a b\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"caf\\u00e9\", \"kind\": \"ecg\"}", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"a\\u0000b\", \"kind\": \"ecg\"}", 400, "invalid_json"},
+    {"POST", "/v1/datasets", JSON, "gen:long_dataset_name", 422, "invalid_name"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": \"video\"}", 422, "invalid_kind"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": 1}", 422, "invalid_kind"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": \"ecg\", \"description\": 5}", 422, "wrong_type"},
+    {"POST", "/v1/datasets", JSON, "gen:long_description", 422, "invalid_value"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"x1\", \"kind\": \"ecg\", \"path\": \"/etc\"}", 422, "unknown_field"},
+    {"POST", "/v1/datasets", JSON, "{\"name\": \"bad_ecg\", \"kind\": \"ecg\"}", 409, "name_taken"},
+    {"POST", "/v1/datasets", JSON, "gen:over_limit", 413, "payload_too_large"},
+    {"GET", "/v1/datasets?kind=video", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets?limit=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets?limit=501", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets?limit=x", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets?cursor=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets?cursor=1e9", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/datasets/nope", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/999999", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/99999999999999999999", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/..", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/..%2f..%2fetc", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/bad_ecg%00", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/%2fetc%2fpasswd", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/datasets/.bad_ecg", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/datasets/nope", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/datasets/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/datasets/..%2fbad_ecg", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/datasets/-1", NULL, NULL, 404, "not_found"},
+    {"PATCH", "/v1/datasets/bad_ecg", JSON, "{}", 405, "method_not_allowed"},
+
+    GROUP("datasets: record uploads"),
+    {"POST", REC, NULL, "", 400, "empty_body"},
+    {"POST", REC, "Content-Type: image/png\r\n", "\x89PNG\r\n", 415, "unsupported_media_type"},
+    {"POST", REC "?format=xml", OCTET, "x", 415, "unsupported_format"},
+    {"POST", REC "?fs=-1", CSV, "@csv/trunc_row.csv", 422, "invalid_fs"},
+    {"POST", REC, JSON, "{\"signal\": [[NaN]], \"fs\": 500, \"leads\": [\"II\"]}", 400, "invalid_json"},
+    {"POST", REC, JSON, "{\"signal\": [[1]], \"fs\": 500, \"leads\": [\"II\"], \"x\": 1}", 400, "unknown_field"},
+    {"POST", REC, JSON, "{\"signal\": [[1e300]], \"fs\": 500, \"leads\": [\"II\"]}", 422, "sample_out_of_range"},
+    {"POST", REC, NULL, "mp:wfdb/traversal/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", REC, NULL, "mp:wfdb/abs_path/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", REC, NULL, "mp:wfdb/huge_nsamp/r.hea,wfdb/r.dat", 422, "invalid_file"},
+    {"POST", REC, NULL, "mp:@@tests/data/ecg/ptbxl/00001_lr.hea,wfdb/half_dat/00001_lr.dat", 422, "invalid_file"},
+    {"POST", REC, NULL, "mp:wfdb/r.dat", 400, "missing_part"},
+    {"POST", REC, EDF, "@edf/trunc_data.edf", 422, "invalid_file"},
+    {"POST", REC, EDF, "@edf/ns_huge.edf", 422, "invalid_file"},
+    {"POST", REC, EDF, "@edf/nrec_huge.edf", 422, "invalid_file"},
+    {"POST", REC "?fs=500", CSV, "@csv/text_cells.csv", 422, "invalid_file"},
+    {"POST", REC "?fs=500", CSV, "@csv/binary.csv", 422, "invalid_file"},
+    {"POST", REC "?fs=500", NPY, "@npy/trunc_data.npy", 422, "invalid_file"},
+    {"POST", REC "?fs=500", NPY, "@npy/shape_huge.npy", 422, "invalid_file"},
+    {"POST", REC "?fs=500", NPY, "@npy/hlen_huge.npy", 422, "invalid_file"},
+    {"POST", REC, NPY, "@npy/ok12.npy", 422, "missing_fs"},
+    {"POST", REC, "Content-Type: multipart/form-data; boundary=zz\r\n", "--zz\r\nbroken", 400, "invalid_multipart"},
+    {"POST", REC, JSON, "gen:over_upload", 413, "payload_too_large"},
+    {"POST", REC, JSON CHUNKED, "gen:over_upload", 413, "payload_too_large"},
+    {"POST", "/v1/datasets/bad_task/records", JSON, "{" SIG1 "}", 409, "wrong_kind"},
+    {"POST", "/v1/datasets/nope/records", JSON, "{" SIG1 "}", 404, "not_found"},
+    {"POST", "/v1/datasets/..%2fbad_ecg/records", JSON, "{" SIG1 "}", 404, "not_found"},
+    {"GET", REC, NULL, NULL, 405, "method_not_allowed"},
+
+    GROUP("datasets: task split uploads"),
+    {"PUT", SPLIT, NULL, "", 400, "empty_body"},
+    {"PUT", SPLIT, OCTET, "@ucr/ts_no_data.ts", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/ts_bad_values.ts", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/ts_bad_label.ts", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/ts_trunc.ts", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/arff_trunc.arff", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/arff_bad_attr.arff", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@ucr/arff_no_data.arff", 422, "invalid_split"},
+    {"PUT", SPLIT "?format=ucr", OCTET, "@ucr/tsv_label_only.tsv", 422, "invalid_split"},
+    {"PUT", SPLIT "?format=ucr", OCTET, "@ucr/tsv_text.tsv", 422, "invalid_split"},
+    {"PUT", SPLIT "?format=ucr", OCTET, "@ucr/tsv_empty_values.tsv", 422, "invalid_split"},
+    {"PUT", SPLIT "?format=ts", OCTET, "@ucr/arff_trunc.arff", 422, "invalid_split"},
+    {"PUT", SPLIT, OCTET, "@csv/binary.csv", 422, "invalid_split"},
+    {"PUT", SPLIT, NULL, "mp:ucr/ts_bad_values.ts", 422, "invalid_split"},
+    {"PUT", SPLIT, NULL, "mp:csv/trunc_row.csv", 422, "invalid_split"},
+    {"PUT", SPLIT, NULL, "mp:edf/ok.edf", 415, "unsupported_format"},
+    {"PUT", SPLIT "?format=csv", OCTET, "@ucr/ts_trunc.ts", 415, "unsupported_format"},
+    {"PUT", SPLIT "?format=", OCTET, "@ucr/ts_trunc.ts", 415, "unsupported_format"},
+    {"PUT", "/v1/datasets/bad_task/splits/validation", OCTET, "@ucr/ts_trunc.ts", 404, "not_found"},
+    {"PUT", "/v1/datasets/bad_task/splits/..", OCTET, "@ucr/ts_trunc.ts", 404, "not_found"},
+    {"PUT", "/v1/datasets/bad_task/splits/%2e%2e", OCTET, "@ucr/ts_trunc.ts", 404, "not_found"},
+    {"PUT", "/v1/datasets/bad_task/splits/train%00", OCTET, "@ucr/ts_trunc.ts", 404, "not_found"},
+    {"PUT", "/v1/datasets/bad_ecg/splits/train", OCTET, "@ucr/ts_trunc.ts", 409, "wrong_kind"},
+    {"PUT", "/v1/datasets/nope/splits/train", OCTET, "@ucr/ts_trunc.ts", 404, "not_found"},
+    {"PUT", SPLIT, OCTET, "gen:over_upload", 413, "payload_too_large"},
+    {"POST", SPLIT, OCTET, "@ucr/ts_trunc.ts", 405, "method_not_allowed"},
+
     GROUP("keys and auth"),
     {"POST", "/v1/keys", NULL, "{\"scope\": \"read\"}", 415, "unsupported_media_type"},
     {"POST", "/v1/keys", JSON, "{\"scope\": ", 400, "invalid_json"},
@@ -403,6 +514,27 @@ static char *make_body(const char *spec, size_t *len, int *is_multipart) {
         int n = sprintf(b, "{\"scope\": \"read\", \"name\": \"");
         memset(b + n, 'k', 4000);
         n += 4000;
+        n += sprintf(b + n, "\"}");
+        *len = (size_t)n;
+        return b;
+    }
+    if (strcmp(spec, "gen:over_upload") == 0) {
+        *len = MAX_UPLOAD + 1;
+        b = malloc(*len + 1);
+        assert_non_null(b);
+        memset(b, ' ', *len);
+        b[0] = '{';
+        b[*len] = 0;
+        return b;
+    }
+    if (strcmp(spec, "gen:long_dataset_name") == 0 || strcmp(spec, "gen:long_description") == 0) {
+        int desc = strstr(spec, "description") != NULL;
+        b = malloc(4096);
+        assert_non_null(b);
+        int n = sprintf(b, desc ? "{\"name\": \"x2\", \"kind\": \"ecg\", \"description\": \""
+                                : "{\"kind\": \"ecg\", \"name\": \"");
+        memset(b + n, 'd', desc ? 1025 : 65);
+        n += desc ? 1025 : 65;
         n += sprintf(b + n, "\"}");
         *len = (size_t)n;
         return b;
@@ -583,12 +715,15 @@ static void test_start(void **state) {
     snprintf(server_log, sizeof server_log, "%s/server.log", tmpdir);
     char maxb[32];
     snprintf(maxb, sizeof maxb, "%d", MAX_BODY);
+    char maxu[32];
+    snprintf(maxu, sizeof maxu, "%d", MAX_UPLOAD);
     server_pid = spawn(server_log, (char *[]){"serve", "--port",
                                               "0",     "--data-dir",
                                               data,    "--model",
                                               model,   "--configs-dir",
                                               configs, "--max-body-bytes",
-                                              maxb,    "--jobs-threads",
+                                              maxb,    "--max-upload-bytes",
+                                              maxu,    "--jobs-threads",
                                               "1",     "--jobs-max-running",
                                               "1",     "--embed-threads",
                                               "1",     "--connection-timeout-s",
@@ -602,6 +737,14 @@ static void test_start(void **state) {
         if (ts_now_ms() > end) fail_msg("/readyz never 200:\n%s", ts_read_text(server_log));
     }
     baseline = good_embedding();
+    /* An ECG and a task dataset for the upload cases to aim at (they must stay empty). */
+    const char *mk[] = {"{\"name\": \"bad_ecg\", \"kind\": \"ecg\"}",
+                        "{\"name\": \"bad_task\", \"kind\": \"task\"}"};
+    for (int i = 0; i < 2; i++) {
+        answer d = simple("POST", "/v1/datasets", JSON, mk[i]);
+        if (d.status != 201) fail_msg("dataset create: %.600s", d.raw);
+        answer_free(&d);
+    }
     /* A real job to aim {job} at: queued, cancelled at once, waited for until cancelled. */
     answer a = simple("POST", "/v1/jobs", JSON,
                       PRE ", \"batch\": 8, \"epochs\": 1, "
@@ -663,6 +806,15 @@ static void test_corpus(void **state) {
         answer_free(&a);
     }
     check_still_fine(group);
+    /* No bad upload stored anything: both datasets are as created. */
+    answer d = simple("GET", "/v1/datasets/bad_ecg", NULL, NULL);
+    if (d.status != 200 || !strstr(d.body, "\"n_records\":0,"))
+        fail_msg("bad_ecg changed:\n%.600s", d.raw);
+    answer_free(&d);
+    d = simple("GET", "/v1/datasets/bad_task", NULL, NULL);
+    if (d.status != 200 || strstr(d.body, "\"splits\"") || !strstr(d.body, "\"n_records\":0,"))
+        fail_msg("bad_task changed:\n%.600s", d.raw);
+    answer_free(&d);
     print_message("%d bad-input cases:", n_cases);
     for (int s = 0; s < 600; s++)
         if (status_count[s]) print_message(" %d x%d", s, status_count[s]);

@@ -153,6 +153,6 @@ put("ucr/ts_trunc.ts", src("tests/data/ucr_uea/ItalyPowerDemand/ItalyPowerDemand
 put("ucr/arff_trunc.arff", src("tests/data/ucr_uea/ItalyPowerDemand/ItalyPowerDemand_TRAIN.arff")[:900])
 put("ucr/arff_bad_attr.arff", "@relation x\n@attribute a wibble\n@data\n1\n")
 put("ucr/arff_no_data.arff", "@relation x\n@attribute a numeric\n@attribute class {p,q}\n")
-put("ucr/tsv_ragged.tsv", "1\t0.1\t0.2\t0.3\n2\t0.1\n")
+put("ucr/tsv_label_only.tsv", "1\n2\t0.1\t0.2\n")
 put("ucr/tsv_text.tsv", "1\tabc\tdef\n2\t0.1\t0.2\n")
-put("ucr/tsv_nan_label.tsv", "NaN\t0.1\t0.2\n1\t0.1\t0.2\n")
+put("ucr/tsv_empty_values.tsv", "1\t\t\n2\t0.1\t0.2\n")
