@@ -670,6 +670,7 @@ ecg_code datasets_import(db *d, const char *data_dir, long long dataset_id, cons
         store_import_opts opt = {0};
         opt.progress = on_import_progress;
         opt.progress_ctx = &ip;
+        opt.stop = cancel; /* checked between batches of records */
         ran = 1;
         if (!strcmp(format, "wfdb"))
             rc = store_import_wfdb_tree(w, abs_path, &opt, &sum, err);
@@ -710,9 +711,9 @@ ecg_code datasets_import(db *d, const char *data_dir, long long dataset_id, cons
         for (size_t i = 0; i < sum.n_skips && i < 1000; i++)
             json_array_append_new(skips, json_pack("{s:s, s:s}", "path", sum.skips[i].path,
                                                    "reason", sum.skips[i].reason));
-        *summary =
-            json_pack("{s:I, s:I, s:I, s:o}", "found", (json_int_t)sum.found, "imported",
-                      (json_int_t)sum.imported, "skipped", (json_int_t)sum.skipped, "skips", skips);
+        *summary = json_pack("{s:I, s:I, s:I, s:o, s:b}", "found", (json_int_t)sum.found,
+                             "imported", (json_int_t)sum.imported, "skipped",
+                             (json_int_t)sum.skipped, "skips", skips, "cancelled", sum.stopped);
         store_import_summary_free(&sum);
     }
     return rc;

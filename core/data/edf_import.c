@@ -36,6 +36,10 @@ ecg_code store_import_edf_tree(store_writer *w, const char *root, const store_im
         return err_set(err, ECG_ENOMEM, "import: no memory for %d slots", o.batch);
     }
     for (size_t b0 = 0; !rc && b0 < all.n; b0 += (size_t)o.batch) {
+        if (o.stop && atomic_load(o.stop)) {
+            sum->stopped = 1;
+            break;
+        }
         int nb = (int)(all.n - b0 < (size_t)o.batch ? all.n - b0 : (size_t)o.batch);
 #pragma omp parallel for schedule(dynamic, 1)
         for (int s = 0; s < nb; s++) {

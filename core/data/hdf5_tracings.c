@@ -332,6 +332,10 @@ ecg_code store_import_hdf5(store_writer *w, const char *path, const hdf5_tracing
     if (!sum->skips || !block || !ids || !slots)
         rc = err_set(err, ECG_ENOMEM, "%s: no memory for a block of %zu exams", path, nb_max);
     for (size_t b0 = 0; !rc && b0 < t->n; b0 += nb_max) {
+        if (o.stop && atomic_load(o.stop)) {
+            sum->stopped = 1;
+            break;
+        }
         int nb = (int)(t->n - b0 < nb_max ? t->n - b0 : nb_max);
         if ((rc = hdf5_tracings_read_block(t, b0, (size_t)nb, block, ids, err))) break;
 #pragma omp parallel for schedule(dynamic, 1)

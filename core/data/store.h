@@ -3,6 +3,7 @@
 #ifndef ECGFM_CORE_STORE_H
 #define ECGFM_CORE_STORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -274,6 +275,8 @@ typedef struct {
     const store_labels *labels; /* may be NULL */
     const wfdb_options *wfdb;   /* may be NULL */
     int batch;                  /* records read in parallel before appending in order; 0: 64 */
+    const atomic_int *stop;     /* may be NULL; once nonzero, the import stops after the batch
+                                 * being appended (what was appended stays; sum->stopped = 1) */
 } store_import_opts;
 
 typedef struct {
@@ -291,6 +294,7 @@ typedef struct {
     size_t by_code[8];  /* skips per ecg_code */
     store_skip *skips;  /* the first STORE_MAX_SKIPS skips in order */
     size_t n_skips;
+    int stopped; /* opt->stop ended the import before every record was read */
 } store_import_summary;
 #define STORE_MAX_SKIPS 10000
 

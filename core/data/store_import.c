@@ -685,6 +685,9 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
         size_t f0 = b * batch, r0 = f0 - batch;
         int nf = b < n_batches ? (int)(all.n - f0 < batch ? all.n - f0 : batch) : 0;
         int nr = b > 0 ? (int)(all.n - r0 < batch ? all.n - r0 : batch) : 0;
+        /* Asked to stop: append the batch already read, read no more. */
+        int last = nf && o.stop && atomic_load(o.stop);
+        if (last) nf = 0, sum->stopped = 1;
 #pragma omp parallel num_threads(n_threads)
         {
 #pragma omp master
@@ -721,6 +724,7 @@ ecg_code store_import_wfdb_tree(store_writer *w, const char *root, const store_i
                 if (sl->code) snprintf(sl->msg, sizeof sl->msg, "%s", e.msg);
             }
         }
+        if (last) break;
     }
     for (int t = 0; t < n_threads; t++)
         prep_cache_free(&caches[t]);

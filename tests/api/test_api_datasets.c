@@ -928,6 +928,80 @@ static void test_append_failure_consistent(void **state) {
 #undef COUNTS
 }
 
+/* ---- server-side import: allowed roots and the import itself ---- */
+
+static void test_import(void **state) {
+    (void)state;
+    char dir[300], root[PATH_MAX + 32], out[PATH_MAX], req[PATH_MAX + 64], link[400];
+    snprintf(dir, sizeof dir, "%s/imp", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(root, sizeof root, "%s/tests/data/ecg", repo);
+    const char *roots[] = {root};
+    ecg_err err = {0};
+    snprintf(req, sizeof req, "%s/ptbxl", root);
+    assert_int_equal(datasets_resolve_import_path(roots, 1, req, out, sizeof out, &err), ECG_OK);
+    assert_int_equal(datasets_resolve_import_path(roots, 0, req, out, sizeof out, &err),
+                     ECG_EINVAL); /* no roots: disabled */
+    assert_int_equal(datasets_resolve_import_path(roots, 1, "ptbxl", out, sizeof out, &err),
+                     ECG_EINVAL); /* relative */
+    snprintf(req, sizeof req, "%s/ptbxl/../../ucr_uea", root);
+    assert_int_equal(datasets_resolve_import_path(roots, 1, req, out, sizeof out, &err),
+                     ECG_EINVAL); /* .. leaves the root */
+    snprintf(req, sizeof req, "%s/nope", root);
+    assert_int_equal(datasets_resolve_import_path(roots, 1, req, out, sizeof out, &err),
+                     ECG_ENOTFOUND);
+    snprintf(link, sizeof link, "%s/escape", dir);
+    assert_int_equal(symlink("/etc", link), 0);
+    const char *roots2[] = {dir};
+    assert_int_equal(datasets_resolve_import_path(roots2, 1, link, out, sizeof out, &err),
+                     ECG_EINVAL);                 /* a symlink out of the root */
+    snprintf(req, sizeof req, "%s-sibling", dir); /* a prefix of the root's name is not inside */
+    assert_int_equal(mkdir(req, 0700), 0);
+    assert_int_equal(datasets_resolve_import_path(roots2, 1, req, out, sizeof out, &err),
+                     ECG_EINVAL);
+
+    db *d = NULL;
+    if (db_open_dir(&d, dir, 2, NULL, &err)) fail_msg("%s", err.msg);
+    if (datasets_startup(d, dir, NULL, &err)) fail_msg("%s", err.msg);
+    long long id = 0;
+    assert_int_equal(datasets_create(d, dir, "imported", DATASET_ECG, "", &id, &err), 0);
+    snprintf(req, sizeof req, "%s/ptbxl", root);
+    assert_int_equal(datasets_resolve_import_path(roots, 1, req, out, sizeof out, &err), ECG_OK);
+    atomic_int cancel = 1;
+    json_t *sum = NULL;
+    assert_int_equal(datasets_import(d, dir, id, "wfdb", out, NULL, NULL, &cancel, &sum, &err),
+                     ECG_EINVAL);
+    cancel = 0;
+    assert_int_equal(datasets_import(d, dir, id, "wfdb", out, NULL, NULL, &cancel, &sum, &err),
+                     ECG_OK);
+    assert_int_equal(json_integer_value(json_object_get(sum, "imported")), 1);
+    json_decref(sum);
+    json_t *j = datasets_get_json(d, id, 1, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "ready");
+    assert_int_equal(json_integer_value(json_object_get(j, "n_records")), 1);
+    json_t *fm = json_object_get(json_object_get(j, "stats"), "formats");
+    assert_int_equal(json_integer_value(json_object_get(fm, "wfdb")), 1);
+    json_decref(j);
+    assert_int_equal(datasets_import(d, dir, id, "zip", out, NULL, NULL, NULL, &sum, &err),
+                     ECG_EINVAL);
+
+    /* The core importers stop between batches when asked: nothing read after the flag. */
+    char sdir[400];
+    snprintf(sdir, sizeof sdir, "%s/stopped", dir);
+    store_writer *w = NULL;
+    if (store_writer_open(&w, sdir, NULL, &err)) fail_msg("%s", err.msg);
+    store_import_opts o = {.stop = &cancel, .batch = 1};
+    store_import_summary s;
+    cancel = 1;
+    assert_int_equal(store_import_wfdb_tree(w, root, &o, &s, &err), ECG_OK);
+    assert_int_equal(s.stopped, 1);
+    assert_int_equal(s.imported, 0);
+    store_import_summary_free(&s);
+    assert_int_equal(store_writer_close(w, &err), ECG_OK);
+    db_close(d);
+}
+
 static int setup(void **state) {
     (void)state;
     if (ts_find_bin(bin, sizeof bin, "test_api_datasets")) return -1;
@@ -954,6 +1028,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_datasets_http),
         cmocka_unit_test(test_append_failure_consistent),
+        cmocka_unit_test(test_import),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
