@@ -11,6 +11,7 @@
 #include "api/encoder_config_json.h"
 #include "api/json_common.h"
 #include "api/pretrain_config_json.h"
+#include "api/studies_json.h"
 
 static const char *const KINDS[] = {"pretrain", "finetune", "transfer", "import", "study", NULL};
 static const char *const STATES[] = {"queued", "running", "succeeded", "failed", "cancelled", NULL};
@@ -207,7 +208,11 @@ int jobs_params_pretrain(json_t *params, const jobs_parse_env *env, json_t **out
 static const struct {
     const char *kind;
     jobs_params_fn parse;
-} PARSERS[] = {{"pretrain", jobs_params_pretrain}};
+} PARSERS[] = {{"pretrain", jobs_params_pretrain},
+               {"import", jobs_params_import},
+               {"transfer", jobs_params_transfer},
+               {"finetune", jobs_params_finetune},
+               {"study", jobs_params_study}};
 
 int jobs_parse_create(const char *body, size_t len, const char *content_type,
                       const char *configs_dir, int max_threads, jobs_create_request *req,
@@ -219,7 +224,8 @@ int jobs_parse_create(const char *body, size_t len, const char *content_type,
     int rc = -1;
     json_t *kind = json_object_get(j, "kind");
     if (!kind) {
-        api_response_error(res, 422, "missing_field", "\"kind\" is required (pretrain)");
+        api_response_error(res, 422, "missing_field",
+                           "\"kind\" is required (pretrain, finetune, transfer, import, study)");
         goto done;
     }
     const char *ks = json_string_value(kind);

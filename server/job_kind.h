@@ -57,7 +57,23 @@ typedef struct {
 /* The kinds this service runs (NULL for a kind it does not). */
 const job_kind *job_kind_find(const char *name);
 
-extern const job_kind JOB_KIND_PRETRAIN;
+extern const job_kind JOB_KIND_PRETRAIN, JOB_KIND_IMPORT, JOB_KIND_TRANSFER, JOB_KIND_FINETUNE,
+    JOB_KIND_STUDY;
+
+/* ---- stored references (server/jobs_requests.c) ---- */
+
+typedef enum { JOB_REF_ECG, JOB_REF_TASK, JOB_REF_CHECKPOINT } job_ref_kind;
+
+/* Looks up params.key's reference (a dataset of the kind asked, with both splits for a task, or a
+ * checkpoint) into out (a dataset_info or checkpoint_info): 0 found; else the HTTP status it
+ * deserves (404 unknown, 422 wrong kind or incomplete, 500 storage) with why. */
+int job_ref_lookup(db *d, const char *data_dir, job_ref_kind kind, const char *key, const char *ref,
+                   void *out, char *why, size_t why_cap);
+/* At submit (loop thread): params.key checked; 0, or -1 with res set. */
+int job_ref_check(struct jobs *j, const json_t *params, const char *key, job_ref_kind kind,
+                  void *out, api_response *res);
+/* On the job thread: the same as an error (ECG_ENOTFOUND, ECG_EINVAL, ECG_EIO). */
+ecg_code job_ref_get(job_ctx *x, const char *key, job_ref_kind kind, void *out, ecg_err *err);
 
 /* ---- for runners (job thread) ---- */
 
@@ -72,6 +88,9 @@ void job_set_throughput(job_ctx *x, double windows_per_s);
 void job_count_step(job_ctx *x);
 /* data_dir/jobs/<id> created when missing, into dir. */
 ecg_code job_dir(job_ctx *x, char *dir, size_t cap, ecg_err *err);
+/* After a runner's error: was it because the job was asked to stop? Then out->stopped is set
+ * and ECG_OK returned (the job ends cancelled or is queued again), else rc. */
+ecg_code job_stopped_or(job_ctx *x, job_outcome *out, ecg_code rc);
 /* A JSON number, or null when not finite. */
 json_t *job_num(double x);
 

@@ -40,6 +40,42 @@ db *jobs_db(const jobs *j) {
     return j->db;
 }
 
+static void free_roots(jobs *j) {
+    for (int i = 0; i < j->n_import_roots; i++)
+        free(j->import_roots[i]);
+    free(j->import_roots);
+    j->import_roots = NULL;
+    j->n_import_roots = 0;
+}
+
+ecg_code jobs_set_import_roots(jobs *j, const char *colon_list, ecg_err *err) {
+    /* Job threads read the list: it changes only while none runs an import, i.e. at start-up. */
+    free_roots(j);
+    size_t n = 1;
+    for (const char *p = colon_list ? colon_list : ""; *p; p++)
+        n += *p == ':';
+    j->import_roots = calloc(n, sizeof *j->import_roots);
+    if (!j->import_roots) return err_set(err, ECG_ENOMEM, "out of memory");
+    for (const char *p = colon_list ? colon_list : ""; *p;) {
+        size_t len = strcspn(p, ":");
+        if (len > 0) {
+            char *root = strndup(p, len);
+            if (!root) {
+                free_roots(j);
+                return err_set(err, ECG_ENOMEM, "out of memory");
+            }
+            j->import_roots[j->n_import_roots++] = root;
+        }
+        p += len + (p[len] == ':');
+    }
+    return ECG_OK;
+}
+
+const char *const *jobs_import_roots(const jobs *j, int *n) {
+    *n = j->n_import_roots;
+    return (const char *const *)j->import_roots;
+}
+
 /* ---- rows ---- */
 
 const char JOBS_SQL_GET[] = "SELECT " ROW_COLS " FROM jobs WHERE id = ?1";
@@ -181,7 +217,8 @@ void jobs_refresh_metrics(jobs *j) {
 
 /* ---- the job thread ---- */
 
-static const job_kind *const KINDS[] = {&JOB_KIND_PRETRAIN};
+static const job_kind *const KINDS[] = {&JOB_KIND_PRETRAIN, &JOB_KIND_IMPORT, &JOB_KIND_TRANSFER,
+                                        &JOB_KIND_FINETUNE, &JOB_KIND_STUDY};
 
 const job_kind *job_kind_find(const char *name) {
     for (size_t i = 0; name && i < sizeof KINDS / sizeof *KINDS; i++)
@@ -198,6 +235,14 @@ void job_set_throughput(job_ctx *x, double windows_per_s) {
     pthread_mutex_lock(&j->mu);
     x->run->wps = windows_per_s;
     pthread_mutex_unlock(&j->mu);
+}
+
+ecg_code job_stopped_or(job_ctx *x, job_outcome *out, ecg_code rc) {
+    if (rc && atomic_load(x->cancel)) {
+        out->stopped = 1;
+        return ECG_OK;
+    }
+    return rc;
 }
 
 void job_count_step(job_ctx *x) {
@@ -557,8 +602,7 @@ ecg_code jobs_start(jobs **out, uv_loop_t *loop, db *d, const jobs_opts *o, ecg_
                                     "open GET /v1/jobs/{id}/events streams", NULL, NULL, 0);
     ecg_code rc = recover(j, err);
     if (rc) {
-        pthread_mutex_destroy(&j->mu);
-        free(j);
+        jobs_free(j);
         return rc;
     }
     uv_async_init(loop, &j->async, on_async);
@@ -611,5 +655,6 @@ void jobs_free(jobs *j) {
     while (j->streams)
         j->streams->base.free(&j->streams->base);
     pthread_mutex_destroy(&j->mu);
+    free_roots(j);
     free(j);
 }

@@ -25,6 +25,11 @@ typedef struct {
 /* The scheduler's settings and database, for the kinds' submit checks (loop thread). */
 const char *jobs_data_dir(const jobs *j);
 db *jobs_db(const jobs *j);
+/* Loop thread, after jobs_start: the directories import jobs may read, colon-separated (copied;
+ * NULL or "": server-side import is disabled). ECG_ENOMEM. */
+ecg_code jobs_set_import_roots(jobs *j, const char *colon_list, ecg_err *err);
+/* The import roots, *n their count. */
+const char *const *jobs_import_roots(const jobs *j, int *n);
 
 /* Loop thread. Re-queues the jobs a crash left running (they resume from their saved state) and
  * starts the queue. */

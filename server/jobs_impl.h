@@ -45,6 +45,8 @@ struct jobs {
     int stopping;
     void (*on_stopped)(void *ctx);
     void *stopped_ctx;
+    char **import_roots; /* copies of jobs_opts' */
+    int n_import_roots;
     pthread_mutex_t mu;
     metrics_family *m_jobs, *m_wps, *m_steps, *m_streams;
 };

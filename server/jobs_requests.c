@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/checkpoints.h"
+#include "server/datasets.h"
 #include "server/job_kind.h"
 #include "server/jobs_impl.h"
 
@@ -251,4 +253,66 @@ void jobs_retry(jobs *j, long long id, api_response *res) {
     jobs_schedule(j);
     jobs_refresh_metrics(j);
     answer_row(j, id, 200, res);
+}
+
+/* ---- stored references for the job kinds ---- */
+
+int job_ref_lookup(db *d, const char *data_dir, job_ref_kind kind, const char *key, const char *ref,
+                   void *out, char *why, size_t why_cap) {
+    ecg_err err = {0};
+    if (kind == JOB_REF_CHECKPOINT) {
+        int found = checkpoints_lookup(d, data_dir, ref, out, &err);
+        if (found < 0) return snprintf(why, why_cap, "%s", err.msg), 500;
+        if (!found) return snprintf(why, why_cap, "params.%s: no checkpoint \"%s\"", key, ref), 404;
+        return 0;
+    }
+    dataset_info *di = out;
+    int found = datasets_lookup(d, data_dir, ref, di, &err);
+    if (found < 0) return snprintf(why, why_cap, "%s", err.msg), 500;
+    if (!found) return snprintf(why, why_cap, "params.%s: no dataset \"%s\"", key, ref), 404;
+    if (kind == JOB_REF_ECG && di->kind != DATASET_ECG)
+        return snprintf(why, why_cap, "params.%s: dataset \"%s\" is a task dataset, not ECG", key,
+                        ref),
+               422;
+    if (kind == JOB_REF_TASK && di->kind != DATASET_TASK)
+        return snprintf(why, why_cap, "params.%s: dataset \"%s\" is an ECG dataset, not a task",
+                        key, ref),
+               422;
+    if (kind == JOB_REF_TASK && (!di->train[0] || !di->test[0]))
+        return snprintf(why, why_cap,
+                        "params.%s: task dataset \"%s\" has no %s split yet (PUT "
+                        "/v1/datasets/%lld/splits/%s)",
+                        key, ref, di->train[0] ? "test" : "train", di->id,
+                        di->train[0] ? "test" : "train"),
+               422;
+    return 0;
+}
+
+int job_ref_check(jobs *j, const json_t *params, const char *key, job_ref_kind kind, void *out,
+                  api_response *res) {
+    const char *ref = json_string_value(json_object_get(params, key));
+    char why[400];
+    int status =
+        job_ref_lookup(j->db, j->data_dir, kind, key, ref ? ref : "", out, why, sizeof why);
+    if (!status) return 0;
+    const char *code = status == 500 ? "storage_error"
+                       : status == 422
+                           ? (kind == JOB_REF_CHECKPOINT ? "invalid_checkpoint" : "invalid_dataset")
+                       : kind == JOB_REF_CHECKPOINT ? "checkpoint_not_found"
+                                                    : "dataset_not_found";
+    api_response_error(res, status, code, "%s", why);
+    return -1;
+}
+
+ecg_code job_ref_get(job_ctx *x, const char *key, job_ref_kind kind, void *out, ecg_err *err) {
+    const char *ref = json_string_value(json_object_get(x->params, key));
+    char why[400];
+    int status =
+        job_ref_lookup(x->db, x->data_dir, kind, key, ref ? ref : "", out, why, sizeof why);
+    if (!status) return ECG_OK;
+    return err_set(err,
+                   status == 404   ? ECG_ENOTFOUND
+                   : status == 422 ? ECG_EINVAL
+                                   : ECG_EIO,
+                   "%s", why);
 }

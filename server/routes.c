@@ -17,6 +17,7 @@
 #include "server/routes_datasets.h"
 #include "server/routes_jobs.h"
 #include "server/routes_keys.h"
+#include "server/routes_studies.h"
 #include "server/routes_transfer.h"
 
 typedef struct {
@@ -125,7 +126,8 @@ static const route ROUTES[] = {
       "(raw body or multipart; ?format=ts|arff|ucr, else the file name's extension, else "
       "sniffed), validated by parsing", AUTH_SCOPE_TRAIN, NULL, "DatasetSplit", 200},
      routes_datasets_put_split, 1},
-    {{"POST", "/v1/jobs", "Queue a job (kind pretrain: dataset, objective, model, ...)",
+    {{"POST", "/v1/jobs", "Queue a job (kind pretrain, finetune, transfer, import or study; "
+      "params as JobCreate documents)",
       AUTH_SCOPE_TRAIN, "JobCreate", "Job", 201}, routes_jobs_create},
     {{"GET", "/v1/jobs", "List jobs, newest first (query: state, kind, limit, cursor)",
       AUTH_SCOPE_READ, NULL, "JobList", 200}, routes_jobs_list},
@@ -138,6 +140,17 @@ static const route ROUTES[] = {
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_cancel},
     {{"POST", "/v1/jobs/{id}/retry", "Queue a failed or cancelled job again (same parameters)",
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_retry},
+    /* Studies (server/routes_studies.c): a study is a study job plus its row */
+    {{"POST", "/v1/studies", "Queue a scaling study (a study job): ECG dataset, task datasets, "
+      "spec (sizes, objectives, model, seeds, epochs, ...)", AUTH_SCOPE_TRAIN, "StudyCreate",
+      "Study", 201}, routes_studies_create},
+    {{"GET", "/v1/studies", "List studies, newest first (query: limit, cursor)", AUTH_SCOPE_READ,
+      NULL, "StudyList", 200}, routes_studies_list},
+    {{"GET", "/v1/studies/{id}", "A study: state, spec, progress, result (table and fits) when "
+      "done, its files", AUTH_SCOPE_READ, NULL, "Study", 200}, routes_studies_get},
+    {{"GET", "/v1/studies/{id}/files/{name}", "A study's output file: table.csv, table.json, "
+      "fit.json, scaling.svg, scaling_knn.svg, scaling_finetune.svg, loss.svg or README.md",
+      AUTH_SCOPE_READ, NULL, NULL, 200}, routes_studies_file},
     /* Transfer, probes, classify and embed batch (server/routes_transfer.c, route_embed_batch.c) */
     {{"POST", "/v1/transfer", "Zero-shot transfer of a checkpoint to a small task dataset "
       "(synchronous; larger tasks: a transfer job); optionally saves the linear probe",

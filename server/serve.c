@@ -264,6 +264,9 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
             db_close(d);
             return ECG_EIO;
         }
+        /* Import jobs read only under these (none: server-side import is refused with 403). */
+        if (jobs_set_import_roots(s.jobs, cfg->import_roots, err))
+            fprintf(stderr, "ecgfm: import roots not set: %s\n", err->msg);
     }
     routes.jobs = s.jobs;
     routes.configs_dir = cfg->configs_dir;
