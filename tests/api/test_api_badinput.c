@@ -2,7 +2,9 @@
  * build/ecgfm: every endpoint that takes input gets truncated/corrupt files of each format, wrong
  * JSON types, huge numbers, NaN, missing/unknown fields, wrong content types, oversized bodies,
  * path traversal in names and ids, bad query values; each must be its 4xx with the JSON error
- * shape. After each group /healthz answers and a good /v1/embed gives the same embedding as before.
+ * shape (a bad record inside POST /v1/embed/batch: a 200 whose entry has that shape). After each
+ * group /healthz answers and a good /v1/embed gives the same embedding as before; at the end the
+ * datasets the bad uploads aimed at are still empty.
  * Then libmicrohttpd's own protocol errors over raw sockets: the server must stay up. */
 #include <limits.h>
 #include <math.h>
@@ -398,6 +400,91 @@ static const bad_case CASES[] = {
     {"PUT", SPLIT, OCTET, "gen:over_upload", 413, "payload_too_large"},
     {"POST", SPLIT, OCTET, "@ucr/ts_trunc.ts", 405, "method_not_allowed"},
 
+    GROUP("transfer, probes, classify"),
+    {"POST", "/v1/transfer", NULL, "{\"task\": \"bad_task\"}", 415, "unsupported_media_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": ", 400, "invalid_json"},
+    {"POST", "/v1/transfer", JSON, "{}", 400, "missing_field"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": null}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": [\"bad_task\"]}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"\"}", 422, "invalid_value"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": -1}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"x\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"seed\": -1}", 422, "invalid_value"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"seed\": 1.5}", 400, "invalid_value"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"seed\": 1e400}", 400, "invalid_json"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"seed\": 18446744073709551616}", 400, "invalid_json"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"save_probe\": \"yes\"}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"mapping\": []}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"mapping\": {\"channels\": 5}}", 422, "invalid_mapping"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"mapping\": {\"channels\": \"../../etc\"}}", 422, "invalid_mapping"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"mapping\": {\"length\": \"NaN\"}}", 422, "invalid_mapping"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"mapping\": {\"bogus\": \"x\"}}", 422, "invalid_mapping"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"../../etc/passwd\"}", 404, "dataset_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"/etc\"}", 404, "dataset_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"nope\"}", 404, "dataset_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": 999999}", 404, "dataset_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\"}", 422, "invalid_transfer"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_ecg\"}", 422, "invalid_transfer"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"checkpoint\": \"../../etc/passwd\"}", 404, "checkpoint_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"checkpoint\": 999999}", 404, "checkpoint_not_found"},
+    {"POST", "/v1/transfer", JSON, "{\"task\": \"bad_task\", \"checkpoint\": true}", 400, "wrong_type"},
+    {"POST", "/v1/transfer", JSON, "gen:over_limit", 413, "payload_too_large"},
+    {"GET", "/v1/probes?limit=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/probes?limit=abc", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/probes?cursor=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/probes/abc", NULL, NULL, 404, "probe_not_found"},
+    {"GET", "/v1/probes/0", NULL, NULL, 404, "probe_not_found"},
+    {"GET", "/v1/probes/999999", NULL, NULL, 404, "probe_not_found"},
+    {"GET", "/v1/probes/%2e%2e", NULL, NULL, 404, "probe_not_found"},
+    {"GET", "/v1/probes/1%00", NULL, NULL, 404, "probe_not_found"},
+    {"POST", "/v1/classify", NULL, "{\"probe\": 1, \"series\": [[1]]}", 415, "unsupported_media_type"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[1,", 400, "invalid_json"},
+    {"POST", "/v1/classify", JSON, "{\"series\": [[1]]}", 400, "missing_field"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1}", 400, "missing_field"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[1]], \"x\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": [1], \"series\": [[1]]}", 400, "wrong_type"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": \"../1\", \"series\": [[1]]}", 422, "invalid_value"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 0, \"series\": [[1]]}", 422, "invalid_value"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 9223372036854775808, \"series\": [[1]]}", 400, "invalid_json"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": []}", 400, "wrong_type"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": \"1,2\"}", 400, "wrong_type"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[1, \"x\"]]}", 400, "wrong_type"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[1, NaN]]}", 400, "invalid_json"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[1, 1e39]]}", 422, "invalid_value"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[]]}", 422, "empty_series"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[[1, 2], [3]]]}", 422, "ragged_series"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 1, \"series\": [[[1], [2]], [[1]]]}", 422, "ragged_series"},
+    {"POST", "/v1/classify", JSON, "{\"probe\": 999999, \"series\": [[1, 2, 3]]}", 404, "probe_not_found"},
+    {"POST", "/v1/classify", JSON, "gen:over_limit", 413, "payload_too_large"},
+
+    GROUP("embed batch"),
+    {"POST", "/v1/embed/batch", NULL, "{\"records\": [{" SIG1 "}]}", 415, "unsupported_media_type"},
+    {"POST", "/v1/embed/batch", JSON, "", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "[{" SIG1 "}]", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{" SIG1 "}", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{" SIG1 "}]} x", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{}", 400, "missing_field"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": []}", 422, "no_records"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": {}}", 400, "wrong_type"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": \"x\"}", 400, "wrong_type"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [], \"records\": []}", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [], \"x\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/embed/batch", JSON, "@json/deep_batch.json", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "gen:too_many_records", 413, "too_many_records"},
+    {"POST", "/v1/embed/batch", JSON, "gen:over_limit", 413, "payload_too_large"},
+    /* A bad record fails alone: 200, its entry in the error shape. */
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{\"signal\": [[NaN]], \"fs\": 500, \"leads\": [\"II\"]}]}", 400, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{\"signal\": [[1]], \"fs\": 1e400, \"leads\": [\"II\"]}]}", 200, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{\"signal\": [[1]], \"fs\": 500}]}", 200, "missing_field"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{" SIG1 ", \"x\": 1}]}", 200, "unknown_field"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{\"signal\": [[1]], \"fs\": -1, \"leads\": [\"II\"]}]}", 200, "invalid_fs"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [{\"signal\": [[1]], \"fs\": 500, \"leads\": [\"../x\"]}]}", 200, "unknown_lead"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [1]}", 200, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [null]}", 200, "invalid_json"},
+    {"POST", "/v1/embed/batch", JSON, "{\"records\": [\"x\"]}", 200, "invalid_json"},
+    /* A bad query value fails every record alike (200, each entry invalid_pooling). */
+    {"POST", "/v1/embed/batch?pooling=max", JSON, "{\"records\": [{" SIG1 "}]}", 200, "invalid_pooling"},
+
     GROUP("keys and auth"),
     {"POST", "/v1/keys", NULL, "{\"scope\": \"read\"}", 415, "unsupported_media_type"},
     {"POST", "/v1/keys", JSON, "{\"scope\": ", 400, "invalid_json"},
@@ -539,6 +626,13 @@ static char *make_body(const char *spec, size_t *len, int *is_multipart) {
         *len = (size_t)n;
         return b;
     }
+    if (strcmp(spec, "gen:too_many_records") == 0) { /* 5000 tiny records */
+        buf_add(&b, len, &cap, "{\"records\": [", 13);
+        for (int i = 0; i < 5000; i++)
+            buf_add(&b, len, &cap, i ? ",{}" : "{}", i ? 3 : 2);
+        buf_add(&b, len, &cap, "]}", 2);
+        return b;
+    }
     if (strncmp(spec, "gen:", 4) == 0) fail_msg("unknown generated body %s", spec);
     *len = strlen(spec);
     b = malloc(*len + 1);
@@ -633,6 +727,19 @@ static const char *error_shape(const answer *a, const char *code, char *why, siz
     }
     json_decref(j);
     return res;
+}
+
+/* A batch answer whose first result is the error shape with code `code` (NULL when it is). */
+static const char *item_error_shape(const answer *a, const char *code, char *why, size_t cap) {
+    json_t *j = json_loads(a->body, 0, NULL);
+    json_t *r0 = json_array_get(json_object_get(j, "results"), 0);
+    char *item = r0 ? json_dumps(r0, 0) : NULL;
+    json_decref(j);
+    if (!item) return "no results[0] in the answer";
+    answer inner = {200, item, item};
+    const char *res = error_shape(&inner, code, why, cap);
+    free(item);
+    return res == why ? why : res;
 }
 
 static int server_alive(void) {
@@ -792,6 +899,8 @@ static void test_corpus(void **state) {
             err = "no answer";
         else if (a.status != c->status)
             err = "status";
+        else if (a.status == 200)
+            err = item_error_shape(&a, c->code, why, sizeof why);
         else
             err = error_shape(&a, c->code, why, sizeof why);
         if (err) {

@@ -116,6 +116,7 @@ put("npy/ok12.npy", npy(F12, struct.pack("<3000f", *([0.1] * 3000))))
 
 # ---- JSON bodies that are easier as files ----
 put("json/deep.json", "[" * 5000 + "]" * 5000)
+put("json/deep_batch.json", '{"records": [' + "[" * 5000 + "]" * 5000 + "]}")
 put("json/bom.json", b"\xef\xbb\xbf" + b'{"signal": [[1,2]], "fs": 500, "leads": ["I"]}')
 put("json/bad_utf8.json", b'{"signal": [[1,2]], "fs": 500, "leads": ["\xff\xfe"]}')
 put("json/nul_in_string.json", b'{"signal": [[1,2]], "fs": 500, "leads": ["I\\u0000"]}')
