@@ -25,6 +25,7 @@
 static char bin[PATH_MAX], root[PATH_MAX], corpus[PATH_MAX + 32];
 static char tmpdir[] = "/tmp/ecgfm-test-badinput-XXXXXX";
 static char data[PATH_MAX], server_log[PATH_MAX];
+static char roots[PATH_MAX]; /* the server's import root: ok/ inside, out -> /etc */
 static pid_t server_pid;
 static int port;
 static char admin_key[64];
@@ -59,6 +60,7 @@ typedef struct {
 #define SIG1 "\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 500, \"leads\": [\"II\"]"
 #define REC "/v1/datasets/bad_ecg/records"
 #define SPLIT "/v1/datasets/bad_task/splits/train"
+#define IMP "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": \"wfdb\", "
 #define PRE "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\", \"objective\": \"cpc\""
 
 /* clang-format off */
@@ -485,6 +487,79 @@ static const bad_case CASES[] = {
     /* A bad query value fails every record alike (200, each entry invalid_pooling). */
     {"POST", "/v1/embed/batch?pooling=max", JSON, "{\"records\": [{" SIG1 "}]}", 200, "invalid_pooling"},
 
+    GROUP("jobs: import, transfer, finetune and study kinds"),
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"/etc\"}}", 403, "path_not_allowed"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"{roots}/../../../etc\"}}", 403, "path_not_allowed"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"{roots}/out\"}}", 403, "path_not_allowed"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"{roots}/missing\"}}", 422, "invalid_path"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"{roots}_sibling\"}}", 403, "path_not_allowed"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"relative/dir\"}}", 422, "invalid_path"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"\"}}", 422, "invalid_path"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": 5}}", 422, "invalid_path"},
+    {"POST", "/v1/jobs", JSON, IMP "\"path\": \"/etc\\u0000\"}}", 400, "invalid_json"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": \"wfdb\"}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": \"zip\", \"path\": \"/x\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": 1, \"path\": \"/x\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_task\", \"format\": \"wfdb\", \"path\": \"{roots}/ok\"}}", 422, "invalid_dataset"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"../bad_ecg\", \"format\": \"wfdb\", \"path\": \"{roots}/ok\"}}", 404, "dataset_not_found"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": \"wfdb\", \"path\": \"/x\", \"y\": 1}}", 422, "unknown_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_task\"}}", 422, "invalid_dataset"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_ecg\"}}", 422, "invalid_dataset"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"nope\"}}", 404, "dataset_not_found"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"../../etc\"}}", 404, "dataset_not_found"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_task\", \"checkpoint\": \"../../etc/passwd\"}}", 404, "checkpoint_not_found"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_task\", \"seed\": -1}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_task\", \"mapping\": []}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"transfer\", \"params\": {\"task\": \"bad_task\", \"save_probe\": 1}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"mode\": \"x\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"lr\": 11}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"lr\": \"x\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"val_fraction\": 0.95}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"epochs\": 0}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"threads\": 99}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"random\": \"yes\"}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\", \"x\": 1}}", 422, "unknown_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"finetune\", \"params\": {\"task\": \"bad_task\"}}", 422, "invalid_dataset"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"study\", \"params\": {}}", 422, "missing_field"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"study\", \"params\": {\"dataset\": \"bad_ecg\", \"tasks\": []}}", 422, "invalid_value"},
+    {"POST", "/v1/jobs", JSON, "{\"kind\": \"study\", \"params\": {\"dataset\": \"bad_ecg\", \"tasks\": \"bad_task\"}}", 422, "invalid_value"},
+
+    GROUP("studies"),
+    {"POST", "/v1/studies", NULL, "{}", 415, "unsupported_media_type"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": ", 400, "invalid_json"},
+    {"POST", "/v1/studies", JSON, "{}", 422, "missing_field"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"x\": 1}", 422, "unknown_field"},
+    {"POST", "/v1/studies", JSON, "{\"name\": \"../x\", \"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"]}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"name\": 5, \"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"]}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": 0, \"tasks\": [\"bad_task\"]}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\"}", 422, "missing_field"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": []}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\", \"bad_task\"]}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [null]}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"]}", 422, "missing_field"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"], \"spec\": []}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"], \"spec\": {\"x\": 1}}", 422, "unknown_field"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"], \"spec\": {\"objectives\": []}}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "{\"dataset\": \"bad_ecg\", \"tasks\": [\"bad_task\"], \"spec\": {\"objectives\": [\"nope\"]}}", 422, "invalid_value"},
+    {"POST", "/v1/studies", JSON, "gen:over_limit", 413, "payload_too_large"},
+    {"GET", "/v1/studies?limit=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/studies?limit=x", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/studies?cursor=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/studies/abc", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/0", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/999999", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1%00", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/..", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/..%2f..%2fecgfm.sqlite3", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/ecgfm.sqlite3", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/table.csv%00.png", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/1/files/%2fetc%2fpasswd", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/studies/999999/files/table.csv", NULL, NULL, 404, "not_found"},
+
     GROUP("keys and auth"),
     {"POST", "/v1/keys", NULL, "{\"scope\": \"read\"}", 415, "unsupported_media_type"},
     {"POST", "/v1/keys", JSON, "{\"scope\": ", 400, "invalid_json"},
@@ -634,10 +709,16 @@ static char *make_body(const char *spec, size_t *len, int *is_multipart) {
         return b;
     }
     if (strncmp(spec, "gen:", 4) == 0) fail_msg("unknown generated body %s", spec);
-    *len = strlen(spec);
-    b = malloc(*len + 1);
-    assert_non_null(b);
-    memcpy(b, spec, *len + 1);
+    /* inline text; {roots} stands for the server's import root */
+    for (const char *p = spec; *p;) {
+        const char *r = strstr(p, "{roots}");
+        size_t n = r ? (size_t)(r - p) : strlen(p);
+        buf_add(&b, len, &cap, p, n);
+        if (!r) break;
+        buf_add(&b, len, &cap, roots, strlen(roots));
+        p = r + 7;
+    }
+    if (!b) buf_add(&b, len, &cap, "", 0);
     return b;
 }
 
@@ -803,6 +884,15 @@ static void check_still_fine(const char *after) {
 static void test_start(void **state) {
     (void)state;
     snprintf(data, sizeof data, "%s/var", tmpdir);
+    snprintf(roots, sizeof roots, "%s/roots", tmpdir);
+    char sub[PATH_MAX + 16];
+    assert_int_equal(mkdir(roots, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/ok", roots);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(sub, sizeof sub, "%s/out", roots);
+    assert_int_equal(symlink("/etc", sub), 0);
+    snprintf(sub, sizeof sub, "%s_sibling", roots);
+    assert_int_equal(mkdir(sub, 0700), 0);
     char ds[PATH_MAX + 32], model[PATH_MAX + 64], configs[PATH_MAX + 16];
     assert_int_equal(mkdir(data, 0700), 0);
     snprintf(ds, sizeof ds, "%s/datasets", data);
@@ -830,7 +920,8 @@ static void test_start(void **state) {
                                               model,   "--configs-dir",
                                               configs, "--max-body-bytes",
                                               maxb,    "--max-upload-bytes",
-                                              maxu,    "--jobs-threads",
+                                              maxu,    "--import-roots",
+                                              roots,   "--jobs-threads",
                                               "1",     "--jobs-max-running",
                                               "1",     "--embed-threads",
                                               "1",     "--connection-timeout-s",
