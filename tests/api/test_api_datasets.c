@@ -9,6 +9,7 @@
 #include "tests/api/testserver.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
@@ -273,6 +274,35 @@ static char *edf_lead2(size_t *len) {
     return b;
 }
 
+/* ---- parallel uploads (each thread its own connection and buffers) ---- */
+
+typedef struct {
+    const char *body;
+    size_t len;
+    int status;
+    long long index;
+} par_upload;
+
+static void *par_upload_run(void *arg) {
+    par_upload *u = arg;
+    static __thread char raw[1 << 16];
+    int fd = ts_connect(port, IO_TIMEOUT_S);
+    if (fd < 0) return NULL;
+    char head[1024];
+    int n = ts_request_head(head, sizeof head, "POST", "/v1/datasets/par/records", train_key, MP,
+                            u->len);
+    ts_send_all(fd, head, (size_t)n);
+    ts_send_all(fd, u->body, u->len);
+    ts_recv_all(fd, raw, sizeof raw);
+    close(fd);
+    const char *body;
+    u->status = ts_parse_answer(raw, &body);
+    json_t *j = json_loads(body, 0, NULL);
+    u->index = j ? json_integer_value(json_object_get(j, "index")) : -1;
+    json_decref(j);
+    return NULL;
+}
+
 /* ---- the endpoints ---- */
 
 static void test_datasets_http(void **state) {
@@ -385,6 +415,7 @@ static void test_datasets_http(void **state) {
 
     /* ---- uploads, one per format ---- */
     size_t hl, dl, len;
+    char p1[400], p2[400];
     char *hea = repo_file("tests/data/ecg/ptbxl/00001_lr.hea", &hl);
     char *dat = repo_file("tests/data/ecg/ptbxl/00001_lr.dat", &dl);
     part wfdb[2] = {{"00001_lr.hea", hea, hl}, {"00001_lr.dat", dat, dl}};
@@ -561,6 +592,42 @@ static void test_datasets_http(void **state) {
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM records WHERE dataset_id = %lld", lab_id);
     assert_int_equal(sql_count(q), 6);
 
+    /* ---- uploads to one dataset from 6 connections at once: serialised, none lost ---- */
+    http_do("POST", "/v1/datasets", train_key, "application/json",
+            "{\"name\":\"par\",\"kind\":\"ecg\"}");
+    assert_int_equal(A.status, 201);
+    {
+        enum { N_PAR = 6 };
+        size_t plen;
+        char *pbody = multipart(wfdb, 2, 0, &plen);
+        pthread_t th[N_PAR];
+        par_upload up[N_PAR];
+        for (int i = 0; i < N_PAR; i++) {
+            up[i] = (par_upload){pbody, plen, 0, -1};
+            assert_int_equal(pthread_create(&th[i], NULL, par_upload_run, &up[i]), 0);
+        }
+        int seen_idx[N_PAR] = {0};
+        for (int i = 0; i < N_PAR; i++) {
+            pthread_join(th[i], NULL);
+            assert_int_equal(up[i].status, 201);
+            assert_true(up[i].index >= 0 && up[i].index < N_PAR);
+            seen_idx[up[i].index]++;
+        }
+        for (int i = 0; i < N_PAR; i++)
+            assert_int_equal(seen_idx[i], 1);
+        free(pbody);
+        snprintf(p1, sizeof p1, "%s/datasets/par", data);
+        assert_int_equal(store_records(p1), N_PAR);
+        http_do("GET", "/v1/datasets/par", read_key, NULL, NULL);
+        j = expect_json(200, "par");
+        assert_int_equal(jint(j, "n_records"), N_PAR);
+        json_decref(j);
+        http_do("DELETE", "/v1/datasets/par", train_key, NULL, NULL);
+        assert_int_equal(A.status, 200);
+        assert_false(exists(p1));
+    }
+    checks++;
+
     /* ---- a task dataset: GunPoint ---- */
     http_do("POST", "/v1/datasets", train_key, "application/json",
             "{\"name\":\"gunpoint\",\"kind\":\"task\"}");
@@ -598,7 +665,6 @@ static void test_datasets_http(void **state) {
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "stats"), "file")),
                         "train.tsv");
     json_decref(j);
-    char p1[400], p2[400];
     snprintf(p1, sizeof p1, "%s/datasets/gunpoint/train.tsv", data);
     snprintf(p2, sizeof p2, "%s/datasets/gunpoint/train.ts", data);
     assert_true(exists(p1));
