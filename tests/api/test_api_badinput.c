@@ -1123,6 +1123,34 @@ static void test_protocol(void **state) {
         if (!server_alive())
             fail_msg("the server died after: %s\n%s", c->what, ts_read_text(server_log));
     }
+    /* A chunked body far past the limit (more than the 1 MiB drain allowance): the connection is
+     * closed without an answer, and nothing else happens. */
+    {
+        int fd = ts_connect(port, IO_TIMEOUT_S);
+        assert_true(fd >= 0);
+        char head[512];
+        int n = snprintf(head, sizeof head,
+                         "POST /v1/embed HTTP/1.1\r\n" HOST "Authorization: Bearer %s\r\n" JSON
+                         "Transfer-Encoding: chunked\r\n\r\n",
+                         admin_key);
+        ts_send_all(fd, head, (size_t)n);
+        static char chunk[65536 + 16];
+        int cn = sprintf(chunk, "10000\r\n");
+        memset(chunk + cn, ' ', 65536);
+        memcpy(chunk + cn + 65536, "\r\n", 2);
+        size_t sent = 0;
+        for (int i = 0; i < 64; i++) /* 4 MiB */
+            sent += ts_send_all(fd, chunk, (size_t)cn + 65538);
+        static char raw[1 << 16];
+        ts_recv_all(fd, raw, sizeof raw);
+        close(fd);
+        print_message("protocol: %-48s -> %s after %zu bytes\n",
+                      "chunked body 4 MiB past the limit", raw[0] ? raw : "closed, no answer",
+                      sent);
+        if (raw[0] && strncmp(raw, "HTTP/1.1 413", 12) != 0)
+            fail_msg("chunked body past the limit:\n%s", raw);
+        if (!server_alive()) fail_msg("the server died after a huge chunked body");
+    }
     check_still_fine("the protocol errors");
     /* Two requests in one write (pipelined, keep-alive): both answered, in order. */
     int fd = ts_connect(port, IO_TIMEOUT_S);
