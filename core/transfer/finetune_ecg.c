@@ -237,7 +237,7 @@ static void window_probs(const fte_run *u, int n, double *out) {
 }
 
 /* Every scoring window of s, in record order, B at a time: read into c->xb, then fn(u, n, w0,
- * win_record + w0, ctx). */
+ * ctx) for the n windows numbered from w0; win_record (may be NULL) gets each window's record. */
 typedef ecg_code (*window_fn)(fte_run *u, int n, int w0, void *ctx, ecg_err *err);
 
 static ecg_code for_each_window(fte_run *u, const recset *s, int *win_record, window_fn fn,
