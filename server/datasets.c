@@ -1263,6 +1263,22 @@ static const char SQL_JOB_USES[] =
     "json_tree(j.params) t WHERE (t.type = 'text' AND t.atom = ?1) OR (t.type = 'integer' AND "
     "t.atom = ?2 AND t.key LIKE '%dataset%')) LIMIT 1";
 
+/* Dataset id's state in a transaction of its own on c (the writer, held). */
+static ecg_code state_txn(db_conn *c, long long id, const char *state, ecg_err *err) {
+    ecg_code rc = db_begin(c, err);
+    if (rc) return rc;
+    sqlite3_stmt *st = db_stmt(c, SQL_SET_STATE, err);
+    if (!st) rc = err->code;
+    if (st) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+        rc = step_done(c, st, "setting a dataset's state", err);
+    }
+    if (!rc) rc = db_commit(c, err);
+    if (rc) db_rollback(c);
+    return rc;
+}
+
 int datasets_delete(db *d, const char *data_dir, long long id, long long *job, ecg_err *err) {
     *job = 0;
     int status = 0;
@@ -1311,17 +1327,8 @@ int datasets_delete(db *d, const char *data_dir, long long id, long long *job, e
     if (!status && is_dir(dir) && rename(dir, trash) != 0) {
         err_set(err, ECG_EIO, "cannot move datasets/%s aside: %s", name, strerror(errno));
         status = 500;
-        /* Back to ready: nothing was moved. */
         ecg_err e2 = {0};
-        if (!db_begin(c, &e2)) {
-            st = db_stmt(c, SQL_SET_STATE, &e2);
-            if (st) {
-                sqlite3_bind_int64(st, 1, id);
-                sqlite3_bind_text(st, 2, "ready", -1, SQLITE_STATIC);
-                step_done(c, st, "", &e2);
-            }
-            if (db_commit(c, &e2)) db_rollback(c);
-        }
+        state_txn(c, id, "ready", &e2); /* back to ready: nothing was moved */
     }
     if (!status) {
         fsync_dir(root);
@@ -1333,7 +1340,13 @@ int datasets_delete(db *d, const char *data_dir, long long id, long long *job, e
             if (step_done(c, st, "deleting the dataset row", err)) status = 500;
         }
         if (!status && db_commit(c, err)) status = 500;
-        if (status) db_rollback(c); /* state stays "deleting": the next start finishes it */
+        if (status) {
+            /* The files go back; the row stays "deleting" only if they cannot (the next start
+             * then finishes the delete). */
+            db_rollback(c);
+            ecg_err e2 = {0};
+            if (rename(trash, dir) == 0) state_txn(c, id, "ready", &e2);
+        }
     }
     db_writer_unlock(d, c);
     pthread_mutex_unlock(&ds_mu);

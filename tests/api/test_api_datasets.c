@@ -970,6 +970,22 @@ static void test_append_failure_consistent(void **state) {
     w = db_writer_lock(d);
     sqlite3_exec(db_handle(w), "UPDATE jobs SET state = 'succeeded'", NULL, NULL, NULL);
     db_writer_unlock(d, w);
+    /* The row cannot be deleted: the files come back and the dataset is ready again. */
+    w = db_writer_lock(d);
+    assert_int_equal(sqlite3_exec(db_handle(w),
+                                  "CREATE TEMP TRIGGER keep BEFORE DELETE ON main.datasets "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    db_writer_unlock(d, w);
+    assert_int_equal(datasets_delete(d, dir, id, &job, &err), 500);
+    assert_true(exists(ds.dir));
+    assert_int_equal(store_records(ds.dir), 3);
+    assert_int_equal(datasets_lookup(d, dir, "u", &ds2, &err), 1);
+    assert_string_equal(ds2.state, "ready");
+    w = db_writer_lock(d);
+    assert_int_equal(sqlite3_exec(db_handle(w), "DROP TRIGGER keep", NULL, NULL, NULL), SQLITE_OK);
+    db_writer_unlock(d, w);
     assert_int_equal(datasets_delete(d, dir, id, &job, &err), 0);
     assert_false(exists(ds.dir));
     assert_int_equal(datasets_lookup(d, dir, "u", &ds2, &err), 0);
