@@ -2,6 +2,7 @@
  * written in one writer transaction, the file first, so neither is left without the other. */
 #include "server/probes.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static const char SQL_INSERT[] =
     "created_at, spec) VALUES (?1, ?2, 'linear', NULL, ?3, ?4, ?5, ?6)";
 static const char SQL_SET_PATH[] = "UPDATE probes SET path = ?2 WHERE id = ?1";
 static const char SQL_GET[] = "SELECT " ROW_COLS " FROM probes WHERE id = ?1";
+static const char SQL_HAS_PATH[] = "SELECT 1 FROM probes WHERE path = ?1";
 static const char SQL_LIST[] =
     "SELECT " ROW_COLS " FROM probes WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2";
 
@@ -185,4 +187,42 @@ json_t *probes_row_json(const probe_row *r) {
         if (!json_object_get(j, k)) json_object_set(j, k, v);
     }
     return j;
+}
+
+int probes_sweep(db *d, const char *data_dir) {
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/probes", data_dir);
+    DIR *dp = opendir(dir);
+    if (!dp) return 0;
+    int removed = 0;
+    struct dirent *de;
+    db_conn *c = db_reader_get(d);
+    while ((de = readdir(dp))) {
+        const char *name = de->d_name;
+        long long id;
+        char tail[16], rel[320], abs[1400];
+        int ours = sscanf(name, "%lld.probe%15s", &id, tail) == 1 && id > 0;
+        int temp = strstr(name, ".probe.tmp.") != NULL;
+        if (!ours && !temp) continue;
+        int keep = 0;
+        if (ours) {
+            snprintf(rel, sizeof rel, "probes/%s", name);
+            ecg_err err = {0};
+            sqlite3_stmt *st = db_stmt(c, SQL_HAS_PATH, &err);
+            if (!st) {
+                keep = 1; /* cannot tell: leave it */
+            } else {
+                sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+                int r = sqlite3_step(st);
+                keep = r != SQLITE_DONE; /* a row, or an error: leave it */
+                sqlite3_reset(st);
+            }
+        }
+        if (keep) continue;
+        snprintf(abs, sizeof abs, "%s/%s", dir, name);
+        if (unlink(abs) == 0) removed++;
+    }
+    db_reader_put(d, c);
+    closedir(dp);
+    return removed;
 }

@@ -31,6 +31,10 @@ int probes_get(db *d, long long id, probe_row *out, ecg_err *err);
 ecg_code probes_list(db *d, long long cursor, long long limit, probe_row **rows, size_t *n,
                      ecg_err *err);
 void probes_row_free(probe_row *r);
+/* Start-up: removes files under data_dir/probes/ that no row points at (a crash between writing
+ * the file and committing its row, or a probe deleted with its checkpoint or task dataset) and
+ * temp files of interrupted writes. Returns how many were removed. */
+int probes_sweep(db *d, const char *data_dir);
 /* {"id", "method", "checkpoint_id", "task_dataset_id", "job_id", "created_at", "metrics",
  * "mapping", "class_names", "checkpoint", "task", ...spec} (new reference). */
 json_t *probes_row_json(const probe_row *r);

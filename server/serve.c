@@ -18,6 +18,7 @@
 #include "server/jobs.h"
 #include "server/listen.h"
 #include "server/routes.h"
+#include "server/probes.h"
 #include "server/routes_transfer.h"
 #include "server/transfer_worker.h"
 #include "server/routes_datasets.h"
@@ -101,9 +102,11 @@ static void on_signal(uv_signal_t *sig, int signum) {
     fprintf(stderr, "ecgfm: %s received, shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
     /* Queued embeddings are finished and answered first; new ones get 503 meanwhile. Running jobs
      * save their training state and stop (they resume at the next start). */
-    s->draining = 1 + (s->embed != NULL) + (s->jobs != NULL);
+    s->draining = 1 + (s->embed != NULL) + (s->jobs != NULL) + (s->transfer != NULL);
     if (s->jobs) jobs_shutdown(s->jobs, on_embed_drained, s);
     if (s->embed) embed_worker_drain(s->embed, on_embed_drained, s);
+    /* A running synchronous transfer or classify is asked to stop and answered; waiting ones 503. */
+    if (s->transfer) transfer_worker_drain(s->transfer, on_embed_drained, s);
     on_embed_drained(s);
 }
 
@@ -220,6 +223,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     if (d) {
         ecg_err cerr = {0};
         checkpoints_sweep(d, cfg->data_dir);
+        probes_sweep(d, cfg->data_dir); /* probe files without a row (crash, cascade) */
         if (checkpoints_ensure_default(d, cfg->data_dir, cfg->model, &def_ckpt, &cerr) == ECG_OK)
             model_path = def_ckpt.path;
         else

@@ -36,13 +36,17 @@ struct transfer_worker {
     tw_item *q_head, *q_tail; /* waiting */
     tw_item *d_head, *d_tail; /* answered, to deliver */
     int in_flight;            /* submitted, not yet delivered */
-    int stopping;
+    int stopping;             /* refuse submissions (drain or close) */
+    int exiting;              /* the thread leaves (close) */
     atomic_int cancel;
     /* worker thread only */
     char cache_key[1400];
     void *cache;
     void (*cache_free)(void *);
-    int closing; /* loop thread */
+    /* loop thread */
+    int closing;
+    void (*on_drained)(void *);
+    void *drained_ctx;
 };
 
 static void push(tw_item **head, tw_item **tail, tw_item *it) {
@@ -59,9 +63,9 @@ static void *worker_main(void *arg) {
     threads_set(w->o.threads);
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->q_head && !w->stopping)
+        while (!w->q_head && !w->exiting)
             pthread_cond_wait(&w->cv, &w->mu);
-        if (w->stopping) break;
+        if (w->exiting) break;
         tw_item *it = w->q_head;
         w->q_head = it->next;
         if (!w->q_head) w->q_tail = NULL;
@@ -97,8 +101,44 @@ static void deliver(transfer_worker *w) {
     }
 }
 
+static void check_drained(transfer_worker *w) {
+    if (!w->on_drained) return;
+    pthread_mutex_lock(&w->mu);
+    int idle = w->in_flight == 0;
+    pthread_mutex_unlock(&w->mu);
+    if (!idle) return;
+    void (*fn)(void *) = w->on_drained;
+    w->on_drained = NULL;
+    fn(w->drained_ctx);
+}
+
 static void on_async(uv_async_t *a) {
     deliver(a->data);
+    check_drained(a->data);
+}
+
+/* Under mu: the waiting requests, answered 503, moved to the delivery list. */
+static void refuse_waiting(transfer_worker *w) {
+    tw_item *it = w->q_head;
+    w->q_head = w->q_tail = NULL;
+    while (it) {
+        tw_item *next = it->next;
+        api_response_error(&it->res, 503, "shutting_down", "the service is shutting down");
+        push(&w->d_head, &w->d_tail, it);
+        it = next;
+    }
+}
+
+void transfer_worker_drain(transfer_worker *w, void (*on_drained)(void *ctx), void *ctx) {
+    w->on_drained = on_drained;
+    w->drained_ctx = ctx;
+    pthread_mutex_lock(&w->mu);
+    w->stopping = 1; /* the thread stays until close; submissions get 503 */
+    atomic_store(&w->cancel, 1);
+    refuse_waiting(w);
+    pthread_mutex_unlock(&w->mu);
+    deliver(w);
+    check_drained(w);
 }
 
 ecg_code transfer_worker_start(transfer_worker **out, uv_loop_t *loop,
@@ -167,18 +207,12 @@ void transfer_worker_close(transfer_worker *w) {
     w->closing = 1;
     pthread_mutex_lock(&w->mu);
     w->stopping = 1;
+    w->exiting = 1;
     atomic_store(&w->cancel, 1);
-    tw_item *waiting = w->q_head;
-    w->q_head = w->q_tail = NULL;
+    refuse_waiting(w);
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
-    for (tw_item *it = waiting, *next; it; it = next) {
-        next = it->next;
-        api_response_error(&it->res, 503, "shutting_down", "the service is shutting down");
-        pthread_mutex_lock(&w->mu);
-        push(&w->d_head, &w->d_tail, it);
-        pthread_mutex_unlock(&w->mu);
-    }
+    w->on_drained = NULL;
     if (w->thread_started) pthread_join(w->thread, NULL);
     w->thread_started = 0;
     deliver(w);

@@ -43,6 +43,10 @@ void *transfer_worker_cache(transfer_worker *w, const char *key);
 void transfer_worker_cache_set(transfer_worker *w, const char *key, void *value,
                                void (*free_fn)(void *));
 
+/* Shutdown, first step, on the loop thread: new submissions get 503, waiting requests are
+ * answered 503, the running one is asked to stop (its cancel flag) and answered; on_drained
+ * (loop thread) runs once nothing is left in flight. */
+void transfer_worker_drain(transfer_worker *w, void (*on_drained)(void *ctx), void *ctx);
 /* Shutdown on the loop thread: cancel the running request, answer the waiting ones 503, join the
  * thread, close the handle. transfer_worker_free after uv_run has returned. */
 void transfer_worker_close(transfer_worker *w);

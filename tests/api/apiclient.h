@@ -143,6 +143,7 @@ static inline void ac_start_server(const char *const *extra) {
     snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", AC.root);
     snprintf(configs, sizeof configs, "%s/configs", AC.root);
     snprintf(AC.log, sizeof AC.log, "%s/server.log", AC.tmpdir);
+    unlink(AC.log); /* a restart must not read the last run's "listening on" line */
     char *args[40] = {"serve", "--port",          "0",   "--data-dir",
                       AC.data, "--model",         model, "--configs-dir",
                       configs, "--embed-threads", "1",   "--jobs-threads",

@@ -428,6 +428,51 @@ static void test_openapi_metrics(void **state) {
     json_decref(doc);
 }
 
+/* SIGTERM while a transfer runs: the request is answered (its report, or 503 when it was
+ * stopped before saving its probe), and the server exits 0. */
+static void test_sigterm_during_transfer(void **state) {
+    (void)state;
+    const char *body = "{\"task\":\"gunpoint\",\"save_probe\":true}";
+    int fd = ac_send("POST", "/v1/transfer", train_key, "application/json", body, strlen(body));
+    ts_sleep_ms(300);
+    pid_t pid = AC.pid;
+    AC.pid = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    ac_answer a;
+    ac_read(fd, &a);
+    print_message("the transfer running at SIGTERM was answered %d\n", a.status);
+    if (a.status == 503)
+        ts_expect_error(a.status, a.raw, a.body, 503, "shutting_down");
+    else if (a.status != 200)
+        fail_msg("want 200 or 503:\n%.400s", a.raw);
+    ac_answer_free(&a);
+    int st = ts_wait_exit_or_kill(pid, AC_EXIT_TIMEOUT_MS);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, ts_read_text(AC.log));
+}
+
+/* A restart removes probe files no row points at (and temp files of interrupted writes), keeps
+ * the others, and the saved probes still classify. */
+static void test_restart_sweeps_orphans(void **state) {
+    (void)state;
+    char orphan[PATH_MAX + 32], temp[PATH_MAX + 32], kept[PATH_MAX + 32];
+    snprintf(orphan, sizeof orphan, "%s/probes/999999.probe", AC.data);
+    snprintf(temp, sizeof temp, "%s/probes/%lld.probe.tmp.AbCdEf", AC.data, probe_id);
+    snprintf(kept, sizeof kept, "%s/probes/%lld.probe", AC.data, probe_id);
+    FILE *f = fopen(orphan, "w");
+    assert_non_null(f);
+    fclose(f);
+    f = fopen(temp, "w");
+    assert_non_null(f);
+    fclose(f);
+    const char *extra[] = {"--transfer-max-series", "200", NULL};
+    ac_start_server(extra);
+    assert_true(access(orphan, F_OK) != 0);
+    assert_true(access(temp, F_OK) != 0);
+    assert_true(access(kept, F_OK) == 0);
+    check_probe_reproduced(probe_id, gp_test);
+}
+
 static void test_stop(void **state) {
     (void)state;
     ac_stop_server();
@@ -446,6 +491,8 @@ int main(void) {
         cmocka_unit_test(test_openapi_metrics),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_busy_429),
+        cmocka_unit_test(test_sigterm_during_transfer),
+        cmocka_unit_test(test_restart_sweeps_orphans),
         cmocka_unit_test_teardown(test_stop, ts_kill_children),
     };
     return cmocka_run_group_tests(tests, NULL, ts_kill_children);
