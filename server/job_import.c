@@ -74,11 +74,13 @@ static ecg_code import_job(job_ctx *x, job_outcome *out, ecg_err *err) {
         json_decref(summary);
         return job_stopped_or(x, out, rc);
     }
-    /* A cancel that came after the last record changes nothing: the import is complete. */
+    /* Stopped between records (what was appended stays, indexed; a rerun appends the rest
+     * again from the start). A cancel after the last record changes nothing. */
     json_int_t found = json_integer_value(json_object_get(summary, "found"));
     json_int_t imported = json_integer_value(json_object_get(summary, "imported"));
     json_int_t skipped = json_integer_value(json_object_get(summary, "skipped"));
-    if (atomic_load(x->cancel) && imported + skipped < found) {
+    if (json_is_true(json_object_get(summary, "stopped")) ||
+        (atomic_load(x->cancel) && imported + skipped < found)) {
         json_decref(summary);
         out->stopped = 1;
         out->event = json_pack("{s:I, s:I}", "imported", imported, "found", found);
