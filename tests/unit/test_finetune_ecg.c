@@ -399,7 +399,9 @@ static void test_synth_finetune(void **state) {
     store_dataset *ds = open_store(synth_dir);
     fte_opts o;
     fte_opts_default(&o);
-    o.epochs = 10;
+    /* sanitizers run several times slower: there the run is for memory errors and determinism */
+    const int san = getenv("ECGFM_SANITIZE") != NULL;
+    o.epochs = san ? 3 : 10;
     fte_result r[2];
     float *w[2];
     size_t nf = 0;
@@ -413,7 +415,7 @@ static void test_synth_finetune(void **state) {
                "accuracy %.4f, best epoch %d of %d, %.1f s\n",
                r[run].n_train, r[run].n_val, r[run].n_test, r[run].test.macro_auroc,
                r[run].test.accuracy, r[run].best_epoch, r[run].epochs_run, dt);
-        if (!getenv("ECGFM_SANITIZE")) assert_true(dt < 60); /* sanitizers run several x slower */
+        if (!san) assert_true(dt < 60);
         param_set *ps = encoder_params(e);
         nf = ps->n_floats;
         w[run] = malloc(nf * sizeof *w[run]);
@@ -422,9 +424,9 @@ static void test_synth_finetune(void **state) {
         encoder_free(e);
     }
     /* chance is 0.5; measured 0.9188 (4 classes scored, 40 test records) */
-    assert_true(r[0].test.macro_auroc > 0.8);
+    if (!san) assert_true(r[0].test.macro_auroc > 0.8);
     assert_int_equal(r[0].test.n_scored, 4);
-    assert_true(r[0].val_auroc[r[0].best_epoch] > r[0].val_auroc[0]);
+    if (!san) assert_true(r[0].val_auroc[r[0].best_epoch] > r[0].val_auroc[0]);
     /* same seed: bit-identical */
     assert_int_equal(r[0].epochs_run, r[1].epochs_run);
     assert_memory_equal(w[0], w[1], nf * sizeof *w[0]);
