@@ -118,6 +118,8 @@ ecg_code transfer_service_run(db *d, const char *data_dir, const transfer_servic
     if (ds.kind != DATASET_TASK)
         return err_set(err, ECG_EINVAL, "dataset \"%s\" is an ECG dataset, not a task dataset",
                        ds.name);
+    if (strcmp(ds.state, "ready") != 0)
+        return err_set(err, ECG_EINVAL, "task dataset \"%s\" is %s, not ready", ds.name, ds.state);
     if (!ds.train[0] || !ds.test[0])
         return err_set(err, ECG_EINVAL,
                        "task dataset \"%s\" has no %s split yet (PUT "
