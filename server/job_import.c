@@ -79,7 +79,7 @@ static ecg_code import_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     json_int_t found = json_integer_value(json_object_get(summary, "found"));
     json_int_t imported = json_integer_value(json_object_get(summary, "imported"));
     json_int_t skipped = json_integer_value(json_object_get(summary, "skipped"));
-    if (json_is_true(json_object_get(summary, "stopped")) ||
+    if (json_is_true(json_object_get(summary, "cancelled")) ||
         (atomic_load(x->cancel) && imported + skipped < found)) {
         json_decref(summary);
         out->stopped = 1;

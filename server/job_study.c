@@ -65,7 +65,8 @@ static void log_line(study_log *l) {
     if (!strncmp(l->line, "pretrain ", 9)) l->runs_started++;
     job_progress(l->x,
                  json_pack("{s:s, s:s, s:i, s:i}", "event", "study", "message", l->line,
-                           "runs_started", l->runs_started, "runs_total", l->runs_total),
+                           "pretraining_runs_started", l->runs_started, "pretraining_runs",
+                           l->runs_total),
                  1);
     l->len = 0;
 }
@@ -182,7 +183,12 @@ static ecg_code study_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     }
     cfg->threads = x->threads;
     threads_set(cfg->threads);
-    study_log sl = {.x = x, .runs_total = cfg->n_sizes * cfg->n_objectives * cfg->n_seeds};
+    /* Pretraining runs: N = 0 is the random init, embedded but not pretrained. */
+    int pretrained_sizes = 0;
+    for (int i = 0; i < cfg->n_sizes; i++)
+        pretrained_sizes += cfg->sizes[i] > 0;
+    study_log sl = {.x = x, .runs_total = pretrained_sizes * cfg->n_objectives * cfg->n_seeds};
+
     cookie_io_functions_t io = {NULL, log_write, NULL, NULL};
     FILE *log = fopencookie(&sl, "w", io);
     if (log) setvbuf(log, NULL, _IOLBF, 0);
