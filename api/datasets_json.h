@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "api/response.h"
+#include "core/data/task.h"
 
 #define DATASETS_JSON_NAME_MAX 64
 #define DATASETS_JSON_DESC_MAX 1024
@@ -51,5 +52,46 @@ typedef struct {
     double seconds;
 } datasets_record_view;
 json_t *datasets_record_json(const datasets_record_view *v);
+
+/* A dataset row as the API shows it. */
+typedef struct {
+    long long id;
+    const char *name, *kind, *state, *path;
+    const char *description; /* NULL: none */
+    long long n_records;
+    double seconds;       /* at the store's 240 Hz (ECG) */
+    long long created_at; /* Unix seconds */
+    json_t *splits;       /* task datasets: meta.splits (borrowed), else NULL */
+} datasets_view;
+/* {"id", "name", "kind", "state", "path", "description", "n_records", "seconds", "hours",
+ * "created_at", "splits"?}. */
+json_t *datasets_view_json(const datasets_view *v);
+/* {"datasets": items (borrowed), "next_cursor": next or null when 0}. */
+json_t *datasets_list_page_json(json_t *items, long long next);
+
+typedef struct {
+    char key[64]; /* a sampling rate ("%g") or a format name */
+    long long count;
+} datasets_count_item;
+
+/* An ECG dataset's stats from its records rows. */
+typedef struct {
+    long long records;
+    double total_seconds, min_seconds, max_seconds;
+    long long lead_coverage[12]; /* records having standard lead k */
+    datasets_count_item *fs, *formats;
+    size_t n_fs, n_formats;
+} datasets_ecg_stats;
+/* {"records", "total_seconds", "total_hours", "min_seconds", "max_seconds", "sampling_rates":
+ * {fs: records}, "lead_coverage": {lead: records}, "formats": {format: records}}. */
+json_t *datasets_ecg_stats_json(const datasets_ecg_stats *s);
+/* A task dataset's stats from its splits' stats (NULL: none uploaded): {"n_train", "n_test",
+ * "n_classes", "class_names" (train's order, then test-only classes), "dims", "lengths": {split:
+ * {"min", "max"}}}. */
+json_t *datasets_task_stats_json(json_t *splits);
+
+/* One task split's stats: {"file", "format", "n_series", "n_classes", "class_names",
+ * "class_counts", "dims", "min_length", "max_length"}. */
+json_t *datasets_split_stats_json(const task_split *t, const char *file, const char *format);
 
 #endif
