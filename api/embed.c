@@ -50,14 +50,21 @@ static int parse_pooling(const char *s, embed_pooling *out, api_response *res) {
     return 0;
 }
 
+int embed_set_checkpoint(embed_request *req, const char *ref) {
+    size_t n = strlen(ref);
+    if (n == 0 || n >= sizeof req->checkpoint) return -1;
+    for (const char *p = ref; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') return -1;
+    memcpy(req->checkpoint, ref, n + 1);
+    return 0;
+}
+
 static int parse_checkpoint(const char *s, embed_request *req, api_response *res) {
-    /* Only the bundled default exists until the checkpoint store lands. */
-    if (strcmp(s, "default") != 0) {
+    if (embed_set_checkpoint(req, s)) {
         api_response_error(res, 404, "checkpoint_not_found",
-                           "checkpoint \"%.60s\" does not exist (only \"default\" is served)", s);
+                           "no checkpoint \"%.60s\" (see GET /v1/checkpoints)", s);
         return -1;
     }
-    snprintf(req->checkpoint, sizeof req->checkpoint, "%s", s);
     return 0;
 }
 

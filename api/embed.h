@@ -19,7 +19,7 @@ typedef struct {
 typedef struct {
     ecg_record rec;        /* physical units (mV), owned */
     embed_pooling pooling; /* "mean" (default) or "windows" */
-    char checkpoint[64];   /* "" or "default" */
+    char checkpoint[64];   /* "default", an id or a name (resolved by the server) */
     char source[16];       /* "json", "wfdb", "csv", "npy", "edf": how the signal arrived */
 } embed_request;
 
@@ -38,6 +38,9 @@ typedef struct {
  * malformed, 415 unsupported format, 422 invalid values) and returns -1 with req empty. */
 int embed_parse_request(const embed_http_input *in, embed_request *req, api_response *res);
 void embed_request_free(embed_request *req);
+/* req->checkpoint = ref when ref can name a checkpoint ("default", an id, a name: up to 63 of
+ * [A-Za-z0-9._-]); -1 when it cannot (the caller answers 404 checkpoint_not_found). */
+int embed_set_checkpoint(embed_request *req, const char *ref);
 /* The JSON form alone (api/embed_json.c), into a req already holding the query's defaults. */
 int embed_parse_json(const char *body, size_t len, embed_request *req, api_response *res);
 

@@ -499,10 +499,9 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
                         goto done;
                     }
                 } else {
-                    if (strcmp(sval, "default") != 0) {
+                    if (embed_set_checkpoint(req, sval)) {
                         jfail(&j, 404, "checkpoint_not_found",
-                              "checkpoint \"%.60s\" does not exist (only \"default\" is served)",
-                              sval);
+                              "no checkpoint \"%.60s\" (see GET /v1/checkpoints)", sval);
                         goto done;
                     }
                 }

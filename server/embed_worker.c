@@ -1,5 +1,7 @@
-/* embed_worker.c — the embedding thread (see embed_worker.h). Windows of queued jobs are packed
- * into one forward of up to max_batch windows; a batch waits at most max_wait_us for company. */
+/* embed_worker.c — the embedding thread (see embed_worker.h). Windows of queued jobs on the same
+ * model are packed into one forward of up to max_batch windows; a batch waits at most max_wait_us
+ * for company. Encoders are cached by key (the default's is never evicted); a model not in the
+ * cache is loaded on this thread between batches. */
 #include "server/embed_worker.h"
 
 #include <pthread.h>
@@ -41,9 +43,21 @@ static void metrics_init(void) {
                                   "embed requests refused with 429 (queue full)", NULL, NULL, 0);
 }
 
+/* Loaded encoders: the default and up to EMBED_CACHE_MAX - 1 others, least recently used evicted.
+ */
+#define EMBED_CACHE_MAX 4
+
+typedef struct {
+    char key[EMBED_KEY_MAX];
+    encoder *enc; /* worker thread only */
+    int dim, win, zscore;
+    uint64_t used; /* batches counter when last used */
+} model_slot;
+
 struct embed_worker {
     embed_worker_opts o;
     char model_path[1024];
+    embed_model def;  /* loop thread (written by the worker before ready) */
     uv_async_t async; /* wakes the loop thread: jobs done, drained */
     pthread_t thread;
     int thread_started;
@@ -65,8 +79,12 @@ struct embed_worker {
     /* model, written by the worker before ready is set */
     _Atomic int ready; /* 0 loading, 1 ready, -1 failed */
     char load_error[1600];
-    encoder *enc;
-    int dim, win, zscore;
+    /* slots: entries change under mu (the loop thread reads keys and sizes); encoders are used by
+     * the worker thread only */
+    model_slot cache[EMBED_CACHE_MAX];
+    int n_cache;
+    char pinned[EMBED_KEY_MAX]; /* the default's key, never evicted; under mu */
+    uint64_t tick;
 };
 
 static double now_s(void) {
@@ -103,26 +121,63 @@ ecg_code embed_model_load(const char *path, int max_batch, encoder **out, int *z
     return ECG_OK;
 }
 
-static ecg_code load_model(embed_worker *w, ecg_err *err) {
-    ecg_code rc = embed_model_load(w->model_path, w->o.max_batch, &w->enc, &w->zscore, err);
-    if (rc) return rc;
-    const struct encoder_config *c = encoder_get_config(w->enc);
-    w->dim = c->d_model;
-    w->win = c->in_samples;
-    return ECG_OK;
+/* Under mu. */
+static model_slot *cache_find(embed_worker *w, const char *key) {
+    for (int i = 0; i < w->n_cache; i++)
+        if (strcmp(w->cache[i].key, key) == 0) return &w->cache[i];
+    return NULL;
 }
 
-/* Takes up to max_batch windows from the queue head into segs; jobs whose windows are all taken
- * leave the queue. Under mu. */
+/* Worker thread, called without mu: loads path and caches it under key (evicting the least
+ * recently used slot that is not the default's when the cache is full). NULL with err set. */
+static model_slot *cache_load(embed_worker *w, const char *key, const char *path, ecg_err *err) {
+    encoder *e = NULL;
+    int zscore = 0;
+    if (!path || !*path) {
+        err_set(err, ECG_EINVAL, "no file for model %.16s", key);
+        return NULL;
+    }
+    if (embed_model_load(path, w->o.max_batch, &e, &zscore, err)) return NULL;
+    const struct encoder_config *c = encoder_get_config(e);
+    encoder *old = NULL;
+    pthread_mutex_lock(&w->mu);
+    model_slot *s = NULL;
+    if (w->n_cache < EMBED_CACHE_MAX) {
+        s = &w->cache[w->n_cache++];
+    } else {
+        for (int i = 0; i < w->n_cache; i++)
+            if (strcmp(w->cache[i].key, w->pinned) != 0 && (!s || w->cache[i].used < s->used))
+                s = &w->cache[i];
+        old = s->enc;
+    }
+    snprintf(s->key, sizeof s->key, "%s", key);
+    s->enc = e;
+    s->dim = c->d_model;
+    s->win = c->in_samples;
+    s->zscore = zscore;
+    s->used = w->tick;
+    pthread_mutex_unlock(&w->mu);
+    encoder_free(old);
+    return s;
+}
+
+/* Takes up to max_batch windows of the jobs on model key, oldest first, into segs (probes as
+ * segments of no windows); jobs whose windows are all taken leave the queue. Under mu. */
 typedef struct {
     embed_job *job;
     size_t start, count;
 } segment;
 
-static int take_batch(embed_worker *w, segment *segs, int *n_segs) {
+static int take_batch(embed_worker *w, const char *key, segment *segs, int *n_segs) {
     int B = 0, ns = 0;
-    while (w->q_head && B < w->o.max_batch) {
-        embed_job *j = w->q_head;
+    embed_job *prev = NULL, *j = w->q_head;
+    while (j && B < w->o.max_batch && ns < w->o.max_batch) {
+        embed_job *next = j->qnext;
+        if (strcmp(j->model_key, key) != 0) {
+            prev = j;
+            j = next;
+            continue;
+        }
         size_t take = j->n_windows - j->next;
         if (take > (size_t)(w->o.max_batch - B)) take = (size_t)(w->o.max_batch - B);
         segs[ns++] = (segment){j, j->next, take};
@@ -130,10 +185,16 @@ static int take_batch(embed_worker *w, segment *segs, int *n_segs) {
         B += (int)take;
         w->q_windows -= take;
         if (j->next == j->n_windows) {
-            w->q_head = j->qnext;
-            if (!w->q_head) w->q_tail = NULL;
+            if (prev)
+                prev->qnext = next;
+            else
+                w->q_head = next;
+            if (w->q_tail == j) w->q_tail = prev;
             j->qnext = NULL;
+        } else {
+            prev = j;
         }
+        j = next;
     }
     *n_segs = ns;
     return B;
@@ -144,33 +205,32 @@ static void *worker_main(void *arg) {
     threads_set(w->o.threads); /* this thread's OpenMP and OpenBLAS threads */
     ecg_err err = {0};
     float *xb = NULL;
-    segment *segs = NULL;
-    ecg_code rc0 = load_model(w, &err);
-    if (!rc0) {
-        size_t per0 = (size_t)ECG_N_LEADS * (size_t)w->win;
-        xb = malloc((size_t)w->o.max_batch * per0 * sizeof *xb);
-        segs = malloc((size_t)w->o.max_batch * sizeof *segs);
-        if (!xb || !segs) rc0 = err_set(&err, ECG_ENOMEM, "no memory for the batch buffers");
-    }
+    size_t xb_per = 0; /* floats per window xb holds */
+    segment *segs = malloc((size_t)w->o.max_batch * sizeof *segs);
+    model_slot *m0 = segs ? cache_load(w, w->def.key, w->model_path, &err) : NULL;
+    if (!segs) err_set(&err, ECG_ENOMEM, "no memory for the batch buffers");
     /* Nothing is submitted before ready is 1, so the loop below only ever sees buffers. */
-    if (rc0) {
+    if (!m0) {
         snprintf(w->load_error, sizeof w->load_error, "model %s: %s", w->model_path, err.msg);
         fprintf(stderr, "ecgfm: embed: %s\n", w->load_error);
         atomic_store(&w->ready, -1);
     } else {
+        w->def.dim = m0->dim;
+        w->def.win = m0->win;
+        w->def.zscore = m0->zscore;
         fprintf(stderr, "ecgfm: embed: model %s loaded (dim %d, batch up to %d, wait %d us)\n",
-                w->model_path, w->dim, w->o.max_batch, w->o.max_wait_us);
+                w->model_path, m0->dim, w->o.max_batch, w->o.max_wait_us);
         atomic_store(&w->ready, 1);
     }
-    size_t per = (size_t)ECG_N_LEADS * (size_t)(w->win > 0 ? w->win : 1);
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->q_head && !w->stopping)
             pthread_cond_wait(&w->cv, &w->mu);
         if (!w->q_head) break; /* stopping and nothing left */
-        /* Wait for company: until a full batch is queued or the head job has waited long enough. */
+        /* Wait for company: until a full batch is queued or the head job has waited long enough
+         * (a probe only loads a model: it does not wait). */
         double deadline = w->q_head->t_submit + 1e-6 * w->o.max_wait_us;
-        while (w->q_windows < (size_t)w->o.max_batch && !w->stopping) {
+        while (!w->q_head->probe && w->q_windows < (size_t)w->o.max_batch && !w->stopping) {
             double t = now_s();
             if (t >= deadline) break;
             struct timespec ts;
@@ -184,29 +244,51 @@ static void *worker_main(void *arg) {
             }
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
-        int ns = 0;
-        int B = segs ? take_batch(w, segs, &ns) : 0;
-        pthread_mutex_unlock(&w->mu);
-
+        /* The batch runs the head job's model; the queue only grows at its tail meanwhile, so the
+         * head stays while the model loads. */
+        char key[EMBED_KEY_MAX];
+        snprintf(key, sizeof key, "%s", w->q_head->model_key);
         ecg_code rc = ECG_OK;
         ecg_err ferr = {0};
-        if (atomic_load(&w->ready) != 1)
+        model_slot *m = cache_find(w, key);
+        if (!m && segs) {
+            char path[sizeof w->q_head->model_path];
+            snprintf(path, sizeof path, "%s", w->q_head->model_path);
+            pthread_mutex_unlock(&w->mu);
+            m = cache_load(w, key, path, &ferr);
+            pthread_mutex_lock(&w->mu);
+            if (!m) rc = ferr.code ? ferr.code : ECG_EIO;
+        }
+        if (m) m->used = ++w->tick;
+        int ns = 0;
+        int B = segs ? take_batch(w, key, segs, &ns) : 0;
+        pthread_mutex_unlock(&w->mu);
+
+        if (!segs || atomic_load(&w->ready) != 1)
             rc = err_set(&ferr, ECG_EINVAL, "the model is not loaded: %s", w->load_error);
-        if (!rc) {
+        size_t per = m ? (size_t)ECG_N_LEADS * (size_t)m->win : 0;
+        if (!rc && B > 0 && per > xb_per) {
+            float *nb = realloc(xb, (size_t)w->o.max_batch * per * sizeof *xb);
+            if (!nb)
+                rc = err_set(&ferr, ECG_ENOMEM, "no memory for the batch buffer");
+            else
+                xb = nb, xb_per = per;
+        }
+        if (!rc && B > 0) {
             size_t off = 0;
             for (int i = 0; i < ns; i++) {
                 memcpy(xb + off * per, segs[i].job->x + segs[i].start * per,
                        segs[i].count * per * sizeof *xb);
                 off += segs[i].count;
             }
-            rc = encoder_forward(w->enc, xb, B, ENC_EVAL, &ferr);
+            rc = encoder_forward(m->enc, xb, B, ENC_EVAL, &ferr);
         }
-        if (!rc) {
-            const float *e = encoder_embedding(w->enc);
+        if (!rc && B > 0) {
+            const float *e = encoder_embedding(m->enc);
             size_t off = 0;
             for (int i = 0; i < ns; i++) {
-                memcpy(segs[i].job->emb + segs[i].start * (size_t)w->dim, e + off * (size_t)w->dim,
-                       segs[i].count * (size_t)w->dim * sizeof *e);
+                memcpy(segs[i].job->emb + segs[i].start * (size_t)m->dim, e + off * (size_t)m->dim,
+                       segs[i].count * (size_t)m->dim * sizeof *e);
                 off += segs[i].count;
             }
         }
@@ -219,6 +301,11 @@ static void *worker_main(void *arg) {
                 j->code = rc;
                 snprintf(j->msg, sizeof j->msg, "%.200s", ferr.msg);
             }
+            if (m) {
+                j->dim = m->dim;
+                j->win = m->win;
+                j->zscore = m->zscore;
+            }
             j->finished += segs[i].count;
             if (j->finished == j->n_windows) {
                 if (w->d_tail)
@@ -229,7 +316,7 @@ static void *worker_main(void *arg) {
                 delivered = 1;
             }
         }
-        if (!rc) {
+        if (!rc && B > 0) {
             w->st.batches++;
             w->st.windows += (uint64_t)B;
             if (ns > 1) w->st.multi_job_batches++;
@@ -285,6 +372,11 @@ ecg_code embed_worker_start(embed_worker **out, uv_loop_t *loop, const embed_wor
     w->o = *o;
     snprintf(w->model_path, sizeof w->model_path, "%s", o->model_path);
     w->o.model_path = w->model_path;
+    snprintf(w->def.key, sizeof w->def.key, "%s", o->model_key ? o->model_key : "config");
+    snprintf(w->def.path, sizeof w->def.path, "%s", o->model_path);
+    snprintf(w->def.name, sizeof w->def.name, "%s", o->model_name ? o->model_name : "default");
+    snprintf(w->pinned, sizeof w->pinned, "%s", w->def.key);
+    w->o.model_key = w->o.model_name = NULL;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     int uerr = uv_async_init(loop, &w->async, on_async);
@@ -313,16 +405,39 @@ int embed_worker_ready(embed_worker *w, const char **why) {
 }
 
 int embed_worker_dim(const embed_worker *w) {
-    return w->dim;
+    return w->def.dim;
 }
 int embed_worker_window(const embed_worker *w) {
-    return w->win;
+    return w->def.win;
 }
 int embed_worker_zscore(const embed_worker *w) {
-    return w->zscore;
+    return w->def.zscore;
 }
 const char *embed_worker_model_path(const embed_worker *w) {
-    return w->model_path;
+    return w->def.path;
+}
+const embed_model *embed_worker_default(const embed_worker *w) {
+    return &w->def;
+}
+
+int embed_worker_cached(embed_worker *w, embed_model *out) {
+    pthread_mutex_lock(&w->mu);
+    model_slot *s = cache_find(w, out->key);
+    if (s) {
+        out->dim = s->dim;
+        out->win = s->win;
+        out->zscore = s->zscore;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return s != NULL;
+}
+
+void embed_worker_set_default(embed_worker *w, const embed_model *m) {
+    pthread_mutex_lock(&w->mu);
+    w->def = *m;
+    snprintf(w->pinned, sizeof w->pinned, "%s", m->key);
+    pthread_mutex_unlock(&w->mu);
+    fprintf(stderr, "ecgfm: embed: the default model is now %s (%s)\n", m->name, m->path);
 }
 size_t embed_worker_max_windows(const embed_worker *w) {
     return w->o.max_windows;
@@ -344,12 +459,20 @@ int embed_worker_submit(embed_worker *w, embed_job *job) {
         pthread_mutex_unlock(&w->mu);
         return 429;
     }
+    if (job->probe && !job->model_key[0]) {
+        pthread_mutex_unlock(&w->mu);
+        return 503; /* a probe names its model */
+    }
+    if (!job->model_key[0]) { /* the default now: its windows were cut for it just before */
+        snprintf(job->model_key, sizeof job->model_key, "%s", w->def.key);
+        snprintf(job->model_path, sizeof job->model_path, "%s", w->def.path);
+    }
     job->next = job->finished = 0;
     job->code = ECG_OK;
     job->msg[0] = 0;
     job->qnext = NULL;
     job->t_submit = now_s();
-    if (job->n_windows == 0) { /* nothing to run: deliver at once */
+    if (job->n_windows == 0 && !job->probe) { /* nothing to run: deliver at once */
         if (w->d_tail)
             w->d_tail->qnext = job;
         else
@@ -407,7 +530,8 @@ void embed_worker_close(embed_worker *w) {
 
 void embed_worker_free(embed_worker *w) {
     if (!w) return;
-    encoder_free(w->enc);
+    for (int i = 0; i < w->n_cache; i++)
+        encoder_free(w->cache[i].enc);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w);

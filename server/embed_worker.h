@@ -1,5 +1,5 @@
-/* embed_worker.h — the inference thread that owns the default encoder: a bounded queue of embedding
- * jobs, dynamic batching of their windows, results handed back to the libuv loop thread. */
+/* embed_worker.h — the inference thread that owns the encoders: a bounded queue of embedding jobs,
+ * dynamic batching of their windows (one model per forward), results handed to the loop thread. */
 #ifndef ECGFM_SERVER_EMBED_WORKER_H
 #define ECGFM_SERVER_EMBED_WORKER_H
 
@@ -19,6 +19,16 @@ ecg_code embed_model_load(const char *path, int max_batch, struct encoder **out,
                           ecg_err *err);
 typedef struct embed_job embed_job;
 
+/* A model the worker can run: a checkpoint file and the key its loaded encoder is cached under
+ * (the file's sha256, so two rows naming the same bytes share one encoder). */
+#define EMBED_KEY_MAX 72
+typedef struct {
+    char key[EMBED_KEY_MAX];
+    char path[1300];
+    char name[128];       /* what answers call it */
+    int dim, win, zscore; /* known once loaded */
+} embed_model;
+
 /* Called on the loop thread once every window of job is embedded (or failed: job->code). */
 typedef void (*embed_done_fn)(embed_job *job);
 
@@ -26,6 +36,12 @@ struct embed_job {
     const float *x; /* [n_windows][12][win], owned by the submitter until done */
     size_t n_windows;
     float *emb; /* [n_windows][dim], owned by the submitter, filled by the worker */
+    /* The model: "" runs on the default at submission; else a key and the file to load when no
+     * cached encoder has that key. probe: no windows, only load the model (dim, win, zscore). */
+    char model_key[EMBED_KEY_MAX];
+    char model_path[1300];
+    int probe;
+    int dim, win, zscore; /* the model's, filled by the worker */
     embed_done_fn done;
     void *user;
     ecg_code code; /* ECG_OK, or why the forward failed */
@@ -38,12 +54,14 @@ struct embed_job {
 };
 
 typedef struct {
-    const char *model_path; /* safetensors checkpoint (copied) */
+    const char *model_path; /* the default's safetensors checkpoint (copied) */
     int max_batch;          /* windows per forward */
     int max_wait_us;        /* how long a batch waits for more windows once it has one */
     int queue_max;          /* jobs waiting or running; more are refused (429) */
     int threads;            /* compute threads of the worker, 0 = all cores */
     size_t max_windows;     /* windows one request may have (413 beyond) */
+    const char *model_key;  /* the default's cache key (its sha256); NULL: "config" */
+    const char *model_name; /* what answers call the default; NULL: "default" */
 } embed_worker_opts;
 
 typedef struct {
@@ -67,6 +85,13 @@ int embed_worker_window(const embed_worker *w); /* samples per window (600) */
 int embed_worker_zscore(const embed_worker *w); /* the checkpoint's objective z-scores its input */
 const char *embed_worker_model_path(const embed_worker *w);
 size_t embed_worker_max_windows(const embed_worker *w);
+/* Loop thread: the default model (valid once ready). */
+const embed_model *embed_worker_default(const embed_worker *w);
+/* Loop thread: 1 and *out's dim, win, zscore set when an encoder with out->key is loaded. */
+int embed_worker_cached(embed_worker *w, embed_model *out);
+/* Loop thread: m (loaded by a probe job, dims known) becomes the default. Jobs already queued keep
+ * the model they were submitted with; later default jobs run on m. */
+void embed_worker_set_default(embed_worker *w, const embed_model *m);
 int embed_worker_queue_max(const embed_worker *w);
 
 /* Loop thread only. Queues job; returns 0, or 429 (queue full) or 503 (not ready, stopping),

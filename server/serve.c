@@ -237,7 +237,9 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
                             (int)cfg->embed_max_wait_us,
                             (int)cfg->embed_queue_max,
                             (int)cfg->embed_threads,
-                            (size_t)cfg->embed_max_windows};
+                            (size_t)cfg->embed_max_windows,
+                            def_ckpt.id ? def_ckpt.sha256 : NULL,
+                            def_ckpt.id ? def_ckpt.name : NULL};
     if (embed_worker_start(&s.embed, &s.loop, &eo, err)) {
         fprintf(stderr, "ecgfm: %s\n", err->msg);
         s.stopping = 1;
