@@ -69,9 +69,10 @@ typedef enum { JOB_REF_ECG, JOB_REF_TASK, JOB_REF_CHECKPOINT } job_ref_kind;
  * deserves (404 unknown, 422 wrong kind or incomplete, 500 storage) with why. */
 int job_ref_lookup(db *d, const char *data_dir, job_ref_kind kind, const char *key, const char *ref,
                    void *out, char *why, size_t why_cap);
-/* At submit (loop thread): params.key checked; 0, or -1 with res set. */
-int job_ref_check(struct jobs *j, const json_t *params, const char *key, job_ref_kind kind,
-                  void *out, api_response *res);
+/* At submit (loop thread): params.key checked and replaced by the name it resolves to; 0, or -1
+ * with res set. */
+int job_ref_check(struct jobs *j, json_t *params, const char *key, job_ref_kind kind, void *out,
+                  api_response *res);
 /* On the job thread: the same as an error (ECG_ENOTFOUND, ECG_EINVAL, ECG_EIO). */
 ecg_code job_ref_get(job_ctx *x, const char *key, job_ref_kind kind, void *out, ecg_err *err);
 

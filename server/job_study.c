@@ -27,10 +27,26 @@ static int study_check(struct jobs *j, json_t *params, api_response *res) {
     json_t *tasks = json_object_get(params, "tasks");
     for (size_t i = 0; i < json_array_size(tasks); i++) {
         json_t *one = json_pack("{s:O}", "task", json_array_get(tasks, i));
-        int bad = !one || job_ref_check(j, one, "task", JOB_REF_TASK, &di, res);
+        if (!one) {
+            api_response_error(res, 500, "out_of_memory", "out of memory");
+            return -1;
+        }
+        int bad = job_ref_check(j, one, "task", JOB_REF_TASK, &di, res);
+        if (!bad && json_array_set(tasks, i, json_object_get(one, "task"))) {
+            api_response_error(res, 500, "out_of_memory", "out of memory");
+            bad = 1;
+        }
         json_decref(one);
         if (bad) return -1;
     }
+    /* Two references to one task (its id and its name) would be two columns of one task. */
+    for (size_t i = 0; i < json_array_size(tasks); i++)
+        for (size_t k = 0; k < i; k++)
+            if (json_equal(json_array_get(tasks, i), json_array_get(tasks, k))) {
+                api_response_error(res, 422, "invalid_value", "params.tasks names \"%s\" twice",
+                                   json_string_value(json_array_get(tasks, i)));
+                return -1;
+            }
     return 0;
 }
 

@@ -288,13 +288,23 @@ int job_ref_lookup(db *d, const char *data_dir, job_ref_kind kind, const char *k
     return 0;
 }
 
-int job_ref_check(jobs *j, const json_t *params, const char *key, job_ref_kind kind, void *out,
+int job_ref_check(jobs *j, json_t *params, const char *key, job_ref_kind kind, void *out,
                   api_response *res) {
     const char *ref = json_string_value(json_object_get(params, key));
     char why[400];
     int status =
         job_ref_lookup(j->db, j->data_dir, kind, key, ref ? ref : "", out, why, sizeof why);
-    if (!status) return 0;
+    if (!status) {
+        /* Stored by name (unique, never renamed): "default" stays the checkpoint it was at
+         * submit, and deleting a dataset a queued job names is refused (datasets.c). */
+        const char *name = kind == JOB_REF_CHECKPOINT ? ((checkpoint_info *)out)->name
+                                                      : ((dataset_info *)out)->name;
+        if (json_object_set_new(params, key, json_string(name))) {
+            api_response_error(res, 500, "out_of_memory", "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     const char *code = status == 500 ? "storage_error"
                        : status == 422
                            ? (kind == JOB_REF_CHECKPOINT ? "invalid_checkpoint" : "invalid_dataset")

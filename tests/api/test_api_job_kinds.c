@@ -117,6 +117,18 @@ static void test_kinds(void **state) {
     assert_non_null(json_object_get(res, "raw_1nn"));
     assert_true(json_integer_value(json_object_get(res, "probe_id")) > 0);
     json_decref(j);
+    /* references by id are stored by name ("default" as the checkpoint it was) */
+    tj_do("GET", "/v1/datasets/gunpoint", tj_read, NULL);
+    j = tj_json();
+    snprintf(body, sizeof body, "{\"task\":%lld,\"seed\":3}",
+             (long long)json_integer_value(json_object_get(j, "id")));
+    json_decref(j);
+    long long t2 = tj_create("transfer", body);
+    j = tj_wait("/v1/jobs/%lld", t2, "succeeded");
+    json_t *pj = json_object_get(j, "params");
+    assert_string_equal(json_string_value(json_object_get(pj, "task")), "gunpoint");
+    assert_string_equal(json_string_value(json_object_get(pj, "checkpoint")), "bundled-small");
+    json_decref(j);
 
     /* ---- finetune: a fine-tuned encoder kept as a checkpoint; and the from-scratch baseline ----
      */
@@ -180,6 +192,9 @@ static void test_kinds(void **state) {
     long long busy =
         tj_create("finetune", "{\"task\":\"gunpoint\",\"epochs\":3,\"mode\":\"frozen\"}");
     long long c = tj_create("transfer", "{\"task\":\"gunpoint\",\"seed\":1}");
+    /* a dataset a queued or running job names cannot be deleted */
+    tj_do("DELETE", "/v1/datasets/gunpoint", tj_train, NULL);
+    tj_expect(409, "dataset_in_use");
     snprintf(path, sizeof path, "/v1/jobs/%lld/cancel", c);
     tj_do("POST", path, tj_train, NULL);
     assert_int_equal(TA.status, 200);
