@@ -180,3 +180,11 @@ json_t *datasets_task_stats_json(json_t *splits) {
                      (json_int_t)json_array_size(names), "class_names", names, "dims", dims,
                      "lengths", lengths);
 }
+
+json_t *datasets_batch_json(const datasets_batch_view *v) {
+    return json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s?}", "dataset_id",
+                     (json_int_t)v->dataset_id, "dataset", v->dataset, "format", v->format,
+                     "first_index", (json_int_t)v->first_index, "found", (json_int_t)v->found,
+                     "imported", (json_int_t)v->imported, "skipped", (json_int_t)v->skipped,
+                     "first_skip", v->first_skip && *v->first_skip ? v->first_skip : NULL);
+}

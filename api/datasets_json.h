@@ -53,6 +53,18 @@ typedef struct {
 } datasets_record_view;
 json_t *datasets_record_json(const datasets_record_view *v);
 
+/* The answer to an upload of many records (an HDF5 file, 201). */
+typedef struct {
+    long long dataset_id;
+    const char *dataset;
+    const char *format;
+    long long first_index, found, imported, skipped;
+    const char *first_skip; /* "" when none */
+} datasets_batch_view;
+/* {"dataset_id", "dataset", "format", "first_index", "found", "imported", "skipped",
+ * "first_skip"?}. */
+json_t *datasets_batch_json(const datasets_batch_view *v);
+
 /* A dataset row as the API shows it. */
 typedef struct {
     long long id;

@@ -76,7 +76,16 @@ static const schema_def SCHEMAS[] = {
                     "for the next page; null on the last\"}}}"},
     {"DatasetDeleted", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
                        "\"name\":{\"type\":\"string\"},\"deleted\":{\"type\":\"boolean\"}}}"},
-    {"DatasetRecord", "{\"type\":\"object\",\"properties\":{\"dataset_id\":{\"type\":"
+    {"DatasetRecord", "{\"oneOf\":[{\"$ref\":\"#/components/schemas/DatasetRecordOne\"},{"
+                      "\"$ref\":\"#/components/schemas/DatasetRecordBatch\"}],\"description\":"
+                      "\"one record, or the exams of an HDF5 file\"}"},
+    {"DatasetRecordBatch", "{\"type\":\"object\",\"properties\":{\"dataset_id\":{\"type\":"
+                           "\"integer\"},\"dataset\":{\"type\":\"string\"},\"format\":{"
+                           "\"type\":\"string\",\"enum\":[\"hdf5\"]},\"first_index\":{\"type\":"
+                           "\"integer\"},\"found\":{\"type\":\"integer\"},\"imported\":{"
+                           "\"type\":\"integer\"},\"skipped\":{\"type\":\"integer\"},"
+                           "\"first_skip\":{\"type\":\"string\"}}}"},
+    {"DatasetRecordOne", "{\"type\":\"object\",\"properties\":{\"dataset_id\":{\"type\":"
                       "\"integer\"},\"dataset\":{\"type\":\"string\"},\"index\":{\"type\":"
                       "\"integer\",\"description\":\"position in the dataset's store\"},"
                       "\"format\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},\"fs\":{"

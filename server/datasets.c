@@ -243,6 +243,21 @@ static int adopt_dir(db_conn *c, const char *root, const char *name, ecg_err *er
     return rc ? -1 : 1;
 }
 
+/* Temp files of uploads a crash interrupted (datasets_append_hdf5). */
+static void remove_upload_temps(const char *dir) {
+    DIR *dh = opendir(dir);
+    if (!dh) return;
+    struct dirent *e;
+    while ((e = readdir(dh))) {
+        if (strncmp(e->d_name, DATASETS_UPLOAD_PREFIX, strlen(DATASETS_UPLOAD_PREFIX)) != 0)
+            continue;
+        char p[1600];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(dh);
+}
+
 ecg_code datasets_startup(db *d, const char *data_dir, int *adopted, ecg_err *err) {
     if (adopted) *adopted = 0;
     char root[1100];
@@ -333,6 +348,7 @@ ecg_code datasets_startup(db *d, const char *data_dir, int *adopted, ecg_err *er
         char p[1400];
         snprintf(p, sizeof p, "%s/%s", dir, STORE_MANIFEST);
         if (!datasets_is_file(p)) continue;
+        remove_upload_temps(dir);
         ecg_err e2 = {0};
         if (db_begin(c, &e2)) continue;
         if (datasets_sync_rows(c, ids[i], dir, "store", &e2)) {

@@ -59,6 +59,19 @@ typedef struct {
 int datasets_append_record(db *d, const dataset_info *ds, const ecg_record *rec, const char *format,
                            const char *source_name, datasets_appended *out, ecg_err *err);
 
+/* What an upload of many records (an HDF5 file) became. */
+typedef struct {
+    long long first_index; /* store index of the first appended record */
+    long long found, imported, skipped;
+    char first_skip[1100]; /* "exam ID: reason" of the first skipped exam, "" when none */
+} datasets_batch;
+
+/* Append every exam of a CODE-15% HDF5 file (bytes in memory) to ECG dataset ds, with their
+ * records rows, both or neither as datasets_append_record. 0, or 409, 422 (not that layout: the
+ * reader's reason; no exam storable), 500. */
+int datasets_append_hdf5(db *d, const dataset_info *ds, const void *data, size_t len,
+                         datasets_batch *out, ecg_err *err);
+
 /* The split formats: "ts", "arff", "ucr" (stored as .ts, .arff, .tsv). */
 const char *datasets_split_ext(const char *format);
 /* The format a file name's extension names ("ts", "arff", "ucr" for .tsv/.txt/.csv), or NULL. */

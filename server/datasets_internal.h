@@ -23,6 +23,9 @@ extern const char datasets_sql_set_state[];
 /* The split file extensions looked for, in order: ts, arff, tsv, txt. */
 extern const char *const datasets_split_exts[DATASETS_N_SPLIT_EXTS];
 
+/* Temp files of uploads in a dataset directory start with this; start-up removes leftovers. */
+#define DATASETS_UPLOAD_PREFIX ".upload-"
+
 long long datasets_now_s(void);
 /* rm -rf path (links removed, not followed); 0 or -1 with errno. */
 int datasets_rm_tree(const char *path);

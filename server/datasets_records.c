@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/data/edf.h"
 #include "core/data/hdf5_tracings.h"
@@ -15,12 +16,12 @@
 #include "server/datasets_internal.h"
 #include "server/metrics.h"
 
-static void metrics_uploaded(const char *format) {
+static void metrics_uploaded(const char *format, double n) {
     static const char *const labels[] = {"format", NULL};
     metrics_family *c =
         metrics_register(METRICS_COUNTER, "ecgfm_dataset_records_uploaded_total",
                          "Records appended to ECG datasets by upload, by format", labels, NULL, 0);
-    metrics_counter_add(c, (const char *const[]){format}, 1);
+    metrics_counter_add(c, (const char *const[]){format}, n);
 }
 
 /* ---- rows from a store ---- */
@@ -366,9 +367,96 @@ int datasets_append_record(db *d, const dataset_info *ds, const ecg_record *rec,
         status = 500;
     }
     db_writer_unlock(d, c);
-    if (!status) metrics_uploaded(format);
+    if (!status) metrics_uploaded(format, 1);
 out:
     pthread_mutex_unlock(&datasets_mu);
     store_prepared_free(&p);
+    return status;
+}
+
+/* ---- a file of many records (CODE-15% HDF5) ---- */
+
+int datasets_append_hdf5(db *d, const dataset_info *ds, const void *data, size_t len,
+                         datasets_batch *out, ecg_err *err) {
+    memset(out, 0, sizeof *out);
+    if (ds->kind != DATASET_ECG) {
+        err_set(err, ECG_EINVAL, "dataset \"%s\" is a task dataset: records go to ECG datasets",
+                ds->name);
+        return 409;
+    }
+    int status = 0;
+    char tmp[1400] = "";
+    pthread_mutex_lock(&datasets_mu);
+    store_writer *w = NULL;
+    ecg_code rc = store_writer_open(&w, ds->dir, NULL, err);
+    if (rc) {
+        status = rc == ECG_EIO && strstr(err->msg, "another writer") ? 409 : 500;
+        goto out;
+    }
+    out->first_index = (long long)store_writer_count(w);
+    /* libhdf5 reads files: the upload goes to a temp file in the dataset's directory (start-up
+     * removes one a crash left). Opened after the writer, whose clean-up would not touch it. */
+    snprintf(tmp, sizeof tmp, "%s/" DATASETS_UPLOAD_PREFIX "XXXXXX", ds->dir);
+    int fd = mkstemp(tmp);
+    size_t off = 0;
+    while (fd >= 0 && off < len) {
+        ssize_t n = write(fd, (const char *)data + off, len - off);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    if (fd < 0 || off < len || close(fd) != 0) {
+        if (fd < 0) tmp[0] = '\0';
+        err_set(err, ECG_EIO, "cannot write the upload to a temp file: %s", strerror(errno));
+        store_writer_abort(w);
+        status = 500;
+        goto out;
+    }
+    /* The rows' transaction is open while the store publishes, as for one record. */
+    db_conn *c = db_writer_lock(d);
+    if (db_begin(c, err)) {
+        db_writer_unlock(d, c);
+        store_writer_abort(w);
+        status = 500;
+        goto out;
+    }
+    status = datasets_check_writable(c, ds->id, DATASET_ECG, err);
+    store_import_summary sum;
+    memset(&sum, 0, sizeof sum);
+    if (!status) {
+        store_import_opts opt = {0};
+        rc = store_import_hdf5(w, tmp, NULL, &opt, &sum, err);
+        if (rc) status = rc == ECG_EFORMAT || rc == ECG_EINVAL ? 422 : 500;
+        if (!rc && sum.imported == 0) {
+            err_set(err, ECG_EINVAL, "none of the file's %zu exams could be stored%s%s", sum.found,
+                    sum.n_skips ? ": " : "", sum.n_skips ? sum.skips[0].reason : "");
+            status = 422;
+        }
+    }
+    out->found = (long long)sum.found;
+    out->imported = (long long)sum.imported;
+    out->skipped = (long long)sum.skipped;
+    if (sum.n_skips)
+        snprintf(out->first_skip, sizeof out->first_skip, "%s: %s", sum.skips[0].path,
+                 sum.skips[0].reason);
+    store_import_summary_free(&sum);
+    if (status)
+        store_writer_abort(w); /* the unpublished records go */
+    else if (store_writer_close(w, err))
+        status = 500;
+    /* Rows for whatever the store now holds (nothing new after a failure, unless a full shard was
+     * published on the way), so store and rows agree either way. */
+    ecg_err serr = {0};
+    if (datasets_sync_rows(c, ds->id, ds->dir, "hdf5", &serr) || db_commit(c, &serr)) {
+        db_rollback(c);
+        if (!status) {
+            *err = serr;
+            status = 500;
+        }
+    }
+    db_writer_unlock(d, c);
+    if (!status) metrics_uploaded("hdf5", (double)out->imported);
+out:
+    if (tmp[0]) unlink(tmp);
+    pthread_mutex_unlock(&datasets_mu);
     return status;
 }

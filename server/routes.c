@@ -120,7 +120,8 @@ static const route ROUTES[] = {
      routes_datasets_delete},
     {{"POST", "/v1/datasets/{id}/records", "Append one ECG record to an ECG dataset: multipart "
       "(WFDB .hea + .dat parts, or one EDF, CSV, .npy file), a raw file body (Content-Type or "
-      "?format=, ?fs= for npy), or the JSON form of POST /v1/embed", AUTH_SCOPE_TRAIN,
+      "?format=, ?fs= for npy), the JSON form of POST /v1/embed, or a CODE-15% HDF5 file (every "
+      "exam in it)", AUTH_SCOPE_TRAIN,
       "EmbedRequest", "DatasetRecord", 201}, routes_datasets_add_record, 1},
     {{"PUT", "/v1/datasets/{id}/splits/{split}", "Store a task dataset's train or test split "
       "(raw body or multipart; ?format=ts|arff|ucr, else the file name's extension, else "

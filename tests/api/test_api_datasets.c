@@ -9,6 +9,7 @@
 #include "tests/api/testserver.h"
 
 #include <dirent.h>
+#include <hdf5.h>
 #include <pthread.h>
 #include <jansson.h>
 #include <sqlite3.h>
@@ -271,6 +272,41 @@ static char *edf_lead2(size_t *len) {
             found = 1;
         }
     assert_true(found);
+    return b;
+}
+
+/* A CODE-15%-layout HDF5 file (tracings 3 x 4096 x 12 float32 at 400 Hz, exam_id 11..13) with
+ * exam 12 all zero (the importer skips it), read back as bytes. */
+static char *code15_h5(size_t *len) {
+    char path[300];
+    snprintf(path, sizeof path, "%s/exams.hdf5", tmpdir);
+    enum { NE = 3, NT = 4096 };
+    float *x = calloc((size_t)NE * NT * 12, sizeof *x);
+    assert_non_null(x);
+    for (int e = 0; e < NE; e++)
+        for (int t = 0; e != 1 && t < NT; t++)
+            for (int c = 0; c < 12; c++)
+                x[((size_t)e * NT + (size_t)t) * 12 + (size_t)c] =
+                    (float)(0.5 * sin(0.02 * t * (c + 1) + e));
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hsize_t dims[3] = {NE, NT, 12}, nd = NE;
+    hid_t sp = H5Screate_simple(3, dims, NULL);
+    hid_t d =
+        H5Dcreate2(f, "tracings", H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    int64_t ids[NE] = {11, 12, 13};
+    sp = H5Screate_simple(1, &nd, NULL);
+    d = H5Dcreate2(f, "exam_id", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+    free(x);
+    char *b = ts_slurp(path, len);
+    assert_non_null(b);
     return b;
 }
 
@@ -591,6 +627,58 @@ static void test_datasets_http(void **state) {
     char q[128];
     snprintf(q, sizeof q, "SELECT COUNT(*) FROM records WHERE dataset_id = %lld", lab_id);
     assert_int_equal(sql_count(q), 6);
+
+    /* ---- an HDF5 file of many exams (CODE-15% layout) ---- */
+    http_do("POST", "/v1/datasets", train_key, "application/json",
+            "{\"name\":\"code15\",\"kind\":\"ecg\"}");
+    assert_int_equal(A.status, 201);
+    {
+        size_t hlen;
+        char *h5 = code15_h5(&hlen);
+        http_send("POST", "/v1/datasets/code15/records", train_key, "application/x-hdf5", h5, hlen);
+        j = expect_json(201, "HDF5 upload");
+        assert_int_equal(jint(j, "first_index"), 0);
+        assert_int_equal(jint(j, "found"), 3);
+        assert_int_equal(jint(j, "imported"), 2);
+        assert_int_equal(jint(j, "skipped"), 1);
+        assert_non_null(strstr(json_string_value(json_object_get(j, "first_skip")), "12"));
+        json_decref(j);
+        part hp[1] = {{"exams_part0.hdf5", h5, hlen}};
+        body = multipart(hp, 1, 0, &len);
+        http_send("POST", "/v1/datasets/code15/records", train_key, MP, body, len);
+        j = expect_json(201, "HDF5 multipart");
+        assert_int_equal(jint(j, "first_index"), 2);
+        assert_int_equal(jint(j, "imported"), 2);
+        json_decref(j);
+        free(body);
+        memset(h5 + 512, 0x5a, hlen - 512); /* the signature, then garbage */
+        http_send("POST", "/v1/datasets/code15/records", train_key, "application/x-hdf5", h5, hlen);
+        expect_error(422, "invalid_file");
+        http_send("POST", "/v1/datasets/code15/records?format=hdf5", train_key, NULL, "HDF", 3);
+        expect_error(422, "invalid_file");
+        free(h5);
+        http_do("GET", "/v1/datasets/code15", read_key, NULL, NULL);
+        j = expect_json(200, "code15 stats");
+        assert_int_equal(jint(j, "n_records"), 4);
+        st = json_object_get(j, "stats");
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(st, "sampling_rates"), "400")), 4);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(st, "formats"), "hdf5")), 4);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(st, "lead_coverage"), "V6")), 4);
+        json_decref(j);
+        snprintf(p1, sizeof p1, "%s/datasets/code15", data);
+        assert_int_equal(store_records(p1), 4);
+        DIR *cd = opendir(p1);
+        assert_non_null(cd);
+        for (struct dirent *e; (e = readdir(cd));)
+            if (strncmp(e->d_name, ".upload-", 8) == 0) fail_msg("temp file left: %s", e->d_name);
+        closedir(cd);
+        http_do("DELETE", "/v1/datasets/code15", train_key, NULL, NULL);
+        assert_int_equal(A.status, 200);
+    }
+    checks += 5;
 
     /* ---- uploads to one dataset from 6 connections at once: serialised, none lost ---- */
     http_do("POST", "/v1/datasets", train_key, "application/json",
