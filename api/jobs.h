@@ -109,6 +109,9 @@ int jobs_safe_name(const char *s, size_t max);
 /* An integer parameter in [lo, hi]: 1 when absent (*out untouched), 0 ok, -1 with res set. */
 int jobs_param_int(json_t *params, const char *key, long long lo, long long hi, long long *out,
                    api_response *res);
+/* A reference value (a positive integer id or a non-empty string without NUL, under cap bytes)
+ * into out: 0, or -1 when it is not one. */
+int jobs_ref_value(const json_t *v, char *out, size_t cap);
 /* A reference (a positive integer id or a non-empty string) into out; def when absent (NULL:
  * required). 0 or -1 with res set. */
 int jobs_param_ref(json_t *params, const char *key, const char *def, char *out, size_t cap,

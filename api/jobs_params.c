@@ -30,6 +30,18 @@ static int only_keys(json_t *params, const char *const *allowed, const char *all
     return 0;
 }
 
+int jobs_ref_value(const json_t *v, char *out, size_t cap) {
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+        return 0;
+    }
+    if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) >= cap ||
+        strlen(json_string_value(v)) != json_string_length(v))
+        return -1;
+    snprintf(out, cap, "%s", json_string_value(v));
+    return 0;
+}
+
 int jobs_param_ref(json_t *params, const char *key, const char *def, char *out, size_t cap,
                    api_response *res) {
     json_t *v = json_object_get(params, key);
@@ -41,18 +53,12 @@ int jobs_param_ref(json_t *params, const char *key, const char *def, char *out, 
         api_response_error(res, 422, "missing_field", "params.%s is required", key);
         return -1;
     }
-    if (json_is_integer(v) && json_integer_value(v) > 0) {
-        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
-        return 0;
-    }
-    if (!json_is_string(v) || !json_string_length(v) || json_string_length(v) >= cap ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
+    if (jobs_ref_value(v, out, cap)) {
         api_response_error(res, 422, "invalid_value",
                            "params.%s must be an id or a name (a non-empty string under %zu bytes)",
                            key, cap);
         return -1;
     }
-    snprintf(out, cap, "%s", json_string_value(v));
     return 0;
 }
 

@@ -199,15 +199,10 @@ int jobs_params_study(json_t *params, const jobs_parse_env *env, json_t **out, a
     json_t *norm_tasks = json_array();
     size_t i;
     json_array_foreach(tasks, i, v) {
-        char ref[JOBS_REF_MAX + 1], key[32];
-        json_t *holder = json_pack("{s:O}", "t", v);
-        snprintf(key, sizeof key, "tasks[%zu]", i);
-        int bad = !holder || jobs_param_ref(holder, "t", NULL, ref, sizeof ref, res);
-        json_decref(holder);
-        if (bad) {
-            if (holder)
-                api_response_error(res, 422, "invalid_value",
-                                   "params.%s must be a task dataset id or name", key);
+        char ref[JOBS_REF_MAX + 1];
+        if (jobs_ref_value(v, ref, sizeof ref)) {
+            api_response_error(res, 422, "invalid_value",
+                               "params.tasks[%zu] must be a task dataset id or name", i);
             json_decref(norm_tasks);
             return -1;
         }
