@@ -1,6 +1,5 @@
-/* multipart.c — multipart/form-data bodies split in place (see multipart.h). Every mistake is a
- * 400 invalid_multipart naming what was wrong; nothing is copied, so a part's data is the body's.
- */
+/* multipart.c — multipart/form-data bodies split in place (see multipart.h); every mistake is a
+ * 400 invalid_multipart naming what was wrong. */
 #include "api/multipart.h"
 
 #include <stdio.h>

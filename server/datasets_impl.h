@@ -1,6 +1,5 @@
-/* datasets_impl.h — what the /v1/datasets routes (server/routes_datasets.c) and the tests use of
- * server/datasets.c beyond the contract in datasets.h: start-up recovery, create, list, stats,
- * record appends, split files, delete. Functions answering a request return 0 or an HTTP status. */
+/* datasets_impl.h — what routes, serve.c and tests use of server/datasets*.c beyond datasets.h:
+ * start-up, create, list, stats, appends, splits, delete (0 or an HTTP status when answering). */
 #ifndef ECGFM_SERVER_DATASETS_IMPL_H
 #define ECGFM_SERVER_DATASETS_IMPL_H
 

@@ -1,7 +1,5 @@
-/* routes_datasets.h — the /v1/datasets endpoints: create, list, get (with stats), delete, record
- * uploads to ECG datasets and split uploads to task datasets. File work (parsing an upload,
- * appending to the store, writing a split, removing a dataset) runs on libuv's thread pool while
- * the connection waits suspended; the answer is sent from the loop thread. */
+/* routes_datasets.h — the /v1/datasets endpoints; their file work (parsing uploads, appending,
+ * writing splits, removing datasets) runs on libuv's pool while the connection waits suspended. */
 #ifndef ECGFM_SERVER_ROUTES_DATASETS_H
 #define ECGFM_SERVER_ROUTES_DATASETS_H
 
