@@ -58,6 +58,7 @@ struct ds_call {
     size_t body_len;
     char content_type[256];
     char q_format[16], q_fs[32], split[8];
+    datasets_create_request create;
     int have_format, have_fs, have_ctype;
     api_response res;
     void *deferred;
@@ -115,32 +116,41 @@ static ds_call *new_call(const routes_ctx *ctx, const routes_request *rq, const 
 
 /* ---- create, list, get ---- */
 
-void routes_datasets_create(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    datasets_create_request req;
-    if (datasets_parse_create(rq->body, rq->body_len, rq->content_type, &req, res)) return;
+static void do_create(ds_call *c) {
     ecg_err err = {0};
     long long id = 0;
-    int st =
-        datasets_create(ctx->db, ctx->data_dir, req.name,
-                        req.kind_task ? DATASET_TASK : DATASET_ECG, req.description, &id, &err);
+    int st = datasets_create(c->db, c->data_dir, c->create.name,
+                             c->create.kind_task ? DATASET_TASK : DATASET_ECG,
+                             c->create.description, &id, &err);
     if (st == 409) {
-        api_response_error(res, 409, "name_taken", "%s", err.msg);
+        api_response_error(&c->res, 409, "name_taken", "%s", err.msg);
         return;
     }
     if (st == 422) {
-        api_response_error(res, 422, "invalid_name", "%s", err.msg);
+        api_response_error(&c->res, 422, "invalid_name", "%s", err.msg);
         return;
     }
     if (st) {
-        storage_error(res, &err);
+        storage_error(&c->res, &err);
         return;
     }
-    json_t *j = datasets_get_json(ctx->db, id, 1, &err);
+    json_t *j = datasets_get_json(c->db, id, 1, &err);
     if (!j) {
-        storage_error(res, &err);
+        storage_error(&c->res, &err);
         return;
     }
-    api_response_json(res, 201, j);
+    api_response_json(&c->res, 201, j);
+}
+
+/* The directory and an empty store are made (and fsynced) on the pool. */
+void routes_datasets_create(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    datasets_create_request req;
+    if (datasets_parse_create(rq->body, rq->body_len, rq->content_type, &req, res)) return;
+    ds_call *c = new_call(ctx, rq, NULL, res);
+    if (!c) return;
+    c->create = req;
+    c->fn = do_create;
+    run_call(rq, c, res);
 }
 
 void routes_datasets_list(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
@@ -157,19 +167,27 @@ void routes_datasets_list(const routes_ctx *ctx, const routes_request *rq, api_r
     api_response_json(res, 200, j);
 }
 
+static void do_get(ds_call *c) {
+    ecg_err err = {0};
+    json_t *j = datasets_get_json(c->db, c->ds.id, 1, &err);
+    if (!j) {
+        if (err.code)
+            storage_error(&c->res, &err);
+        else
+            api_response_error(&c->res, 404, "not_found", "no dataset %s", c->ds.name);
+        return;
+    }
+    api_response_json(&c->res, 200, j);
+}
+
+/* The stats aggregate every records row of the dataset: on the pool, not the loop thread. */
 void routes_datasets_get(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
     dataset_info ds;
     if (!find_dataset(ctx, rq, &ds, res)) return;
-    ecg_err err = {0};
-    json_t *j = datasets_get_json(ctx->db, ds.id, 1, &err);
-    if (!j) {
-        if (err.code)
-            storage_error(res, &err);
-        else
-            api_response_error(res, 404, "not_found", "no dataset %.80s", rq->params[0]);
-        return;
-    }
-    api_response_json(res, 200, j);
+    ds_call *c = new_call(ctx, rq, &ds, res);
+    if (!c) return;
+    c->fn = do_get;
+    run_call(rq, c, res);
 }
 
 /* ---- delete ---- */
