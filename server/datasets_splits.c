@@ -171,7 +171,10 @@ int datasets_put_split(db *d, const dataset_info *ds, const char *split, const c
     if (!status) {
         c = db_writer_lock(d);
         if (db_begin(c, err)) status = 500;
-        if (!status) status = datasets_check_writable(c, ds->id, DATASET_TASK, err);
+        if (!status) {
+            status = datasets_check_writable(c, ds->id, DATASET_TASK, err);
+            if (status) db_rollback(c); /* not ready any more (deleting), or gone */
+        }
         sqlite3_stmt *st = status ? NULL : db_stmt(c, SQL_META, err);
         if (!status && !st) status = 500;
         if (st) {

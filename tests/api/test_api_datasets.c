@@ -1085,6 +1085,15 @@ static void test_append_failure_consistent(void **state) {
     sqlite3_exec(db_handle(w), "UPDATE datasets SET state = 'deleting' WHERE name = 'v'", NULL,
                  NULL, NULL);
     db_writer_unlock(d, w);
+    /* Writes to a dataset being deleted are refused, and leave no transaction open behind. */
+    dataset_info dv;
+    assert_int_equal(datasets_lookup(d, dir, "v", &dv, &err), 1);
+    json_t *sst = NULL;
+    const char *ucr = "1\t0.1\t0.2\t0.3\n2\t0.3\t0.2\t0.1\n";
+    assert_int_equal(datasets_put_split(d, &dv, "train", "ucr", ucr, strlen(ucr), &sst, &err), 409);
+    assert_null(sst);
+    long long id_w = 0;
+    assert_int_equal(datasets_create(d, dir, "w", DATASET_ECG, "", &id_w, &err), 0);
     char trash[400];
     snprintf(trash, sizeof trash, "%s/datasets/.trash-99-old", dir);
     assert_int_equal(mkdir(trash, 0700), 0);
