@@ -230,9 +230,9 @@ int jobs_params_study(json_t *params, const jobs_parse_env *env, json_t **out, a
      * the datasets' at run time): bad sizes, seeds, mapping or fine-tuning settings are a 422
      * now rather than a failed job later. */
     studies_task_files tf[STUDY_MAX_TASKS];
-    char names[STUDY_MAX_TASKS][16];
-    for (size_t t = 0; t < json_array_size(norm_tasks); t++) {
-        snprintf(names[t], sizeof names[t], "task%zu", t);
+    char names[STUDY_MAX_TASKS][32];
+    for (int t = 0; t < (int)json_array_size(norm_tasks) && t < STUDY_MAX_TASKS; t++) {
+        snprintf(names[t], sizeof names[t], "task%d", t);
         tf[t] = (studies_task_files){names[t], "/placeholder/train.ts", "/placeholder/test.ts"};
     }
     json_t *full =

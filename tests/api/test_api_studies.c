@@ -133,8 +133,15 @@ static void test_studies(void **state) {
     get_file(999, "table.csv", 404, NULL);
 
     /* ---- a study through POST /v1/jobs has its row too; paging ---- */
-    long long jb =
-        tj_create("study", "{\"dataset\":\"ecg\",\"tasks\":[\"gunpoint\"]," SPEC(20) "}");
+    /* Long enough to be cancelled and killed mid-run: 20 epochs (6 under the sanitizers, about
+     * 5 times slower). */
+    char body[1024];
+    snprintf(body, sizeof body,
+             "{\"dataset\":\"ecg\",\"tasks\":[\"gunpoint\"],\"spec\":{\"sizes\":[0,32,64],"
+             "\"objectives\":[\"cpc\"],\"model\":\"small\",\"seeds\":[0],\"epochs\":%d,"
+             "\"batch\":8,\"val_records\":16,\"bootstrap\":50}}",
+             getenv("ECGFM_SANITIZE") ? 6 : 20);
+    long long jb = tj_create("study", body);
     tj_do("GET", "/v1/studies?limit=1", tj_read, NULL);
     assert_int_equal(TA.status, 200);
     json_t *page = tj_json();
