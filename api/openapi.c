@@ -179,6 +179,26 @@ static const schema_def SCHEMAS[] = {
                 "\"type\":\"integer\",\"nullable\":true,\"description\":\"pass as cursor for "
                 "the next page; null on the last\"}}}"},
     /* Studies (server/routes_studies.c) */
+    /* Checkpoints (server/routes_checkpoints.c, api/checkpoints_json.c) */
+    {"Checkpoint", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+                   "\"name\":{\"type\":\"string\"},\"model\":{\"type\":\"object\","
+                   "\"description\":\"the encoder configuration\"},\"objective\":{\"type\":"
+                   "\"string\",\"nullable\":true},\"dataset\":{\"type\":\"object\","
+                   "\"nullable\":true,\"properties\":{\"id\":{\"type\":\"integer\"},"
+                   "\"name\":{\"type\":\"string\",\"nullable\":true}}},\"subset_size\":{"
+                   "\"type\":\"integer\",\"nullable\":true},\"step\":{\"type\":\"integer\","
+                   "\"nullable\":true},\"val_loss\":{\"type\":\"number\",\"nullable\":true},"
+                   "\"job_id\":{\"type\":\"integer\",\"nullable\":true},\"sha256\":{"
+                   "\"type\":\"string\",\"description\":\"of the file; also its ETag\"},"
+                   "\"size_bytes\":{\"type\":\"integer\"},\"is_default\":{\"type\":"
+                   "\"boolean\"},\"created_at\":{\"type\":\"string\",\"format\":"
+                   "\"date-time\"}}}"},
+    {"CheckpointList", "{\"type\":\"object\",\"properties\":{\"checkpoints\":{\"type\":"
+                       "\"array\",\"items\":{\"$ref\":\"#/components/schemas/Checkpoint\"}},"
+                       "\"next_cursor\":{\"type\":\"integer\",\"nullable\":true}}}"},
+    {"CheckpointDeleted", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+                          "\"integer\"},\"name\":{\"type\":\"string\"},\"deleted\":{"
+                          "\"type\":\"boolean\"}}}"},
     {"StudyCreate",
      "{\"type\":\"object\",\"required\":[\"dataset\",\"tasks\",\"spec\"],\"additionalPropertie"
      "s\":false,\"properties\":{\"name\":{\"type\":\"string\"},\"dataset\":{\"oneOf\":[{\"type"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static char OOM_BODY[] =
     "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"the server ran out of "
@@ -68,6 +69,29 @@ void api_response_error(api_response *res, int status, const char *code, const c
     api_response_json(res, status, json);
 }
 
+void api_response_file(api_response *res, int status, int fd, unsigned long long offset,
+                       unsigned long long len, const char *content_type) {
+    res->status = status;
+    res->has_file = 1;
+    res->file_fd = fd;
+    res->file_offset = offset;
+    res->file_len = len;
+    res->content_type = content_type;
+}
+
+int api_response_header(api_response *res, const char *name, const char *fmt, ...) {
+    if (res->n_headers >= API_MAX_HEADERS || strlen(name) >= sizeof res->headers[0].name) return -1;
+    api_header *h = &res->headers[res->n_headers];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(h->value, sizeof h->value, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof h->value) return -1;
+    snprintf(h->name, sizeof h->name, "%s", name);
+    res->n_headers++;
+    return 0;
+}
+
 int api_response_is_static(const api_response *res) {
     return res->body == OOM_BODY;
 }
@@ -76,6 +100,8 @@ void api_response_free(api_response *res) {
     if (res->body && !api_response_is_static(res)) free(res->body);
     if (res->stream) res->stream->free(res->stream);
     res->stream = NULL;
+    if (res->has_file) close(res->file_fd);
+    res->has_file = 0;
     res->body = NULL;
     res->body_len = 0;
 }

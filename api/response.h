@@ -20,6 +20,13 @@ struct api_stream {
     void *wake_handle;
 };
 
+#define API_MAX_HEADERS 6
+
+typedef struct {
+    char name[32];
+    char value[224];
+} api_header;
+
 typedef struct {
     int status; /* HTTP status code */
     char *body; /* JSON text, malloc'd, owned; NULL only when out of memory */
@@ -27,6 +34,14 @@ typedef struct {
     const char *allow; /* static "Allow" header value for 405 answers, else NULL */
     const char *content_type; /* static; NULL means application/json */
     api_stream *stream; /* when set, the body (body is unused); owned by res until sent */
+    /* A body read from a file (downloads): with has_file, file_len bytes of file_fd from
+     * file_offset, sent without reading the file into memory; fd owned by res until sent. */
+    int has_file;
+    int file_fd;
+    unsigned long long file_offset, file_len;
+    /* Extra headers (ETag, Content-Range, ...); a Cache-Control here replaces "no-store". */
+    api_header headers[API_MAX_HEADERS];
+    int n_headers;
 } api_response;
 
 /* Serialise json into res with the given status; steals the reference to json (NULL allowed: an
@@ -36,9 +51,16 @@ void api_response_json(api_response *res, int status, json_t *json);
  * for people; type is derived from the status (see api_error_type). */
 void api_response_error(api_response *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The answer is len bytes of fd from offset (fd is closed when the answer is sent or freed). */
+void api_response_file(api_response *res, int status, int fd, unsigned long long offset,
+                       unsigned long long len, const char *content_type);
+/* Add a header to the answer; -1 when there is no room or the value does not fit (not added). */
+int api_response_header(api_response *res, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The error family for a status: "invalid_request_error", "not_found_error", ... */
 const char *api_error_type(int status);
-/* Frees body unless it is the static out-of-memory body, and a stream not sent; leaves res empty. */
+/* Frees body unless it is the static out-of-memory body, a stream not sent, and closes a file not
+ * sent; leaves res empty. */
 void api_response_free(api_response *res);
 /* True when res holds the static out-of-memory body (the server must not free it). */
 int api_response_is_static(const api_response *res);

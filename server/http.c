@@ -78,6 +78,10 @@ static const char *query_arg(void *conn, const char *name) {
     return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+static const char *header_arg(void *conn, const char *name) {
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+}
+
 /* Protocol checks (robustness): MHD decodes %HH in the path and query values; an encoded NUL
  * (%00) would silently cut a name or id short, so it is left as the literal "%00", which no route
  * or name check accepts (404/422 instead of a truncated match). Returns the decoded length. */
@@ -200,20 +204,32 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const char *me
                                      const char *url, api_response *res, request *rq) {
     int is_static = api_response_is_static(res);
     int streamed = res->stream && rq && rq->h;
+    int from_file = res->has_file && !streamed; /* a download: MHD reads (sendfile) the range */
     struct MHD_Response *r =
-        streamed ? stream_response(conn, rq->h, res)
-            : MHD_create_response_from_buffer(res->body_len, res->body,
-                                              is_static ? MHD_RESPMEM_PERSISTENT
-                                                        : MHD_RESPMEM_MUST_FREE);
+        streamed    ? stream_response(conn, rq->h, res)
+        : from_file ? MHD_create_response_from_fd_at_offset64(res->file_len, res->file_fd,
+                                                              res->file_offset)
+                    : MHD_create_response_from_buffer(res->body_len, res->body,
+                                                      is_static ? MHD_RESPMEM_PERSISTENT
+                                                                : MHD_RESPMEM_MUST_FREE);
     if (!r) {
         api_response_free(res);
         return MHD_NO; /* out of memory: MHD closes the connection */
     }
-    if (!streamed) res->body = NULL; /* owned by r now */
+    if (from_file)
+        res->has_file = 0; /* the descriptor is r's now */
+    else if (!streamed)
+        res->body = NULL; /* owned by r now */
     api_response_free(res);           /* a body beside a stream, or a stream never sent */
     enum MHD_Result ok = MHD_add_response_header(
         r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type ? res->content_type : "application/json");
-    if (ok == MHD_YES) ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    int own_cache_control = 0;
+    for (int i = 0; ok == MHD_YES && i < res->n_headers; i++) {
+        ok = MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+        own_cache_control |= strcasecmp(res->headers[i].name, "Cache-Control") == 0;
+    }
+    if (ok == MHD_YES && !own_cache_control)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (ok == MHD_YES && res->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, res->allow);
     if (ok == MHD_YES && res->status == 401)
@@ -321,6 +337,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     rr.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
     rr.query_fn = query_arg;
+    rr.header_fn = header_arg;
     rr.conn = conn;
     rr.defer_fn = defer_request;
     rr.http_req = rq;

@@ -15,6 +15,7 @@
 #include "server/route_embed.h"
 #include "server/route_embed_batch.h"
 #include "server/routes_datasets.h"
+#include "server/routes_checkpoints.h"
 #include "server/routes_jobs.h"
 #include "server/routes_keys.h"
 #include "server/routes_studies.h"
@@ -34,6 +35,10 @@ double routes_now_s(void) {
 
 const char *routes_query(const routes_request *rq, const char *name) {
     return rq->query_fn ? rq->query_fn(rq->conn, name) : NULL;
+}
+
+const char *routes_header(const routes_request *rq, const char *name) {
+    return rq->header_fn ? rq->header_fn(rq->conn, name) : NULL;
 }
 
 static health_state health_gather(const routes_ctx *ctx, char *why, size_t why_size) {
@@ -141,6 +146,23 @@ static const route ROUTES[] = {
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_cancel},
     {{"POST", "/v1/jobs/{id}/retry", "Queue a failed or cancelled job again (same parameters)",
       AUTH_SCOPE_TRAIN, NULL, "Job", 200}, routes_jobs_retry},
+    /* Checkpoints (server/routes_checkpoints.c) */
+    {{"GET", "/v1/checkpoints", "List checkpoints, newest first (query: objective, limit, cursor)",
+      AUTH_SCOPE_READ, NULL, "CheckpointList", 200}, routes_checkpoints_list},
+    {{"GET", "/v1/checkpoints/{id}", "A checkpoint (id or name): model config, objective, "
+      "dataset and subset size, step, validation loss, job, sha256, size, default or not",
+      AUTH_SCOPE_READ, NULL, "Checkpoint", 200}, routes_checkpoints_get},
+    {{"GET", "/v1/checkpoints/{id}/file", "Download the safetensors file "
+      "(application/octet-stream; ETag and If-None-Match, a single byte Range gives 206)",
+      AUTH_SCOPE_READ, NULL, NULL, 200}, routes_checkpoints_file},
+    {{"POST", "/v1/checkpoints", "Upload a safetensors encoder checkpoint (raw "
+      "application/octet-stream body or a multipart file part; ?name=), validated by loading it",
+      AUTH_SCOPE_TRAIN, NULL, "Checkpoint", 201}, routes_checkpoints_upload, 1},
+    {{"POST", "/v1/checkpoints/{id}/default", "Make a checkpoint the default for /v1/embed (the "
+      "answer comes once the embed worker uses it)", AUTH_SCOPE_ADMIN, NULL, "Checkpoint", 200},
+     routes_checkpoints_default},
+    {{"DELETE", "/v1/checkpoints/{id}", "Delete a checkpoint's row and file (409 for the "
+      "default)", AUTH_SCOPE_ADMIN, NULL, "CheckpointDeleted", 200}, routes_checkpoints_delete},
     /* Studies (server/routes_studies.c): a study is a study job plus its row */
     {{"POST", "/v1/studies", "Queue a scaling study (a study job): ECG dataset, task datasets, "
       "spec (sizes, objectives, model, seeds, epochs, ...)", AUTH_SCOPE_TRAIN, "StudyCreate",

@@ -46,10 +46,14 @@ typedef struct routes_request {
     char param_buf[512];
     const char *route;  /* matched route pattern ("/v1/keys/{id}"), "unmatched" otherwise */
     auth_key_info key;  /* the caller's key, when the route needs one */
+    /* Request header lookup (NULL when absent), e.g. Range, If-None-Match; conn as above. */
+    const char *(*header_fn)(void *conn, const char *name);
 } routes_request;
 
 /* A query parameter of rq, or NULL. */
 const char *routes_query(const routes_request *rq, const char *name);
+/* A request header of rq, or NULL. */
+const char *routes_header(const routes_request *rq, const char *name);
 
 /* Fill res for rq (method, path and headers set; the rest is filled here). */
 void routes_dispatch(const routes_ctx *ctx, routes_request *rq, api_response *res);

@@ -178,7 +178,7 @@ static void test_endpoints_and_sigterm(void **state) {
     assert_true(json_is_true(json_object_get(j, "ready")));
     json_decref(j);
 
-    http_send(&a, port, "GET", "/v1/checkpoints", NULL);
+    http_send(&a, port, "GET", "/v1/no-such-resource", NULL);
     assert_error_answer(&a, 404, "not_found");
     http_send(&a, port, "GET", "/healthz?verbose=1", NULL); /* query strings do not change routes */
     assert_int_equal(a.status, 200);

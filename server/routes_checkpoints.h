@@ -1,0 +1,15 @@
+/* routes_checkpoints.h — the /v1/checkpoints endpoints: list, get, download (ETag, Range), upload
+ * (validated), mark the default for embedding (the worker switches between batches), delete. */
+#ifndef ECGFM_SERVER_ROUTES_CHECKPOINTS_H
+#define ECGFM_SERVER_ROUTES_CHECKPOINTS_H
+
+#include "server/routes.h"
+
+void routes_checkpoints_list(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+void routes_checkpoints_get(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+void routes_checkpoints_file(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+void routes_checkpoints_default(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+void routes_checkpoints_delete(const routes_ctx *ctx, const routes_request *rq, api_response *res);
+
+#endif
