@@ -106,7 +106,19 @@ static int item_prepare(batch *b, size_t i, const routes_request *rq, const char
         return -1;
     }
     it->pooling = req.pooling;
-    snprintf(it->checkpoint, sizeof it->checkpoint, "%s", req.checkpoint);
+    /* Records run on the default checkpoint, named in each answer as /v1/embed names it; another
+     * checkpoint is refused rather than silently replaced by the default. */
+    if (strcmp(req.checkpoint, "default") != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "/v1/embed/batch embeds with the default checkpoint; use /v1/embed for "
+                 "\"%.60s\"",
+                 req.checkpoint);
+        embed_request_free(&req);
+        it->result = item_error(422, "checkpoint_unsupported", msg);
+        return -1;
+    }
+    snprintf(it->checkpoint, sizeof it->checkpoint, "%.63s", embed_worker_default(b->worker)->name);
     embed_limits lim = {embed_worker_max_windows(b->worker)};
     ecg_err err = {0};
     ecg_code rc = embed_windows_make(&it->w, &req.rec, embed_worker_window(b->worker),
