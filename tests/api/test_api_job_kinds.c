@@ -166,6 +166,14 @@ static void test_kinds(void **state) {
     snprintf(path, sizeof path, "%s/jobs/%lld/finetuned.safetensors", tj_data, f);
     struct stat sb;
     assert_int_equal(stat(path, &sb), 0);
+    /* and it is a checkpoint like any other: listed, downloadable */
+    snprintf(path, sizeof path, "/v1/checkpoints/%lld", ck);
+    tj_do("GET", path, tj_read, NULL);
+    if (TA.status != 200 || !strstr(TA.body, "finetune-job-"))
+        fail_msg("GET %s:\n%s", path, TA.raw);
+    snprintf(path, sizeof path, "/v1/checkpoints/%lld/file", ck);
+    tj_do("GET", path, tj_read, NULL);
+    assert_int_equal(TA.status, 200);
     /* linear mode on a random init: no checkpoint is kept */
     long long fr = tj_create("finetune", "{\"task\":\"gunpoint\",\"mode\":\"linear\",\"random\":"
                                          "true,\"epochs\":2}");
