@@ -207,6 +207,13 @@ void routes_checkpoints_file(const routes_ctx *ctx, const routes_request *rq, ap
 
 /* ---- upload ---- */
 
+/* A loader's message without the server-side path it starts with (clients see "the upload"). */
+static const char *without_path(const char *msg, const char *path) {
+    size_t n = strlen(path);
+    if (strncmp(msg, path, n) == 0 && msg[n] == ':') return msg + n + (msg[n + 1] == ' ' ? 2 : 1);
+    return msg;
+}
+
 /* The name an upload gets: ?name=, else its file name's stem when that is a valid name, else
  * "upload-" and the first 12 hex digits of its SHA-256. 0, or -1 with res the 422. */
 static int upload_name(const char *q, const char *filename, const uint8_t *data, size_t len,
@@ -307,7 +314,8 @@ void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, 
             api_response_error(res, 500, "out_of_memory", "%s", err.msg);
         else
             api_response_error(res, 422, "invalid_checkpoint",
-                               "not a usable safetensors encoder checkpoint: %s", err.msg);
+                               "not a usable safetensors encoder checkpoint: %s",
+                               without_path(err.msg, path));
         return;
     }
     long long id = 0;
