@@ -16,14 +16,16 @@
  * Labels. One of the store's four int32 label fields per record (store.h), field k:
  * - single-label (multilabel = 0): the field holds a class index 0..K-1; K = the largest index
  *   in the dataset + 1 (at least 2). Class c is named by the manifest's value name of field k,
- *   value c ("value <k> <c> <name>"), else "c". Example: `ecgfm synth`, field 0 (rhythm), 4
- * classes.
+ *   value c ("value <k> <c> <name>"), else "c". Example: `ecgfm synth`, field 0 (rhythm).
  * - multi-label (multilabel = 1): the field holds a bitmask of up to 31 classes: bit c set means
  *   class c is present, 0 is a valid record with no class present. K = the highest bit set in
  *   the dataset + 1 (at least 1). Class c is named by the value name of the value 1 << c (the
  *   value a record with class c alone holds: "value <k> <1<<c> <name>"), else "c".
  * In both, -1 (STORE_LABEL_MISSING) marks an unlabelled record: it is left out and counted.
- * Other negative values are ECG_EINVAL (in single-label mode too: indices are >= 0).
+ * Other negative values are ECG_EINVAL (in single-label mode too: indices are >= 0). Nothing in
+ * the store says which form a field has: multi-label on a class-index field reads the indices
+ * as bitmasks (class 3 = classes 0 and 1), so the caller must know its data.
+ * core/data/dx_labels.h fills such a bitmask from CinC 2020/2021 SNOMED-CT Dx codes.
  *
  * Split. Labelled records are dealt to test, validation and train by record (a record's
  * windows never straddle parts): records sorted by label value (ties by a seeded shuffle), then
