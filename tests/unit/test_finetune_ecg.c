@@ -1,7 +1,5 @@
-/* test_finetune_ecg.c — ECG dataset fine-tuning: AUROC against scikit-learn and BCE against
- * PyTorch (fixture), record-level means of non-overlapping windows, the record split, and
- * fine-tuning the bundled checkpoint on a synthetic rhythm dataset (above chance, bounded time,
- * deterministic). */
+/* test_finetune_ecg.c — ECG dataset fine-tuning: AUROC vs sklearn, BCE vs torch, record means of
+ * windows, the split, CinC Dx bitmasks, the bundled checkpoint on synthetic rhythms */
 #include "testutil.h"
 
 #include <time.h>
