@@ -38,10 +38,10 @@ static void not_found(api_response *res, const char *ref) {
 }
 
 /* The view of ref answered with status; 0 when answered that way, -1 when res holds an error. */
-static int answer_view(const routes_ctx *ctx, const char *ref, int status, api_response *res) {
+static int answer_view_db(db *d, const char *ref, int status, api_response *res) {
     checkpoint_view v;
     ecg_err err = {0};
-    int found = checkpoints_get_view(ctx->db, ref, &v, &err);
+    int found = checkpoints_get_view(d, ref, &v, &err);
     if (found < 0) {
         storage_error(res, &err);
         return -1;
@@ -53,6 +53,10 @@ static int answer_view(const routes_ctx *ctx, const char *ref, int status, api_r
     checkpoints_answer_one(&v, status, res);
     checkpoints_views_free(&v, 1);
     return 0;
+}
+
+static int answer_view(const routes_ctx *ctx, const char *ref, int status, api_response *res) {
+    return answer_view_db(ctx->db, ref, status, res);
 }
 
 void routes_checkpoints_list(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
@@ -252,6 +256,102 @@ static int upload_name(const char *q, const char *filename, const uint8_t *data,
     return 0;
 }
 
+static uv_loop_t *work_loop;
+
+void routes_checkpoints_configure(uv_loop_t *loop) {
+    work_loop = loop;
+}
+
+/* Names of uploads on the pool now (loop thread only): a second upload of one of them is 409
+ * before it writes anything, so two never write the same file. */
+#define UPLOADS_MAX 16
+static char busy[UPLOADS_MAX][CHECKPOINT_NAME_MAX + 1];
+
+static int busy_add(const char *name) {
+    int free_slot = -1;
+    for (int i = 0; i < UPLOADS_MAX; i++) {
+        if (busy[i][0] && strcmp(busy[i], name) == 0) return -1;
+        if (!busy[i][0] && free_slot < 0) free_slot = i;
+    }
+    if (free_slot < 0) return -1;
+    snprintf(busy[free_slot], sizeof busy[free_slot], "%s", name);
+    return 0;
+}
+
+static void busy_remove(const char *name) {
+    for (int i = 0; i < UPLOADS_MAX; i++)
+        if (strcmp(busy[i], name) == 0) busy[i][0] = '\0';
+}
+
+typedef struct {
+    uv_work_t work;
+    db *db;
+    const char *data_dir;
+    const uint8_t *data; /* the request's body (alive until the answer is sent) */
+    size_t len;
+    char name[CHECKPOINT_NAME_MAX + 1];
+    api_response res;
+    void *deferred;
+} upload_call;
+
+/* Pool thread (or the loop thread without a pool): the file written atomically, loaded as the
+ * embed worker loads it, registered; c->res the answer. Nothing stays behind on failure. */
+static void upload_store(upload_call *c) {
+    api_response *res = &c->res;
+    ecg_err err = {0};
+    char rel[128], path[1400];
+    snprintf(rel, sizeof rel, "checkpoints/%s.safetensors", c->name);
+    snprintf(path, sizeof path, "%s/%s", c->data_dir, rel);
+    if (checkpoints_write_file(c->data_dir, rel, c->data, c->len, &err)) {
+        storage_error(res, &err);
+        return;
+    }
+    /* It must load exactly as the embed worker will load it (12 leads in). */
+    encoder *e = NULL;
+    int zscore = 0;
+    ecg_code rc = embed_model_load(path, 1, &e, &zscore, &err);
+    encoder_free(e);
+    if (rc) {
+        unlink(path);
+        if (rc == ECG_ENOMEM)
+            api_response_error(res, 500, "out_of_memory", "%s", err.msg);
+        else
+            api_response_error(res, 422, "invalid_checkpoint",
+                               "not a usable safetensors encoder checkpoint: %s",
+                               without_path(err.msg, path));
+        return;
+    }
+    long long id = 0;
+    rc = checkpoints_register(c->db, c->data_dir, rel, c->name, NULL, 0, 0, 0, NAN, 0, &id, &err);
+    if (rc) {
+        unlink(path);
+        if (rc == ECG_EINVAL && strstr(err.msg, "exists"))
+            api_response_error(res, 409, "name_taken", "%s", err.msg);
+        else if (rc == ECG_EIO || rc == ECG_ENOMEM)
+            storage_error(res, &err);
+        else
+            api_response_error(res, 422, "invalid_checkpoint", "%s", err.msg);
+        return;
+    }
+    char ref[32];
+    snprintf(ref, sizeof ref, "%lld", id);
+    answer_view_db(c->db, ref, 201, res);
+}
+
+static void upload_on_work(uv_work_t *w) {
+    upload_store(w->data);
+}
+
+static void upload_after_work(uv_work_t *w, int status) {
+    upload_call *c = w->data;
+    if (status == UV_ECANCELED)
+        api_response_error(&c->res, 503, "shutting_down", "the service is shutting down");
+    busy_remove(c->name);
+    http_finish_deferred(c->deferred, &c->res);
+    api_response_free(&c->res);
+    free(c);
+}
+
 void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
     if (!have_db(ctx, res)) return;
     const char *ct = rq->content_type ? rq->content_type : "";
@@ -296,43 +396,34 @@ void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, 
                            name, info.id);
         return;
     }
-    char rel[128], path[1400];
-    snprintf(rel, sizeof rel, "checkpoints/%s.safetensors", name);
-    snprintf(path, sizeof path, "%s/%s", ctx->data_dir, rel);
-    if (checkpoints_write_file(ctx->data_dir, rel, data, len, &err)) {
-        storage_error(res, &err);
+    upload_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        api_response_error(res, 500, "out_of_memory", "out of memory");
         return;
     }
-    /* It must load exactly as the embed worker will load it (12 leads in). */
-    encoder *e = NULL;
-    int zscore = 0;
-    ecg_code rc = embed_model_load(path, 1, &e, &zscore, &err);
-    encoder_free(e);
-    if (rc) {
-        unlink(path);
-        if (rc == ECG_ENOMEM)
-            api_response_error(res, 500, "out_of_memory", "%s", err.msg);
-        else
-            api_response_error(res, 422, "invalid_checkpoint",
-                               "not a usable safetensors encoder checkpoint: %s",
-                               without_path(err.msg, path));
+    if (busy_add(name)) {
+        free(c);
+        api_response_error(res, 409, "name_taken", "a checkpoint named \"%s\" is being uploaded",
+                           name);
         return;
     }
-    long long id = 0;
-    rc = checkpoints_register(ctx->db, ctx->data_dir, rel, name, NULL, 0, 0, 0, NAN, 0, &id, &err);
-    if (rc) {
-        unlink(path);
-        if (rc == ECG_EINVAL && strstr(err.msg, "exists"))
-            api_response_error(res, 409, "name_taken", "%s", err.msg);
-        else if (rc == ECG_EIO || rc == ECG_ENOMEM)
-            storage_error(res, &err);
-        else
-            api_response_error(res, 422, "invalid_checkpoint", "%s", err.msg);
+    c->db = ctx->db;
+    c->data_dir = ctx->data_dir;
+    c->data = data;
+    c->len = len;
+    memcpy(c->name, name, sizeof c->name);
+    c->work.data = c;
+    /* File work (write, fsync, load to validate, hash) on libuv's pool, not the loop thread. */
+    if (work_loop && rq->defer_fn &&
+        uv_queue_work(work_loop, &c->work, upload_on_work, upload_after_work) == 0) {
+        /* The completion runs on this thread, so it cannot overtake the deferral. */
+        c->deferred = rq->defer_fn(rq->http_req);
         return;
     }
-    char ref[32];
-    snprintf(ref, sizeof ref, "%lld", id);
-    answer_view(ctx, ref, 201, res);
+    upload_store(c);
+    busy_remove(c->name);
+    *res = c->res;
+    free(c);
 }
 
 /* ---- default ---- */

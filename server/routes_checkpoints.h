@@ -3,7 +3,12 @@
 #ifndef ECGFM_SERVER_ROUTES_CHECKPOINTS_H
 #define ECGFM_SERVER_ROUTES_CHECKPOINTS_H
 
+#include <uv.h>
+
 #include "server/routes.h"
+
+/* Uploads do their file work on loop's thread pool (without it, on the calling thread). */
+void routes_checkpoints_configure(uv_loop_t *loop);
 
 void routes_checkpoints_list(const routes_ctx *ctx, const routes_request *rq, api_response *res);
 void routes_checkpoints_get(const routes_ctx *ctx, const routes_request *rq, api_response *res);

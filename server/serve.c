@@ -18,6 +18,7 @@
 #include "server/jobs.h"
 #include "server/listen.h"
 #include "server/routes.h"
+#include "server/routes_checkpoints.h"
 #include "server/probes.h"
 #include "server/routes_transfer.h"
 #include "server/transfer_worker.h"
@@ -185,6 +186,7 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     }
     s.poll.data = s.timer.data = s.sigint.data = s.sigterm.data = &s;
     routes_datasets_configure(&s.loop); /* uploads and deletes do file work on its pool */
+    routes_checkpoints_configure(&s.loop); /* checkpoint uploads too */
     /* Init cannot fail for timers and signals on Linux beyond what uv_loop_init already checked;
      * uv_poll_init can (a bad descriptor), so it is checked and the loop unwound on failure. */
     uv_timer_init(&s.loop, &s.timer);

@@ -728,6 +728,31 @@ static void test_default_switch(void **state) {
     http_full("POST", "/v1/embed", embed_key, "application/json", NULL, b2, strlen(b2));
     free(b2);
     expect_error(404, "checkpoint_not_found");
+
+    /* Two uploads of one name at once: one is stored, the other is 409, the file is whole. */
+    size_t mlen;
+    char *small = slurp(model, &mlen);
+    int f1 = send_req("POST", "/v1/checkpoints?name=twin", train_key, "application/octet-stream",
+                      NULL, small, mlen);
+    int f2 = send_req("POST", "/v1/checkpoints?name=twin", train_key, "application/octet-stream",
+                      NULL, small, mlen);
+    answer a1 = {0}, a2 = {0};
+    recv_answer(f1, &a1);
+    recv_answer(f2, &a2);
+    int s1 = a1.status, s2 = a2.status;
+    free(a1.raw);
+    free(a2.raw);
+    print_message("concurrent uploads of one name: %d and %d\n", s1, s2);
+    assert_true((s1 == 201 && s2 == 409) || (s1 == 409 && s2 == 201));
+    snprintf(path, sizeof path, "%s/checkpoints/twin.safetensors", data);
+    size_t tl;
+    char *tw = slurp(path, &tl);
+    assert_int_equal(tl, mlen);
+    assert_memory_equal(tw, small, mlen);
+    free(tw);
+    free(small);
+    http_do("DELETE", "/v1/checkpoints/twin", admin_key);
+    assert_int_equal(A.status, 200);
 }
 
 static void test_restart_keeps_default(void **state) {
