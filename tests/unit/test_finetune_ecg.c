@@ -1,5 +1,5 @@
 /* test_finetune_ecg.c — ECG dataset fine-tuning: AUROC vs sklearn, BCE vs torch, record means of
- * windows, the split, CinC Dx bitmasks, the bundled checkpoint on synthetic rhythms */
+ * windows, the split, CinC Dx bitmasks, the bundled checkpoint on synthetic rhythms. */
 #include "testutil.h"
 
 #include <time.h>
