@@ -29,8 +29,9 @@ static char roots[PATH_MAX]; /* the server's import root: ok/ inside, out -> /et
 static pid_t server_pid;
 static int port;
 static char admin_key[64];
-static long long job_id; /* a cancelled pretrain job ({job} in paths) */
-static json_t *baseline; /* the good embedding, before any bad input */
+static long long job_id;  /* a cancelled pretrain job ({job} in paths) */
+static char ck_name[160]; /* the default checkpoint's name ({ck} in paths) */
+static json_t *baseline;  /* the good embedding, before any bad input */
 static int status_count[600];
 static int n_cases;
 
@@ -61,6 +62,7 @@ typedef struct {
 #define REC "/v1/datasets/bad_ecg/records"
 #define SPLIT "/v1/datasets/bad_task/splits/train"
 #define IMP "{\"kind\": \"import\", \"params\": {\"dataset\": \"bad_ecg\", \"format\": \"wfdb\", "
+#define CKF "/v1/checkpoints/default/file"
 #define PRE "{\"kind\": \"pretrain\", \"params\": {\"dataset\": \"tiny\", \"objective\": \"cpc\""
 
 /* clang-format off */
@@ -560,6 +562,72 @@ static const bad_case CASES[] = {
     {"GET", "/v1/studies/1/files/%2fetc%2fpasswd", NULL, NULL, 404, "not_found"},
     {"GET", "/v1/studies/999999/files/table.csv", NULL, NULL, 404, "not_found"},
 
+    GROUP("checkpoints: list, get, download ranges, upload, default, delete"),
+    {"GET", "/v1/checkpoints?objective=simclr", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints?objective=", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints?limit=0", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints?limit=+5", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints?cursor=-1", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints?cursor=99999999999999999999", NULL, NULL, 422, "invalid_value"},
+    {"GET", "/v1/checkpoints/nope", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/999999", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/..", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/%2e%2e", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/default%00", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/%2fetc%2fpasswd", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/..%2f..%2fecgfm.sqlite3/file", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/nope/file", NULL, NULL, 404, "not_found"},
+    {"GET", "/v1/checkpoints/%2e%2e/file", NULL, NULL, 404, "not_found"},
+    {"GET", CKF, "Range: bytes=abc\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=5-1\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=99999999999-\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=99999999999999999999999-\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=0-99999999999999999999999\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=-99999999999999999999999\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=0-1,4-5\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=-0\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=--1\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=-1-2\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: bytes=1.5-2\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: items=0-1\r\n", NULL, 416, "range_not_satisfiable"},
+    {"GET", CKF, "Range: 0-1\r\n", NULL, 416, "range_not_satisfiable"},
+    {"POST", "/v1/checkpoints", "Content-Type: image/png\r\n", "@safetensors/bad_json.safetensors", 415, "unsupported_media_type"},
+    {"POST", "/v1/checkpoints", JSON, "{\"path\": \"/etc/passwd\"}", 415, "unsupported_media_type"},
+    {"POST", "/v1/checkpoints", OCTET, "", 400, "empty_body"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/trunc_len.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/hlen_huge.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/hlen_past_end.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/bad_json.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/offsets_oob.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/dtype_bad.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/shape_mismatch.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", OCTET, "@edf/ok.edf", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", NULL, "mp:safetensors/not_a_model.safetensors", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", NULL, "gen:mp_traversal_name", 422, "invalid_checkpoint"},
+    {"POST", "/v1/checkpoints", "Content-Type: multipart/form-data; boundary=zz\r\n", "--zz\r\nbroken", 400, "invalid_multipart"},
+    {"POST", "/v1/checkpoints?name=../../etc/x", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=%2e%2e", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=%2fetc%2fpasswd", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=a%00b", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=default", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=123", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name=job-1", OCTET, "@safetensors/not_a_model.safetensors", 422, "invalid_name"},
+    {"POST", "/v1/checkpoints?name={ck}", OCTET, "@safetensors/not_a_model.safetensors", 409, "name_taken"},
+    {"POST", "/v1/checkpoints", OCTET, "gen:over_upload", 413, "payload_too_large"},
+    {"POST", "/v1/checkpoints/nope/default", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/checkpoints/%2e%2e/default", NULL, NULL, 404, "not_found"},
+    {"POST", "/v1/checkpoints/999999/default", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/checkpoints/{ck}", NULL, NULL, 409, "is_default"},
+    {"DELETE", "/v1/checkpoints/default", NULL, NULL, 409, "is_default"},
+    {"DELETE", "/v1/checkpoints/nope", NULL, NULL, 404, "not_found"},
+    {"DELETE", "/v1/checkpoints/..%2fdefault", NULL, NULL, 405, "method_not_allowed"},
+    {"PUT", "/v1/checkpoints/{ck}", OCTET, "x", 405, "method_not_allowed"},
+    {"POST", EMB "?checkpoint=nope", JSON, "{" SIG1 "}", 404, "checkpoint_not_found"},
+    {"POST", EMB "?checkpoint=%2e%2e", JSON, "{" SIG1 "}", 404, "checkpoint_not_found"},
+
     GROUP("keys and auth"),
     {"POST", "/v1/keys", NULL, "{\"scope\": \"read\"}", 415, "unsupported_media_type"},
     {"POST", "/v1/keys", JSON, "{\"scope\": ", 400, "invalid_json"},
@@ -708,6 +776,15 @@ static char *make_body(const char *spec, size_t *len, int *is_multipart) {
         buf_add(&b, len, &cap, "]}", 2);
         return b;
     }
+    if (strcmp(spec, "gen:mp_traversal_name") ==
+        0) { /* a part named ../../etc/passwd.safetensors */
+        *is_multipart = 1;
+        static const char m[] = "--" BOUNDARY "\r\nContent-Disposition: form-data; name=\"file\"; "
+                                "filename=\"../../etc/passwd.safetensors\"\r\n\r\n"
+                                "\x10\0\0\0\0\0\0\0{\"a\": 1}      \r\n--" BOUNDARY "--\r\n";
+        buf_add(&b, len, &cap, m, sizeof m - 1);
+        return b;
+    }
     if (strncmp(spec, "gen:", 4) == 0) fail_msg("unknown generated body %s", spec);
     /* inline text; {roots} stands for the server's import root */
     for (const char *p = spec; *p;) {
@@ -722,13 +799,15 @@ static char *make_body(const char *spec, size_t *len, int *is_multipart) {
     return b;
 }
 
-/* path with {job} replaced by job_id. */
+/* path with {job} replaced by job_id, {ck} by the default checkpoint's name. */
 static void expand_path(char *out, size_t cap, const char *path) {
-    const char *j = strstr(path, "{job}");
-    if (!j)
-        snprintf(out, cap, "%s", path);
-    else
+    const char *j = strstr(path, "{job}"), *k = strstr(path, "{ck}");
+    if (j)
         snprintf(out, cap, "%.*s%lld%s", (int)(j - path), path, job_id, j + 5);
+    else if (k)
+        snprintf(out, cap, "%.*s%s%s", (int)(k - path), path, ck_name, k + 4);
+    else
+        snprintf(out, cap, "%s", path);
 }
 
 static void send_case(answer *a, const char *method, const char *path, const char *headers,
@@ -935,6 +1014,14 @@ static void test_start(void **state) {
         if (ts_now_ms() > end) fail_msg("/readyz never 200:\n%s", ts_read_text(server_log));
     }
     baseline = good_embedding();
+    /* The default checkpoint's name, for the cases that aim at it. */
+    answer ck = simple("GET", "/v1/checkpoints/default", NULL, NULL);
+    json_t *cj = json_loads(ck.body, 0, NULL);
+    const char *cn = json_string_value(json_object_get(cj, "name"));
+    if (ck.status != 200 || !cn) fail_msg("GET /v1/checkpoints/default: %.600s", ck.raw);
+    snprintf(ck_name, sizeof ck_name, "%s", cn);
+    json_decref(cj);
+    answer_free(&ck);
     /* An ECG and a task dataset for the upload cases to aim at (they must stay empty). */
     const char *mk[] = {"{\"name\": \"bad_ecg\", \"kind\": \"ecg\"}",
                         "{\"name\": \"bad_task\", \"kind\": \"task\"}"};
@@ -1014,6 +1101,13 @@ static void test_corpus(void **state) {
     d = simple("GET", "/v1/datasets/bad_task", NULL, NULL);
     if (d.status != 200 || strstr(d.body, "\"splits\"") || !strstr(d.body, "\"n_records\":0,"))
         fail_msg("bad_task changed:\n%.600s", d.raw);
+    answer_free(&d);
+    /* ... and no bad upload became a checkpoint: the default is the only one. */
+    d = simple("GET", "/v1/checkpoints", NULL, NULL);
+    json_t *cl = json_loads(d.body, 0, NULL);
+    if (d.status != 200 || json_array_size(json_object_get(cl, "checkpoints")) != 1)
+        fail_msg("checkpoints changed:\n%.600s", d.raw);
+    json_decref(cl);
     answer_free(&d);
     print_message("%d bad-input cases:", n_cases);
     for (int s = 0; s < 600; s++)
