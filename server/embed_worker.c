@@ -277,6 +277,7 @@ static void *worker_main(void *arg) {
         if (!rc && B > 0) {
             size_t off = 0;
             for (int i = 0; i < ns; i++) {
+                if (!segs[i].count) continue; /* a probe: no windows (and no x) */
                 memcpy(xb + off * per, segs[i].job->x + segs[i].start * per,
                        segs[i].count * per * sizeof *xb);
                 off += segs[i].count;
@@ -287,6 +288,7 @@ static void *worker_main(void *arg) {
             const float *e = encoder_embedding(m->enc);
             size_t off = 0;
             for (int i = 0; i < ns; i++) {
+                if (!segs[i].count) continue;
                 memcpy(segs[i].job->emb + segs[i].start * (size_t)m->dim, e + off * (size_t)m->dim,
                        segs[i].count * (size_t)m->dim * sizeof *e);
                 off += segs[i].count;
