@@ -41,8 +41,8 @@ static int n_cases;
 /* One bad request: method, path ({job} is replaced by a real job's id), extra header lines, body,
  * and the expected status and error code. body: NULL (none), inline text, "@F" (corpus file F),
  * "@@F" (file F under the repository root), "@tmp/h5/F" (an HDF5 file make_h5_corpus wrote),
- * "mp:F1,F2" (multipart/form-data of those files, each
- * named by its basename; @/@@ as above, corpus when unprefixed), "gen:NAME" (made in code).
+ * "mp:F1,F2" (multipart/form-data of those files, each named by its basename; @/@@/@tmp as above,
+ * corpus when unprefixed), "gen:NAME" (made in code).
  * Requests carry the admin key unless headers name an Authorization. A header line
  * "Transfer-Encoding: chunked" sends the body chunked. */
 typedef struct {
