@@ -401,6 +401,8 @@ ecg_code checkpoints_delete(db *d, const char *data_dir, long long id, ecg_err *
     if (!d || !db_is_ready(d)) return err_set(err, ECG_EIO, "the database is not ready");
     char path[1400] = "", aside[1400] = "";
     int moved = 0;
+    ecg_code drc = ensure_dir(data_dir, err); /* where the file is set aside */
+    if (drc) return drc;
     db_conn *c = db_writer_lock(d);
     ecg_code rc = db_begin(c, err);
     sqlite3_stmt *st = rc ? NULL : db_stmt(c, SQL_DEL_GET, err);

@@ -102,9 +102,10 @@ ecg_code embed_model_load(const char *path, int max_batch, encoder **out, int *z
     if (rc) return rc;
     const struct encoder_config *c = encoder_get_config(e);
     if (c->in_channels != ECG_N_LEADS) {
+        int channels = c->in_channels; /* c is e's: read it before e goes */
         encoder_free(e);
         return err_set(err, ECG_EINVAL, "%s: the encoder takes %d channels, not the 12 leads", path,
-                       c->in_channels);
+                       channels);
     }
     /* The objective decides the input scaling (SPEC §1): CPC raw millivolts, others z-scored. */
     st_file f;

@@ -358,8 +358,8 @@ void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, 
     const uint8_t *data = (const uint8_t *)rq->body;
     size_t len = rq->body_len;
     const char *filename = "";
+    mp_part parts[MULTIPART_MAX_PARTS]; /* filename points into it */
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        mp_part parts[MULTIPART_MAX_PARTS];
         int n = 0;
         if (multipart_parse(rq->body, rq->body_len, ct, parts, &n, res)) return;
         const mp_part *pt = &parts[0];
