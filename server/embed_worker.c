@@ -21,7 +21,7 @@
 
 /* Prometheus families (registered once per process, updated from the worker and loop threads). */
 static metrics_family *m_batches, *m_windows, *m_multi, *m_batch_hist, *m_batch_max, *m_queue,
-    *m_rejected;
+    *m_rejected, *m_models, *m_loads;
 
 static void metrics_init(void) {
     static const double buckets[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
@@ -41,6 +41,12 @@ static void metrics_init(void) {
                                "embed requests queued or running", NULL, NULL, 0);
     m_rejected = metrics_register(METRICS_COUNTER, "ecgfm_embed_rejected_total",
                                   "embed requests refused with 429 (queue full)", NULL, NULL, 0);
+    m_models = metrics_register(METRICS_GAUGE, "ecgfm_embed_models_loaded",
+                                "encoders the embed worker holds (the default and cached others)",
+                                NULL, NULL, 0);
+    m_loads = metrics_register(
+        METRICS_COUNTER, "ecgfm_embed_model_loads_total",
+        "checkpoints loaded by the embed worker (start, switches, cache misses)", NULL, NULL, 0);
 }
 
 /* Loaded encoders: the default and up to EMBED_CACHE_MAX - 1 others, least recently used evicted.
@@ -157,8 +163,11 @@ static model_slot *cache_load(embed_worker *w, const char *key, const char *path
     s->win = c->in_samples;
     s->zscore = zscore;
     s->used = w->tick;
+    int n_cache = w->n_cache;
     pthread_mutex_unlock(&w->mu);
     encoder_free(old);
+    metrics_gauge_set(m_models, NULL, n_cache);
+    metrics_counter_add(m_loads, NULL, 1);
     return s;
 }
 

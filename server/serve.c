@@ -112,7 +112,7 @@ static void on_signal(uv_signal_t *sig, int signum) {
 }
 
 static void print_banner(const server_config *cfg, const listen_socket *ls, int data_ok,
-                         const char *data_why, const db *d, int applied) {
+                         const char *data_why, const db *d, int applied, const char *model) {
     printf("ecgfm %s listening on %s\n", ECGFM_VERSION, ls->url);
     printf("  data directory: %s (%s)\n", cfg->data_dir, data_ok ? "ready" : data_why);
     if (d)
@@ -123,7 +123,7 @@ static void print_banner(const server_config *cfg, const listen_socket *ls, int 
     if (cfg->config_path[0]) printf("  config: %s\n", cfg->config_path);
     printf("  model: %s (loading; /readyz is 503 until it is in), embed batches of up to %lld "
            "windows, %lld us wait, queue %lld\n",
-           cfg->model, cfg->embed_max_batch, cfg->embed_max_wait_us, cfg->embed_queue_max);
+           model, cfg->embed_max_batch, cfg->embed_max_wait_us, cfg->embed_queue_max);
     printf("  jobs: %lld at once, %lld compute thread%s each; datasets in %s/datasets/\n",
            cfg->jobs_max_running, cfg->jobs_threads, cfg->jobs_threads == 1 ? "" : "s",
            cfg->data_dir);
@@ -294,7 +294,8 @@ ecg_code serve_run(const server_config *cfg, ecg_err *err) {
     routes_transfer_configure(&tcfg);
     http_set_wake(s.http, wake_http, &s);
 
-    print_banner(cfg, &ls, data_ok, derr.msg, d, applied);
+    /* the default checkpoint's file: the configured model only without a database */
+    print_banner(cfg, &ls, data_ok, derr.msg, d, applied, model_path);
     service_http(&s); /* MHD may already have a deadline */
     uv_run(&s.loop, UV_RUN_DEFAULT);
 

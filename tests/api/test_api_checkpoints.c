@@ -650,6 +650,12 @@ static void test_embed_with_checkpoint(void **state) {
               body, strlen(body));
     expect_error(404, "checkpoint_not_found");
     free(body);
+
+    /* the worker holds the default and alt-seed7 (my-small is the default's bytes: no load) */
+    http_do("GET", "/metrics", NULL);
+    assert_int_equal(A.status, 200);
+    assert_non_null(strstr(A.body, "\necgfm_embed_models_loaded 2\n"));
+    assert_non_null(strstr(A.body, "\necgfm_embed_model_loads_total 2\n"));
 }
 
 /* Embeds sent before the switch (answered by whichever default was current when each arrived). */
