@@ -17,9 +17,10 @@ static json_t *int_or_null(long long v, long long min) {
 json_t *checkpoints_view_json(const checkpoint_view *v) {
     json_t *model = v->model_config ? json_loads(v->model_config, 0, NULL) : NULL;
     if (!model) model = json_null();
-    json_t *dataset = v->dataset_id > 0
-                          ? json_pack("{s:I, s:o}", "id", (json_int_t)v->dataset_id, "name",
-                                      v->dataset[0] ? json_string(v->dataset) : json_null())
+    json_t *dataset = v->dataset_id > 0 || v->dataset[0]
+                          ? json_pack("{s:o, s:o}", "id",
+                                      v->dataset_id > 0 ? json_integer(v->dataset_id) : json_null(),
+                                      "name", v->dataset[0] ? json_string(v->dataset) : json_null())
                           : json_null();
     return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:I, s:b, s:o}", "id",
                      (json_int_t)v->id, "name", v->name, "model", model, "objective",

@@ -35,7 +35,8 @@ typedef struct {
     long long cursor;      /* 0: from the newest; else ids below it */
 } checkpoints_list_query;
 
-/* {"id", "name", "model", "objective", "dataset": {"id", "name"} | null, "subset_size", "step",
+/* {"id", "name", "model", "objective", "dataset": {"id", "name"} (either may be null) | null,
+ * "subset_size", "step",
  * "val_loss", "job_id", "sha256", "size_bytes", "is_default", "created_at"} (unknowns null). */
 json_t *checkpoints_view_json(const checkpoint_view *v);
 void checkpoints_answer_one(const checkpoint_view *v, int status, api_response *res);

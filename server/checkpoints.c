@@ -32,11 +32,16 @@ static const char SQL_INFO_DEFAULT[] = "SELECT " INFO_COLS " FROM checkpoints WH
 static const char SQL_INFO_ID[] = "SELECT " INFO_COLS " FROM checkpoints WHERE id = ?1";
 static const char SQL_INFO_NAME[] = "SELECT " INFO_COLS " FROM checkpoints WHERE name = ?1";
 
+/* A job's checkpoint row does not name its dataset: the job's parameters do (by name). */
 #define VIEW_COLS                                                                                  \
-    "c.id, c.name, coalesce(c.objective, ''), c.model_config, c.dataset_id, d.name,"               \
-    " c.subset_size, c.step, c.val_loss, c.job_id, c.sha256, c.size_bytes, c.is_default,"          \
-    " c.created_at"
-#define VIEW_FROM " FROM checkpoints c LEFT JOIN datasets d ON d.id = c.dataset_id"
+    "c.id, c.name, coalesce(c.objective, ''), c.model_config, coalesce(c.dataset_id, jd.id),"      \
+    " coalesce(d.name, jd.name, json_extract(j.params, '$.dataset')), c.subset_size, c.step,"      \
+    " c.val_loss, c.job_id, c.sha256, c.size_bytes, c.is_default, c.created_at"
+#define VIEW_FROM                                                                                  \
+    " FROM checkpoints c LEFT JOIN datasets d ON d.id = c.dataset_id"                              \
+    " LEFT JOIN jobs j ON j.id = c.job_id"                                                         \
+    " LEFT JOIN datasets jd ON c.dataset_id IS NULL AND jd.name = json_extract(j.params, "         \
+    "'$.dataset')"
 static const char SQL_VIEW_DEFAULT[] = "SELECT " VIEW_COLS VIEW_FROM " WHERE c.is_default = 1";
 static const char SQL_VIEW_ID[] = "SELECT " VIEW_COLS VIEW_FROM " WHERE c.id = ?1";
 static const char SQL_VIEW_NAME[] = "SELECT " VIEW_COLS VIEW_FROM " WHERE c.name = ?1";

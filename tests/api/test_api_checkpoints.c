@@ -806,7 +806,12 @@ static void test_pretrain_checkpoint_listed(void **state) {
     snprintf(want, sizeof want, "job-%lld", job);
     assert_string_equal(json_string_value(json_object_get(c, "name")), want);
     assert_true(json_integer_value(json_object_get(c, "step")) > 0);
+    assert_true(json_integer_value(json_object_get(c, "subset_size")) > 0);
     assert_true(json_is_object(json_object_get(c, "model")));
+    assert_string_equal(json_string_value(json_object_get(c, "objective")), "cpc");
+    json_t *ds = json_object_get(c, "dataset");
+    assert_string_equal(json_string_value(json_object_get(ds, "name")), "tiny");
+    assert_true(json_integer_value(json_object_get(ds, "id")) > 0); /* adopted at start */
     long long cid = json_integer_value(json_object_get(c, "id"));
     json_decref(j);
     /* its file downloads byte-identical, and it embeds */
