@@ -74,6 +74,20 @@ static void start_server(const char *logname) {
                     "1",     "--max-body-bytes", "4000000", NULL};
     server_pid = spawn(server_log, args);
     port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
+    /* ready: the default model is loaded (on the worker thread, after listening) */
+    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
+    for (;;) {
+        int fd = ts_connect(port, IO_TIMEOUT_S);
+        if (fd < 0) fail_msg("cannot connect to port %d", port);
+        const char req[] = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        ts_send_all(fd, req, sizeof req - 1);
+        char buf[2048];
+        ts_recv_all(fd, buf, sizeof buf);
+        close(fd);
+        if (strncmp(buf, "HTTP/1.1 200", 12) == 0) break;
+        if (ts_now_ms() > deadline) fail_msg("/readyz never 200:\n%s", ts_read_text(server_log));
+        ts_sleep_ms(20);
+    }
 }
 
 static void stop_server(void) {
@@ -764,7 +778,20 @@ static void test_default_switch(void **state) {
 static void test_restart_keeps_default(void **state) {
     (void)state;
     stop_server();
+    /* What a crash mid-upload or mid-delete leaves: removed at the next start, nothing else. */
+    const char *strays[] = {".tmp-Ab12Cd", "orphan.safetensors", ".deleting-99"};
+    int files0 = count_files();
+    for (int i = 0; i < 3; i++) {
+        char p[400];
+        snprintf(p, sizeof p, "%s/checkpoints/%s", data, strays[i]);
+        FILE *f = fopen(p, "wb");
+        assert_non_null(f);
+        fputs("partial", f);
+        fclose(f);
+    }
+    assert_int_equal(count_files(), files0 + 3);
     start_server("serve2.log");
+    assert_int_equal(count_files(), files0);
     json_t *j = embed(NULL, NULL, "alt-seed7"); /* loaded from the default row, not --model */
     json_decref(j);
     assert_non_null(strstr(ts_read_text(server_log), "alt-seed7.safetensors loaded"));
