@@ -274,7 +274,7 @@ static void *worker_main(void *arg) {
         int B = segs ? take_batch(w, key, segs, &ns) : 0;
         pthread_mutex_unlock(&w->mu);
 
-        if (!segs || atomic_load(&w->ready) != 1)
+        if (!segs || (B > 0 && atomic_load(&w->ready) != 1))
             rc = err_set(&ferr, ECG_EINVAL, "the model is not loaded: %s", w->load_error);
         size_t per = m ? (size_t)ECG_N_LEADS * (size_t)m->win : 0;
         if (!rc && B > 0 && per > xb_per) {
@@ -448,6 +448,7 @@ void embed_worker_set_default(embed_worker *w, const embed_model *m) {
     pthread_mutex_lock(&w->mu);
     w->def = *m;
     snprintf(w->pinned, sizeof w->pinned, "%s", m->key);
+    atomic_store(&w->ready, 1); /* also after a default that failed to load: m is loaded */
     pthread_mutex_unlock(&w->mu);
     fprintf(stderr, "ecgfm: embed: the default model is now %s (%s)\n", m->name, m->path);
 }
@@ -459,7 +460,9 @@ int embed_worker_queue_max(const embed_worker *w) {
 }
 
 int embed_worker_submit(embed_worker *w, embed_job *job) {
-    if (atomic_load(&w->ready) != 1) return 503;
+    /* After the default failed to load, probes still run: a new default is the way out. */
+    int ready = atomic_load(&w->ready);
+    if (ready == 0 || (ready < 0 && !job->probe)) return 503;
     pthread_mutex_lock(&w->mu);
     if (w->stopping || w->exited) {
         pthread_mutex_unlock(&w->mu);

@@ -95,7 +95,8 @@ void embed_worker_set_default(embed_worker *w, const embed_model *m);
 int embed_worker_queue_max(const embed_worker *w);
 
 /* Loop thread only. Queues job; returns 0, or 429 (queue full) or 503 (not ready, stopping),
- * leaving the job untouched (its done is not called then). */
+ * leaving the job untouched (its done is not called then). Probes are taken also when the
+ * default failed to load (embed_worker_set_default with a model they loaded makes it ready). */
 int embed_worker_submit(embed_worker *w, embed_job *job);
 void embed_worker_get_stats(embed_worker *w, embed_worker_stats *s);
 

@@ -487,13 +487,16 @@ void routes_checkpoints_default(const routes_ctx *ctx, const routes_request *rq,
         not_found(res, ref);
         return;
     }
-    if (info.is_default) {
+    embed_worker *w = ctx->embed;
+    const char *why = "the embedding worker is not running";
+    int ready = w ? embed_worker_ready(w, &why) : 0;
+    if (info.is_default && ready == 1) {
         answer_view(ctx, ref, 200, res);
         return;
     }
-    embed_worker *w = ctx->embed;
-    const char *why = "the embedding worker is not running";
-    if (!w || embed_worker_ready(w, &why) != 1) {
+    /* A default that failed to load (ready -1) is replaced the same way: the probe loads the
+     * new one and the switch makes the worker ready. */
+    if (ready == 0) {
         api_response_error(res, 503, "not_ready", "the embedding model is not ready: %s", why);
         return;
     }
@@ -503,8 +506,8 @@ void routes_checkpoints_default(const routes_ctx *ctx, const routes_request *rq,
     snprintf(m.path, sizeof m.path, "%s", info.path);
     snprintf(m.name, sizeof m.name, "%s", info.name);
     const embed_model *def = embed_worker_default(w);
-    if (strcmp(def->key, m.key) == 0 || embed_worker_cached(w, &m)) {
-        if (strcmp(def->key, m.key) == 0)
+    if ((ready == 1 && strcmp(def->key, m.key) == 0) || embed_worker_cached(w, &m)) {
+        if (ready == 1 && strcmp(def->key, m.key) == 0)
             m.dim = def->dim, m.win = def->win, m.zscore = def->zscore;
         make_default(ctx, info.id, &m, res);
         return;

@@ -63,7 +63,10 @@ static void make_key(const char *scope, char key[64]) {
     snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
-static void start_server(const char *logname) {
+static void wait_ready(void);
+
+/* Start the server; wait for /readyz 200 unless nowait. */
+static void start_server2(const char *logname, int nowait) {
     char configs[PATH_MAX + 16];
     snprintf(server_log, sizeof server_log, "%s/%s", tmpdir, logname);
     snprintf(configs, sizeof configs, "%s/configs", repo);
@@ -74,7 +77,15 @@ static void start_server(const char *logname) {
                     "1",     "--max-body-bytes", "4000000", NULL};
     server_pid = spawn(server_log, args);
     port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
-    /* ready: the default model is loaded (on the worker thread, after listening) */
+    if (!nowait) wait_ready();
+}
+
+static void start_server(const char *logname) {
+    start_server2(logname, 0);
+}
+
+/* /readyz says 200: the default model is loaded (on the worker thread, after listening). */
+static void wait_ready(void) {
     long long deadline = ts_now_ms() + START_TIMEOUT_MS;
     for (;;) {
         int fd = ts_connect(port, IO_TIMEOUT_S);
@@ -802,6 +813,41 @@ static void test_restart_keeps_default(void **state) {
     json_decref(j);
 }
 
+/* A default whose file no longer loads: /readyz is 503 with the reason, embeds are 503, and
+ * making another checkpoint the default brings the worker back without a restart. */
+static void test_recover_broken_default(void **state) {
+    (void)state;
+    http_do("POST", "/v1/checkpoints/alt-seed7/default", admin_key);
+    if (A.status != 200) fail_msg("set default:\n%s", A.raw);
+    stop_server();
+    char path[300];
+    snprintf(path, sizeof path, "%s/checkpoints/alt-seed7.safetensors", data);
+    assert_int_equal(truncate(path, 100), 0);
+    start_server2("serve3.log", 1);
+    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
+    for (;;) {
+        http_do("GET", "/readyz", NULL);
+        if (A.status == 503 && !strstr(A.body, "still loading")) break;
+        if (A.status == 200 || ts_now_ms() > deadline) fail_msg("readyz:\n%s", A.raw);
+        ts_sleep_ms(20);
+    }
+    assert_non_null(strstr(A.body, "alt-seed7"));
+    char *body = ptbxl_body(NULL);
+    http_full("POST", "/v1/embed", embed_key, "application/json", NULL, body, strlen(body));
+    free(body);
+    expect_error(503, "not_ready");
+    http_do("POST", "/v1/checkpoints/bundled-small/default", admin_key);
+    if (A.status != 200) fail_msg("set default after a failed load:\n%s", A.raw);
+    http_do("GET", "/readyz", NULL);
+    assert_int_equal(A.status, 200);
+    json_t *j = embed(NULL, NULL, "bundled-small");
+    json_decref(j);
+    /* the broken one, no longer the default, goes */
+    http_do("DELETE", "/v1/checkpoints/alt-seed7", admin_key);
+    assert_int_equal(A.status, 200);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 static void test_pretrain_checkpoint_listed(void **state) {
     (void)state;
     const char *body = "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":"
@@ -917,6 +963,7 @@ int main(void) {
         cmocka_unit_test(test_embed_with_checkpoint),
         cmocka_unit_test(test_default_switch),
         cmocka_unit_test(test_restart_keeps_default),
+        cmocka_unit_test(test_recover_broken_default),
         cmocka_unit_test(test_pretrain_checkpoint_listed),
         cmocka_unit_test(test_stop),
     };
