@@ -82,8 +82,9 @@ static void on_item_done(embed_job *job) {
                                        it->pooling, it->checkpoint, &it->w);
     if (--b->pending == 0) {
         api_response res = {0};
+        void *deferred = b->deferred; /* batch_answer frees b */
         batch_answer(b, &res);
-        http_finish_deferred(b->deferred, &res);
+        http_finish_deferred(deferred, &res);
     }
 }
 
