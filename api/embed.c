@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,11 +187,41 @@ static int read_wfdb(const mp_part *parts, int n, embed_request *req, api_respon
     return 0;
 }
 
+static int parse_normalize(const char *s, int *out, api_response *res) {
+    if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0) {
+        *out = 1;
+        return 0;
+    }
+    if (strcmp(s, "false") == 0 || strcmp(s, "0") == 0) {
+        *out = 0;
+        return 0;
+    }
+    api_response_error(res, 422, "invalid_normalize",
+                       "normalize must be true or false, got \"%.40s\"", s);
+    return -1;
+}
+
+int embed_parse_encoding(const char *s, embed_encoding *out, api_response *res) {
+    if (strcmp(s, "float") == 0) {
+        *out = EMBED_ENC_FLOAT;
+        return 0;
+    }
+    if (strcmp(s, "base64") == 0) {
+        *out = EMBED_ENC_BASE64;
+        return 0;
+    }
+    api_response_error(res, 422, "invalid_encoding",
+                       "encoding must be \"float\" or \"base64\", got \"%.40s\"", s);
+    return -1;
+}
+
 int embed_parse_request(const embed_http_input *in, embed_request *req, api_response *res) {
     memset(req, 0, sizeof *req);
-    req->pooling = EMBED_POOL_MEAN;
+    req->out.pooling = EMBED_POOL_MEAN;
     snprintf(req->checkpoint, sizeof req->checkpoint, "default");
-    if (in->q_pooling && parse_pooling(in->q_pooling, &req->pooling, res)) return -1;
+    if (in->q_pooling && parse_pooling(in->q_pooling, &req->out.pooling, res)) return -1;
+    if (in->q_normalize && parse_normalize(in->q_normalize, &req->out.normalize, res)) return -1;
+    if (in->q_encoding && embed_parse_encoding(in->q_encoding, &req->out.encoding, res)) return -1;
     if (in->q_checkpoint && parse_checkpoint(in->q_checkpoint, req, res)) return -1;
     double fs = 0;
     if (in->q_fs && parse_fs(in->q_fs, &fs, res)) return -1;
@@ -323,38 +354,94 @@ void embed_windows_free(embed_windows *w) {
 
 /* ---- answer ---- */
 
-json_t *embed_result_json(const float *emb, size_t n_windows, int dim, embed_pooling pooling,
-                          const char *checkpoint, const embed_windows *w) {
-    json_t *e = json_array();
-    if (!e) return NULL;
-    if (pooling == EMBED_POOL_MEAN) {
+/* Row r of the answer: the mean over windows or window r, then unit L2 norm when asked. */
+static void answer_row(const float *emb, size_t n_windows, int dim, const embed_output *o, size_t r,
+                       double *row) {
+    if (o->pooling == EMBED_POOL_MEAN) {
         for (int j = 0; j < dim; j++) {
             double s = 0;
             for (size_t i = 0; i < n_windows; i++)
                 s += emb[i * (size_t)dim + (size_t)j];
-            if (json_array_append_new(e, json_real(s / (double)n_windows))) goto oom;
+            row[j] = s / (double)n_windows;
         }
     } else {
-        for (size_t i = 0; i < n_windows; i++) {
+        for (int j = 0; j < dim; j++)
+            row[j] = emb[r * (size_t)dim + (size_t)j];
+    }
+    if (!o->normalize) return;
+    double ss = 0;
+    for (int j = 0; j < dim; j++)
+        ss += row[j] * row[j];
+    if (ss > 0) {
+        double inv = 1.0 / sqrt(ss);
+        for (int j = 0; j < dim; j++)
+            row[j] *= inv;
+    }
+}
+
+/* rows x dim values as base64 of little-endian float32. */
+static json_t *base64_rows(const double *v, size_t n) {
+    unsigned char *bytes = malloc(n * 4 + 1);
+    size_t b64_len = sodium_base64_encoded_len(n * 4, sodium_base64_VARIANT_ORIGINAL);
+    char *b64 = malloc(b64_len);
+    json_t *out = NULL;
+    if (bytes && b64) {
+        for (size_t i = 0; i < n; i++) {
+            float f = (float)v[i];
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            for (int k = 0; k < 4; k++)
+                bytes[i * 4 + (size_t)k] = (unsigned char)(u >> (8 * k));
+        }
+        sodium_bin2base64(b64, b64_len, bytes, n * 4, sodium_base64_VARIANT_ORIGINAL);
+        out = json_string(b64);
+    }
+    free(bytes);
+    free(b64);
+    return out;
+}
+
+json_t *embed_result_json(const float *emb, size_t n_windows, int dim, const embed_output *o,
+                          const char *checkpoint, const embed_windows *w) {
+    size_t rows = o->pooling == EMBED_POOL_MEAN ? 1 : n_windows;
+    double *v = malloc(rows * (size_t)dim * sizeof *v);
+    json_t *e = NULL, *leads = NULL;
+    if (!v) return NULL;
+    for (size_t r = 0; r < rows; r++)
+        answer_row(emb, n_windows, dim, o, r, v + r * (size_t)dim);
+    if (o->encoding == EMBED_ENC_BASE64) {
+        e = base64_rows(v, rows * (size_t)dim);
+    } else if (o->pooling == EMBED_POOL_MEAN) {
+        e = json_array();
+        for (int j = 0; e && j < dim; j++)
+            if (json_array_append_new(e, json_real(v[j]))) goto oom;
+    } else {
+        e = json_array();
+        for (size_t r = 0; e && r < rows; r++) {
             json_t *row = json_array();
             if (!row || json_array_append_new(e, row)) goto oom;
             for (int j = 0; j < dim; j++)
-                if (json_array_append_new(row, json_real(emb[i * (size_t)dim + (size_t)j])))
-                    goto oom;
+                if (json_array_append_new(row, json_real(v[r * (size_t)dim + (size_t)j]))) goto oom;
         }
     }
-    json_t *leads = json_array();
+    if (!e) goto oom;
+    leads = json_array();
     if (!leads) goto oom;
     for (int k = 0; k < ECG_N_LEADS; k++)
-        if (w->mask[k] && json_array_append_new(leads, json_string(ecg_lead_names[k]))) {
-            json_decref(leads);
-            goto oom;
-        }
-    return json_pack("{s:o, s:i, s:I, s:s, s:s, s:f, s:o}", "embedding", e, "dim", dim, "windows",
-                     (json_int_t)n_windows, "pooling",
-                     pooling == EMBED_POOL_MEAN ? "mean" : "windows", "checkpoint", checkpoint,
-                     "fs_in", w->fs_in, "leads_present", leads);
+        if (w->mask[k] && json_array_append_new(leads, json_string(ecg_lead_names[k]))) goto oom;
+    free(v);
+    json_t *j =
+        json_pack("{s:o, s:i, s:I, s:s, s:b, s:s, s:s, s:f, s:o}", "embedding", e, "dim", dim,
+                  "windows", (json_int_t)n_windows, "pooling",
+                  o->pooling == EMBED_POOL_MEAN ? "mean" : "windows", "normalized", o->normalize,
+                  "encoding", o->encoding == EMBED_ENC_BASE64 ? "base64" : "float", "checkpoint",
+                  checkpoint, "fs_in", w->fs_in, "leads_present", leads);
+    if (j && o->encoding == EMBED_ENC_BASE64)
+        json_object_set_new(j, "shape", json_pack("[I, i]", (json_int_t)rows, dim));
+    return j;
 oom:
+    free(v);
     json_decref(e);
+    json_decref(leads);
     return NULL;
 }

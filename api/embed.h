@@ -10,6 +10,16 @@
 #include "core/data/record.h"
 
 typedef enum { EMBED_POOL_MEAN = 0, EMBED_POOL_WINDOWS = 1 } embed_pooling;
+typedef enum { EMBED_ENC_FLOAT = 0, EMBED_ENC_BASE64 = 1 } embed_encoding;
+
+/* How the embedding is answered: pooled over the record or one vector per 2.5 s window, each
+ * vector scaled to unit L2 norm or not, as a list of numbers or as base64 of little-endian
+ * float32 (row-major [windows][dim] for pooling "windows"). */
+typedef struct {
+    embed_pooling pooling;   /* "mean" (default) or "windows" */
+    int normalize;           /* "normalize": true */
+    embed_encoding encoding; /* "float" (default) or "base64" */
+} embed_output;
 
 /* Limits the request is checked against (413 with the limit beyond them). */
 typedef struct {
@@ -17,10 +27,10 @@ typedef struct {
 } embed_limits;
 
 typedef struct {
-    ecg_record rec;        /* physical units (mV), owned */
-    embed_pooling pooling; /* "mean" (default) or "windows" */
-    char checkpoint[64];   /* "default", an id or a name (resolved by the server) */
-    char source[16];       /* "json", "wfdb", "csv", "npy", "edf": how the signal arrived */
+    ecg_record rec; /* physical units (mV), owned */
+    embed_output out;
+    char checkpoint[64]; /* "default", an id or a name (resolved by the server) */
+    char source[16];     /* "json", "wfdb", "csv", "npy", "edf": how the signal arrived */
 } embed_request;
 
 /* What an HTTP request looks like to the parser: the body, Content-Type and query parameters. */
@@ -32,6 +42,8 @@ typedef struct {
     const char *q_pooling;    /* ?pooling=, NULL when absent (a JSON body may also say) */
     const char *q_checkpoint; /* ?checkpoint=, NULL when absent */
     const char *q_fs;         /* ?fs= for formats that do not carry a rate (npy, CSV w/o time) */
+    const char *q_normalize;  /* ?normalize=true|false, NULL when absent */
+    const char *q_encoding;   /* ?encoding=float|base64, NULL when absent */
 } embed_http_input;
 
 /* Parse a request into req. Returns 0 on success; otherwise fills res with the 4xx answer (400
@@ -41,6 +53,8 @@ void embed_request_free(embed_request *req);
 /* req->checkpoint = ref when ref can name a checkpoint ("default", an id, a name: up to 63 of
  * [A-Za-z0-9._-]); -1 when it cannot (the caller answers 404 checkpoint_not_found). */
 int embed_set_checkpoint(embed_request *req, const char *ref);
+/* "float" or "base64" into *out; otherwise res holds the 422 and -1. */
+int embed_parse_encoding(const char *s, embed_encoding *out, api_response *res);
 /* The JSON form alone (api/embed_json.c), into a req already holding the query's defaults. */
 int embed_parse_json(const char *body, size_t len, embed_request *req, api_response *res);
 
@@ -67,10 +81,13 @@ ecg_code embed_windows_make(embed_windows *w, const ecg_record *r, int win, int 
                             const embed_limits *lim, ecg_err *err);
 void embed_windows_free(embed_windows *w);
 
-/* The answer: {"embedding": [...] (dim values, or n_windows arrays of dim for pooling "windows"),
- * "dim", "windows", "checkpoint", "fs_in", "leads_present"}. emb is [n_windows][dim]; the mean is
- * taken in double in window order, so it does not depend on how windows were batched. */
-json_t *embed_result_json(const float *emb, size_t n_windows, int dim, embed_pooling pooling,
+/* The answer: {"embedding": [...] (dim values, or n_windows arrays of dim for pooling "windows";
+ * a base64 string with encoding "base64"), "dim", "windows", "pooling", "normalized", "encoding",
+ * "checkpoint", "fs_in", "leads_present"} (+ "shape" [rows, dim] with base64). emb is
+ * [n_windows][dim]; the mean is taken in double in window order, so it does not depend on how
+ * windows were batched; normalisation divides each answered vector by its L2 norm (a zero vector
+ * stays zero). */
+json_t *embed_result_json(const float *emb, size_t n_windows, int dim, const embed_output *o,
                           const char *checkpoint, const embed_windows *w);
 
 #endif

@@ -397,20 +397,20 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
     if (j.p < j.end && *j.p == '}') {
         j.p++;
     } else {
-        char seen[6] = {0};
+        char seen[8] = {0};
         for (;;) {
             char key[40];
             ws(&j);
             if (parse_string(&j, key, sizeof key) || expect(&j, ':', "expected ':'")) goto done;
-            static const char *const keys[] = {"signal", "fs",      "leads",
-                                               "units",  "pooling", "checkpoint"};
+            static const char *const keys[] = {"signal",  "fs",         "leads",     "units",
+                                               "pooling", "checkpoint", "normalize", "encoding"};
             int k = -1;
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 8; i++)
                 if (strcmp(key, keys[i]) == 0) k = i;
             if (k < 0) {
                 jfail(&j, 400, "unknown_field",
                       "unknown field \"%.40s\" (fields: signal, fs, leads, units, pooling, "
-                      "checkpoint)",
+                      "checkpoint, normalize, encoding)",
                       key);
                 goto done;
             }
@@ -478,7 +478,20 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
                 }
                 have_leads = 1;
                 break;
-            default: /* units, pooling, checkpoint: strings */
+            case 6: /* normalize: true or false */
+                if (j.end - j.p >= 4 && memcmp(j.p, "true", 4) == 0) {
+                    req->out.normalize = 1;
+                    j.p += 4;
+                } else if (j.end - j.p >= 5 && memcmp(j.p, "false", 5) == 0) {
+                    req->out.normalize = 0;
+                    j.p += 5;
+                } else {
+                    if (skip_value(&j, 1) == 0)
+                        jfail(&j, 400, "wrong_type", "\"normalize\" must be true or false");
+                    goto done;
+                }
+                break;
+            default: /* units, pooling, checkpoint, encoding: strings */
                 if (j.p >= j.end || *j.p != '"') {
                     if (skip_value(&j, 1) == 0)
                         jfail(&j, 400, "wrong_type", "\"%s\" must be a string", key);
@@ -490,12 +503,20 @@ int embed_parse_json(const char *body, size_t len, embed_request *req, api_respo
                     have_units = 1;
                 } else if (k == 4) {
                     if (strcmp(sval, "mean") == 0)
-                        req->pooling = EMBED_POOL_MEAN;
+                        req->out.pooling = EMBED_POOL_MEAN;
                     else if (strcmp(sval, "windows") == 0)
-                        req->pooling = EMBED_POOL_WINDOWS;
+                        req->out.pooling = EMBED_POOL_WINDOWS;
                     else {
                         jfail(&j, 422, "invalid_pooling",
                               "pooling must be \"mean\" or \"windows\", got \"%.40s\"", sval);
+                        goto done;
+                    }
+                } else if (k == 7) {
+                    api_response er = {0};
+                    if (embed_parse_encoding(sval, &req->out.encoding, &er)) {
+                        api_response_free(&er);
+                        jfail(&j, 422, "invalid_encoding",
+                              "encoding must be \"float\" or \"base64\", got \"%.40s\"", sval);
                         goto done;
                     }
                 } else {

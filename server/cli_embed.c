@@ -68,7 +68,8 @@ static int embed_one(encoder *enc, int zscore, const char *path, double fs, embe
     if (rc) {
         fprintf(stderr, "ecgfm embed: %s: %s\n", path, err.msg);
     } else {
-        json_t *j = embed_result_json(emb, w.n_windows, dim, pool, ckpt_label, &w);
+        embed_output o = {pool, 0, EMBED_ENC_FLOAT};
+        json_t *j = embed_result_json(emb, w.n_windows, dim, &o, ckpt_label, &w);
         if (j && json_object_set_new(j, "file", json_string(path)) == 0) {
             char *text = json_dumps(j, JSON_COMPACT);
             if (text) {

@@ -18,7 +18,7 @@ typedef struct {
     embed_request req; /* the record, kept while a probe loads the model */
     embed_model model;
     embed_windows w;
-    embed_pooling pooling;
+    embed_output out;
     void *deferred;
 } embed_call;
 
@@ -36,7 +36,7 @@ static void on_done(embed_job *job) {
     if (job->code) {
         api_response_error(&res, 500, "inference_failed", "the encoder failed: %s", job->msg);
     } else {
-        json_t *j = embed_result_json(job->emb, c->w.n_windows, c->model.dim, c->pooling,
+        json_t *j = embed_result_json(job->emb, c->w.n_windows, c->model.dim, &c->out,
                                       c->model.name, &c->w);
         api_response_json(&res, 200, j);
     }
@@ -150,7 +150,9 @@ void route_embed_post(const routes_ctx *ctx, const routes_request *rq, api_respo
                            routes_query(rq, "format"),
                            routes_query(rq, "pooling"),
                            routes_query(rq, "checkpoint"),
-                           routes_query(rq, "fs")};
+                           routes_query(rq, "fs"),
+                           routes_query(rq, "normalize"),
+                           routes_query(rq, "encoding")};
     embed_call *c = calloc(1, sizeof *c);
     if (!c) {
         api_response_error(res, 500, "out_of_memory", "out of memory");
@@ -161,7 +163,7 @@ void route_embed_post(const routes_ctx *ctx, const routes_request *rq, api_respo
         return;
     }
     c->worker = w;
-    c->pooling = c->req.pooling;
+    c->out = c->req.out;
     int loaded = resolve_model(ctx, w, c->req.checkpoint, &c->model, res);
     if (loaded < 0 || !rq->defer_fn) {
         if (loaded >= 0) api_response_error(res, 500, "out_of_memory", "cannot queue the request");

@@ -20,7 +20,7 @@ typedef struct {
     embed_job job; /* first: the worker hands this pointer back */
     batch *b;
     embed_windows w;
-    embed_pooling pooling;
+    embed_output out;
     char checkpoint[64];
     json_t *result; /* the record's entry once known */
 } batch_item;
@@ -79,7 +79,7 @@ static void on_item_done(embed_job *job) {
         it->result = item_error(500, "inference_failed", job->msg);
     else
         it->result = embed_result_json(job->emb, it->w.n_windows, embed_worker_dim(b->worker),
-                                       it->pooling, it->checkpoint, &it->w);
+                                       &it->out, it->checkpoint, &it->w);
     if (--b->pending == 0) {
         api_response res = {0};
         void *deferred = b->deferred; /* batch_answer frees b */
@@ -99,14 +99,16 @@ static int item_prepare(batch *b, size_t i, const routes_request *rq, const char
                            NULL,
                            routes_query(rq, "pooling"),
                            routes_query(rq, "checkpoint"),
-                           NULL};
+                           NULL,
+                           routes_query(rq, "normalize"),
+                           routes_query(rq, "encoding")};
     embed_request req;
     if (embed_parse_request(&in, &req, &er)) {
         it->result = embed_batch_item_error(&er);
         api_response_free(&er);
         return -1;
     }
-    it->pooling = req.pooling;
+    it->out = req.out;
     /* Records run on the default checkpoint, named in each answer as /v1/embed names it; another
      * checkpoint is refused rather than silently replaced by the default. */
     if (strcmp(req.checkpoint, "default") != 0) {

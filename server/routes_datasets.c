@@ -298,7 +298,9 @@ static void do_add_record(ds_call *c) {
                            c->have_format ? c->q_format : NULL,
                            NULL,
                            NULL,
-                           c->have_fs ? c->q_fs : NULL};
+                           c->have_fs ? c->q_fs : NULL,
+                           NULL,
+                           NULL};
     embed_request req;
     if (embed_parse_request(&in, &req, &c->res)) return;
     ecg_err err = {0};

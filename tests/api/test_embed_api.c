@@ -8,6 +8,7 @@
 #include "tests/api/testserver.h"
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "api/embed.h"
 #include "core/data/record.h"
@@ -460,6 +461,90 @@ static double metric(const char *text, const char *name) {
     return strstr(text, type) ? 0 : -1;
 }
 
+/* Output options: normalize gives the float answer divided by its L2 norm; base64 carries the same
+ * values as little-endian float32 (row-major [windows][dim] with pooling=windows); bad values 422.
+ */
+static void test_output_options(void **state) {
+    (void)state;
+    char *body = ptbxl_json("mV", 1.0);
+    size_t blen = strlen(body);
+    json_t *plain = embed_ok("plain", "/v1/embed", "application/json", body, blen);
+    json_t *unit =
+        embed_ok("normalize", "/v1/embed?normalize=true", "application/json", body, blen);
+    assert_true(json_is_true(json_object_get(unit, "normalized")));
+    json_t *pe = json_object_get(plain, "embedding"), *ue = json_object_get(unit, "embedding");
+    double ss = 0, uu = 0;
+    for (size_t i = 0; i < json_array_size(pe); i++) {
+        double v = json_number_value(json_array_get(pe, i));
+        ss += v * v;
+        uu += json_number_value(json_array_get(ue, i)) * json_number_value(json_array_get(ue, i));
+    }
+    assert_true(ss > 0 && fabs(uu - 1.0) < 1e-9);
+    for (size_t i = 0; i < json_array_size(pe); i++)
+        assert_true(fabs(json_number_value(json_array_get(ue, i)) -
+                         json_number_value(json_array_get(pe, i)) / sqrt(ss)) < 1e-9);
+
+    json_t *win = embed_ok("windows", "/v1/embed?pooling=windows", "application/json", body, blen);
+    json_t *b64 = embed_ok("base64", "/v1/embed?pooling=windows&encoding=base64",
+                           "application/json", body, blen);
+    assert_string_equal(json_string_value(json_object_get(b64, "encoding")), "base64");
+    json_t *shape = json_object_get(b64, "shape");
+    size_t rows = (size_t)json_integer_value(json_array_get(shape, 0));
+    size_t dim = (size_t)json_integer_value(json_array_get(shape, 1));
+    assert_int_equal(rows, 4);
+    assert_int_equal(dim, 64);
+    const char *text = json_string_value(json_object_get(b64, "embedding"));
+    assert_non_null(text);
+    unsigned char *bytes = malloc(rows * dim * 4);
+    size_t got = 0;
+    assert_int_equal(sodium_base642bin(bytes, rows * dim * 4, text, strlen(text), NULL, &got, NULL,
+                                       sodium_base64_VARIANT_ORIGINAL),
+                     0);
+    assert_int_equal(got, rows * dim * 4);
+    json_t *we = json_object_get(win, "embedding");
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < dim; j++) {
+            const unsigned char *p = bytes + (r * dim + j) * 4;
+            uint32_t u =
+                (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            float f;
+            memcpy(&f, &u, 4);
+            double want = json_number_value(json_array_get(json_array_get(we, r), j));
+            assert_true(f == (float)want);
+        }
+    free(bytes);
+
+    /* the same options in the JSON body */
+    json_t *jb = json_loads(body, 0, NULL);
+    json_object_set_new(jb, "normalize", json_true());
+    json_object_set_new(jb, "encoding", json_string("float"));
+    char *body2 = json_dumps(jb, JSON_COMPACT);
+    json_t *unit2 =
+        embed_ok("normalize in body", "/v1/embed", "application/json", body2, strlen(body2));
+    assert_true(json_equal(json_object_get(unit2, "embedding"), ue));
+    answer a;
+    request(&a, srv.port, "POST", "/v1/embed?encoding=hex", "application/json", body, blen);
+    assert_error(&a, 422, "invalid_encoding");
+    answer_free(&a);
+    request(&a, srv.port, "POST", "/v1/embed?normalize=yes", "application/json", body, blen);
+    assert_error(&a, 422, "invalid_normalize");
+    answer_free(&a);
+    json_object_set_new(jb, "normalize", json_string("true"));
+    free(body2);
+    body2 = json_dumps(jb, JSON_COMPACT);
+    request(&a, srv.port, "POST", "/v1/embed", "application/json", body2, strlen(body2));
+    assert_error(&a, 400, "wrong_type");
+    answer_free(&a);
+    free(body2);
+    json_decref(jb);
+    json_decref(unit2);
+    json_decref(win);
+    json_decref(b64);
+    json_decref(unit);
+    json_decref(plain);
+    free(body);
+}
+
 static void test_batching(void **state) {
     (void)state;
     answer a;
@@ -750,6 +835,7 @@ int main(void) {
         cmocka_unit_test(test_wfdb_upload_equals_cli),
         cmocka_unit_test(test_csv_upload_equals_cli),
         cmocka_unit_test(test_npy_upload_equals_cli),
+        cmocka_unit_test(test_output_options),
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test_teardown(test_stop, ts_kill_children),
