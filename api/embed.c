@@ -51,15 +51,6 @@ static int parse_pooling(const char *s, embed_pooling *out, api_response *res) {
     return 0;
 }
 
-int embed_set_checkpoint(embed_request *req, const char *ref) {
-    size_t n = strlen(ref);
-    if (n == 0 || n >= sizeof req->checkpoint) return -1;
-    for (const char *p = ref; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') return -1;
-    memcpy(req->checkpoint, ref, n + 1);
-    return 0;
-}
-
 static int parse_checkpoint(const char *s, embed_request *req, api_response *res) {
     if (embed_set_checkpoint(req, s)) {
         api_response_error(res, 404, "checkpoint_not_found",
@@ -198,20 +189,6 @@ static int parse_normalize(const char *s, int *out, api_response *res) {
     }
     api_response_error(res, 422, "invalid_normalize",
                        "normalize must be true or false, got \"%.40s\"", s);
-    return -1;
-}
-
-int embed_parse_encoding(const char *s, embed_encoding *out, api_response *res) {
-    if (strcmp(s, "float") == 0) {
-        *out = EMBED_ENC_FLOAT;
-        return 0;
-    }
-    if (strcmp(s, "base64") == 0) {
-        *out = EMBED_ENC_BASE64;
-        return 0;
-    }
-    api_response_error(res, 422, "invalid_encoding",
-                       "encoding must be \"float\" or \"base64\", got \"%.40s\"", s);
     return -1;
 }
 

@@ -1,6 +1,7 @@
 /* embed_json.c — the JSON body of POST /v1/embed read straight into a record. A hand-written
  * parser rather than jansson: a 10 s 12-lead ECG is ~12000 numbers, and building a jansson tree of
  * them cost ~5 ms on the loop thread per request, which capped the service's throughput. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -370,6 +371,30 @@ static int parse_signal(jp *j, sig_buf *s) {
 }
 
 #define EJ_NAME 32
+
+/* The option parsers shared with api/embed.c live here, so the JSON fuzz target links alone. */
+int embed_set_checkpoint(embed_request *req, const char *ref) {
+    size_t n = strlen(ref);
+    if (n == 0 || n >= sizeof req->checkpoint) return -1;
+    for (const char *p = ref; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') return -1;
+    memcpy(req->checkpoint, ref, n + 1);
+    return 0;
+}
+
+int embed_parse_encoding(const char *s, embed_encoding *out, api_response *res) {
+    if (strcmp(s, "float") == 0) {
+        *out = EMBED_ENC_FLOAT;
+        return 0;
+    }
+    if (strcmp(s, "base64") == 0) {
+        *out = EMBED_ENC_BASE64;
+        return 0;
+    }
+    api_response_error(res, 422, "invalid_encoding",
+                       "encoding must be \"float\" or \"base64\", got \"%.40s\"", s);
+    return -1;
+}
 
 int embed_parse_json(const char *body, size_t len, embed_request *req, api_response *res) {
     jp j = {body, body, body + len, res, 0};
