@@ -68,23 +68,7 @@ int checkpoints_parse_list(const char *objective, const char *limit, const char 
         }
         q->objective = objective;
     }
-    struct {
-        const char *s, *name;
-        long long lo, hi, *dst;
-    } ints[] = {{limit, "limit", 1, 500, &q->limit}, {cursor, "cursor", 1, 1ll << 62, &q->cursor}};
-    for (int i = 0; i < 2; i++) {
-        if (!ints[i].s) continue;
-        char *end;
-        long long v = strtoll(ints[i].s, &end, 10);
-        if (end == ints[i].s || *end || !isdigit((unsigned char)ints[i].s[0]) || v < ints[i].lo ||
-            v > ints[i].hi) {
-            api_response_error(res, 422, "invalid_value", "%s must be an integer in [%lld, %lld]",
-                               ints[i].name, ints[i].lo, ints[i].hi);
-            return -1;
-        }
-        *ints[i].dst = v;
-    }
-    return 0;
+    return api_parse_paging(limit, cursor, 500, 1, 1, &q->limit, &q->cursor, res);
 }
 
 int checkpoints_name_ok(const char *name, char *why, size_t why_size) {

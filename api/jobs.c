@@ -289,22 +289,7 @@ int jobs_parse_list(const char *state, const char *kind, const char *limit, cons
     }
     q->state = state;
     q->kind = kind;
-    struct {
-        const char *s, *name;
-        long long lo, hi, *dst;
-    } ints[] = {{limit, "limit", 1, 200, &q->limit}, {cursor, "cursor", 1, 1ll << 62, &q->cursor}};
-    for (int i = 0; i < 2; i++) {
-        if (!ints[i].s) continue;
-        char *end;
-        long long v = strtoll(ints[i].s, &end, 10);
-        if (end == ints[i].s || *end || v < ints[i].lo || v > ints[i].hi) {
-            api_response_error(res, 422, "invalid_value", "%s must be an integer in [%lld, %lld]",
-                               ints[i].name, ints[i].lo, ints[i].hi);
-            return -1;
-        }
-        *ints[i].dst = v;
-    }
-    return 0;
+    return api_parse_paging(limit, cursor, 200, 1, 0, &q->limit, &q->cursor, res);
 }
 
 static json_t *parsed(const char *text) {

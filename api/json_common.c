@@ -2,7 +2,9 @@
  * so every endpoint refuses the same bodies with the same statuses and words. */
 #include "api/json_common.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -70,4 +72,29 @@ json_t *api_json_timestamp(long long t) {
     if (!gmtime_r(&tt, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm))
         return json_null();
     return json_string(buf);
+}
+
+int api_parse_paging(const char *limit_s, const char *cursor_s, long long limit_max,
+                     long long cursor_min, int digits_only, long long *limit, long long *cursor,
+                     api_response *res) {
+    *limit = 50;
+    *cursor = 0;
+    struct {
+        const char *s, *name;
+        long long lo, hi, *dst;
+    } ints[] = {{limit_s, "limit", 1, limit_max, limit},
+                {cursor_s, "cursor", cursor_min, 1ll << 62, cursor}};
+    for (int i = 0; i < 2; i++) {
+        if (!ints[i].s) continue;
+        char *end;
+        long long v = strtoll(ints[i].s, &end, 10);
+        if (end == ints[i].s || *end || (digits_only && !isdigit((unsigned char)ints[i].s[0])) ||
+            v < ints[i].lo || v > ints[i].hi) {
+            api_response_error(res, 422, "invalid_value", "%s must be an integer in [%lld, %lld]",
+                               ints[i].name, ints[i].lo, ints[i].hi);
+            return -1;
+        }
+        *ints[i].dst = v;
+    }
+    return 0;
 }

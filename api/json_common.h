@@ -1,5 +1,5 @@
 /* json_common.h — JSON pieces the API endpoints share: a request body read into an object whose
- * top-level fields are checked against a list, and timestamps in answers. */
+ * top-level fields are checked against a list, the list endpoints' limit/cursor, and timestamps. */
 #ifndef ECGFM_API_JSON_COMMON_H
 #define ECGFM_API_JSON_COMMON_H
 
@@ -17,6 +17,15 @@ int api_is_json_content_type(const char *content_type);
  * caller owns the object (json_decref). */
 json_t *api_request_object(const char *body, size_t len, const char *content_type,
                            const char *route, const char *const *fields, api_response *res);
+
+/* The list endpoints' paging query parameters: *limit (default 50) from limit_s in [1, limit_max]
+ * and *cursor (default 0) from cursor_s in [cursor_min, 2^62]; a NULL string keeps the default.
+ * A value is a whole decimal number (strtoll: leading blanks and a sign pass) unless digits_only,
+ * where it must start with a digit. 0, or -1 with res the 422 invalid_value naming the parameter
+ * and its range ("limit must be an integer in [1, 200]"), limit checked first. */
+int api_parse_paging(const char *limit_s, const char *cursor_s, long long limit_max,
+                     long long cursor_min, int digits_only, long long *limit, long long *cursor,
+                     api_response *res);
 
 /* RFC 3339 UTC ("2026-01-02T03:04:05Z"), or JSON null for 0 (and when it cannot be formatted). */
 json_t *api_json_timestamp(long long unix_seconds);
