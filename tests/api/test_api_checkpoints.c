@@ -139,21 +139,8 @@ static int send_req(const char *method, const char *path, const char *key, const
 }
 
 static void recv_answer(int fd, answer *a) {
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
-        if (k <= 0) break;
-        len += (size_t)k;
-    }
-    close(fd);
-    buf[len] = 0;
+    size_t len;
+    char *buf = ts_recv_alloc(fd, &len);
     free(a->raw);
     memset(a, 0, sizeof *a);
     a->raw = buf;

@@ -81,21 +81,7 @@ static int send_request(int port, const char *method, const char *path, const ch
 }
 
 static void read_answer(int fd, answer *a) {
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        ssize_t k = recv(fd, buf + len, cap - 1 - len, 0);
-        if (k <= 0) break;
-        len += (size_t)k;
-    }
-    buf[len] = 0;
-    close(fd);
+    char *buf = ts_recv_alloc(fd, NULL);
     memset(a, 0, sizeof *a);
     a->raw = buf;
     a->status = ts_parse_answer(buf, &a->body);

@@ -261,6 +261,28 @@ static inline size_t ts_recv_all(int fd, char *buf, size_t cap) {
     return len;
 }
 
+/* Read until the peer closes (or an error or timeout) into a growing buffer, then close fd; the
+ * answer (malloc'd, NUL-terminated), *len its length. */
+static inline char *ts_recv_alloc(int fd, size_t *len) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (n + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+        if (k <= 0) break;
+        n += (size_t)k;
+    }
+    buf[n] = '\0';
+    close(fd);
+    if (len) *len = n;
+    return buf;
+}
+
 /* A request head with Connection: close, an optional Bearer key and content type, and
  * Content-Length body_len; returns its length (the test fails if it does not fit in cap). */
 static inline int ts_request_head(char *out, size_t cap, const char *method, const char *path,
