@@ -120,8 +120,7 @@ int checkpoints_lookup(db *d, const char *data_dir, const char *ref, checkpoint_
 
 /* ---- files ---- */
 
-/* SHA-256 (hex) and size of a file. */
-static ecg_code file_sha256(const char *path, char hex[65], long long *size, ecg_err *err) {
+ecg_code checkpoints_hash_file(const char *path, char hex[65], long long *size, ecg_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(err, ECG_EIO, "%s: %s", path, strerror(errno));
     crypto_hash_sha256_state s;
@@ -264,7 +263,7 @@ ecg_code checkpoints_register(db *d, const char *data_dir, const char *rel, cons
     if (!model_text) return err_set(err, ECG_ENOMEM, "out of memory");
     char hex[65];
     long long size = 0;
-    rc = file_sha256(path, hex, &size, err);
+    rc = checkpoints_hash_file(path, hex, &size, err);
     if (!rc && size <= 0) rc = err_set(err, ECG_EFORMAT, "%s is empty", rel);
     if (rc) {
         free(model_text);

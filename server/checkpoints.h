@@ -29,6 +29,11 @@ ecg_code checkpoints_register(db *d, const char *data_dir, const char *rel, cons
                               long long step, double val_loss, long long job_id, long long *id,
                               ecg_err *err);
 
+/* SHA-256 (lowercase hex) and size in bytes of the file at path, read in 64 KiB pieces: the
+ * sha256/size_bytes a checkpoint row records (used by checkpoints_register and the pretrain job's
+ * result). ECG_EIO when it cannot be opened or read. */
+ecg_code checkpoints_hash_file(const char *path, char hex[65], long long *size, ecg_err *err);
+
 /* ---- the resource's own operations (server/checkpoints.c; used by routes_checkpoints.c, serve.c)
  * ---- */
 #include "api/checkpoints_json.h"

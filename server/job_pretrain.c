@@ -9,12 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "api/encoder_config_json.h"
 #include "api/jobs.h"
 #include "core/data/store.h"
 #include "core/train/pretrain.h"
+#include "server/checkpoints.h"
 #include "server/jobs_impl.h"
 
 static const char SQL_CHECKPOINT[] =
@@ -74,28 +73,6 @@ static void on_progress(void *ctx, const pretrain_progress *p) {
     job_progress(x, pj, p->event != PRETRAIN_EV_STEP || p->step >= p->total_steps);
 }
 
-/* SHA-256 (hex) and size of a file. */
-static ecg_code file_sha256(const char *path, char hex[65], long long *size, ecg_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, ECG_EIO, "%s: %s", path, strerror(errno));
-    crypto_hash_sha256_state s;
-    crypto_hash_sha256_init(&s);
-    unsigned char buf[1 << 16];
-    size_t n;
-    *size = 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        crypto_hash_sha256_update(&s, buf, n);
-        *size += (long long)n;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) return err_set(err, ECG_EIO, "%s: read error", path);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&s, h);
-    sodium_bin2hex(hex, 65, h, sizeof h);
-    return ECG_OK;
-}
-
 static ecg_code pretrain_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     pretrain_config cfg;
     char dataset[JOBS_DATASET_MAX + 1] = "";
@@ -129,7 +106,7 @@ static ecg_code pretrain_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     json_decref(mj);
     if (!model_text) return err_set(err, ECG_ENOMEM, "out of memory");
     ecg_err ferr = {0};
-    if (file_sha256(path, hex, &size, &ferr)) {
+    if (checkpoints_hash_file(path, hex, &size, &ferr)) {
         free(model_text);
         return err_set(err, ferr.code, "the final checkpoint cannot be recorded: %s", ferr.msg);
     }
