@@ -37,6 +37,24 @@ static void not_found(api_response *res, const char *ref) {
     api_response_error(res, 404, "not_found", "no checkpoint \"%.80s\" (an id or a name)", ref);
 }
 
+/* The checkpoint ref names ("default", an id or a name) into *info: 1, or 0 with res the answer
+ * (503 database not ready, 500 storage error, 404 no such checkpoint). */
+static int routes_lookup_checkpoint(const routes_ctx *ctx, const char *ref, checkpoint_info *info,
+                                    api_response *res) {
+    if (!have_db(ctx, res)) return 0;
+    ecg_err err = {0};
+    int found = checkpoints_lookup(ctx->db, ctx->data_dir, ref, info, &err);
+    if (found < 0) {
+        storage_error(res, &err);
+        return 0;
+    }
+    if (!found) {
+        not_found(res, ref);
+        return 0;
+    }
+    return 1;
+}
+
 /* The view of ref answered with status; 0 when answered that way, -1 when res holds an error. */
 static int answer_view_db(db *d, const char *ref, int status, api_response *res) {
     checkpoint_view v;
@@ -152,19 +170,9 @@ static int etag_listed(const char *h, const char *etag) {
 }
 
 void routes_checkpoints_file(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    if (!have_db(ctx, res)) return;
     const char *ref = rq->params[0];
     checkpoint_info info;
-    ecg_err err = {0};
-    int found = checkpoints_lookup(ctx->db, ctx->data_dir, ref, &info, &err);
-    if (found < 0) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        not_found(res, ref);
-        return;
-    }
+    if (!routes_lookup_checkpoint(ctx, ref, &info, res)) return;
     char etag[70];
     snprintf(etag, sizeof etag, "\"%s\"", info.sha256);
     if (etag_listed(routes_header(rq, "If-None-Match"), etag)) {
@@ -474,19 +482,9 @@ static void on_default_probed(embed_job *job) {
 
 void routes_checkpoints_default(const routes_ctx *ctx, const routes_request *rq,
                                 api_response *res) {
-    if (!have_db(ctx, res)) return;
     const char *ref = rq->params[0];
     checkpoint_info info;
-    ecg_err err = {0};
-    int found = checkpoints_lookup(ctx->db, ctx->data_dir, ref, &info, &err);
-    if (found < 0) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        not_found(res, ref);
-        return;
-    }
+    if (!routes_lookup_checkpoint(ctx, ref, &info, res)) return;
     embed_worker *w = ctx->embed;
     const char *why = "the embedding worker is not running";
     int ready = w ? embed_worker_ready(w, &why) : 0;
@@ -542,19 +540,10 @@ void routes_checkpoints_default(const routes_ctx *ctx, const routes_request *rq,
 /* ---- delete ---- */
 
 void routes_checkpoints_delete(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    if (!have_db(ctx, res)) return;
     const char *ref = rq->params[0];
     checkpoint_info info;
+    if (!routes_lookup_checkpoint(ctx, ref, &info, res)) return;
     ecg_err err = {0};
-    int found = checkpoints_lookup(ctx->db, ctx->data_dir, ref, &info, &err);
-    if (found < 0) {
-        storage_error(res, &err);
-        return;
-    }
-    if (!found) {
-        not_found(res, ref);
-        return;
-    }
     ecg_code rc = checkpoints_delete(ctx->db, ctx->data_dir, info.id, &err);
     if (rc == ECG_ENOTFOUND) {
         not_found(res, ref);
