@@ -27,21 +27,7 @@ static pid_t server_pid;
 
 /* Start bin with args (NULL-terminated), output to log, no inherited ECGFM_* settings. */
 static pid_t spawn(const char *log, char *const args[]) {
-    static const char *const unset[] = {"ECGFM_CONFIG",
-                                        "ECGFM_HOST",
-                                        "ECGFM_PORT",
-                                        "ECGFM_DATA_DIR",
-                                        "ECGFM_METRICS_REQUIRE_KEY",
-                                        NULL};
-    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = unset}, args);
-}
-
-/* Run ecgfm with args to completion; returns its exit status; log gets its output. */
-static int run_cmd(const char *log, char *const args[]) {
-    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    return WEXITSTATUS(st);
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = ts_server_env}, args);
 }
 
 static void path_in_tmp(char *out, size_t size, const char *name) {
@@ -52,12 +38,8 @@ static void path_in_tmp(char *out, size_t size, const char *name) {
 static void make_key(const char *data, const char *scope, char key[64]) {
     char log[256];
     path_in_tmp(log, sizeof log, "key.log");
-    if (run_cmd(log, (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir",
-                                (char *)data, NULL}))
-        fail_msg("keys create failed:\n%s", ts_read_text(log));
-    const char *text = ts_read_text(log);
-    if (strncmp(text, "efm_", 4) != 0) fail_msg("no key on the first line:\n%s", text);
-    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+    ts_make_key(spawn, log, data, scope, key, 64, EXIT_TIMEOUT_MS);
+    if (strncmp(key, "efm_", 4) != 0) fail_msg("no key on the first line:\n%s", ts_read_text(log));
 }
 
 static int start_server(const char *data, const char *log, const char *extra_flag) {
@@ -190,7 +172,9 @@ static void test_keys_and_scopes(void **state) {
     path_in_tmp(log, sizeof log, "serve.log");
     path_in_tmp(mlog, sizeof mlog, "migrate.log");
     /* migrate alone, twice: the second run applies nothing. */
-    assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    assert_int_equal(
+        ts_run_cmd(spawn, mlog, (char *[]){"migrate", "--data-dir", data, NULL}, EXIT_TIMEOUT_MS),
+        0);
     /* Every file in migrations/ is applied on a fresh database; the schema is the highest. */
     glob_t g;
     assert_int_equal(glob("migrations/[0-9][0-9][0-9][0-9]_*.sql", 0, NULL, &g), 0);
@@ -200,14 +184,18 @@ static void test_keys_and_scopes(void **state) {
              g.gl_pathc == 1 ? "" : "s");
     globfree(&g);
     assert_non_null(strstr(ts_read_text(mlog), want));
-    assert_int_equal(run_cmd(mlog, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    assert_int_equal(
+        ts_run_cmd(spawn, mlog, (char *[]){"migrate", "--data-dir", data, NULL}, EXIT_TIMEOUT_MS),
+        0);
     assert_non_null(strstr(ts_read_text(mlog), "0 migrations applied now"));
 
     char admin[64], reader[64];
     make_key(data, "admin", admin);
     make_key(data, "read", reader);
     assert_int_equal(
-        run_cmd(mlog, (char *[]){"keys", "create", "--scope", "write", "--data-dir", data, NULL}),
+        ts_run_cmd(spawn, mlog,
+                   (char *[]){"keys", "create", "--scope", "write", "--data-dir", data, NULL},
+                   EXIT_TIMEOUT_MS),
         2);
     int port = start_server(data, log, NULL);
     http_answer *a = malloc(sizeof *a);
@@ -348,7 +336,9 @@ static void test_schema_refused(void **state) {
     char data[256], log[256], file[300];
     path_in_tmp(data, sizeof data, "data");
     path_in_tmp(log, sizeof log, "cmd.log");
-    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", data, NULL}), 0);
+    assert_int_equal(
+        ts_run_cmd(spawn, log, (char *[]){"migrate", "--data-dir", data, NULL}, EXIT_TIMEOUT_MS),
+        0);
     /* A newer ecgfm's migration in the table: both migrate and serve refuse, saying why. */
     snprintf(file, sizeof file, "%s/ecgfm.sqlite3", data);
     sqlite3 *h = NULL;
@@ -359,13 +349,20 @@ static void test_schema_refused(void **state) {
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(h);
-    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", data, NULL}), 1);
+    assert_int_equal(
+        ts_run_cmd(spawn, log, (char *[]){"migrate", "--data-dir", data, NULL}, EXIT_TIMEOUT_MS),
+        1);
     assert_non_null(strstr(ts_read_text(log), "0002_future.sql"));
     assert_non_null(strstr(ts_read_text(log), "newer ecgfm"));
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", data, NULL}), 1);
+    assert_int_equal(ts_run_cmd(spawn, log,
+                                (char *[]){"serve", "--port", "0", "--data-dir", data, NULL},
+                                EXIT_TIMEOUT_MS),
+                     1);
     assert_non_null(strstr(ts_read_text(log), "newer ecgfm"));
     assert_null(strstr(ts_read_text(log), "listening on"));
-    assert_int_equal(run_cmd(log, (char *[]){"keys", "list", "--data-dir", data, NULL}), 1);
+    assert_int_equal(ts_run_cmd(spawn, log, (char *[]){"keys", "list", "--data-dir", data, NULL},
+                                EXIT_TIMEOUT_MS),
+                     1);
 
     /* A damaged database file. */
     char bad[256];
@@ -377,9 +374,13 @@ static void test_schema_refused(void **state) {
     for (int i = 0; i < 4096; i++)
         fputc("corrupt!"[i % 8], f);
     fclose(f);
-    assert_int_equal(run_cmd(log, (char *[]){"migrate", "--data-dir", bad, NULL}), 1);
+    assert_int_equal(
+        ts_run_cmd(spawn, log, (char *[]){"migrate", "--data-dir", bad, NULL}, EXIT_TIMEOUT_MS), 1);
     assert_non_null(strstr(ts_read_text(log), "not a database"));
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "0", "--data-dir", bad, NULL}), 1);
+    assert_int_equal(ts_run_cmd(spawn, log,
+                                (char *[]){"serve", "--port", "0", "--data-dir", bad, NULL},
+                                EXIT_TIMEOUT_MS),
+                     1);
     assert_non_null(strstr(ts_read_text(log), "not a database"));
 }
 

@@ -37,30 +37,9 @@ static char server_log[256];
 static int port;
 
 static pid_t spawn(const char *log, char *const args[]) {
-    static const char *const unset[] = {
-        "ECGFM_CONFIG",       "ECGFM_HOST",          "ECGFM_PORT",
-        "ECGFM_DATA_DIR",     "ECGFM_MODEL",         "ECGFM_CONFIGS_DIR",
-        "ECGFM_JOBS_THREADS", "ECGFM_EMBED_THREADS", NULL};
     return ts_spawn(
-        &(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = unset, .cwd = repo}, args);
-}
-
-static int run_cmd(const char *log, char *const args[]) {
-    unlink(log);
-    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    return WEXITSTATUS(st);
-}
-
-static void make_key(const char *scope, char key[64]) {
-    char log[256];
-    snprintf(log, sizeof log, "%s/key.log", tmpdir);
-    if (run_cmd(log,
-                (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", data, NULL}))
-        fail_msg("keys create failed:\n%s", ts_read_text(log));
-    const char *text = ts_read_text(log);
-    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+        &(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = ts_server_env, .cwd = repo},
+        args);
 }
 
 static void wait_ready(void);
@@ -314,18 +293,21 @@ static json_t *cli_embed(const char *file) {
 static void test_start_and_list(void **state) {
     (void)state;
     assert_int_equal(mkdir(data, 0700), 0);
-    make_key("admin", admin_key);
-    make_key("train", train_key);
-    make_key("read", read_key);
-    make_key("embed", embed_key);
+    char log[256], ds[300];
+    snprintf(log, sizeof log, "%s/key.log", tmpdir);
+    ts_make_key(spawn, log, data, "admin", admin_key, sizeof admin_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "train", train_key, sizeof train_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "read", read_key, sizeof read_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "embed", embed_key, sizeof embed_key, EXIT_TIMEOUT_MS);
     write_alt_checkpoint();
     /* a tiny ECG dataset for the pretrain job at the end (adopted when the server starts) */
-    char log[256], ds[300];
     snprintf(log, sizeof log, "%s/synth.log", tmpdir);
     snprintf(ds, sizeof ds, "%s/datasets", data);
     assert_int_equal(mkdir(ds, 0700), 0);
     snprintf(ds, sizeof ds, "%s/datasets/tiny", data);
-    if (run_cmd(log, (char *[]){"synth", "--out", ds, "--n", "60", "--seconds", "5", NULL}))
+    if (ts_run_cmd(spawn, log,
+                   (char *[]){"synth", "--out", ds, "--n", "60", "--seconds", "5", NULL},
+                   EXIT_TIMEOUT_MS))
         fail_msg("synth failed:\n%s", ts_read_text(log));
     start_server("serve1.log");
 

@@ -32,34 +32,8 @@ static int port;
 static char train_key[64], read_key[64], embed_key[64];
 
 static pid_t spawn(const char *log, char *const args[]) {
-    static const char *const unset[] = {"ECGFM_CONFIG",
-                                        "ECGFM_HOST",
-                                        "ECGFM_PORT",
-                                        "ECGFM_DATA_DIR",
-                                        "ECGFM_MAX_UPLOAD_BYTES",
-                                        "ECGFM_MAX_BODY_BYTES",
-                                        "ECGFM_IMPORT_ROOTS",
-                                        "ECGFM_CONFIGS_DIR",
-                                        NULL};
-    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = unset}, args);
-}
-
-static int run_cmd(const char *log, char *const args[]) {
-    unlink(log);
-    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    return WEXITSTATUS(st);
-}
-
-static void make_key(const char *scope, char key[64]) {
-    char log[256];
-    snprintf(log, sizeof log, "%s/key.log", tmpdir);
-    if (run_cmd(log,
-                (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", data, NULL}))
-        fail_msg("keys create failed:\n%s", ts_read_text(log));
-    const char *text = ts_read_text(log);
-    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = ts_server_env},
+                    args);
 }
 
 static void start_server(void) {
@@ -350,11 +324,13 @@ static void test_datasets_http(void **state) {
     /* A store made outside the service (as `ecgfm synth --out` does): adopted at start. */
     snprintf(ds_dir, sizeof ds_dir, "%s/datasets/tiny", data);
     snprintf(log, sizeof log, "%s/cmd.log", tmpdir);
-    if (run_cmd(log, (char *[]){"synth", "--out", ds_dir, "--n", "40", "--seconds", "5", NULL}))
+    if (ts_run_cmd(spawn, log,
+                   (char *[]){"synth", "--out", ds_dir, "--n", "40", "--seconds", "5", NULL},
+                   EXIT_TIMEOUT_MS))
         fail_msg("synth failed:\n%s", ts_read_text(log));
-    make_key("train", train_key);
-    make_key("read", read_key);
-    make_key("embed", embed_key);
+    ts_make_key(spawn, log, data, "train", train_key, sizeof train_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "read", read_key, sizeof read_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "embed", embed_key, sizeof embed_key, EXIT_TIMEOUT_MS);
     start_server();
     int checks = 0;
 

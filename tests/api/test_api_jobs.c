@@ -25,34 +25,8 @@ static char train_key[64], read_key[64];
 
 /* Start bin with args, appending its output to log, no inherited ECGFM_* settings. */
 static pid_t spawn(const char *log, char *const args[]) {
-    static const char *const unset[] = {"ECGFM_CONFIG",
-                                        "ECGFM_HOST",
-                                        "ECGFM_PORT",
-                                        "ECGFM_DATA_DIR",
-                                        "ECGFM_JOBS_MAX_RUNNING",
-                                        "ECGFM_JOBS_THREADS",
-                                        "ECGFM_JOBS_HEARTBEAT_S",
-                                        "ECGFM_CONFIGS_DIR",
-                                        NULL};
-    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = unset}, args);
-}
-
-static int run_cmd(const char *log, char *const args[]) {
-    unlink(log);
-    int st = ts_wait_exit_or_kill(spawn(log, args), EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    return WEXITSTATUS(st);
-}
-
-static void make_key(const char *scope, char key[64]) {
-    char log[256];
-    snprintf(log, sizeof log, "%s/key.log", tmpdir);
-    if (run_cmd(log,
-                (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir", data, NULL}))
-        fail_msg("keys create failed:\n%s", ts_read_text(log));
-    const char *text = ts_read_text(log);
-    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .append = 1, .unset = ts_server_env},
+                    args);
 }
 
 static void start_server(const char *logname) {
@@ -249,12 +223,14 @@ static void test_jobs(void **state) {
     snprintf(ds, sizeof ds, "%s/datasets", data);
     assert_int_equal(mkdir(ds, 0700), 0);
     snprintf(ds, sizeof ds, "%s/datasets/tiny", data);
-    if (run_cmd(log, (char *[]){"synth", "--out", ds, "--n", "120", "--seconds", "5", NULL}))
+    if (ts_run_cmd(spawn, log,
+                   (char *[]){"synth", "--out", ds, "--n", "120", "--seconds", "5", NULL},
+                   EXIT_TIMEOUT_MS))
         fail_msg("synth failed:\n%s", ts_read_text(log));
-    make_key("train", train_key);
-    make_key("read", read_key);
+    ts_make_key(spawn, log, data, "train", train_key, sizeof train_key, EXIT_TIMEOUT_MS);
+    ts_make_key(spawn, log, data, "read", read_key, sizeof read_key, EXIT_TIMEOUT_MS);
     char embed_key[64];
-    make_key("embed", embed_key);
+    ts_make_key(spawn, log, data, "embed", embed_key, sizeof embed_key, EXIT_TIMEOUT_MS);
     start_server("serve1.log");
 
     /* ---- auth ---- */

@@ -34,37 +34,23 @@ static inline int tj_paths(const char *argv0) {
 }
 
 static inline pid_t tj_spawn(const char *log, char *const args[]) {
-    static const char *const unset[] = {"ECGFM_CONFIG",       "ECGFM_HOST",
-                                        "ECGFM_PORT",         "ECGFM_DATA_DIR",
-                                        "ECGFM_IMPORT_ROOTS", "ECGFM_JOBS_MAX_RUNNING",
-                                        "ECGFM_JOBS_THREADS", "ECGFM_JOBS_HEARTBEAT_S",
-                                        "ECGFM_CONFIGS_DIR",  NULL};
-    return ts_spawn(&(ts_spawn_opts){.bin = tj_bin, .log = log, .append = 1, .unset = unset}, args);
+    return ts_spawn(
+        &(ts_spawn_opts){.bin = tj_bin, .log = log, .append = 1, .unset = ts_server_env}, args);
 }
 
 /* Run an ecgfm command to its end; its exit status. */
 static inline int tj_run(char *const args[]) {
     char log[300];
     snprintf(log, sizeof log, "%s/cmd.log", tj_tmp);
-    unlink(log);
-    int st = ts_wait_exit_or_kill(tj_spawn(log, args), TJ_EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    if (WEXITSTATUS(st)) fail_msg("%s failed:\n%s", args[0], ts_read_text(log));
+    if (ts_run_cmd(tj_spawn, log, args, TJ_EXIT_TIMEOUT_MS))
+        fail_msg("%s failed:\n%s", args[0], ts_read_text(log));
     return 0;
 }
 
 static inline void tj_key(const char *scope, char key[64]) {
     char log[300];
     snprintf(log, sizeof log, "%s/key.log", tj_tmp);
-    unlink(log);
-    int st =
-        ts_wait_exit_or_kill(tj_spawn(log, (char *[]){"keys", "create", "--scope", (char *)scope,
-                                                      "--data-dir", tj_data, NULL}),
-                             TJ_EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) fail_msg("keys create failed");
-    const char *text = ts_read_text(log);
-    snprintf(key, 64, "%.*s", (int)strcspn(text, "\n"), text);
+    ts_make_key(tj_spawn, log, tj_data, scope, key, 64, TJ_EXIT_TIMEOUT_MS);
 }
 
 /* The temp dir, data dir, a synthetic ECG dataset datasets/NAME of n records, train and read keys.

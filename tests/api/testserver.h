@@ -152,6 +152,42 @@ static inline pid_t ts_spawn(const ts_spawn_opts *o, char *const args[]) {
     return pid;
 }
 
+/* Every setting build/ecgfm takes from the environment: a child started with .unset =
+ * ts_server_env inherits none of them from whoever runs the test. */
+__attribute__((unused)) static const char *const ts_server_env[] = {"ECGFM_CONFIG",
+                                                                    "ECGFM_CONFIGS_DIR",
+                                                                    "ECGFM_DATA_DIR",
+                                                                    "ECGFM_HOST",
+                                                                    "ECGFM_PORT",
+                                                                    "ECGFM_MODEL",
+                                                                    "ECGFM_IMPORT_ROOTS",
+                                                                    "ECGFM_MAX_BODY_BYTES",
+                                                                    "ECGFM_MAX_UPLOAD_BYTES",
+                                                                    "ECGFM_MAX_CONNECTIONS",
+                                                                    "ECGFM_CONNECTION_TIMEOUT_S",
+                                                                    "ECGFM_CONNECTION_MEMORY_BYTES",
+                                                                    "ECGFM_LISTEN_BACKLOG",
+                                                                    "ECGFM_METRICS_REQUIRE_KEY",
+                                                                    "ECGFM_EMBED_THREADS",
+                                                                    "ECGFM_EMBED_MAX_BATCH",
+                                                                    "ECGFM_EMBED_MAX_WAIT_US",
+                                                                    "ECGFM_EMBED_MAX_WINDOWS",
+                                                                    "ECGFM_EMBED_QUEUE_MAX",
+                                                                    "ECGFM_EMBED_BATCH_MAX_RECORDS",
+                                                                    "ECGFM_CLASSIFY_MAX_LENGTH",
+                                                                    "ECGFM_CLASSIFY_MAX_SERIES",
+                                                                    "ECGFM_TRANSFER_MAX_SERIES",
+                                                                    "ECGFM_TRANSFER_QUEUE_MAX",
+                                                                    "ECGFM_TRANSFER_THREADS",
+                                                                    "ECGFM_JOBS_THREADS",
+                                                                    "ECGFM_JOBS_MAX_RUNNING",
+                                                                    "ECGFM_JOBS_MAX_STREAMS",
+                                                                    "ECGFM_JOBS_HEARTBEAT_S",
+                                                                    NULL};
+
+/* How a test starts ecgfm with args, its output to log (a wrapper around ts_spawn). */
+typedef pid_t (*ts_spawn_fn)(const char *log, char *const args[]);
+
 /* Wait up to ms for pid to exit; returns its wait status, or -1 on timeout (pid left running). */
 static inline int ts_wait_exit(pid_t pid, int ms) {
     long long deadline = ts_now_ms() + ms;
@@ -177,6 +213,29 @@ static inline int ts_wait_exit_or_kill(pid_t pid, int ms) {
         ts_forget_child(pid);
     }
     return st;
+}
+
+/* Run a command with spawn to its end (log removed first); its exit status. Fails the test, with
+ * the log, when it does not exit normally within ms. */
+static inline int ts_run_cmd(ts_spawn_fn spawn, const char *log, char *const args[], int ms) {
+    unlink(log);
+    int st = ts_wait_exit_or_kill(spawn(log, args), ms);
+    if (st == -1 || !WIFEXITED(st))
+        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
+    return WEXITSTATUS(st);
+}
+
+/* `ecgfm keys create --scope scope --data-dir data` run with spawn (output to log): the key, the
+ * first line it prints, in key (cap bytes). Fails the test when it does not exit 0. */
+static inline void ts_make_key(ts_spawn_fn spawn, const char *log, const char *data,
+                               const char *scope, char *key, size_t cap, int ms) {
+    if (ts_run_cmd(spawn, log,
+                   (char *[]){"keys", "create", "--scope", (char *)scope, "--data-dir",
+                              (char *)data, NULL},
+                   ms))
+        fail_msg("keys create failed:\n%s", ts_read_text(log));
+    const char *text = ts_read_text(log);
+    snprintf(key, cap, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
 /* Wait up to ms for the whole "listening on http://127.0.0.1:PORT" line in log; returns PORT.
