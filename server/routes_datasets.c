@@ -33,6 +33,16 @@ static void status_error(api_response *res, int status, const ecg_err *err) {
     api_response_error(res, status, code, "%s", err->msg);
 }
 
+/* A failed upload into a dataset (records, HDF5 file, split): 422 is code_422 with "WHAT: reason";
+ * every other status as status_error answers it (409 conflict, 404, 413, 500). */
+static void upload_error(api_response *res, int status, const ecg_err *err, const char *code_422,
+                         const char *what) {
+    if (status == 422)
+        api_response_error(res, 422, code_422, "%s: %s", what, err->msg);
+    else
+        status_error(res, status, err);
+}
+
 /* The {id} of the path (numeric id or name): 1 with ds filled, else res holds 404/500. */
 static int find_dataset(const routes_ctx *ctx, const routes_request *rq, dataset_info *ds,
                         api_response *res) {
@@ -271,13 +281,8 @@ static void do_add_hdf5(ds_call *c, const char *data, size_t len) {
     ecg_err err = {0};
     datasets_batch b;
     int st = datasets_append_hdf5(c->db, &c->ds, data, len, &b, &err);
-    if (st == 422)
-        api_response_error(&c->res, 422, "invalid_file", "the hdf5 upload cannot be used: %s",
-                           err.msg);
-    else if (st == 409)
-        api_response_error(&c->res, 409, "conflict", "%s", err.msg);
-    else if (st)
-        status_error(&c->res, st, &err);
+    if (st)
+        upload_error(&c->res, st, &err, "invalid_file", "the hdf5 upload cannot be used");
     else {
         datasets_batch_view v = {c->ds.id, c->ds.name, "hdf5",    b.first_index,
                                  b.found,  b.imported, b.skipped, b.first_skip};
@@ -307,13 +312,8 @@ static void do_add_record(ds_call *c) {
     datasets_appended a;
     const char *src = req.rec.record_name[0] ? req.rec.record_name : "upload";
     int st = datasets_append_record(c->db, &c->ds, &req.rec, req.source, src, &a, &err);
-    if (st == 422)
-        api_response_error(&c->res, 422, "unusable_record", "the record cannot be stored: %s",
-                           err.msg);
-    else if (st == 409)
-        api_response_error(&c->res, 409, "conflict", "%s", err.msg);
-    else if (st)
-        status_error(&c->res, st, &err);
+    if (st)
+        upload_error(&c->res, st, &err, "unusable_record", "the record cannot be stored");
     else {
         datasets_record_view v = {c->ds.id, c->ds.name,  a.idx,       req.source, src,
                                   a.fs,     a.n_samples, a.lead_mask, a.seconds};
@@ -379,13 +379,10 @@ static void do_put_split(ds_call *c) {
     ecg_err err = {0};
     json_t *stats = NULL;
     int st = datasets_put_split(c->db, &c->ds, c->split, fmt, data, len, &stats, &err);
-    if (st == 422)
-        api_response_error(&c->res, 422, "invalid_split", "the %s split cannot be used: %s",
-                           c->split, err.msg);
-    else if (st == 409)
-        api_response_error(&c->res, 409, "conflict", "%s", err.msg);
-    else if (st)
-        status_error(&c->res, st, &err);
+    char what[64];
+    snprintf(what, sizeof what, "the %s split cannot be used", c->split);
+    if (st)
+        upload_error(&c->res, st, &err, "invalid_split", what);
     else
         api_response_json(&c->res, 200,
                           json_pack("{s:I, s:s, s:s, s:o}", "dataset_id", (json_int_t)c->ds.id,
