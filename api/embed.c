@@ -232,12 +232,7 @@ int embed_parse_request(const embed_http_input *in, embed_request *req, api_resp
         else if (!strcmp(pf, "json")) {
             rc = embed_parse_json((const char *)parts[0].data, parts[0].len, req, res);
         } else {
-            const mp_part *pt = &parts[0];
-            for (int i = 0; i < n; i++)
-                if (parts[i].filename[0]) {
-                    pt = &parts[i];
-                    break;
-                }
+            const mp_part *pt = multipart_file_part(parts, n);
             rc = read_one(pf, pt->filename[0] ? pt->filename : "upload", pt->data, pt->len, fs, req,
                           res);
         }

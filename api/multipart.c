@@ -90,3 +90,9 @@ int multipart_parse(const char *body, size_t len, const char *ctype, mp_part *pa
     if (*n_parts == 0) return fail(res, 400, "invalid_multipart", "multipart body has no parts");
     return 0;
 }
+
+const mp_part *multipart_file_part(const mp_part *parts, int n_parts) {
+    for (int i = 0; i < n_parts; i++)
+        if (parts[i].filename[0]) return &parts[i];
+    return &parts[0];
+}

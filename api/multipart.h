@@ -24,6 +24,9 @@ typedef struct {
 int multipart_parse(const char *body, size_t len, const char *ctype, mp_part *parts, int *n_parts,
                     api_response *res);
 
+/* The part an upload's file is in: the first of n_parts (>= 1) with a file name, else the first. */
+const mp_part *multipart_file_part(const mp_part *parts, int n_parts);
+
 /* A header parameter value (name="value" or name=value) from a header line of len bytes: 1 found
  * (out NUL-terminated, truncated to cap - 1), 0 not. */
 int multipart_header_param(const char *line, size_t len, const char *pname, char *out, size_t cap);

@@ -370,12 +370,7 @@ void routes_checkpoints_upload(const routes_ctx *ctx, const routes_request *rq, 
     if (strncasecmp(ct, "multipart/form-data", 19) == 0) {
         int n = 0;
         if (multipart_parse(rq->body, rq->body_len, ct, parts, &n, res)) return;
-        const mp_part *pt = &parts[0];
-        for (int i = 0; i < n; i++)
-            if (parts[i].filename[0]) {
-                pt = &parts[i];
-                break;
-            }
+        const mp_part *pt = multipart_file_part(parts, n);
         data = pt->data;
         len = pt->len;
         filename = pt->filename;

@@ -352,12 +352,7 @@ static void do_put_split(ds_call *c) {
         mp_part parts[MULTIPART_MAX_PARTS];
         int n = 0;
         if (multipart_parse(c->body, c->body_len, c->content_type, parts, &n, &c->res)) return;
-        const mp_part *pt = &parts[0];
-        for (int i = 0; i < n; i++)
-            if (parts[i].filename[0]) {
-                pt = &parts[i];
-                break;
-            }
+        const mp_part *pt = multipart_file_part(parts, n);
         data = (const char *)pt->data;
         len = pt->len;
         if (!fmt && pt->filename[0]) {
