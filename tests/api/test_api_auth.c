@@ -62,36 +62,10 @@ static void stop_server(const char *log) {
     ts_stop(pid, SIGTERM, EXIT_TIMEOUT_MS, log);
 }
 
-typedef struct {
-    int status;
-    char raw[1 << 17];
-    const char *body;
-} http_answer;
-
 /* One request with optional key, content type and body; Connection: close. */
-static void http_do(http_answer *a, int port, const char *method, const char *path, const char *key,
+static void http_do(ts_answer *a, int port, const char *method, const char *path, const char *key,
                     const char *ctype, const char *body) {
-    static char req[1 << 16];
-    size_t blen = body ? strlen(body) : 0;
-    int n = ts_request_head(req, sizeof req, method, path, key, ctype, blen);
-    assert_true(n + blen < sizeof req);
-    memcpy(req + n, body ? body : "", blen);
-    int fd = ts_connect(port, IO_TIMEOUT_S);
-    if (fd < 0)
-        fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
-    assert_int_equal(ts_send_all(fd, req, (size_t)n + blen), (size_t)n + blen);
-    ts_recv_all(fd, a->raw, sizeof a->raw);
-    close(fd);
-    a->status = ts_parse_answer(a->raw, &a->body);
-    if (a->status < 0) fail_msg("%s %s: no answer", method, path);
-}
-
-static json_t *answer_json(const http_answer *a) {
-    return ts_answer_json(a->raw, a->body);
-}
-
-static void expect_error(const http_answer *a, int status, const char *code) {
-    ts_expect_error(a->status, a->raw, a->body, status, code);
+    ts_http(a, port, IO_TIMEOUT_S, method, path, key, ctype, body, body ? strlen(body) : 0);
 }
 
 static int setup(void **state) {
@@ -198,7 +172,7 @@ static void test_keys_and_scopes(void **state) {
                    EXIT_TIMEOUT_MS),
         2);
     int port = start_server(data, log, NULL);
-    http_answer *a = malloc(sizeof *a);
+    ts_answer *a = malloc(sizeof *a);
     assert_non_null(a);
 
     /* Open routes. */
@@ -215,19 +189,19 @@ static void test_keys_and_scopes(void **state) {
 
     /* No key, a bad key, a revoked-looking key, the wrong scope. */
     http_do(a, port, "GET", "/v1/keys", NULL, NULL, NULL);
-    expect_error(a, 401, "missing_api_key");
+    ts_expect(a, 401, "missing_api_key");
     assert_non_null(strstr(a->raw, "WWW-Authenticate: Bearer"));
     http_do(a, port, "GET", "/v1/openapi.json", NULL, NULL, NULL);
-    expect_error(a, 401, "missing_api_key");
+    ts_expect(a, 401, "missing_api_key");
     http_do(a, port, "GET", "/v1/keys", "efm_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL,
             NULL);
-    expect_error(a, 401, "invalid_api_key");
+    ts_expect(a, 401, "invalid_api_key");
     http_do(a, port, "GET", "/v1/keys", "not-a-key", NULL, NULL);
-    expect_error(a, 401, "invalid_api_key");
+    ts_expect(a, 401, "invalid_api_key");
     http_do(a, port, "GET", "/v1/keys", reader, NULL, NULL);
-    expect_error(a, 403, "insufficient_scope");
+    ts_expect(a, 403, "insufficient_scope");
     http_do(a, port, "POST", "/v1/keys", reader, "application/json", "{\"scope\":\"read\"}");
-    expect_error(a, 403, "insufficient_scope");
+    ts_expect(a, 403, "insufficient_scope");
     http_do(a, port, "GET", "/v1/openapi.json", reader, NULL, NULL);
     assert_int_equal(a->status, 200);
 
@@ -235,7 +209,7 @@ static void test_keys_and_scopes(void **state) {
     http_do(a, port, "POST", "/v1/keys", admin, "application/json",
             "{\"scope\":\"embed\",\"name\":\"ward 3\"}");
     if (a->status != 201) fail_msg("%s", a->raw);
-    json_t *j = answer_json(a);
+    json_t *j = ts_json(a);
     char made[64];
     snprintf(made, sizeof made, "%s", json_string_value(json_object_get(j, "key")));
     long long made_id = json_integer_value(json_object_get(j, "id"));
@@ -245,10 +219,10 @@ static void test_keys_and_scopes(void **state) {
     http_do(a, port, "GET", "/v1/openapi.json", made, NULL, NULL);
     assert_int_equal(a->status, 200);
     http_do(a, port, "GET", "/v1/keys", made, NULL, NULL);
-    expect_error(a, 403, "insufficient_scope");
+    ts_expect(a, 403, "insufficient_scope");
     http_do(a, port, "GET", "/v1/keys", admin, NULL, NULL);
     assert_int_equal(a->status, 200);
-    j = answer_json(a);
+    j = ts_json(a);
     json_t *keys = json_object_get(j, "keys");
     assert_int_equal(json_array_size(keys), 3);
     for (size_t i = 0; i < json_array_size(keys); i++)
@@ -258,27 +232,27 @@ static void test_keys_and_scopes(void **state) {
 
     /* Bad bodies: each its own status. */
     http_do(a, port, "POST", "/v1/keys", admin, NULL, "{\"scope\":\"read\"}");
-    expect_error(a, 415, "unsupported_media_type");
+    ts_expect(a, 415, "unsupported_media_type");
     http_do(a, port, "POST", "/v1/keys", admin, "text/plain", "{\"scope\":\"read\"}");
-    expect_error(a, 415, "unsupported_media_type");
+    ts_expect(a, 415, "unsupported_media_type");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":");
-    expect_error(a, 400, "invalid_json");
+    ts_expect(a, 400, "invalid_json");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json", "[1,2]");
-    expect_error(a, 400, "invalid_json");
+    ts_expect(a, 400, "invalid_json");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{}");
-    expect_error(a, 422, "missing_field");
+    ts_expect(a, 422, "missing_field");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":\"root\"}");
-    expect_error(a, 422, "invalid_scope");
+    ts_expect(a, 422, "invalid_scope");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json", "{\"scope\":7}");
-    expect_error(a, 422, "invalid_scope");
+    ts_expect(a, 422, "invalid_scope");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json",
             "{\"scope\":\"read\",\"scopes\":1}");
-    expect_error(a, 422, "unknown_field");
+    ts_expect(a, 422, "unknown_field");
     http_do(a, port, "POST", "/v1/keys", admin, "application/json",
             "{\"scope\":\"read\",\"name\":\"a\\nb\"}");
-    expect_error(a, 422, "invalid_name");
+    ts_expect(a, 422, "invalid_name");
     http_do(a, port, "PUT", "/v1/keys", admin, NULL, NULL);
-    expect_error(a, 405, "method_not_allowed");
+    ts_expect(a, 405, "method_not_allowed");
     assert_non_null(strstr(a->raw, "Allow: POST, GET, HEAD"));
 
     /* Revocation. */
@@ -287,15 +261,15 @@ static void test_keys_and_scopes(void **state) {
     http_do(a, port, "DELETE", path, admin, NULL, NULL);
     if (a->status != 200) fail_msg("%s", a->raw);
     http_do(a, port, "GET", "/v1/openapi.json", made, NULL, NULL);
-    expect_error(a, 401, "invalid_api_key");
+    ts_expect(a, 401, "invalid_api_key");
     http_do(a, port, "DELETE", path, admin, NULL, NULL);
-    expect_error(a, 409, "already_revoked");
+    ts_expect(a, 409, "already_revoked");
     http_do(a, port, "DELETE", "/v1/keys/99999", admin, NULL, NULL);
-    expect_error(a, 404, "not_found");
+    ts_expect(a, 404, "not_found");
     http_do(a, port, "DELETE", "/v1/keys/abc", admin, NULL, NULL);
-    expect_error(a, 404, "not_found");
+    ts_expect(a, 404, "not_found");
     http_do(a, port, "DELETE", "/v1/keys/1", NULL, NULL, NULL);
-    expect_error(a, 401, "missing_api_key");
+    ts_expect(a, 401, "missing_api_key");
 
     /* Metrics: open, in the exposition format, counting what happened above. */
     http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
@@ -312,7 +286,7 @@ static void test_keys_and_scopes(void **state) {
     assert_true(inf == cnt && cnt >= 5);
     /* Unknown paths share one label rather than one series each. */
     http_do(a, port, "GET", "/no/such/thing", NULL, NULL, NULL);
-    expect_error(a, 404, "not_found");
+    ts_expect(a, 404, "not_found");
     http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
     assert_null(strstr(a->body, "/no/such/thing"));
     assert_true(check_exposition(a->body, "ecgfm_http_requests_total{route=\"unmatched\"") >= 1);
@@ -322,7 +296,7 @@ static void test_keys_and_scopes(void **state) {
     path_in_tmp(log, sizeof log, "serve2.log"); /* a fresh log: the old one names the old port */
     port = start_server(data, log, "--metrics-require-key");
     http_do(a, port, "GET", "/metrics", NULL, NULL, NULL);
-    expect_error(a, 401, "missing_api_key");
+    ts_expect(a, 401, "missing_api_key");
     http_do(a, port, "GET", "/metrics", reader, NULL, NULL);
     assert_int_equal(a->status, 200);
     http_do(a, port, "GET", "/healthz", NULL, NULL, NULL);

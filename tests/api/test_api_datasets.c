@@ -57,26 +57,11 @@ static void start_server(void) {
 
 /* ---- HTTP with binary bodies ---- */
 
-typedef struct {
-    int status;
-    char raw[1 << 18];
-    const char *body;
-} http_answer;
-
-static http_answer A; /* the last answer */
+static ts_answer A; /* the last answer */
 
 static void http_send(const char *method, const char *path, const char *key, const char *ctype,
                       const void *body, size_t len) {
-    int fd = ts_connect(port, IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
-    char head[2048];
-    int n = ts_request_head(head, sizeof head, method, path, key, ctype, len);
-    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
-    if (len) ts_send_all(fd, body, len); /* the server may answer 413 before reading it all */
-    ts_recv_all(fd, A.raw, sizeof A.raw);
-    close(fd);
-    A.status = ts_parse_answer(A.raw, &A.body);
-    if (A.status < 0) fail_msg("%s %s: no answer", method, path);
+    ts_http(&A, port, IO_TIMEOUT_S, method, path, key, ctype, body, len);
 }
 
 static void http_do(const char *method, const char *path, const char *key, const char *ctype,
@@ -84,18 +69,10 @@ static void http_do(const char *method, const char *path, const char *key, const
     http_send(method, path, key, ctype, body, body ? strlen(body) : 0);
 }
 
-static json_t *answer_json(void) {
-    return ts_answer_json(A.raw, A.body);
-}
-
-static void expect_error(int status, const char *code) {
-    ts_expect_error(A.status, A.raw, A.body, status, code);
-}
-
 /* The answer must be status; its JSON body (new reference). */
 static json_t *expect_json(int status, const char *what) {
     if (A.status != status) fail_msg("%s: want %d, got:\n%s", what, status, A.raw);
-    return answer_json();
+    return ts_json(&A);
 }
 
 static long long jint(json_t *o, const char *path) {
@@ -348,21 +325,21 @@ static void test_datasets_http(void **state) {
     /* ---- auth ---- */
     const char *lab = "{\"name\":\"lab\",\"kind\":\"ecg\",\"description\":\"bench uploads\"}";
     http_do("POST", "/v1/datasets", NULL, "application/json", lab);
-    expect_error(401, "missing_api_key");
+    ts_expect(&A, 401, "missing_api_key");
     http_do("POST", "/v1/datasets", read_key, "application/json", lab);
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("POST", "/v1/datasets", embed_key, "application/json", lab);
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("GET", "/v1/datasets", NULL, NULL, NULL);
-    expect_error(401, "missing_api_key");
+    ts_expect(&A, 401, "missing_api_key");
     http_do("GET", "/v1/datasets/tiny", embed_key, NULL, NULL);
     assert_int_equal(A.status, 200); /* embed >= read */
     http_do("DELETE", "/v1/datasets/tiny", read_key, NULL, NULL);
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("POST", "/v1/datasets/tiny/records", read_key, "application/json", "{}");
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("PUT", "/v1/datasets/tiny/splits/train", NULL, "text/plain", "x");
-    expect_error(401, "missing_api_key");
+    ts_expect(&A, 401, "missing_api_key");
     checks += 8;
 
     /* ---- create ---- */
@@ -375,7 +352,7 @@ static void test_datasets_http(void **state) {
     snprintf(ds_dir, sizeof ds_dir, "%s/datasets/lab/MANIFEST", data);
     assert_true(exists(ds_dir));
     http_do("POST", "/v1/datasets", train_key, "application/json", lab);
-    expect_error(409, "name_taken");
+    ts_expect(&A, 409, "name_taken");
     static const char *const bad_names[] = {
         "{\"name\":\"../etc\",\"kind\":\"ecg\"}",
         "{\"name\":\"a/b\",\"kind\":\"ecg\"}",
@@ -395,12 +372,12 @@ static void test_datasets_http(void **state) {
     }
     http_do("POST", "/v1/datasets", train_key, "application/json",
             "{\"name\":\"x\\u0000y\",\"kind\":\"ecg\"}");
-    expect_error(400, "invalid_json"); /* a NUL in the name is not even taken as JSON */
+    ts_expect(&A, 400, "invalid_json"); /* a NUL in the name is not even taken as JSON */
     http_do("POST", "/v1/datasets", train_key, "application/json",
             "{\"name\":\"k\",\"kind\":\"images\"}");
-    expect_error(422, "invalid_kind");
+    ts_expect(&A, 422, "invalid_kind");
     http_do("POST", "/v1/datasets", train_key, "application/json", "{\"kind\":\"ecg\"}");
-    expect_error(422, "missing_field");
+    ts_expect(&A, 422, "missing_field");
     http_do("POST", "/v1/datasets", train_key, "application/json",
             "{\"name\":\"k\",\"kind\":\"ecg\",\"extra\":1}");
     assert_int_equal(A.status, 422);
@@ -408,11 +385,11 @@ static void test_datasets_http(void **state) {
     assert_int_equal(A.status, 415);
     /* Traversal in the path: never a dataset. */
     http_do("GET", "/v1/datasets/..%2F..%2Fetc", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("GET", "/v1/datasets/nope", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("GET", "/v1/datasets/999999", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     checks += 8;
     /* Nothing was created by the refused names. */
     char listing[400];
@@ -539,20 +516,20 @@ static void test_datasets_http(void **state) {
 
     /* ---- upload errors: each leaves the dataset as it was ---- */
     http_send("POST", "/v1/datasets/lab/records", train_key, "application/x-foo", "abc", 3);
-    expect_error(415, "unsupported_media_type");
+    ts_expect(&A, 415, "unsupported_media_type");
     http_send("POST", "/v1/datasets/lab/records?format=xyz", train_key, NULL, "abc", 3);
-    expect_error(415, "unsupported_format");
+    ts_expect(&A, 415, "unsupported_format");
     part odd[1] = {{"record.xyz", "abc", 3}};
     body = multipart(odd, 1, 0, &len);
     http_send("POST", "/v1/datasets/lab/records", train_key, MP, body, len);
-    expect_error(415, "unsupported_format");
+    ts_expect(&A, 415, "unsupported_format");
     free(body);
     http_send("POST", "/v1/datasets/lab/records", train_key, "application/edf", edf, 300);
-    expect_error(422, "invalid_file"); /* truncated EDF */
+    ts_expect(&A, 422, "invalid_file"); /* truncated EDF */
     part cut[2] = {{"00001_lr.hea", hea, hl}, {"00001_lr.dat", dat, dl / 3}};
     body = multipart(cut, 2, 0, &len);
     http_send("POST", "/v1/datasets/lab/records", train_key, MP, body, len);
-    expect_error(422, "invalid_file"); /* truncated .dat */
+    ts_expect(&A, 422, "invalid_file"); /* truncated .dat */
     free(body);
     part only_dat[1] = {{"00001_lr.dat", dat, dl}};
     body = multipart(only_dat, 1, 0, &len);
@@ -565,25 +542,25 @@ static void test_datasets_http(void **state) {
                        {"00001_lr.dat", dat, dl}};
     body = multipart(bad_hea, 2, 0, &len);
     http_send("POST", "/v1/datasets/lab/records", train_key, MP, body, len);
-    expect_error(422, "invalid_file");
+    ts_expect(&A, 422, "invalid_file");
     free(body);
     http_send("POST", "/v1/datasets/lab/records", train_key, "application/x-npy", npy, npy_len);
-    expect_error(422, "missing_fs");
+    ts_expect(&A, 422, "missing_fs");
     http_send("POST", "/v1/datasets/lab/records?fs=100", train_key, "application/x-npy", npy, 60);
-    expect_error(422, "invalid_file"); /* truncated npy */
+    ts_expect(&A, 422, "invalid_file"); /* truncated npy */
     http_do("POST", "/v1/datasets/lab/records", train_key, "text/csv", "time,foo\n0,1\n0.1,2\n");
     assert_int_equal(A.status, 422); /* no standard lead */
     http_do("POST", "/v1/datasets/lab/records", train_key, "application/json",
             "{\"fs\":250,\"signal\":[[1,2,3]],\"leads\":[\"I\"],\"units\":\"furlongs\"}");
     assert_true(A.status == 422 || A.status == 400);
     http_do("POST", "/v1/datasets/lab/records", train_key, "application/json", "{\"fs\":");
-    expect_error(400, "invalid_json");
+    ts_expect(&A, 400, "invalid_json");
     http_do("POST", "/v1/datasets/nope/records", train_key, "text/csv", "I\n1\n");
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     /* Beyond max_upload_bytes: 413 naming the limit. */
     body = multipart(wfdb, 2, (size_t)MAX_UPLOAD, &len);
     http_send("POST", "/v1/datasets/lab/records", train_key, MP, body, len);
-    expect_error(413, "payload_too_large");
+    ts_expect(&A, 413, "payload_too_large");
     char lim[32];
     snprintf(lim, sizeof lim, "%d", MAX_UPLOAD);
     assert_non_null(strstr(A.body, lim));
@@ -592,7 +569,7 @@ static void test_datasets_http(void **state) {
     body = malloc((size_t)1200 * 1024);
     memset(body, ' ', (size_t)1200 * 1024);
     http_send("POST", "/v1/datasets", train_key, "application/json", body, (size_t)1200 * 1024);
-    expect_error(413, "payload_too_large");
+    ts_expect(&A, 413, "payload_too_large");
     free(body);
     checks += 15;
     http_do("GET", "/v1/datasets/lab", read_key, NULL, NULL);
@@ -629,9 +606,9 @@ static void test_datasets_http(void **state) {
         free(body);
         memset(h5 + 512, 0x5a, hlen - 512); /* the signature, then garbage */
         http_send("POST", "/v1/datasets/code15/records", train_key, "application/x-hdf5", h5, hlen);
-        expect_error(422, "invalid_file");
+        ts_expect(&A, 422, "invalid_file");
         http_send("POST", "/v1/datasets/code15/records?format=hdf5", train_key, NULL, "HDF", 3);
-        expect_error(422, "invalid_file");
+        ts_expect(&A, 422, "invalid_file");
         free(h5);
         http_do("GET", "/v1/datasets/code15", read_key, NULL, NULL);
         j = expect_json(200, "code15 stats");
@@ -699,9 +676,9 @@ static void test_datasets_http(void **state) {
     long long gp_id = jint(j, "id");
     json_decref(j);
     http_send("POST", "/v1/datasets/gunpoint/records", train_key, "text/csv", "I\n1\n", 4);
-    expect_error(409, "wrong_kind");
+    ts_expect(&A, 409, "wrong_kind");
     http_do("PUT", "/v1/datasets/lab/splits/train", train_key, "text/plain", "1 2 3\n");
-    expect_error(409, "wrong_kind");
+    ts_expect(&A, 409, "wrong_kind");
     char *tr = repo_file("tests/data/ucr_uea/GunPoint/GunPoint_TRAIN.ts", &len);
     http_send("PUT", "/v1/datasets/gunpoint/splits/train", train_key, "application/octet-stream",
               tr, len);
@@ -746,27 +723,27 @@ static void test_datasets_http(void **state) {
     json_decref(j);
     /* Split errors: unknown split, unknown format, unreadable file, classes that do not align. */
     http_send("PUT", "/v1/datasets/gunpoint/splits/validation", train_key, "text/plain", tsv, len);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_send("PUT", "/v1/datasets/gunpoint/splits/test?format=xlsx", train_key, "text/plain", tsv,
               len);
-    expect_error(415, "unsupported_format");
+    ts_expect(&A, 415, "unsupported_format");
     part xl[1] = {{"test.xlsx", tsv, len}};
     body = multipart(xl, 1, 0, &len);
     http_send("PUT", "/v1/datasets/gunpoint/splits/test", train_key, MP, body, len);
-    expect_error(415, "unsupported_format");
+    ts_expect(&A, 415, "unsupported_format");
     free(body);
     http_do("PUT", "/v1/datasets/gunpoint/splits/test", train_key, "text/plain",
             "@problemName x\n@data\n1,2,foo:1\n");
-    expect_error(422, "invalid_split");
+    ts_expect(&A, 422, "invalid_split");
     http_do("PUT", "/v1/datasets/gunpoint/splits/test?format=ucr", train_key, "text/plain",
             "1\tnot-a-number\n");
-    expect_error(422, "invalid_split");
+    ts_expect(&A, 422, "invalid_split");
     http_send("PUT", "/v1/datasets/gunpoint/splits/test", train_key, "text/plain", te, tel / 2);
-    expect_error(422, "invalid_split"); /* truncated .ts */
+    ts_expect(&A, 422, "invalid_split"); /* truncated .ts */
     char *coffee = repo_file("tests/data/ucr_uea/Coffee/Coffee_TRAIN.txt", &len);
     http_send("PUT", "/v1/datasets/gunpoint/splits/test?format=ucr", train_key, "text/plain",
               coffee, len);
-    expect_error(422, "invalid_split"); /* classes 0/1 against GunPoint's 1/2 */
+    ts_expect(&A, 422, "invalid_split"); /* classes 0/1 against GunPoint's 1/2 */
     free(coffee);
     http_do("PUT", "/v1/datasets/gunpoint/splits/test", train_key, "text/plain", "");
     assert_int_equal(A.status, 400);
@@ -819,13 +796,13 @@ static void test_datasets_http(void **state) {
     assert_int_equal(json_array_size(json_object_get(j, "datasets")), 3); /* gunpoint, p1, p3 */
     json_decref(j);
     http_do("GET", "/v1/datasets?limit=0", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("GET", "/v1/datasets?limit=501", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("GET", "/v1/datasets?kind=images", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("GET", "/v1/datasets?cursor=-1", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     checks += 6;
 
     /* ---- delete: 409 while a job names the dataset, then both or neither ---- */
@@ -838,7 +815,7 @@ static void test_datasets_http(void **state) {
     char path[128];
     snprintf(path, sizeof path, "/v1/datasets/%lld", tiny_id);
     http_do("DELETE", path, train_key, NULL, NULL);
-    expect_error(409, "dataset_in_use");
+    ts_expect(&A, 409, "dataset_in_use");
     snprintf(ds_dir, sizeof ds_dir, "%s/datasets/tiny", data);
     assert_int_equal(store_records(ds_dir), 40);
     snprintf(path, sizeof path, "/v1/jobs/%lld/cancel", job);
@@ -861,9 +838,9 @@ static void test_datasets_http(void **state) {
     json_decref(j);
     assert_false(exists(ds_dir));
     http_do("GET", "/v1/datasets/tiny", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("DELETE", "/v1/datasets/tiny", train_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     snprintf(path, sizeof path, "/v1/datasets/%lld", lab_id);
     http_do("DELETE", path, train_key, NULL, NULL);
     assert_int_equal(A.status, 200);

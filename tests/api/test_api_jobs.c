@@ -54,46 +54,11 @@ static void stop_server(void) {
     ts_stop(pid, SIGTERM, EXIT_TIMEOUT_MS, server_log);
 }
 
-static int connect_port(void) {
-    int fd = ts_connect(port, IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
-    return fd;
-}
-
-static void send_request(int fd, const char *method, const char *path, const char *key,
-                         const char *ctype, const char *body) {
-    static char req[1 << 16];
-    size_t blen = body ? strlen(body) : 0;
-    int n = ts_request_head(req, sizeof req, method, path, key, ctype, blen);
-    assert_true(n + blen < sizeof req);
-    memcpy(req + n, body ? body : "", blen);
-    assert_int_equal(ts_send_all(fd, req, (size_t)n + blen), (size_t)n + blen);
-}
-
-typedef struct {
-    int status;
-    char raw[1 << 18];
-    const char *body;
-} http_answer;
-
-static http_answer A; /* the last answer */
+static ts_answer A; /* the last answer */
 
 static void http_do(const char *method, const char *path, const char *key, const char *ctype,
                     const char *body) {
-    int fd = connect_port();
-    send_request(fd, method, path, key, ctype, body);
-    ts_recv_all(fd, A.raw, sizeof A.raw);
-    close(fd);
-    A.status = ts_parse_answer(A.raw, &A.body);
-    if (A.status < 0) fail_msg("%s %s: no answer", method, path);
-}
-
-static json_t *answer_json(void) {
-    return ts_answer_json(A.raw, A.body);
-}
-
-static void expect_error(int status, const char *code) {
-    ts_expect_error(A.status, A.raw, A.body, status, code);
+    ts_http(&A, port, IO_TIMEOUT_S, method, path, key, ctype, body, body ? strlen(body) : 0);
 }
 
 /* POST /v1/jobs with a train key; returns the new id (201 required). */
@@ -102,7 +67,7 @@ static long long create_job(const char *params) {
     snprintf(body, sizeof body, "{\"kind\":\"pretrain\",\"params\":%s}", params);
     http_do("POST", "/v1/jobs", train_key, "application/json", body);
     if (A.status != 201) fail_msg("job not created:\n%s", A.raw);
-    json_t *j = answer_json();
+    json_t *j = ts_json(&A);
     long long id = json_integer_value(json_object_get(j, "id"));
     json_decref(j);
     assert_true(id > 0);
@@ -115,7 +80,7 @@ static json_t *get_job(long long id) {
     snprintf(path, sizeof path, "/v1/jobs/%lld", id);
     http_do("GET", path, read_key, NULL, NULL);
     if (A.status != 200) fail_msg("GET %s:\n%s", path, A.raw);
-    return answer_json();
+    return ts_json(&A);
 }
 
 static const char *jstate(json_t *j) {
@@ -143,34 +108,13 @@ static json_t *wait_job(long long id, const char *state, long long min_step) {
 static int sse_open(long long id, const char *query) {
     char path[96];
     snprintf(path, sizeof path, "/v1/jobs/%lld/events%s", id, query ? query : "");
-    int fd = connect_port();
-    struct timeval tv = {0, 200000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    send_request(fd, "GET", path, read_key, NULL, NULL);
-    return fd;
+    return ts_sse_open(port, IO_TIMEOUT_S, path, read_key);
 }
 
 /* Read an open stream for at most ms, then close it; *closed says whether the server ended it. */
 static char *sse_collect(int fd, int ms, int *closed) {
     static char buf[1 << 18];
-    size_t len = 0;
-    long long deadline = ts_now_ms() + ms;
-    *closed = 0;
-    while (ts_now_ms() < deadline && len + 1 < sizeof buf) {
-        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (r == 0) {
-            *closed = 1;
-            break;
-        }
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-            break;
-        }
-        len += (size_t)r;
-    }
-    buf[len] = '\0';
-    close(fd);
-    return buf;
+    return ts_sse_collect(fd, ms, closed, buf, sizeof buf);
 }
 
 static char *sse_read(long long id, const char *query, int ms, int *closed) {
@@ -236,90 +180,90 @@ static void test_jobs(void **state) {
     /* ---- auth ---- */
     const char *ok_body = "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochs\":2}}";
     http_do("POST", "/v1/jobs", NULL, "application/json", ok_body);
-    expect_error(401, "missing_api_key");
+    ts_expect(&A, 401, "missing_api_key");
     http_do("POST", "/v1/jobs", read_key, "application/json", ok_body);
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("POST", "/v1/jobs", embed_key, "application/json", ok_body);
-    expect_error(403, "insufficient_scope");
+    ts_expect(&A, 403, "insufficient_scope");
     http_do("GET", "/v1/jobs", NULL, NULL, NULL);
-    expect_error(401, "missing_api_key");
+    ts_expect(&A, 401, "missing_api_key");
     http_do("GET", "/v1/jobs", read_key, NULL, NULL);
     assert_int_equal(A.status, 200);
     assert_non_null(strstr(A.body, "\"jobs\":[]"));
 
     /* ---- bad requests, each with its status and the offending key named ---- */
     http_do("POST", "/v1/jobs", train_key, NULL, ok_body);
-    expect_error(415, "unsupported_media_type");
+    ts_expect(&A, 415, "unsupported_media_type");
     http_do("POST", "/v1/jobs", train_key, "application/json", "{\"kind\":");
-    expect_error(400, "invalid_json");
+    ts_expect(&A, 400, "invalid_json");
     http_do("POST", "/v1/jobs", train_key, "application/json", "[]");
-    expect_error(400, "invalid_json");
+    ts_expect(&A, 400, "invalid_json");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{" SMALL "},\"priority\":1}");
-    expect_error(422, "unknown_field");
+    ts_expect(&A, 422, "unknown_field");
     assert_non_null(strstr(A.body, "priority"));
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochz\":2}}");
-    expect_error(422, "unknown_field");
+    ts_expect(&A, 422, "unknown_field");
     assert_non_null(strstr(A.body, "params.epochz"));
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"finetune\",\"params\":{}}");
-    expect_error(422, "missing_field"); /* the other kinds: tests/api/test_api_job_kinds.c */
+    ts_expect(&A, 422, "missing_field"); /* the other kinds: tests/api/test_api_job_kinds.c */
     assert_non_null(strstr(A.body, "params.task"));
     http_do("POST", "/v1/jobs", train_key, "application/json", "{\"kind\":\"bake\",\"params\":{}}");
-    expect_error(422, "invalid_kind");
+    ts_expect(&A, 422, "invalid_kind");
     http_do("POST", "/v1/jobs", train_key, "application/json", "{\"params\":{}}");
-    expect_error(422, "missing_field");
+    ts_expect(&A, 422, "missing_field");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"objective\":\"cpc\"}}");
-    expect_error(422, "missing_field");
+    ts_expect(&A, 422, "missing_field");
     assert_non_null(strstr(A.body, "params.dataset"));
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"simclr\"}}");
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"threads\":2}}");
-    expect_error(422, "invalid_value"); /* over the budget of 1 */
+    ts_expect(&A, 422, "invalid_value"); /* over the budget of 1 */
     assert_non_null(strstr(A.body, "params.threads"));
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"epochs\":\"2\"}}");
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{" SMALL ",\"lr\":-1}}");
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"cpc\","
             "\"model\":\"no_such_model\"}}");
-    expect_error(422, "unknown_model");
+    ts_expect(&A, 422, "unknown_model");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"tiny\",\"objective\":\"cpc\","
             "\"model\":{\"d_model\":\"big\"}}}");
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     assert_non_null(strstr(A.body, "d_model"));
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"../tiny\",\"objective\":\"cpc\"}}");
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("POST", "/v1/jobs", train_key, "application/json",
             "{\"kind\":\"pretrain\",\"params\":{\"dataset\":\"nope\",\"objective\":\"cpc\"}}");
-    expect_error(404, "dataset_not_found");
+    ts_expect(&A, 404, "dataset_not_found");
     http_do("GET", "/v1/jobs/999", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("GET", "/v1/jobs/abc", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("POST", "/v1/jobs/999/cancel", train_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("POST", "/v1/jobs/999/retry", train_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("GET", "/v1/jobs/999/events", read_key, NULL, NULL);
-    expect_error(404, "not_found");
+    ts_expect(&A, 404, "not_found");
     http_do("GET", "/v1/jobs?state=done", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("GET", "/v1/jobs?limit=0", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("GET", "/v1/jobs?cursor=x", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("DELETE", "/v1/jobs/1", train_key, NULL, NULL);
-    expect_error(405, "method_not_allowed");
+    ts_expect(&A, 405, "method_not_allowed");
 
     /* ---- a small job, its SSE stream to the end ---- */
     long long a = create_job("{" SMALL ",\"epochs\":3}");
@@ -357,7 +301,8 @@ static void test_jobs(void **state) {
     assert_non_null(strstr(ev, "\"state\":\"succeeded\""));
     {
         /* An EventSource reconnecting says where it was with Last-Event-ID. */
-        int fd = connect_port();
+        int fd = ts_connect(port, IO_TIMEOUT_S);
+        if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
         const char *req = "GET /v1/jobs/1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           "Connection: close\r\nLast-Event-ID: 1\r\nAuthorization: Bearer ";
         char full[512];
@@ -369,11 +314,11 @@ static void test_jobs(void **state) {
         assert_non_null(strstr(ev, "\"state\":\"running\""));
     }
     http_do("GET", "/v1/jobs/1/events?after=-1", read_key, NULL, NULL);
-    expect_error(422, "invalid_value");
+    ts_expect(&A, 422, "invalid_value");
     http_do("POST", "/v1/jobs/1/retry", train_key, NULL, NULL);
-    expect_error(409, "invalid_state");
+    ts_expect(&A, 409, "invalid_state");
     http_do("POST", "/v1/jobs/1/cancel", train_key, NULL, NULL);
-    expect_error(409, "job_finished");
+    ts_expect(&A, 409, "job_finished");
 
     /* ---- cancel a running job; a queued one behind it streams heartbeats, then cancels ---- */
     long long b = create_job("{" SMALL ",\"epochs\":200}");
@@ -394,7 +339,7 @@ static void test_jobs(void **state) {
     assert_true(b_step >= 3 && b_step < 2600);
     json_decref(jb);
     http_do("POST", "/v1/jobs/2/cancel", train_key, NULL, NULL);
-    expect_error(409, "job_finished");
+    ts_expect(&A, 409, "job_finished");
     /* Retry: same parameters, a new attempt, resumed from the saved state. */
     http_do("POST", "/v1/jobs/2/retry", train_key, NULL, NULL);
     assert_int_equal(A.status, 200);
@@ -402,7 +347,7 @@ static void test_jobs(void **state) {
     assert_int_equal(json_integer_value(json_object_get(jb, "attempt")), 2);
     json_decref(jb);
     http_do("POST", "/v1/jobs/2/retry", train_key, NULL, NULL);
-    expect_error(409, "invalid_state");
+    ts_expect(&A, 409, "invalid_state");
     http_do("POST", "/v1/jobs/2/cancel", train_key, NULL, NULL);
     assert_int_equal(A.status, 200);
     json_decref(wait_job(b, "cancelled", 0));
@@ -410,7 +355,7 @@ static void test_jobs(void **state) {
     /* ---- list: filters and paging (newest first) ---- */
     http_do("GET", "/v1/jobs?limit=2", read_key, NULL, NULL);
     assert_int_equal(A.status, 200);
-    json_t *l = answer_json();
+    json_t *l = ts_json(&A);
     assert_int_equal(json_array_size(json_object_get(l, "jobs")), 2);
     assert_int_equal(
         json_integer_value(json_object_get(json_array_get(json_object_get(l, "jobs"), 0), "id")),
@@ -421,20 +366,20 @@ static void test_jobs(void **state) {
     char path[128];
     snprintf(path, sizeof path, "/v1/jobs?limit=2&cursor=%lld", cursor);
     http_do("GET", path, read_key, NULL, NULL);
-    l = answer_json();
+    l = ts_json(&A);
     assert_int_equal(json_array_size(json_object_get(l, "jobs")), 1);
     assert_true(json_is_null(json_object_get(l, "next_cursor")));
     json_decref(l);
     http_do("GET", "/v1/jobs?state=cancelled", read_key, NULL, NULL);
-    l = answer_json();
+    l = ts_json(&A);
     assert_int_equal(json_array_size(json_object_get(l, "jobs")), 2);
     json_decref(l);
     http_do("GET", "/v1/jobs?state=succeeded&kind=pretrain", read_key, NULL, NULL);
-    l = answer_json();
+    l = ts_json(&A);
     assert_int_equal(json_array_size(json_object_get(l, "jobs")), 1);
     json_decref(l);
     http_do("GET", "/v1/jobs?kind=import", read_key, NULL, NULL);
-    l = answer_json();
+    l = ts_json(&A);
     assert_int_equal(json_array_size(json_object_get(l, "jobs")), 0);
     json_decref(l);
     http_do("GET", "/metrics", NULL, NULL, NULL);

@@ -111,27 +111,11 @@ static inline void tj_stop(void) {
     ts_stop(pid, SIGTERM, TJ_EXIT_TIMEOUT_MS, tj_log);
 }
 
-typedef struct {
-    int status;
-    char raw[1 << 19];
-    const char *body;
-} tj_answer;
-
-static tj_answer TA; /* the last answer */
+static ts_answer TA; /* the last answer */
 
 static inline void tj_http(const char *method, const char *path, const char *key, const char *ctype,
                            const char *body, size_t blen) {
-    static char req[1 << 20];
-    int fd = ts_connect(tj_port, TJ_IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d: %s", tj_port, strerror(errno));
-    int n = ts_request_head(req, sizeof req, method, path, key, ctype, blen);
-    assert_true(n + blen < sizeof req);
-    memcpy(req + n, body ? body : "", blen);
-    assert_int_equal(ts_send_all(fd, req, (size_t)n + blen), (size_t)n + blen);
-    ts_recv_all(fd, TA.raw, sizeof TA.raw);
-    close(fd);
-    TA.status = ts_parse_answer(TA.raw, &TA.body);
-    if (TA.status < 0) fail_msg("%s %s: no answer", method, path);
+    ts_http(&TA, tj_port, TJ_IO_TIMEOUT_S, method, path, key, ctype, body, blen);
 }
 
 /* A JSON request (or none); the answer in TA. */
@@ -140,11 +124,11 @@ static inline void tj_do(const char *method, const char *path, const char *key, 
 }
 
 static inline json_t *tj_json(void) {
-    return ts_answer_json(TA.raw, TA.body);
+    return ts_json(&TA);
 }
 
 static inline void tj_expect(int status, const char *code) {
-    ts_expect_error(TA.status, TA.raw, TA.body, status, code);
+    ts_expect(&TA, status, code);
 }
 
 /* The task dataset `name` with GunPoint's splits uploaded through /v1/datasets. */
@@ -211,32 +195,10 @@ static inline json_t *tj_wait(const char *fmt, long long id, const char *state) 
 /* The SSE stream of a job read until the server ends it (or ms); *closed says which. */
 static inline char *tj_sse(long long id, int ms, int *closed) {
     static char buf[1 << 18];
-    char path[96], req[512];
+    char path[96];
     snprintf(path, sizeof path, "/v1/jobs/%lld/events", id);
-    int fd = ts_connect(tj_port, TJ_IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect: %s", strerror(errno));
-    struct timeval tv = {0, 200000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int n = ts_request_head(req, sizeof req, "GET", path, tj_read, NULL, 0);
-    assert_int_equal(ts_send_all(fd, req, (size_t)n), (size_t)n);
-    size_t len = 0;
-    long long deadline = ts_now_ms() + ms;
-    *closed = 0;
-    while (ts_now_ms() < deadline && len + 1 < sizeof buf) {
-        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (r == 0) {
-            *closed = 1;
-            break;
-        }
-        if (r < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-            break;
-        }
-        len += (size_t)r;
-    }
-    buf[len] = '\0';
-    close(fd);
-    return buf;
+    return ts_sse_collect(ts_sse_open(tj_port, TJ_IO_TIMEOUT_S, path, tj_read), ms, closed, buf,
+                          sizeof buf);
 }
 
 #endif

@@ -384,4 +384,84 @@ static inline void ts_expect_error(int got, const char *raw, const char *body, i
     json_decref(j);
 }
 
+/* ---- a request and its whole answer (up to 512 KiB) in a caller's buffer ---- */
+
+typedef struct {
+    int status;
+    char raw[1 << 19];
+    const char *body;
+} ts_answer;
+
+/* One request on a new connection to port (Connection: close, send/receive timeouts of io_s):
+ * the head, then len bytes of body (a server may answer 413 before taking them all); the answer
+ * into a. Fails the test when it cannot connect or gets no HTTP answer. */
+static inline void ts_http(ts_answer *a, int port, int io_s, const char *method, const char *path,
+                           const char *key, const char *ctype, const void *body, size_t len) {
+    int fd = ts_connect(port, io_s);
+    if (fd < 0)
+        fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
+    char head[2048];
+    int n = ts_request_head(head, sizeof head, method, path, key, ctype, len);
+    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
+    if (len) ts_send_all(fd, body, len);
+    ts_recv_all(fd, a->raw, sizeof a->raw);
+    close(fd);
+    a->status = ts_parse_answer(a->raw, &a->body);
+    if (a->status < 0) fail_msg("%s %s: no answer", method, path);
+}
+
+/* The answer's body as JSON (a new reference); fails the test when it is not. */
+static inline json_t *ts_json(const ts_answer *a) {
+    return ts_answer_json(a->raw, a->body);
+}
+
+/* The answer is status with {"error": {"code": code, ...}}. */
+static inline void ts_expect(const ts_answer *a, int status, const char *code) {
+    ts_expect_error(a->status, a->raw, a->body, status, code);
+}
+
+/* ---- server-sent events ---- */
+
+/* A connection to port whose reads wait at most 200 ms each (the caller bounds the whole read);
+ * fails the test when it cannot connect. */
+static inline int ts_sse_connect(int port, int io_s) {
+    int fd = ts_connect(port, io_s);
+    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* GET path with key on a new ts_sse_connect connection: the socket, nothing read yet. */
+static inline int ts_sse_open(int port, int io_s, const char *path, const char *key) {
+    int fd = ts_sse_connect(port, io_s);
+    char req[1024];
+    int n = ts_request_head(req, sizeof req, "GET", path, key, NULL, 0);
+    assert_int_equal(ts_send_all(fd, req, (size_t)n), (size_t)n);
+    return fd;
+}
+
+/* Read an open stream for at most ms, then close it; the text (NUL-terminated) in buf (cap
+ * bytes); *closed says whether the server ended it. */
+static inline char *ts_sse_collect(int fd, int ms, int *closed, char *buf, size_t cap) {
+    size_t len = 0;
+    long long deadline = ts_now_ms() + ms;
+    *closed = 0;
+    while (ts_now_ms() < deadline && len + 1 < cap) {
+        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        if (r == 0) {
+            *closed = 1;
+            break;
+        }
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+            break;
+        }
+        len += (size_t)r;
+    }
+    buf[len] = '\0';
+    close(fd);
+    return buf;
+}
+
 #endif
