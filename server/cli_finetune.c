@@ -71,6 +71,48 @@ static int parse_double(const char *s, double lo, double hi, double *out) {
     return 1;
 }
 
+/* --lr: a number in [0, 10] into *lr; 0, or -1 after saying why on stderr. */
+static int parse_lr(const char *s, float *lr) {
+    double v;
+    if (!parse_double(s, 0, 10, &v)) {
+        fprintf(stderr, "ecgfm finetune: --lr must be a number in [0, 10]\n");
+        return -1;
+    }
+    *lr = (float)v;
+    return 0;
+}
+
+/* --threads: 0..1024 compute threads (0 = all cores) set for the run; 0, or -1 after saying why. */
+static int set_threads(const char *s) {
+    int t;
+    if (!parse_int(s, 0, 1024, &t)) {
+        fprintf(stderr, "ecgfm finetune: --threads takes a non-negative integer\n");
+        return -1;
+    }
+    threads_set(t);
+    return 0;
+}
+
+/* --json: the result object j (taken; ok 0 when the caller's own fields did not go in) with
+ * "encoder" and "checkpoint_path" added, indented on stdout. EXIT_OK, or EXIT_FAIL after saying
+ * it ran out of memory. */
+static int print_result_json(json_t *j, int ok, int random, const char *ckpt) {
+    char *text = NULL;
+    int rcode = EXIT_OK;
+    if (ok &&
+        !json_object_set_new(j, "encoder", json_string(random ? "random_init" : "checkpoint")) &&
+        !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
+        (text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9))))
+        printf("%s\n", text);
+    else {
+        fprintf(stderr, "ecgfm finetune: out of memory writing JSON\n");
+        rcode = EXIT_FAIL;
+    }
+    free(text);
+    json_decref(j);
+    return rcode;
+}
+
 /* The checkpoint's encoder, or with random a random-init one of the checkpoint's (or model's)
  * config. FINETUNE trains the encoder: it needs the backward activations. */
 static ecg_code make_encoder(const char *ckpt, const char *model, int random, uint64_t rseed,
@@ -157,7 +199,6 @@ int cli_finetune(int argc, char **argv) {
     ft_opts o;
     ft_opts_default(&o);
     uint64_t rseed = 1;
-    double dv;
     if ((s_mode && ft_mode_parse(s_mode, &o.mode, &err)) ||
         (s_ch && map_channels_parse(s_ch, &o.map.channels, &err)) ||
         (s_len && map_length_parse(s_len, &o.map.length, &err))) {
@@ -173,27 +214,14 @@ int cli_finetune(int argc, char **argv) {
                         "--random-seed take non-negative integers\n");
         return EXIT_USAGE;
     }
-    if (s_lr) {
-        if (!parse_double(s_lr, 0, 10, &dv)) {
-            fprintf(stderr, "ecgfm finetune: --lr must be a number in [0, 10]\n");
-            return EXIT_USAGE;
-        }
-        o.lr = (float)dv;
-    }
+    if (s_lr && parse_lr(s_lr, &o.lr)) return EXIT_USAGE;
     if (s_vf) {
         if (!parse_double(s_vf, 0, 0.9, &o.val_fraction)) {
             fprintf(stderr, "ecgfm finetune: --val-fraction must be in [0, 0.9]\n");
             return EXIT_USAGE;
         }
     }
-    if (s_threads) {
-        int t;
-        if (!parse_int(s_threads, 0, 1024, &t)) {
-            fprintf(stderr, "ecgfm finetune: --threads takes a non-negative integer\n");
-            return EXIT_USAGE;
-        }
-        threads_set(t);
-    }
+    if (s_threads && set_threads(s_threads)) return EXIT_USAGE;
     task_split train = {0}, test = {0};
     if (cli_read_splits(train_path, test_path, &train, &test, &err)) {
         fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
@@ -216,19 +244,8 @@ int cli_finetune(int argc, char **argv) {
     }
     if (json) {
         json_t *j = ft_result_to_json(&o, &r);
-        char *text = NULL;
-        if (j && !json_object_set_new(j, "task", json_string(train.name)) &&
-            !json_object_set_new(j, "encoder",
-                                 json_string(random ? "random_init" : "checkpoint")) &&
-            !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
-            (text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9))))
-            printf("%s\n", text);
-        else {
-            fprintf(stderr, "ecgfm finetune: out of memory writing JSON\n");
-            rcode = EXIT_FAIL;
-        }
-        free(text);
-        json_decref(j);
+        int ok = j && !json_object_set_new(j, "task", json_string(train.name));
+        rcode = print_result_json(j, ok, random, ckpt);
     } else {
         printf("task %s: %d train (%d fit + %d validation) / %d test, %d classes\n", train.name,
                train.n_series, r.n_fit, r.n_val, test.n_series, train.n_classes);
@@ -332,7 +349,6 @@ static int cli_finetune_dataset(int argc, char **argv) {
     fte_opts_default(&o);
     o.multilabel = multi;
     uint64_t rseed = 1;
-    double dv;
     if (s_mode && ft_mode_parse(s_mode, &o.mode, &err)) {
         fprintf(stderr, "ecgfm finetune: %s\n", err.msg);
         return EXIT_USAGE;
@@ -347,13 +363,7 @@ static int cli_finetune_dataset(int argc, char **argv) {
                         "(1-4096), --seed and --random-seed take non-negative integers\n");
         return EXIT_USAGE;
     }
-    if (s_lr) {
-        if (!parse_double(s_lr, 0, 10, &dv)) {
-            fprintf(stderr, "ecgfm finetune: --lr must be a number in [0, 10]\n");
-            return EXIT_USAGE;
-        }
-        o.lr = (float)dv;
-    }
+    if (s_lr && parse_lr(s_lr, &o.lr)) return EXIT_USAGE;
     if ((s_vf && !parse_double(s_vf, 0, 0.9, &o.val_fraction)) ||
         (s_tf && !parse_double(s_tf, 0, 0.9, &o.test_fraction)) ||
         o.val_fraction + o.test_fraction >= 1) {
@@ -361,14 +371,7 @@ static int cli_finetune_dataset(int argc, char **argv) {
                         "and sum below 1\n");
         return EXIT_USAGE;
     }
-    if (s_threads) {
-        int t;
-        if (!parse_int(s_threads, 0, 1024, &t)) {
-            fprintf(stderr, "ecgfm finetune: --threads takes a non-negative integer\n");
-            return EXIT_USAGE;
-        }
-        threads_set(t);
-    }
+    if (s_threads && set_threads(s_threads)) return EXIT_USAGE;
     int rcode = EXIT_OK;
     store_dataset *ds = NULL;
     encoder *e = NULL;
@@ -383,20 +386,9 @@ static int cli_finetune_dataset(int argc, char **argv) {
     const char *field = store_label_name(ds, o.label_field);
     if (json) {
         json_t *j = fte_result_to_json(&o, &r);
-        char *text = NULL;
-        if (j && !json_object_set_new(j, "dataset", json_string(dir)) &&
-            !json_object_set_new(j, "label_name", field ? json_string(field) : json_null()) &&
-            !json_object_set_new(j, "encoder",
-                                 json_string(random ? "random_init" : "checkpoint")) &&
-            !json_object_set_new(j, "checkpoint_path", json_string(ckpt ? ckpt : "")) &&
-            (text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(9))))
-            printf("%s\n", text);
-        else {
-            fprintf(stderr, "ecgfm finetune: out of memory writing JSON\n");
-            rcode = EXIT_FAIL;
-        }
-        free(text);
-        json_decref(j);
+        int ok = j && !json_object_set_new(j, "dataset", json_string(dir)) &&
+                 !json_object_set_new(j, "label_name", field ? json_string(field) : json_null());
+        rcode = print_result_json(j, ok, random, ckpt);
     } else {
         printf("dataset %s, label field %d (%s, %s, %d classes): %zu records, %d unlabelled; "
                "%d train / %d validation / %d test\n",
