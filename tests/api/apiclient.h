@@ -160,10 +160,7 @@ static inline void ac_stop_server(void) {
 
 /* rm -r of the temp directory (its contents are ours). */
 static inline void ac_cleanup(void) {
-    char cmd[PATH_MAX + 32];
-    if (!AC.tmpdir[0] || strncmp(AC.tmpdir, "/tmp/ecgfm-", 11) != 0) return;
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", AC.tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", AC.tmpdir);
+    ts_rm_tmpdir(AC.tmpdir);
 }
 
 #endif

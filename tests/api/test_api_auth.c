@@ -76,14 +76,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    server_pid = 0;
+    return ts_teardown_tmp(tmpdir);
 }
 
 /* Every sample line of a Prometheus text exposition: name{labels} value, after a TYPE line for

@@ -938,8 +938,6 @@ int main(void) {
     };
     int failed = cmocka_run_group_tests(tests, NULL, teardown);
     free(A.raw);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (!failed && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (!failed) ts_rm_tmpdir(tmpdir);
     return failed ? 1 : 0;
 }

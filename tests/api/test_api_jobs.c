@@ -146,14 +146,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    server_pid = 0;
+    return ts_teardown_tmp(tmpdir);
 }
 
 /* 120 records of 5 s, batch 8: 13 steps an epoch (12 held out), a fraction of a second each. */

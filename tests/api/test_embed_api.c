@@ -828,8 +828,6 @@ int main(void) {
         cmocka_unit_test_teardown(test_queue_full_and_drain, ts_kill_children),
     };
     int failed = cmocka_run_group_tests(tests, NULL, ts_kill_children);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    ts_rm_tmpdir(tmpdir);
     return failed;
 }

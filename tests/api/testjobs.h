@@ -64,11 +64,8 @@ static inline int tj_setup(const char *name_prefix) {
 
 static inline int tj_teardown(void **state) {
     (void)state;
-    ts_kill_children(NULL);
     tj_pid = 0;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tj_tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return ts_teardown_tmp(tj_tmp);
 }
 
 static inline void tj_synth(const char *name, const char *n) {

@@ -113,6 +113,26 @@ static inline int ts_kill_children(void **state) {
     return 0;
 }
 
+/* rm -rf of a test's temp directory (only a /tmp/ecgfm... path: its contents are ours); 0, or -1
+ * (with a message) when it is not removed. */
+static inline int ts_rm_tmpdir(const char *dir) {
+    char cmd[PATH_MAX + 32];
+    if (!dir[0] || strncmp(dir, "/tmp/ecgfm", 10) != 0) return -1;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not remove %s\n", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* A cmocka teardown's work for a test with its own temp directory: every child still running
+ * killed, then ts_rm_tmpdir. */
+static inline int ts_teardown_tmp(const char *dir) {
+    ts_kill_children(NULL);
+    return ts_rm_tmpdir(dir);
+}
+
 typedef struct {
     const char *bin;          /* the executable */
     const char *log;          /* stdout, and stderr unless err_log */
