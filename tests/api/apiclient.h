@@ -140,16 +140,7 @@ static inline void ac_start_server(const char *const *extra) {
     args[n] = NULL;
     AC.pid = ac_spawn(AC.log, NULL, args);
     AC.port = ts_wait_listening(AC.pid, AC.log, AC_START_TIMEOUT_MS);
-    long long deadline = ts_now_ms() + AC_START_TIMEOUT_MS;
-    for (;;) {
-        ac_answer a;
-        ac_request(&a, "GET", "/readyz", NULL, NULL, NULL, 0);
-        int st = a.status;
-        ac_answer_free(&a);
-        if (st == 200) return;
-        if (ts_now_ms() > deadline) fail_msg("/readyz never 200:\n%s", ts_read_text(AC.log));
-        ts_sleep_ms(50);
-    }
+    ts_wait_ready(AC.port, AC_IO_TIMEOUT_S, AC_START_TIMEOUT_MS, AC.log);
 }
 
 static inline void ac_stop_server(void) {

@@ -42,8 +42,6 @@ static pid_t spawn(const char *log, char *const args[]) {
         args);
 }
 
-static void wait_ready(void);
-
 /* Start the server; wait for /readyz 200 unless nowait. */
 static void start_server2(const char *logname, int nowait) {
     char configs[PATH_MAX + 16];
@@ -56,28 +54,11 @@ static void start_server2(const char *logname, int nowait) {
                     "1",     "--max-body-bytes", "4000000", NULL};
     server_pid = spawn(server_log, args);
     port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
-    if (!nowait) wait_ready();
+    if (!nowait) ts_wait_ready(port, IO_TIMEOUT_S, START_TIMEOUT_MS, server_log);
 }
 
 static void start_server(const char *logname) {
     start_server2(logname, 0);
-}
-
-/* /readyz says 200: the default model is loaded (on the worker thread, after listening). */
-static void wait_ready(void) {
-    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
-    for (;;) {
-        int fd = ts_connect(port, IO_TIMEOUT_S);
-        if (fd < 0) fail_msg("cannot connect to port %d", port);
-        const char req[] = "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        ts_send_all(fd, req, sizeof req - 1);
-        char buf[2048];
-        ts_recv_all(fd, buf, sizeof buf);
-        close(fd);
-        if (strncmp(buf, "HTTP/1.1 200", 12) == 0) break;
-        if (ts_now_ms() > deadline) fail_msg("/readyz never 200:\n%s", ts_read_text(server_log));
-        ts_sleep_ms(20);
-    }
 }
 
 static void stop_server(void) {

@@ -120,19 +120,6 @@ typedef struct {
     char log[PATH_MAX];
 } server;
 
-static void wait_ready(server *s) {
-    long long deadline = ts_now_ms() + START_TIMEOUT_MS;
-    while (ts_now_ms() < deadline) {
-        answer a;
-        request(&a, s->port, "GET", "/readyz", NULL, NULL, 0);
-        int st = a.status;
-        answer_free(&a);
-        if (st == 200) return;
-        ts_sleep_ms(20);
-    }
-    fail_msg("/readyz never answered 200:\n%s", ts_slurp(s->log, NULL));
-}
-
 static void start_server(server *s, const char *name, const char *const *extra) {
     char data[PATH_MAX];
     tmp_path(data, sizeof data, "var");
@@ -145,7 +132,7 @@ static void start_server(server *s, const char *name, const char *const *extra) 
     args[n] = NULL;
     s->pid = spawn2(s->log, NULL, args);
     s->port = ts_wait_listening(s->pid, s->log, START_TIMEOUT_MS);
-    wait_ready(s);
+    ts_wait_ready(s->port, IO_TIMEOUT_S, START_TIMEOUT_MS, s->log);
 }
 
 static void stop_server(server *s) {

@@ -404,6 +404,25 @@ static inline void ts_expect_error(int got, const char *raw, const char *body, i
     json_decref(j);
 }
 
+/* Poll GET /readyz on port every 20 ms until it answers 200 (the default model is loaded on a
+ * worker thread after the server listens); fails the test, with log, after ms or when the port
+ * refuses connections. */
+static inline void ts_wait_ready(int port, int io_s, int ms, const char *log) {
+    long long deadline = ts_now_ms() + ms;
+    for (;;) {
+        int fd = ts_connect(port, io_s);
+        if (fd < 0) fail_msg("cannot connect to port %d:\n%s", port, ts_read_text(log));
+        char req[256], buf[2048];
+        int n = ts_request_head(req, sizeof req, "GET", "/readyz", NULL, NULL, 0);
+        ts_send_all(fd, req, (size_t)n);
+        ts_recv_all(fd, buf, sizeof buf);
+        close(fd);
+        if (strncmp(buf, "HTTP/1.1 200", 12) == 0) return;
+        if (ts_now_ms() > deadline) fail_msg("/readyz never 200:\n%s", ts_read_text(log));
+        ts_sleep_ms(20);
+    }
+}
+
 /* ---- a request and its whole answer (up to 512 KiB) in a caller's buffer ---- */
 
 typedef struct {
