@@ -15,8 +15,7 @@ static json_t *int_or_null(long long v, long long min) {
 }
 
 json_t *checkpoints_view_json(const checkpoint_view *v) {
-    json_t *model = v->model_config ? json_loads(v->model_config, 0, NULL) : NULL;
-    if (!model) model = json_null();
+    json_t *model = api_json_stored(v->model_config);
     json_t *dataset = v->dataset_id > 0 || v->dataset[0]
                           ? json_pack("{s:o, s:o}", "id",
                                       v->dataset_id > 0 ? json_integer(v->dataset_id) : json_null(),

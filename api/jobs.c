@@ -292,16 +292,11 @@ int jobs_parse_list(const char *state, const char *kind, const char *limit, cons
     return api_parse_paging(limit, cursor, 200, 1, 0, &q->limit, &q->cursor, res);
 }
 
-static json_t *parsed(const char *text) {
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    return j ? j : json_null();
-}
-
 json_t *jobs_view_json(const jobs_view *v) {
     return json_pack(
         "{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:b, s:o, s:o, s:o, s:o}", "id",
-        (json_int_t)v->id, "kind", v->kind, "state", v->state, "params", parsed(v->params),
-        "progress", parsed(v->progress), "result", parsed(v->result), "error",
+        (json_int_t)v->id, "kind", v->kind, "state", v->state, "params", api_json_stored(v->params),
+        "progress", api_json_stored(v->progress), "result", api_json_stored(v->result), "error",
         v->error ? json_string(v->error) : json_null(), "attempt", (json_int_t)v->attempt,
         "cancel_requested", v->cancel_requested, "created_at", api_json_timestamp(v->created_at),
         "started_at", api_json_timestamp(v->started_at), "finished_at",

@@ -98,3 +98,8 @@ int api_parse_paging(const char *limit_s, const char *cursor_s, long long limit_
     }
     return 0;
 }
+
+json_t *api_json_stored(const char *text) {
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+    return j ? j : json_null();
+}

@@ -27,6 +27,10 @@ int api_parse_paging(const char *limit_s, const char *cursor_s, long long limit_
                      long long cursor_min, int digits_only, long long *limit, long long *cursor,
                      api_response *res);
 
+/* JSON text a row stores (a job's params, a study's spec, a checkpoint's model config) as a value
+ * for an answer: the parsed value, or JSON null when text is NULL or does not parse. */
+json_t *api_json_stored(const char *text);
+
 /* RFC 3339 UTC ("2026-01-02T03:04:05Z"), or JSON null for 0 (and when it cannot be formatted). */
 json_t *api_json_timestamp(long long unix_seconds);
 

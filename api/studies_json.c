@@ -283,21 +283,17 @@ int studies_parse_list(const char *limit, const char *cursor, long long *lim, lo
     return api_parse_paging(limit, cursor, 200, 1, 0, lim, cur, res);
 }
 
-static json_t *parsed(const char *text) {
-    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
-    return j ? j : json_null();
-}
-
 json_t *studies_view_json(const studies_view *v, int with_result) {
     json_t *files = json_array();
     for (int i = 0; files && i < v->n_files; i++)
         json_array_append_new(files, json_string(v->files[i]));
-    json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id, "name", v->name,
-        "state", v->state, "job_id", (json_int_t)v->job_id, "spec", parsed(v->spec), "progress",
-        parsed(v->progress), "error", v->error ? json_string(v->error) : json_null(), "files",
-        files ? files : json_null(), "created_at", api_json_timestamp(v->created_at));
-    if (o && with_result) json_object_set_new(o, "result", parsed(v->result));
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id, "name",
+                  v->name, "state", v->state, "job_id", (json_int_t)v->job_id, "spec",
+                  api_json_stored(v->spec), "progress", api_json_stored(v->progress), "error",
+                  v->error ? json_string(v->error) : json_null(), "files",
+                  files ? files : json_null(), "created_at", api_json_timestamp(v->created_at));
+    if (o && with_result) json_object_set_new(o, "result", api_json_stored(v->result));
     return o;
 }
 
