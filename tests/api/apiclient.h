@@ -123,23 +123,19 @@ static inline void ac_expect(const char *method, const char *path, const char *k
     ac_answer_free(&a);
 }
 
+static inline pid_t ac_spawn_log(const char *log, char *const args[]) {
+    return ac_spawn(log, NULL, args);
+}
+
 /* serve on a free loopback port with the bundled model and extra flags; waits for /readyz. */
 static inline void ac_start_server(const char *const *extra) {
-    char model[PATH_MAX + 64], configs[PATH_MAX + 16];
-    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", AC.root);
-    snprintf(configs, sizeof configs, "%s/configs", AC.root);
+    const char *flags[30] = {"--embed-threads", "1", "--jobs-threads", "1"};
+    int n = 4;
+    for (int i = 0; extra && extra[i] && n < 29; i++)
+        flags[n++] = extra[i];
+    flags[n] = NULL;
     snprintf(AC.log, sizeof AC.log, "%s/server.log", AC.tmpdir);
-    unlink(AC.log); /* a restart must not read the last run's "listening on" line */
-    char *args[40] = {"serve", "--port",          "0",   "--data-dir",
-                      AC.data, "--model",         model, "--configs-dir",
-                      configs, "--embed-threads", "1",   "--jobs-threads",
-                      "1"};
-    int n = 13;
-    for (int i = 0; extra && extra[i] && n < 38; i++)
-        args[n++] = (char *)extra[i];
-    args[n] = NULL;
-    AC.pid = ac_spawn(AC.log, NULL, args);
-    AC.port = ts_wait_listening(AC.pid, AC.log, AC_START_TIMEOUT_MS);
+    AC.port = ts_serve(ac_spawn_log, AC.log, AC.root, AC.data, flags, AC_START_TIMEOUT_MS, &AC.pid);
     ts_wait_ready(AC.port, AC_IO_TIMEOUT_S, AC_START_TIMEOUT_MS, AC.log);
 }
 

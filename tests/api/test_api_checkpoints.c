@@ -44,16 +44,11 @@ static pid_t spawn(const char *log, char *const args[]) {
 
 /* Start the server; wait for /readyz 200 unless nowait. */
 static void start_server2(const char *logname, int nowait) {
-    char configs[PATH_MAX + 16];
     snprintf(server_log, sizeof server_log, "%s/%s", tmpdir, logname);
-    snprintf(configs, sizeof configs, "%s/configs", repo);
-    unlink(server_log);
-    char *args[] = {"serve", "--port",           "0",       "--data-dir",
-                    data,    "--configs-dir",    configs,   "--model",
-                    model,   "--jobs-threads",   "1",       "--embed-threads",
-                    "1",     "--max-body-bytes", "4000000", NULL};
-    server_pid = spawn(server_log, args);
-    port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
+    port = ts_serve(spawn, server_log, repo, data,
+                    (const char *[]){"--jobs-threads", "1", "--embed-threads", "1",
+                                     "--max-body-bytes", "4000000", NULL},
+                    START_TIMEOUT_MS, &server_pid);
     if (!nowait) ts_wait_ready(port, IO_TIMEOUT_S, START_TIMEOUT_MS, server_log);
 }
 

@@ -37,22 +37,13 @@ static pid_t spawn(const char *log, char *const args[]) {
 }
 
 static void start_server(void) {
-    char configs[PATH_MAX + 16], model[PATH_MAX + 64], upload[32];
+    char upload[32];
     snprintf(server_log, sizeof server_log, "%s/serve.log", tmpdir);
-    snprintf(configs, sizeof configs, "%s/configs", repo);
-    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", repo);
     snprintf(upload, sizeof upload, "%d", MAX_UPLOAD);
-    unlink(server_log);
-    char *args[] = {"serve", "--port",
-                    "0",     "--data-dir",
-                    data,    "--configs-dir",
-                    configs, "--model",
-                    model,   "--jobs-threads",
-                    "1",     "--embed-threads",
-                    "1",     "--max-upload-bytes",
-                    upload,  NULL};
-    server_pid = spawn(server_log, args);
-    port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
+    port = ts_serve(spawn, server_log, repo, data,
+                    (const char *[]){"--jobs-threads", "1", "--embed-threads", "1",
+                                     "--max-upload-bytes", upload, NULL},
+                    START_TIMEOUT_MS, &server_pid);
 }
 
 /* ---- HTTP with binary bodies ---- */

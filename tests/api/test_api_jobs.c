@@ -30,22 +30,11 @@ static pid_t spawn(const char *log, char *const args[]) {
 }
 
 static void start_server(const char *logname) {
-    char configs[PATH_MAX + 16], model[PATH_MAX + 64];
     snprintf(server_log, sizeof server_log, "%s/%s", tmpdir, logname);
-    snprintf(configs, sizeof configs, "%s/configs", repo);
-    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", repo);
-    unlink(server_log);
-    char *args[] = {"serve", "--port",
-                    "0",     "--data-dir",
-                    data,    "--configs-dir",
-                    configs, "--model",
-                    model,   "--jobs-threads",
-                    "1",     "--jobs-max-running",
-                    "1",     "--jobs-heartbeat-s",
-                    "1",     "--embed-threads",
-                    "1",     NULL};
-    server_pid = spawn(server_log, args);
-    port = ts_wait_listening(server_pid, server_log, START_TIMEOUT_MS);
+    port = ts_serve(spawn, server_log, repo, data,
+                    (const char *[]){"--jobs-threads", "1", "--jobs-max-running", "1",
+                                     "--jobs-heartbeat-s", "1", "--embed-threads", "1", NULL},
+                    START_TIMEOUT_MS, &server_pid);
 }
 
 static void stop_server(void) {

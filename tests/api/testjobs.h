@@ -79,27 +79,20 @@ static inline void tj_synth(const char *name, const char *n) {
 
 /* serve on port 0 with one job at a time, one thread each; import_roots when not NULL. */
 static inline void tj_start(const char *logname, const char *import_roots) {
-    char configs[PATH_MAX + 16], model[PATH_MAX + 64];
     snprintf(tj_log, sizeof tj_log, "%s/%s", tj_tmp, logname);
-    snprintf(configs, sizeof configs, "%s/configs", tj_repo);
-    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", tj_repo);
-    unlink(tj_log);
-    char *args[24] = {"serve", "--port",
-                      "0",     "--data-dir",
-                      tj_data, "--configs-dir",
-                      configs, "--model",
-                      model,   "--jobs-threads",
-                      "1",     "--jobs-max-running",
-                      "1",     "--jobs-heartbeat-s",
-                      "1",     "--embed-threads",
-                      "1",     NULL};
-    if (import_roots) {
-        args[17] = "--import-roots";
-        args[18] = (char *)import_roots;
-        args[19] = NULL;
-    }
-    tj_pid = tj_spawn(tj_log, args);
-    tj_port = ts_wait_listening(tj_pid, tj_log, TJ_START_TIMEOUT_MS);
+    const char *flags[] = {"--jobs-threads",
+                           "1",
+                           "--jobs-max-running",
+                           "1",
+                           "--jobs-heartbeat-s",
+                           "1",
+                           "--embed-threads",
+                           "1",
+                           "--import-roots",
+                           import_roots,
+                           NULL};
+    if (!import_roots) flags[8] = NULL;
+    tj_port = ts_serve(tj_spawn, tj_log, tj_repo, tj_data, flags, TJ_START_TIMEOUT_MS, &tj_pid);
 }
 
 static inline void tj_stop(void) {

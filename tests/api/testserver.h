@@ -279,6 +279,26 @@ static inline int ts_wait_listening(pid_t pid, const char *log, int ms) {
     return -1;
 }
 
+/* `ecgfm serve --port 0 --data-dir data --configs-dir REPO/configs --model REPO/models/small/...`
+ * and the extra flags (NULL-terminated, up to 29) started with spawn, its output to log (removed
+ * first, so a restart does not read the last run's line); *pid the server; returns its port once
+ * it says it is listening (within ms). */
+static inline int ts_serve(ts_spawn_fn spawn, const char *log, const char *repo, const char *data,
+                           const char *const *extra, int ms, pid_t *pid) {
+    char configs[PATH_MAX + 16], model[PATH_MAX + 64];
+    snprintf(configs, sizeof configs, "%s/configs", repo);
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", repo);
+    char *args[40] = {"serve",         "--port", "0",       "--data-dir", (char *)data,
+                      "--configs-dir", configs,  "--model", model};
+    int n = 9;
+    for (int i = 0; extra && extra[i] && n < 38; i++)
+        args[n++] = (char *)extra[i];
+    args[n] = NULL;
+    unlink(log);
+    *pid = spawn(log, args);
+    return ts_wait_listening(*pid, log, ms);
+}
+
 /* Send sig to pid and require exit status 0 within ms (a server still running is then killed);
  * returns how many ms it took. */
 static inline long long ts_stop(pid_t pid, int sig, int ms, const char *log) {
