@@ -16,15 +16,6 @@
 #include "server/cli_common.h"
 #include "server/datasets.h"
 
-static int finetune_check(struct jobs *j, json_t *params, api_response *res) {
-    checkpoint_info ck;
-    dataset_info task;
-    return job_ref_check(j, params, "checkpoint", JOB_REF_CHECKPOINT, &ck, res) ||
-                   job_ref_check(j, params, "task", JOB_REF_TASK, &task, res)
-               ? -1
-               : 0;
-}
-
 static void stage(job_ctx *x, const char *what, json_t *extra) {
     json_t *p = json_pack("{s:s, s:s}", "event", "finetune", "stage", what);
     if (p && extra) json_object_update(p, extra);
@@ -145,4 +136,5 @@ static ecg_code finetune_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     return job_stopped_or(x, out, rc);
 }
 
-const job_kind JOB_KIND_FINETUNE = {"finetune", finetune_check, NULL, finetune_job, NULL};
+const job_kind JOB_KIND_FINETUNE = {"finetune", job_check_checkpoint_task, NULL, finetune_job,
+                                    NULL};

@@ -73,6 +73,9 @@ int job_ref_lookup(db *d, const char *data_dir, job_ref_kind kind, const char *k
  * with res set. */
 int job_ref_check(struct jobs *j, json_t *params, const char *key, job_ref_kind kind, void *out,
                   api_response *res);
+/* The submit check of a kind whose params name a "checkpoint" and a "task" (transfer, finetune):
+ * job_ref_check of both, the checkpoint first; 0, or -1 with res set. */
+int job_check_checkpoint_task(struct jobs *j, json_t *params, api_response *res);
 /* On the job thread: the same as an error (ECG_ENOTFOUND, ECG_EINVAL, ECG_EIO). */
 ecg_code job_ref_get(job_ctx *x, const char *key, job_ref_kind kind, void *out, ecg_err *err);
 

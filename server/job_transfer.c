@@ -7,15 +7,6 @@
 #include "server/datasets.h"
 #include "server/transfer_service.h"
 
-static int transfer_check(struct jobs *j, json_t *params, api_response *res) {
-    checkpoint_info ck;
-    dataset_info task;
-    return job_ref_check(j, params, "checkpoint", JOB_REF_CHECKPOINT, &ck, res) ||
-                   job_ref_check(j, params, "task", JOB_REF_TASK, &task, res)
-               ? -1
-               : 0;
-}
-
 static ecg_code transfer_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     const json_t *p = x->params;
     transfer_service_request rq = {
@@ -43,4 +34,5 @@ static ecg_code transfer_job(job_ctx *x, job_outcome *out, ecg_err *err) {
     return ECG_OK;
 }
 
-const job_kind JOB_KIND_TRANSFER = {"transfer", transfer_check, NULL, transfer_job, NULL};
+const job_kind JOB_KIND_TRANSFER = {"transfer", job_check_checkpoint_task, NULL, transfer_job,
+                                    NULL};

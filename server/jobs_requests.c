@@ -314,6 +314,15 @@ int job_ref_check(jobs *j, json_t *params, const char *key, job_ref_kind kind, v
     return -1;
 }
 
+int job_check_checkpoint_task(jobs *j, json_t *params, api_response *res) {
+    checkpoint_info ck;
+    dataset_info task;
+    return job_ref_check(j, params, "checkpoint", JOB_REF_CHECKPOINT, &ck, res) ||
+                   job_ref_check(j, params, "task", JOB_REF_TASK, &task, res)
+               ? -1
+               : 0;
+}
+
 ecg_code job_ref_get(job_ctx *x, const char *key, job_ref_kind kind, void *out, ecg_err *err) {
     const char *ref = json_string_value(json_object_get(x->params, key));
     char why[400];
