@@ -13,7 +13,9 @@
 
 #define AC_START_TIMEOUT_MS 20000
 #define AC_EXIT_TIMEOUT_MS 60000
+#ifndef AC_IO_TIMEOUT_S /* a test may set its own before including this */
 #define AC_IO_TIMEOUT_S 120
+#endif
 
 typedef struct {
     char bin[PATH_MAX], root[PATH_MAX];
@@ -22,7 +24,7 @@ typedef struct {
     int port;
 } ac_env;
 
-static ac_env AC;
+__attribute__((unused)) static ac_env AC;
 
 /* The repository root (the test's working directory or $ECGFM_ROOT), ecgfm, and a temp dir. */
 static inline void ac_init(const char *test) {
@@ -68,8 +70,10 @@ static inline void ac_make_key(const char *scope, char key[128]) {
 
 typedef struct {
     int status;
-    char *raw; /* malloc'd */
+    char *raw; /* malloc'd, NUL-terminated */
+    size_t raw_len;
     const char *body;
+    size_t body_len;
 } ac_answer;
 
 static inline void ac_answer_free(ac_answer *a) {
@@ -77,24 +81,35 @@ static inline void ac_answer_free(ac_answer *a) {
     memset(a, 0, sizeof *a);
 }
 
-/* Send a request on a new connection; returns the socket (read the answer with ac_read). */
-static inline int ac_send(const char *method, const char *path, const char *key, const char *ctype,
-                          const char *body, size_t len) {
-    int fd = ts_connect(AC.port, AC_IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d", AC.port);
-    char head[1024];
-    int n = ts_request_head(head, sizeof head, method, path, key, ctype, len);
-    ts_send_all(fd, head, (size_t)n);
+/* Send a request with extra header lines (each ending in CRLF, or NULL) on a new connection to
+ * port; returns the socket (read the answer with ac_read). */
+static inline int ac_send_to(int port, const char *method, const char *path, const char *key,
+                             const char *ctype, const char *headers, const void *body, size_t len) {
+    int fd = ts_connect(port, AC_IO_TIMEOUT_S);
+    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
+    char head[2048];
+    int n = ts_request_head_x(head, sizeof head, method, path, key, ctype, headers, len);
+    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
     if (len) ts_send_all(fd, body, len); /* the server may answer early and close */
     return fd;
 }
 
+/* ac_send_to the server ac_start_server started. */
+static inline int ac_send(const char *method, const char *path, const char *key, const char *ctype,
+                          const char *body, size_t len) {
+    return ac_send_to(AC.port, method, path, key, ctype, NULL, body, len);
+}
+
+/* The whole answer on fd (then closed) into a (whatever a held is dropped, not freed). */
 static inline void ac_read(int fd, ac_answer *a) {
-    char *buf = ts_recv_alloc(fd, NULL);
+    size_t len;
+    char *buf = ts_recv_alloc(fd, &len);
     memset(a, 0, sizeof *a);
     a->raw = buf;
+    a->raw_len = len;
     a->status = ts_parse_answer(buf, &a->body);
     if (a->status < 0) fail_msg("no HTTP answer: %.200s", buf);
+    a->body_len = len - (size_t)(a->body - buf);
 }
 
 static inline void ac_request(ac_answer *a, const char *method, const char *path, const char *key,

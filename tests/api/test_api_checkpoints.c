@@ -11,7 +11,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "tests/api/testserver.h"
+#define IO_TIMEOUT_S 20
+#define AC_IO_TIMEOUT_S IO_TIMEOUT_S /* the client below waits as long */
+#include "tests/api/apiclient.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -26,7 +28,6 @@
 #define START_TIMEOUT_MS 20000
 #define EXIT_TIMEOUT_MS 15000
 #define JOB_TIMEOUT_MS 60000
-#define IO_TIMEOUT_S 20
 #define TOL 1e-5
 
 static char bin[PATH_MAX], repo[PATH_MAX], model[PATH_MAX + 64];
@@ -65,44 +66,16 @@ static void stop_server(void) {
 
 /* ---- HTTP ---- */
 
-typedef struct {
-    int status;
-    char *raw; /* malloc'd, NUL-terminated */
-    size_t raw_len;
-    const char *body;
-    size_t body_len;
-} answer;
-
-static answer A; /* the last answer */
+static ac_answer A; /* the last answer */
 
 static int send_req(const char *method, const char *path, const char *key, const char *ctype,
                     const char *headers, const void *body, size_t len) {
-    int fd = ts_connect(port, IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
-    char auth[128] = "", ct[160] = "";
-    if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
-    if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
-    char head[2048];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
-                     "Content-Length: %zu\r\n\r\n",
-                     method, path, auth, ct, headers ? headers : "", len);
-    assert_true(n > 0 && (size_t)n < sizeof head);
-    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
-    if (len) ts_send_all(fd, body, len);
-    return fd;
+    return ac_send_to(port, method, path, key, ctype, headers, body, len);
 }
 
-static void recv_answer(int fd, answer *a) {
-    size_t len;
-    char *buf = ts_recv_alloc(fd, &len);
-    free(a->raw);
-    memset(a, 0, sizeof *a);
-    a->raw = buf;
-    a->raw_len = len;
-    a->status = ts_parse_answer(buf, &a->body);
-    if (a->status < 0) fail_msg("no answer: %.200s", buf);
-    a->body_len = len - (size_t)(a->body - buf);
+static void recv_answer(int fd, ac_answer *a) {
+    ac_answer_free(a);
+    ac_read(fd, a);
 }
 
 static void http_full(const char *method, const char *path, const char *key, const char *ctype,
@@ -653,7 +626,7 @@ static void test_default_switch(void **state) {
     json_decref(j);
     int n_old = 0, n_new = 0;
     for (int i = 0; i < IN_FLIGHT; i++) {
-        answer a = {0};
+        ac_answer a = {0};
         recv_answer(fds[i], &a);
         if (a.status != 200) fail_msg("in-flight embed %d:\n%.400s", i, a.raw);
         json_t *e = ts_answer_json(a.raw, a.body);
@@ -712,7 +685,7 @@ static void test_default_switch(void **state) {
                       NULL, small, mlen);
     int f2 = send_req("POST", "/v1/checkpoints?name=twin", train_key, "application/octet-stream",
                       NULL, small, mlen);
-    answer a1 = {0}, a2 = {0};
+    ac_answer a1 = {0}, a2 = {0};
     recv_answer(f1, &a1);
     recv_answer(f2, &a2);
     int s1 = a1.status, s2 = a2.status;

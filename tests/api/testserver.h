@@ -382,19 +382,27 @@ static inline char *ts_recv_alloc(int fd, size_t *len) {
     return buf;
 }
 
-/* A request head with Connection: close, an optional Bearer key and content type, and
- * Content-Length body_len; returns its length (the test fails if it does not fit in cap). */
-static inline int ts_request_head(char *out, size_t cap, const char *method, const char *path,
-                                  const char *key, const char *ctype, size_t body_len) {
+/* A request head with Connection: close, an optional Bearer key and content type, extra header
+ * lines (each ending in CRLF, or NULL) and Content-Length body_len; returns its length (the test
+ * fails if it does not fit in cap). */
+static inline int ts_request_head_x(char *out, size_t cap, const char *method, const char *path,
+                                    const char *key, const char *ctype, const char *headers,
+                                    size_t body_len) {
     char auth[160] = "", ct[160] = "";
     if (key) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
     if (ctype) snprintf(ct, sizeof ct, "Content-Type: %s\r\n", ctype);
     int n = snprintf(out, cap,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s%s"
                      "Content-Length: %zu\r\n\r\n",
-                     method, path, auth, ct, body_len);
+                     method, path, auth, ct, headers ? headers : "", body_len);
     assert_true(n > 0 && (size_t)n < cap);
     return n;
+}
+
+/* ts_request_head_x without extra headers. */
+static inline int ts_request_head(char *out, size_t cap, const char *method, const char *path,
+                                  const char *key, const char *ctype, size_t body_len) {
+    return ts_request_head_x(out, cap, method, path, key, ctype, NULL, body_len);
 }
 
 /* The status of an answer's "HTTP/1.1 NNN" line (-1 without one) and where its body starts. */
