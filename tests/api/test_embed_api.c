@@ -5,7 +5,9 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "tests/api/testserver.h"
+#define IO_TIMEOUT_S 10
+#define AC_IO_TIMEOUT_S IO_TIMEOUT_S /* the client below waits as long */
+#include "tests/api/apiclient.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -19,7 +21,6 @@
 
 #define START_TIMEOUT_MS 20000
 #define EXIT_TIMEOUT_MS 10000
-#define IO_TIMEOUT_S 10
 #define TOL 1e-5
 
 static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64];
@@ -51,49 +52,20 @@ static char *run_ok(char *const args[]) {
     return ts_slurp(out, NULL);
 }
 
-typedef struct {
-    int status;
-    char *raw; /* malloc'd */
-    const char *body;
-} answer;
-
-static void answer_free(answer *a) {
-    free(a->raw);
-    memset(a, 0, sizeof *a);
+/* A JSON POST with the embed key (if any): the socket, the answer not read yet. */
+static int send_post(int port, const char *path, const char *body) {
+    return ac_send_to(port, "POST", path, *embed_key ? embed_key : NULL, "application/json", NULL,
+                      body, strlen(body));
 }
 
-/* Send one request on a new connection (Connection: close). */
-static int send_request(int port, const char *method, const char *path, const char *ctype,
-                        const char *body, size_t body_len) {
-    int fd = ts_connect(port, IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d", port);
-    char head[1024];
-    int n = ts_request_head(head, sizeof head, method, path, *embed_key ? embed_key : NULL, ctype,
-                            body_len);
-    size_t total = (size_t)n + body_len;
-    char *req = malloc(total);
-    assert_non_null(req);
-    memcpy(req, head, (size_t)n);
-    if (body_len) memcpy(req + n, body, body_len);
-    ts_send_all(fd, req, total); /* the server may answer early and close */
-    free(req);
-    return fd;
-}
-
-static void read_answer(int fd, answer *a) {
-    char *buf = ts_recv_alloc(fd, NULL);
-    memset(a, 0, sizeof *a);
-    a->raw = buf;
-    a->status = ts_parse_answer(buf, &a->body);
-    if (a->status < 0) fail_msg("bad status line: %.120s", buf);
-}
-
-static void request(answer *a, int port, const char *method, const char *path, const char *ctype,
+static void request(ac_answer *a, int port, const char *method, const char *path, const char *ctype,
                     const char *body, size_t body_len) {
-    read_answer(send_request(port, method, path, ctype, body, body_len), a);
+    ac_read(
+        ac_send_to(port, method, path, *embed_key ? embed_key : NULL, ctype, NULL, body, body_len),
+        a);
 }
 
-static json_t *answer_json(const answer *a) {
+static json_t *answer_json(const ac_answer *a) {
     json_error_t e;
     json_t *j = json_loads(a->body, 0, &e);
     if (!j || !json_is_object(j))
@@ -101,7 +73,7 @@ static json_t *answer_json(const answer *a) {
     return j;
 }
 
-static void assert_error(const answer *a, int status, const char *code) {
+static void assert_error(const ac_answer *a, int status, const char *code) {
     if (a->status != status) fail_msg("want %d %s, got:\n%.600s", status, code, a->raw);
     json_t *j = answer_json(a);
     json_t *e = json_object_get(j, "error");
@@ -210,11 +182,11 @@ static server srv; /* shared by the tests after test_start */
  * answer); its JSON. */
 static json_t *embed_ok(const char *what, const char *path, const char *ctype, const char *body,
                         size_t len) {
-    answer a;
+    ac_answer a;
     request(&a, srv.port, "POST", path, ctype, body, len);
     if (a.status != 200) fail_msg("%s: %.600s", what, a.raw);
     json_t *j = answer_json(&a);
-    answer_free(&a);
+    ac_answer_free(&a);
     return j;
 }
 
@@ -332,15 +304,15 @@ static void test_wfdb_upload_equals_cli(void **state) {
     const char *tfiles[] = {hea, trunc};
     free(body);
     body = multipart(tfiles, 2, &len, "bb");
-    answer a;
+    ac_answer a;
     request(&a, srv.port, "POST", "/v1/embed", "multipart/form-data; boundary=bb", body, len);
     assert_error(&a, 422, "invalid_file");
-    answer_free(&a);
+    ac_answer_free(&a);
     free(body);
     body = multipart(tfiles + 1, 1, &len, "bb");
     request(&a, srv.port, "POST", "/v1/embed", "multipart/form-data; boundary=bb", body, len);
     assert_error(&a, 400, "missing_part");
-    answer_free(&a);
+    ac_answer_free(&a);
     free(body);
 }
 
@@ -495,19 +467,19 @@ static void test_output_options(void **state) {
     json_t *unit2 =
         embed_ok("normalize in body", "/v1/embed", "application/json", body2, strlen(body2));
     assert_true(json_equal(json_object_get(unit2, "embedding"), ue));
-    answer a;
+    ac_answer a;
     request(&a, srv.port, "POST", "/v1/embed?encoding=hex", "application/json", body, blen);
     assert_error(&a, 422, "invalid_encoding");
-    answer_free(&a);
+    ac_answer_free(&a);
     request(&a, srv.port, "POST", "/v1/embed?normalize=yes", "application/json", body, blen);
     assert_error(&a, 422, "invalid_normalize");
-    answer_free(&a);
+    ac_answer_free(&a);
     json_object_set_new(jb, "normalize", json_string("true"));
     free(body2);
     body2 = json_dumps(jb, JSON_COMPACT);
     request(&a, srv.port, "POST", "/v1/embed", "application/json", body2, strlen(body2));
     assert_error(&a, 400, "wrong_type");
-    answer_free(&a);
+    ac_answer_free(&a);
     free(body2);
     json_decref(jb);
     json_decref(unit2);
@@ -520,12 +492,12 @@ static void test_output_options(void **state) {
 
 static void test_batching(void **state) {
     (void)state;
-    answer a;
+    ac_answer a;
     request(&a, srv.port, "GET", "/metrics", NULL, NULL, 0);
     assert_int_equal(a.status, 200);
     double batches0 = metric(a.body, "ecgfm_embed_batches_total");
     double multi0 = metric(a.body, "ecgfm_embed_multi_request_batches_total");
-    answer_free(&a);
+    ac_answer_free(&a);
     assert_true(batches0 >= 0 && multi0 >= 0);
     /* 16 one-window requests at once; the worker waits 30 ms for company. */
     const char *body = "{\"signal\": [[0.1, 0.2, 0.3, 0.2, 0.1, 0.0, -0.1, 0.0]], \"fs\": 240, "
@@ -533,11 +505,10 @@ static void test_batching(void **state) {
     enum { N = 16 };
     int fds[N];
     for (int i = 0; i < N; i++)
-        fds[i] =
-            send_request(srv.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+        fds[i] = send_post(srv.port, "/v1/embed", body);
     json_t *first = NULL;
     for (int i = 0; i < N; i++) {
-        read_answer(fds[i], &a);
+        ac_read(fds[i], &a);
         if (a.status != 200) fail_msg("concurrent request %d: %.400s", i, a.raw);
         json_t *j = answer_json(&a);
         if (!first)
@@ -546,14 +517,14 @@ static void test_batching(void **state) {
             assert_same_embedding(j, first); /* batch position does not change the answer */
             json_decref(j);
         }
-        answer_free(&a);
+        ac_answer_free(&a);
     }
     json_decref(first);
     request(&a, srv.port, "GET", "/metrics", NULL, NULL, 0);
     double batches = metric(a.body, "ecgfm_embed_batches_total") - batches0;
     double multi = metric(a.body, "ecgfm_embed_multi_request_batches_total") - multi0;
     double maxb = metric(a.body, "ecgfm_embed_batch_windows_max");
-    answer_free(&a);
+    ac_answer_free(&a);
     print_message("%d requests ran in %.0f forwards (%.0f with several requests, largest %.0f)\n",
                   N, batches, multi, maxb);
     assert_true(batches >= 1 && batches < N);
@@ -638,31 +609,31 @@ static void test_bad_inputs(void **state) {
     size_t n = sizeof cases / sizeof cases[0];
     for (size_t i = 0; i < n; i++) {
         const bad_case *c = &cases[i];
-        answer a;
+        ac_answer a;
         request(&a, srv.port, c->status == 405 ? "GET" : "POST", c->path, c->ctype, c->body,
                 strlen(c->body));
         if (a.status != c->status) fail_msg("%s: want %d, got:\n%.600s", c->what, c->status, a.raw);
         assert_error(&a, c->status, c->code);
-        answer_free(&a);
+        ac_answer_free(&a);
     }
     /* A body past --max-body-bytes: 413 with the limit. */
     size_t big = 4000001;
     char *b = malloc(big);
     memset(b, ' ', big);
-    answer a;
+    ac_answer a;
     request(&a, srv.port, "POST", "/v1/embed", "application/json", b, big);
     assert_error(&a, 413, "payload_too_large");
-    answer_free(&a);
+    ac_answer_free(&a);
     free(b);
     print_message("%zu bad inputs answered with their 4xx, plus an oversized body\n", n);
     /* Still alive and still embedding. */
     request(&a, srv.port, "GET", "/healthz", NULL, NULL, 0);
     assert_int_equal(a.status, 200);
-    answer_free(&a);
+    ac_answer_free(&a);
     const char *ok = "{\"signal\": [[0.1, 0.2]], \"fs\": 240, \"leads\": [\"I\"]}";
     request(&a, srv.port, "POST", "/v1/embed", "application/json", ok, strlen(ok));
     assert_int_equal(a.status, 200);
-    answer_free(&a);
+    ac_answer_free(&a);
 }
 
 static void test_stop(void **state) {
@@ -689,22 +660,22 @@ static void test_queue_full_and_drain(void **state) {
     for (int i = 1; i < 1800; i++)
         bl += (size_t)sprintf(big + bl, ",0.%d", i % 10);
     bl += (size_t)sprintf(big + bl, "]]}");
-    answer a;
+    ac_answer a;
     request(&a, s.port, "POST", "/v1/embed", "application/json", big, bl);
     assert_error(&a, 413, "record_too_long");
     assert_non_null(strstr(a.body, "limit 2"));
-    answer_free(&a);
+    ac_answer_free(&a);
     free(big);
     const char *body = "{\"signal\": [[0.1, 0.2, 0.3]], \"fs\": 240, \"leads\": [\"II\"]}";
-    int fd1 = send_request(s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
+    int fd1 = send_post(s.port, "/v1/embed", body);
     ts_sleep_ms(300);
     request(&a, s.port, "POST", "/v1/embed", "application/json", body, strlen(body));
     assert_error(&a, 429, "queue_full");
-    answer_free(&a);
+    ac_answer_free(&a);
     assert_int_equal(kill(s.pid, SIGTERM), 0);
-    read_answer(fd1, &a);
+    ac_read(fd1, &a);
     if (a.status != 200) fail_msg("drained request: %.400s", a.raw);
-    answer_free(&a);
+    ac_answer_free(&a);
     int st = ts_wait_exit(s.pid, EXIT_TIMEOUT_MS);
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
         fail_msg("server did not exit 0 after SIGTERM (status %d):\n%s", st, ts_slurp(s.log, NULL));
