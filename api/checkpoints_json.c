@@ -38,17 +38,9 @@ void checkpoints_answer_one(const checkpoint_view *v, int status, api_response *
 void checkpoints_answer_list(const checkpoint_view *vs, size_t n, long long next_cursor,
                              api_response *res) {
     json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *one = checkpoints_view_json(&vs[i]);
-        if (!one || json_array_append_new(arr, one)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    api_response_json(res, 200,
-                      arr ? json_pack("{s:o, s:o}", "checkpoints", arr, "next_cursor",
-                                      next_cursor > 0 ? json_integer(next_cursor) : json_null())
-                          : NULL);
+    for (size_t i = 0; arr && i < n; i++)
+        arr = api_json_append(arr, checkpoints_view_json(&vs[i]));
+    api_answer_page(res, "checkpoints", arr, next_cursor);
 }
 
 int checkpoints_parse_list(const char *objective, const char *limit, const char *cursor,

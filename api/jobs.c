@@ -309,17 +309,9 @@ void jobs_answer_one(const jobs_view *v, int status, api_response *res) {
 
 void jobs_answer_list(const jobs_view *vs, size_t n, long long next_cursor, api_response *res) {
     json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *one = jobs_view_json(&vs[i]);
-        if (!one || json_array_append_new(arr, one)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    api_response_json(res, 200,
-                      arr ? json_pack("{s:o, s:o}", "jobs", arr, "next_cursor",
-                                      next_cursor ? json_integer(next_cursor) : json_null())
-                          : NULL);
+    for (size_t i = 0; arr && i < n; i++)
+        arr = api_json_append(arr, jobs_view_json(&vs[i]));
+    api_answer_page(res, "jobs", arr, next_cursor);
 }
 
 int jobs_sse_format(char **buf, size_t *len, size_t *cap, long long id, const char *type,

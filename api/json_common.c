@@ -103,3 +103,18 @@ json_t *api_json_stored(const char *text) {
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     return j ? j : json_null();
 }
+
+json_t *api_json_append(json_t *arr, json_t *one) {
+    if (!one || json_array_append_new(arr, one)) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+void api_answer_page(api_response *res, const char *key, json_t *items, long long next_cursor) {
+    api_response_json(res, 200,
+                      items ? json_pack("{s:o, s:o}", key, items, "next_cursor",
+                                        next_cursor ? json_integer(next_cursor) : json_null())
+                            : NULL);
+}

@@ -31,6 +31,15 @@ int api_parse_paging(const char *limit_s, const char *cursor_s, long long limit_
  * for an answer: the parsed value, or JSON null when text is NULL or does not parse. */
 json_t *api_json_stored(const char *text);
 
+/* A list answer's items: one (taken) appended to arr; arr, or NULL with arr freed when one is NULL
+ * or cannot be appended. Build with arr = json_array(), then arr = api_json_append(arr, item) while
+ * arr is not NULL. */
+json_t *api_json_append(json_t *arr, json_t *one);
+
+/* A list answer: 200 {"KEY": items, "next_cursor": next_cursor, or null when it is 0} (items
+ * taken; NULL answers out of memory). */
+void api_answer_page(api_response *res, const char *key, json_t *items, long long next_cursor);
+
 /* RFC 3339 UTC ("2026-01-02T03:04:05Z"), or JSON null for 0 (and when it cannot be formatted). */
 json_t *api_json_timestamp(long long unix_seconds);
 

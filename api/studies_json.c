@@ -304,15 +304,7 @@ void studies_answer_one(const studies_view *v, int status, api_response *res) {
 void studies_answer_list(const studies_view *vs, size_t n, long long next_cursor,
                          api_response *res) {
     json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++) {
-        json_t *one = studies_view_json(&vs[i], 0);
-        if (!one || json_array_append_new(arr, one)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    api_response_json(res, 200,
-                      arr ? json_pack("{s:o, s:o}", "studies", arr, "next_cursor",
-                                      next_cursor ? json_integer(next_cursor) : json_null())
-                          : NULL);
+    for (size_t i = 0; arr && i < n; i++)
+        arr = api_json_append(arr, studies_view_json(&vs[i], 0));
+    api_answer_page(res, "studies", arr, next_cursor);
 }

@@ -180,17 +180,12 @@ void routes_probes_list(const routes_ctx *ctx, const routes_request *rq, api_res
     size_t shown = n > (size_t)limit ? (size_t)limit : n;
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < shown; i++)
-        if (json_array_append_new(arr, probes_row_json(&rows[i]))) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    json_t *j = arr ? json_pack("{s:o, s:o}", "probes", arr, "next_cursor",
-                                n > shown ? json_integer(rows[shown - 1].id) : json_null())
-                    : NULL;
+        arr = api_json_append(arr, probes_row_json(&rows[i]));
+    long long next = n > shown ? rows[shown - 1].id : 0;
     for (size_t i = 0; i < n; i++)
         probes_row_free(&rows[i]);
     free(rows);
-    api_response_json(res, 200, j);
+    api_answer_page(res, "probes", arr, next);
 }
 
 void routes_probes_get(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
