@@ -463,12 +463,7 @@ static void test_not_ready_until_migrated(void **state) {
 int main(int argc, char **argv) {
     (void)argc;
     /* build/tests/test_api_auth -> build/ecgfm (or build-san/...) */
-    char self[PATH_MAX];
-    if (!realpath(argv[0], self)) return 1;
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return 1;
-    signal(SIGPIPE, SIG_IGN);
+    if (ts_paths_from_argv0(argv[0], bin, sizeof bin, NULL, 0)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_keys_and_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_refused, setup, teardown),

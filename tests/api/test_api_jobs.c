@@ -456,13 +456,7 @@ static void test_jobs(void **state) {
 int main(int argc, char **argv) {
     (void)argc;
     /* build/tests/test_api_jobs -> build/ecgfm (or build-san/...), and the repository above */
-    char self[PATH_MAX];
-    if (!realpath(argv[0], self)) return 1;
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    if (snprintf(bin, sizeof bin, "%s/../ecgfm", self) >= (int)sizeof bin) return 1;
-    if (snprintf(repo, sizeof repo, "%s/../..", self) >= (int)sizeof repo) return 1;
-    signal(SIGPIPE, SIG_IGN);
+    if (ts_paths_from_argv0(argv[0], bin, sizeof bin, repo, sizeof repo)) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
     };

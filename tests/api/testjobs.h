@@ -23,14 +23,7 @@ static char tj_train[64], tj_read[64];
 
 /* bin and the repository from argv[0] (build/tests/test_x -> build/ecgfm, ../..). */
 static inline int tj_paths(const char *argv0) {
-    char self[PATH_MAX];
-    if (!realpath(argv0, self)) return -1;
-    char *slash = strrchr(self, '/');
-    *slash = '\0';
-    if (snprintf(tj_bin, sizeof tj_bin, "%s/../ecgfm", self) >= (int)sizeof tj_bin) return -1;
-    if (snprintf(tj_repo, sizeof tj_repo, "%s/../..", self) >= (int)sizeof tj_repo) return -1;
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
+    return ts_paths_from_argv0(argv0, tj_bin, sizeof tj_bin, tj_repo, sizeof tj_repo);
 }
 
 static inline pid_t tj_spawn(const char *log, char *const args[]) {

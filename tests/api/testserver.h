@@ -91,6 +91,23 @@ static inline int ts_find_bin(char *bin, size_t cap, const char *test) {
     return 0;
 }
 
+/* The ecgfm beside a test binary and the repository above it, from its argv[0]
+ * (build/tests/test_x -> build/ecgfm and build/../..; build-san alike); repo may be NULL.
+ * Also ignores SIGPIPE (a server may close before a request is all sent). -1 when they do not fit.
+ */
+static inline int ts_paths_from_argv0(const char *argv0, char *bin, size_t bin_cap, char *repo,
+                                      size_t repo_cap) {
+    char self[PATH_MAX];
+    if (!realpath(argv0, self)) return -1;
+    char *slash = strrchr(self, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    if (snprintf(bin, bin_cap, "%s/../ecgfm", self) >= (int)bin_cap) return -1;
+    if (repo && snprintf(repo, repo_cap, "%s/../..", self) >= (int)repo_cap) return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
 /* ---- children: those still running when a test fails are killed by ts_kill_children ---- */
 
 #define TS_MAX_CHILDREN 8
