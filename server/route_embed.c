@@ -137,13 +137,19 @@ static int resolve_model(const routes_ctx *ctx, embed_worker *w, const char *ref
     return 1;
 }
 
-void route_embed_post(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+struct embed_worker *route_embed_worker(const routes_ctx *ctx, api_response *res) {
     embed_worker *w = ctx->embed;
     const char *why = "the embedding worker is not running";
     if (!w || embed_worker_ready(w, &why) != 1) {
         api_response_error(res, 503, "not_ready", "the embedding model is not ready: %s", why);
-        return;
+        return NULL;
     }
+    return w;
+}
+
+void route_embed_post(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
+    embed_worker *w = route_embed_worker(ctx, res);
+    if (!w) return;
     embed_http_input in = {rq->body,
                            rq->body_len,
                            rq->content_type,

@@ -5,6 +5,10 @@
 
 #include "server/routes.h"
 
+/* The embed worker when its model is ready for embeds; else NULL with res the 503 not_ready naming
+ * why (shared by POST /v1/embed and /v1/embed/batch). */
+struct embed_worker *route_embed_worker(const routes_ctx *ctx, api_response *res);
+
 void route_embed_post(const routes_ctx *ctx, const routes_request *rq, api_response *res);
 
 #endif

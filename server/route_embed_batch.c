@@ -10,6 +10,7 @@
 #include "api/embed_batch.h"
 #include "server/embed_worker.h"
 #include "server/http.h"
+#include "server/route_embed.h"
 #include "server/routes_transfer.h"
 
 #define EMBED_BATCH_DEFAULT_MAX 64
@@ -150,12 +151,8 @@ static int item_prepare(batch *b, size_t i, const routes_request *rq, const char
 }
 
 void route_embed_batch_post(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    embed_worker *w = ctx->embed;
-    const char *why = "the embedding worker is not running";
-    if (!w || embed_worker_ready(w, &why) != 1) {
-        api_response_error(res, 503, "not_ready", "the embedding model is not ready: %s", why);
-        return;
-    }
+    embed_worker *w = route_embed_worker(ctx, res);
+    if (!w) return;
     const routes_transfer_cfg *tc = routes_transfer_config();
     long long max = tc && tc->embed_batch_max_records > 0 ? tc->embed_batch_max_records
                                                           : EMBED_BATCH_DEFAULT_MAX;
