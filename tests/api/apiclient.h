@@ -6,6 +6,8 @@
 
 #include <limits.h>
 
+#include "core/data/record.h"
+#include "core/data/wfdb.h"
 #include "tests/api/testserver.h"
 
 /* Paths here are short; the warning is about PATH_MAX-sized buffers in theory. */
@@ -163,6 +165,26 @@ static inline void ac_stop_server(void) {
 /* rm -r of the temp directory (its contents are ours). */
 static inline void ac_cleanup(void) {
     ts_rm_tmpdir(AC.tmpdir);
+}
+
+/* The WFDB record at path (a .hea) as the start of a /v1/embed body: {"signal": one array of
+ * samples a lead, each times scale, "fs", "leads": their names} (a new reference); fails the test
+ * when it cannot be read. */
+static inline json_t *ac_wfdb_json(const char *path, double scale) {
+    ecg_record r = {0};
+    ecg_err err = {0};
+    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s: %s", path, err.msg);
+    json_t *sig = json_array(), *leads = json_array();
+    for (int c = 0; c < r.n_channels; c++) {
+        json_t *row = json_array();
+        for (size_t t = 0; t < r.n_samples; t++)
+            json_array_append_new(row, json_real(r.signal[(size_t)c * r.n_samples + t] * scale));
+        json_array_append_new(sig, row);
+        json_array_append_new(leads, json_string(r.channels[c].name));
+    }
+    json_t *j = json_pack("{s:o, s:f, s:o}", "signal", sig, "fs", r.fs, "leads", leads);
+    record_free(&r);
+    return j;
 }
 
 #endif

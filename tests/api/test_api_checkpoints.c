@@ -167,25 +167,13 @@ static void write_alt_checkpoint(void) {
 
 /* The PTB-XL test record as a /v1/embed JSON body, with "checkpoint" when ckpt is set. */
 static char *ptbxl_body(const char *ckpt) {
-    ecg_record r = {0};
-    ecg_err err = {0};
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", repo);
-    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
-    json_t *sig = json_array(), *leads = json_array();
-    for (int c = 0; c < r.n_channels; c++) {
-        json_t *row = json_array();
-        for (size_t t = 0; t < r.n_samples; t++)
-            json_array_append_new(row, json_real(r.signal[(size_t)c * r.n_samples + t]));
-        json_array_append_new(sig, row);
-        json_array_append_new(leads, json_string(r.channels[c].name));
-    }
-    json_t *body =
-        json_pack("{s:o, s:f, s:o, s:s}", "signal", sig, "fs", r.fs, "leads", leads, "units", "mV");
+    json_t *body = ac_wfdb_json(path, 1.0);
+    json_object_set_new(body, "units", json_string("mV"));
     if (ckpt) json_object_set_new(body, "checkpoint", json_string(ckpt));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    record_free(&r);
     return text;
 }
 

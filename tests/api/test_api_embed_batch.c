@@ -31,22 +31,10 @@ static void test_start(void **state) {
 
 /* A WFDB record of tests/data as a POST /v1/embed JSON object (leads by name, millivolts). */
 static json_t *record_json(const char *rel, const char *pooling) {
-    ecg_record r = {0};
-    ecg_err err = {0};
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/tests/data/ecg/%s", AC.root, rel);
-    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s: %s", rel, err.msg);
-    json_t *sig = json_array(), *leads = json_array();
-    for (int c = 0; c < r.n_channels; c++) {
-        json_t *row = json_array();
-        for (size_t t = 0; t < r.n_samples; t++)
-            json_array_append_new(row, json_real(r.signal[(size_t)c * r.n_samples + t]));
-        json_array_append_new(sig, row);
-        json_array_append_new(leads, json_string(r.channels[c].name));
-    }
-    json_t *j = json_pack("{s:o, s:f, s:o}", "signal", sig, "fs", r.fs, "leads", leads);
+    json_t *j = ac_wfdb_json(path, 1.0);
     if (pooling) json_object_set_new(j, "pooling", json_string(pooling));
-    record_free(&r);
     return j;
 }
 

@@ -199,24 +199,12 @@ static void test_start(void **state) {
 
 /* The PTB-XL record as a JSON body (leads by name, fs 100, millivolts). */
 static char *ptbxl_json(const char *units_name, double scale) {
-    ecg_record r = {0};
-    ecg_err err = {0};
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
-    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
-    json_t *sig = json_array(), *leads = json_array();
-    for (int c = 0; c < r.n_channels; c++) {
-        json_t *row = json_array();
-        for (size_t t = 0; t < r.n_samples; t++)
-            json_array_append_new(row, json_real(r.signal[(size_t)c * r.n_samples + t] * scale));
-        json_array_append_new(sig, row);
-        json_array_append_new(leads, json_string(r.channels[c].name));
-    }
-    json_t *body = json_pack("{s:o, s:f, s:o, s:s}", "signal", sig, "fs", r.fs, "leads", leads,
-                             "units", units_name);
+    json_t *body = ac_wfdb_json(path, scale);
+    json_object_set_new(body, "units", json_string(units_name));
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    record_free(&r);
     return text;
 }
 
