@@ -19,12 +19,6 @@ static const char *const PARAMS[] = {
     "dataset", "objective", "model",   "subset",           "epochs",    "batch",
     "lr",      "seed",      "threads", "checkpoint_every", "val_every", NULL};
 
-static int in_list(const char *s, const char *const *list) {
-    for (int i = 0; s && list[i]; i++)
-        if (strcmp(s, list[i]) == 0) return 1;
-    return 0;
-}
-
 int jobs_state_is_terminal(const char *state) {
     return state &&
            (!strcmp(state, "succeeded") || !strcmp(state, "failed") || !strcmp(state, "cancelled"));
@@ -114,18 +108,11 @@ int jobs_params_pretrain(json_t *params, const jobs_parse_env *env, json_t **out
     const char *configs_dir = env->configs_dir;
     int max_threads = env->max_threads;
     char dataset[JOBS_DATASET_MAX + 1];
-    const char *k;
-    json_t *v;
-    json_object_foreach(params, k, v) {
-        if (!in_list(k, PARAMS)) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown parameter params.%.64s (allowed: dataset, objective, "
-                               "model, subset, epochs, batch, lr, seed, threads, checkpoint_every, "
-                               "val_every)",
-                               k);
-            return -1;
-        }
-    }
+    if (api_check_keys(params, "params.", PARAMS,
+                       "dataset, objective, model, subset, epochs, batch, lr, seed, threads, "
+                       "checkpoint_every, val_every",
+                       res))
+        return -1;
     json_t *ds = json_object_get(params, "dataset");
     if (!ds) {
         api_response_error(res, 422, "missing_field", "params.dataset is required");
@@ -229,7 +216,7 @@ int jobs_parse_create(const char *body, size_t len, const char *content_type,
         goto done;
     }
     const char *ks = json_string_value(kind);
-    if (!ks || !in_list(ks, KINDS)) {
+    if (!ks || !api_in_list(ks, KINDS)) {
         api_response_error(res, 422, "invalid_kind",
                            "\"kind\" must be one of pretrain, finetune, transfer, import, study");
         goto done;
@@ -277,12 +264,12 @@ int jobs_parse_list(const char *state, const char *kind, const char *limit, cons
                     jobs_list_query *q, api_response *res) {
     memset(q, 0, sizeof *q);
     q->limit = 50;
-    if (state && !in_list(state, STATES)) {
+    if (state && !api_in_list(state, STATES)) {
         api_response_error(res, 422, "invalid_value",
                            "state must be one of queued, running, succeeded, failed, cancelled");
         return -1;
     }
-    if (kind && !in_list(kind, KINDS)) {
+    if (kind && !api_in_list(kind, KINDS)) {
         api_response_error(res, 422, "invalid_value",
                            "kind must be one of pretrain, finetune, transfer, import, study");
         return -1;

@@ -6,29 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/json_common.h"
 #include "api/transfer_request.h"
 #include "core/transfer/finetune.h"
-
-static int in_list(const char *s, const char *const *list) {
-    for (int i = 0; s && list[i]; i++)
-        if (!strcmp(s, list[i])) return 1;
-    return 0;
-}
-
-/* Unknown keys: 422 naming the first and the allowed ones. */
-static int only_keys(json_t *params, const char *const *allowed, const char *allowed_text,
-                     api_response *res) {
-    const char *k;
-    json_t *v;
-    json_object_foreach(params, k, v) {
-        if (!in_list(k, allowed)) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown parameter params.%.64s (allowed: %s)", k, allowed_text);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 int jobs_ref_value(const json_t *v, char *out, size_t cap) {
     if (json_is_integer(v) && json_integer_value(v) > 0) {
@@ -115,7 +95,7 @@ int jobs_params_import(json_t *params, const jobs_parse_env *env, json_t **out, 
     (void)env;
     static const char *const keys[] = {"dataset", "format", "path", NULL};
     static const char *const formats[] = {"wfdb", "edf", "hdf5", NULL};
-    if (only_keys(params, keys, "dataset, format, path", res)) return -1;
+    if (api_check_keys(params, "params.", keys, "dataset, format, path", res)) return -1;
     char ds[JOBS_REF_MAX + 1];
     if (jobs_param_ref(params, "dataset", NULL, ds, sizeof ds, res)) return -1;
     json_t *f = json_object_get(params, "format"), *p = json_object_get(params, "path");
@@ -124,7 +104,7 @@ int jobs_params_import(json_t *params, const jobs_parse_env *env, json_t **out, 
                            f ? "path" : "format");
         return -1;
     }
-    if (!in_list(json_string_value(f), formats)) {
+    if (!api_in_list(json_string_value(f), formats)) {
         api_response_error(res, 422, "invalid_value", "params.format must be wfdb, edf or hdf5");
         return -1;
     }
@@ -144,7 +124,8 @@ int jobs_params_transfer(json_t *params, const jobs_parse_env *env, json_t **out
                          api_response *res) {
     (void)env;
     static const char *const keys[] = {"checkpoint", "task", "mapping", "seed", "save_probe", NULL};
-    if (only_keys(params, keys, "checkpoint, task, mapping, seed, save_probe", res)) return -1;
+    if (api_check_keys(params, "params.", keys, "checkpoint, task, mapping, seed, save_probe", res))
+        return -1;
     char ck[JOBS_REF_MAX + 1], task[JOBS_REF_MAX + 1];
     long long seed = 0;
     int save = 0;
@@ -166,10 +147,10 @@ int jobs_params_finetune(json_t *params, const jobs_parse_env *env, json_t **out
     static const char *const keys[] = {"checkpoint", "task",    "mode", "epochs",       "patience",
                                        "lr",         "batch",   "seed", "val_fraction", "mapping",
                                        "random",     "threads", NULL};
-    if (only_keys(params, keys,
-                  "checkpoint, task, mode, epochs, patience, lr, batch, seed, val_fraction, "
-                  "mapping, random, threads",
-                  res))
+    if (api_check_keys(params, "params.", keys,
+                       "checkpoint, task, mode, epochs, patience, lr, batch, seed, val_fraction, "
+                       "mapping, random, threads",
+                       res))
         return -1;
     ft_opts d;
     ft_opts_default(&d);

@@ -18,9 +18,23 @@ int api_is_json_content_type(const char *ct) {
     return (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ') ? 0 : -1;
 }
 
-static int in_fields(const char *k, const char *const *fields) {
-    for (; *fields; fields++)
-        if (strcmp(k, *fields) == 0) return 1;
+int api_in_list(const char *s, const char *const *list) {
+    for (int i = 0; s && list[i]; i++)
+        if (strcmp(s, list[i]) == 0) return 1;
+    return 0;
+}
+
+int api_check_keys(json_t *obj, const char *prefix, const char *const *allowed,
+                   const char *allowed_text, api_response *res) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (!api_in_list(k, allowed)) {
+            api_response_error(res, 422, "unknown_field", "unknown parameter %s%.64s (allowed: %s)",
+                               prefix, k, allowed_text);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -46,7 +60,7 @@ json_t *api_request_object(const char *body, size_t len, const char *content_typ
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v) {
-        if (!in_fields(k, fields)) {
+        if (!api_in_list(k, fields)) {
             char allowed[256] = "";
             size_t used = 0;
             for (const char *const *f = fields; *f && used < sizeof allowed; f++) {

@@ -18,6 +18,15 @@ int api_is_json_content_type(const char *content_type);
 json_t *api_request_object(const char *body, size_t len, const char *content_type,
                            const char *route, const char *const *fields, api_response *res);
 
+/* 1 when s (NULL: never) is one of list (NULL-terminated), else 0. */
+int api_in_list(const char *s, const char *const *list);
+
+/* An object's keys all in allowed (NULL-terminated): 0, or -1 with res the 422 unknown_field
+ * "unknown parameter PREFIXKEY (allowed: ALLOWED_TEXT)" for the first other key (prefix names where
+ * the object sits, e.g. "params." or "params.spec."). */
+int api_check_keys(json_t *obj, const char *prefix, const char *const *allowed,
+                   const char *allowed_text, api_response *res);
+
 /* The list endpoints' paging query parameters: *limit (default 50) from limit_s in [1, limit_max]
  * and *cursor (default 0) from cursor_s in [cursor_min, 2^62]; a NULL string keeps the default.
  * A value is a whole decimal number (strtoll: leading blanks and a sign pass) unless digits_only,

@@ -31,12 +31,6 @@ static const char *const SPEC_KEYS[] = {"description",    "sizes",    "objective
                                         "split_seed",     "mapping",  "probe_seed", "bootstrap",
                                         "bootstrap_seed", "finetune", NULL};
 
-static int in_list(const char *s, const char *const *list) {
-    for (int i = 0; s && list[i]; i++)
-        if (!strcmp(s, list[i])) return 1;
-    return 0;
-}
-
 /* One objective: a name becomes {"objective": name}; an object keeps its keys, its "model" name
  * resolved to an inline config. New reference, or NULL with res set. */
 static json_t *norm_objective(json_t *v, size_t i, const char *configs_dir, api_response *res) {
@@ -87,19 +81,12 @@ static json_t *norm_spec(json_t *spec, const char *configs_dir, api_response *re
                            "params.spec %s", spec ? "must be an object" : "is required");
         return NULL;
     }
-    const char *k;
-    json_t *v;
-    json_object_foreach(spec, k, v) {
-        if (!in_list(k, SPEC_KEYS)) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown parameter params.spec.%.64s (allowed: description, sizes, "
-                               "objectives, model, seeds, epochs, batch, val_records, split_seed, "
-                               "mapping, probe_seed, bootstrap, bootstrap_seed, finetune; the "
-                               "service supplies name, dataset, tasks and threads)",
-                               k);
-            return NULL;
-        }
-    }
+    if (api_check_keys(spec, "params.spec.", SPEC_KEYS,
+                       "description, sizes, objectives, model, seeds, epochs, batch, val_records, "
+                       "split_seed, mapping, probe_seed, bootstrap, bootstrap_seed, finetune; the "
+                       "service supplies name, dataset, tasks and threads",
+                       res))
+        return NULL;
     json_t *objs = json_object_get(spec, "objectives");
     if (!json_is_array(objs) || json_array_size(objs) < 1 ||
         json_array_size(objs) > STUDY_MAX_OBJECTIVES) {
@@ -117,6 +104,7 @@ static json_t *norm_spec(json_t *spec, const char *configs_dir, api_response *re
     }
     json_object_set_new(out, "objectives", arr);
     size_t i;
+    json_t *v;
     json_array_foreach(objs, i, v) {
         json_t *o = norm_objective(v, i, configs_dir, res);
         if (!o || json_array_append_new(arr, o)) {
@@ -169,17 +157,7 @@ ecg_code studies_config_load(const json_t *config, const char *path, study_confi
 
 int jobs_params_study(json_t *params, const jobs_parse_env *env, json_t **out, api_response *res) {
     static const char *const keys[] = {"name", "dataset", "tasks", "spec", NULL};
-    const char *k;
-    json_t *v;
-    json_object_foreach(params, k, v) {
-        if (!in_list(k, keys)) {
-            api_response_error(res, 422, "unknown_field",
-                               "unknown parameter params.%.64s (allowed: name, dataset, tasks, "
-                               "spec)",
-                               k);
-            return -1;
-        }
-    }
+    if (api_check_keys(params, "params.", keys, "name, dataset, tasks, spec", res)) return -1;
     json_t *jn = json_object_get(params, "name");
     if (jn && (!json_is_string(jn) || !jobs_safe_name(json_string_value(jn), 63))) {
         api_response_error(res, 422, "invalid_value",
@@ -198,6 +176,7 @@ int jobs_params_study(json_t *params, const jobs_parse_env *env, json_t **out, a
     }
     json_t *norm_tasks = json_array();
     size_t i;
+    json_t *v;
     json_array_foreach(tasks, i, v) {
         char ref[JOBS_REF_MAX + 1];
         if (jobs_ref_value(v, ref, sizeof ref)) {
