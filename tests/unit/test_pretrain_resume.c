@@ -11,12 +11,6 @@ static char tmpdir[] = "/tmp/ecgfm-test-pretrain-resume-XXXXXX";
 static char bin[PATH_MAX];
 static char dataset[PATH_MAX];
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Start bin with argv (NULL-terminated, argv[0] ignored), output to log. */
 static pid_t spawn(char *const argv[], const char *log) {
     return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log}, argv + 1);
@@ -79,17 +73,17 @@ static void test_sigkill_resume(void **state) {
     char *args_b[] = ARGS(b);
     char *args_b_resume[] = ARGS(b, "--resume", );
     snprintf(log, sizeof log, "%s/a.log", tmpdir);
-    double t0 = now_s();
+    double t0 = ts_now_s();
     run_to_end(args_a, log);
-    double t_full = now_s() - t0;
+    double t_full = ts_now_s() - t0;
     assert_int_equal(latest_step(a), TOTAL_STEPS);
 
     /* Kill once a state exists mid-run (after step 6, well before the end). */
     snprintf(log, sizeof log, "%s/b.log", tmpdir);
     pid_t pid = spawn(args_b, log);
     long s = -1;
-    t0 = now_s();
-    while ((s = latest_step(b)) < 6 && now_s() - t0 < 120)
+    t0 = ts_now_s();
+    while ((s = latest_step(b)) < 6 && ts_now_s() - t0 < 120)
         usleep(2000);
     kill(pid, SIGKILL);
     int st = wait_status(pid);
@@ -167,8 +161,6 @@ int main(void) {
         cmocka_unit_test(test_bad_config_cli),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (rc == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (rc == 0) ts_rm_tmpdir(tmpdir);
     return rc;
 }

@@ -258,12 +258,6 @@ static void run_ok(char *const argv[], const char *log) {
     }
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static double jmean(json_t *row, const char *key) {
     json_t *v = json_object_get(json_object_get(row, key), "mean");
     assert_true(json_is_number(v));
@@ -281,9 +275,9 @@ static void test_study_e2e(void **state) {
     char *study[] = {"ecgfm",     "study", "--config", "configs/studies/ci_tiny.json",
                      "--dataset", data,    "--out",    out,
                      NULL};
-    double t0 = now_s();
+    double t0 = ts_now_s();
     run_ok(study, log);
-    double t1 = now_s();
+    double t1 = ts_now_s();
     fprintf(stderr, "CI study: %.1f s\n", t1 - t0);
 
     const char *files[] = {"table.csv",       "table.json", "fit.json",  "scaling.svg",
@@ -435,7 +429,7 @@ static void test_study_e2e(void **state) {
     assert_string_equal(before, after);
     assert_non_null(
         strstr(text, "0 runs pretrained, 6 kept from before, 8 task evaluations reused"));
-    fprintf(stderr, "CI study rerun (resume, nothing recomputed): %.1f s\n", now_s() - t1);
+    fprintf(stderr, "CI study rerun (resume, nothing recomputed): %.1f s\n", ts_now_s() - t1);
     /* the same out dir with another pretraining config (2 epochs) is refused, not mixed in */
     char cwd[PATH_MAX], conf2[PATH_MAX + 32], abs[2 * PATH_MAX];
     assert_non_null(getcwd(cwd, sizeof cwd));
@@ -493,8 +487,6 @@ int main(void) {
         cmocka_unit_test(test_study_e2e),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    if (rc == 0 && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (rc == 0) ts_rm_tmpdir(tmpdir);
     return rc;
 }
