@@ -187,4 +187,31 @@ static inline json_t *ac_wfdb_json(const char *path, double scale) {
     return j;
 }
 
+/* The WFDB record at path (a .hea) as a .npy file image: little-endian float32, shape (leads,
+ * samples), header padded to 64 bytes (malloc'd, *len bytes); fails the test when it cannot be
+ * read. */
+static inline char *ac_wfdb_npy(const char *path, size_t *len) {
+    ecg_record r = {0};
+    ecg_err err = {0};
+    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s: %s", path, err.msg);
+    char hdr[128];
+    int hl =
+        snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
+                 r.n_channels, r.n_samples);
+    int total = 10 + hl + 1, pad = (64 - total % 64) % 64;
+    unsigned short hlen = (unsigned short)(hl + pad + 1); /* little-endian on x86 */
+    size_t n = (size_t)r.n_channels * r.n_samples * sizeof(float);
+    char *b = malloc(10 + (size_t)hlen + n);
+    assert_non_null(b);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    memcpy(b + 8, &hlen, 2);
+    memcpy(b + 10, hdr, (size_t)hl);
+    memset(b + 10 + hl, ' ', (size_t)pad);
+    b[10 + hl + pad] = '\n';
+    memcpy(b + 10 + hlen, r.signal, n);
+    *len = 10 + hlen + n;
+    record_free(&r);
+    return b;
+}
+
 #endif

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "tests/api/testserver.h"
+#include "tests/api/apiclient.h"
 
 #include <dirent.h>
 #include <hdf5.h>
@@ -178,28 +178,9 @@ static char *ptbxl_csv(size_t *len) {
 }
 
 static char *ptbxl_npy(size_t *len) {
-    ecg_record r = {0};
-    ecg_err err = {0};
     char path[PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", repo);
-    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
-    char hdr[128];
-    int hl =
-        snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
-                 r.n_channels, r.n_samples);
-    int total = 10 + hl + 1, pad = (64 - total % 64) % 64;
-    unsigned short hlen = (unsigned short)(hl + pad + 1);
-    size_t n = (size_t)r.n_channels * r.n_samples * sizeof(float);
-    char *b = malloc(10 + (size_t)hlen + n);
-    memcpy(b, "\x93NUMPY\x01\x00", 8);
-    memcpy(b + 8, &hlen, 2);
-    memcpy(b + 10, hdr, (size_t)hl);
-    memset(b + 10 + hl, ' ', (size_t)pad);
-    b[10 + hl + pad] = '\n';
-    memcpy(b + 10 + hlen, r.signal, n);
-    *len = 10 + hlen + n;
-    record_free(&r);
-    return b;
+    return ac_wfdb_npy(path, len);
 }
 
 /* tests/data's EDF test generator with its "ECG" channel relabelled lead II (EDF labels are 16

@@ -349,32 +349,16 @@ static void test_csv_upload_equals_cli(void **state) {
  * `ecgfm embed --fs 100` of the same file. */
 static void test_npy_upload_equals_cli(void **state) {
     (void)state;
-    ecg_record r = {0};
-    ecg_err err = {0};
     char path[PATH_MAX], npy[PATH_MAX];
     snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
-    if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
+    size_t len;
+    char *body = ac_wfdb_npy(path, &len);
     tmp_path(npy, sizeof npy, "00001_lr.npy");
     FILE *f = fopen(npy, "wb");
     assert_non_null(f);
-    char hdr[128];
-    int hl =
-        snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %zu), }",
-                 r.n_channels, r.n_samples);
-    int total = 10 + hl + 1, pad = (64 - total % 64) % 64;
-    unsigned short hlen = (unsigned short)(hl + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fwrite(&hlen, 2, 1, f); /* little-endian on x86 */
-    fwrite(hdr, 1, (size_t)hl, f);
-    for (int i = 0; i < pad; i++)
-        fputc(' ', f);
-    fputc('\n', f);
-    fwrite(r.signal, sizeof(float), (size_t)r.n_channels * r.n_samples, f);
+    fwrite(body, 1, len, f);
     fclose(f);
-    record_free(&r);
     json_t *cli = cli_embed(npy, NULL, "100");
-    size_t len;
-    char *body = ts_slurp(npy, &len);
     json_t *j = embed_ok("npy upload", "/v1/embed?fs=100", "application/x-npy", body, len);
     assert_int_equal(json_array_size(json_object_get(j, "leads_present")), 12);
     assert_same_embedding(j, cli);
