@@ -3,7 +3,9 @@
  * Handlers only gather server state and call api/; resources add their rows with their issues. */
 #include "server/routes.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -39,6 +41,18 @@ const char *routes_query(const routes_request *rq, const char *name) {
 
 const char *routes_header(const routes_request *rq, const char *name) {
     return rq->header_fn ? rq->header_fn(rq->conn, name) : NULL;
+}
+
+long long routes_path_id(const routes_request *rq, const char *what, api_response *res) {
+    const char *s = rq->params[0];
+    char *end;
+    errno = 0;
+    long long id = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || *end || id <= 0 || s[0] == '+' || s[0] == ' ') {
+        api_response_error(res, 404, "not_found", "no %s %.32s", what, s ? s : "");
+        return 0;
+    }
+    return id;
 }
 
 static health_state health_gather(const routes_ctx *ctx, char *why, size_t why_size) {

@@ -55,6 +55,10 @@ const char *routes_query(const routes_request *rq, const char *name);
 /* A request header of rq, or NULL. */
 const char *routes_header(const routes_request *rq, const char *name);
 
+/* The {id} of rq's path as a positive decimal integer (no sign, blank or overflow); else 0 with
+ * res the 404 not_found "no WHAT ID" (no such row can exist). */
+long long routes_path_id(const routes_request *rq, const char *what, api_response *res);
+
 /* Fill res for rq (method, path and headers set; the rest is filled here). */
 void routes_dispatch(const routes_ctx *ctx, routes_request *rq, api_response *res);
 /* CLOCK_MONOTONIC in seconds. */

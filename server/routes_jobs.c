@@ -14,19 +14,6 @@ static int have_jobs(const routes_ctx *ctx, api_response *res) {
     return 0;
 }
 
-/* The {id} of the path: a positive integer, else 404 (no such job can exist). */
-static long long job_id(const routes_request *rq, api_response *res) {
-    const char *s = rq->params[0];
-    char *end;
-    errno = 0;
-    long long id = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || *end || id <= 0 || s[0] == '+' || s[0] == ' ') {
-        api_response_error(res, 404, "not_found", "no job %.32s", s ? s : "");
-        return 0;
-    }
-    return id;
-}
-
 void routes_jobs_create(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
     if (!have_jobs(ctx, res)) return;
     jobs_create_request req;
@@ -48,12 +35,12 @@ void routes_jobs_list(const routes_ctx *ctx, const routes_request *rq, api_respo
 }
 
 void routes_jobs_get(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = job_id(rq, res);
+    long long id = routes_path_id(rq, "job", res);
     if (id && have_jobs(ctx, res)) jobs_get(ctx->jobs, id, res);
 }
 
 void routes_jobs_events(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = job_id(rq, res);
+    long long id = routes_path_id(rq, "job", res);
     if (!id || !have_jobs(ctx, res)) return;
     /* ?after= or, from an EventSource that reconnects, its Last-Event-ID header. */
     const char *a = routes_query(rq, "after");
@@ -73,11 +60,11 @@ void routes_jobs_events(const routes_ctx *ctx, const routes_request *rq, api_res
 }
 
 void routes_jobs_cancel(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = job_id(rq, res);
+    long long id = routes_path_id(rq, "job", res);
     if (id && have_jobs(ctx, res)) jobs_cancel(ctx->jobs, id, res);
 }
 
 void routes_jobs_retry(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = job_id(rq, res);
+    long long id = routes_path_id(rq, "job", res);
     if (id && have_jobs(ctx, res)) jobs_retry(ctx->jobs, id, res);
 }

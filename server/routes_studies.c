@@ -111,19 +111,6 @@ static void answer(const routes_ctx *ctx, const char *sql, long long id, int sta
     if (found > 0) row_free(&r);
 }
 
-/* The {id} of the path: a positive integer, else 404. */
-static long long study_id(const routes_request *rq, api_response *res) {
-    const char *s = rq->params[0];
-    char *end;
-    errno = 0;
-    long long id = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || *end || id <= 0 || s[0] == '+' || s[0] == ' ') {
-        api_response_error(res, 404, "not_found", "no study %.32s", s ? s : "");
-        return 0;
-    }
-    return id;
-}
-
 void routes_studies_create(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
     if (!ctx->jobs) {
         api_response_error(res, 503, "not_ready", "the job scheduler is not running");
@@ -184,12 +171,12 @@ void routes_studies_list(const routes_ctx *ctx, const routes_request *rq, api_re
 }
 
 void routes_studies_get(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = study_id(rq, res);
+    long long id = routes_path_id(rq, "study", res);
     if (id) answer(ctx, SQL_GET, id, 200, res);
 }
 
 void routes_studies_file(const routes_ctx *ctx, const routes_request *rq, api_response *res) {
-    long long id = study_id(rq, res);
+    long long id = routes_path_id(rq, "study", res);
     if (!id) return;
     const char *name = rq->params[1];
     /* Only the fixed list: a name is never joined to a path unless it is one of them. */
