@@ -87,13 +87,7 @@ static inline void ac_answer_free(ac_answer *a) {
  * port; returns the socket (read the answer with ac_read). */
 static inline int ac_send_to(int port, const char *method, const char *path, const char *key,
                              const char *ctype, const char *headers, const void *body, size_t len) {
-    int fd = ts_connect(port, AC_IO_TIMEOUT_S);
-    if (fd < 0) fail_msg("cannot connect to port %d: %s", port, strerror(errno));
-    char head[2048];
-    int n = ts_request_head_x(head, sizeof head, method, path, key, ctype, headers, len);
-    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
-    if (len) ts_send_all(fd, body, len); /* the server may answer early and close */
-    return fd;
+    return ts_send_request(port, AC_IO_TIMEOUT_S, method, path, key, ctype, headers, body, len);
 }
 
 /* ac_send_to the server ac_start_server started. */

@@ -429,6 +429,23 @@ static inline int ts_request_head(char *out, size_t cap, const char *method, con
     return ts_request_head_x(out, cap, method, path, key, ctype, NULL, body_len);
 }
 
+/* One request on a new connection to port (Connection: close, send/receive timeouts of io_s): the
+ * head (with extra header lines, or NULL), then len bytes of body (a server may answer early, 413,
+ * before taking them all); returns the socket, the answer not read yet. Fails the test when it
+ * cannot connect. The one place the tests write a request. */
+static inline int ts_send_request(int port, int io_s, const char *method, const char *path,
+                                  const char *key, const char *ctype, const char *headers,
+                                  const void *body, size_t len) {
+    int fd = ts_connect(port, io_s);
+    if (fd < 0)
+        fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
+    char head[2048];
+    int n = ts_request_head_x(head, sizeof head, method, path, key, ctype, headers, len);
+    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
+    if (len) ts_send_all(fd, body, len);
+    return fd;
+}
+
 /* The status of an answer's "HTTP/1.1 NNN" line (-1 without one) and where its body starts. */
 static inline int ts_parse_answer(const char *raw, const char **body) {
     int status;
@@ -488,13 +505,7 @@ typedef struct {
  * into a. Fails the test when it cannot connect or gets no HTTP answer. */
 static inline void ts_http(ts_answer *a, int port, int io_s, const char *method, const char *path,
                            const char *key, const char *ctype, const void *body, size_t len) {
-    int fd = ts_connect(port, io_s);
-    if (fd < 0)
-        fail_msg("%s %s: cannot connect to port %d: %s", method, path, port, strerror(errno));
-    char head[2048];
-    int n = ts_request_head(head, sizeof head, method, path, key, ctype, len);
-    assert_int_equal(ts_send_all(fd, head, (size_t)n), (size_t)n);
-    if (len) ts_send_all(fd, body, len);
+    int fd = ts_send_request(port, io_s, method, path, key, ctype, NULL, body, len);
     ts_recv_all(fd, a->raw, sizeof a->raw);
     close(fd);
     a->status = ts_parse_answer(a->raw, &a->body);
