@@ -21,31 +21,17 @@ static char tmpdir[] = "/tmp/ecgfm-test-server-XXXXXX";
  * those in env ("NAME=VALUE" strings, NULL-terminated, may be NULL). Children still running when a
  * test fails are killed by the teardown (ts_ts_kill_children). */
 static pid_t spawn(const char *log, char *const args[], char *const env[]) {
-    static const char *const unset[] = {"ECGFM_CONFIG",
-                                        "ECGFM_HOST",
-                                        "ECGFM_PORT",
-                                        "ECGFM_DATA_DIR",
-                                        "ECGFM_MAX_CONNECTIONS",
-                                        "ECGFM_CONNECTION_TIMEOUT_S",
-                                        "ECGFM_MAX_BODY_BYTES",
-                                        "ECGFM_CONNECTION_MEMORY_BYTES",
-                                        "ECGFM_LISTEN_BACKLOG",
-                                        NULL};
-    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = unset, .env = env}, args);
+    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = log, .unset = ts_server_env, .env = env},
+                    args);
 }
 
 static void path_in_tmp(char *out, size_t size, const char *name) {
     snprintf(out, size, "%s/%s", tmpdir, name);
 }
 
-/* Run a short command to completion; returns its exit status, fails the test on a signal/timeout.
- */
-static int run_cmd(const char *log, char *const args[]) {
-    pid_t pid = spawn(log, args, NULL);
-    int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st))
-        fail_msg("%s did not exit normally:\n%s", args[0], ts_read_text(log));
-    return WEXITSTATUS(st);
+/* spawn with no added environment (a ts_spawn_fn, for ts_run_cmd). */
+static pid_t spawn_cmd(const char *log, char *const args[]) {
+    return spawn(log, args, NULL);
 }
 
 /* Send raw bytes to 127.0.0.1:port, read the answer until the server closes; returns the length
@@ -122,22 +108,31 @@ static void test_cli(void **state) {
     (void)state;
     char log[512];
     path_in_tmp(log, sizeof log, "cli.log");
-    assert_int_equal(run_cmd(log, (char *[]){"version", NULL}), 0);
+    assert_int_equal(ts_run_cmd(spawn_cmd, log, (char *[]){"version", NULL}, EXIT_TIMEOUT_MS), 0);
     char want[64];
     snprintf(want, sizeof want, "ecgfm %s\n", ECGFM_VERSION);
     assert_string_equal(ts_read_text(log), want);
-    assert_int_equal(run_cmd(log, (char *[]){"help", NULL}), 0);
+    assert_int_equal(ts_run_cmd(spawn_cmd, log, (char *[]){"help", NULL}, EXIT_TIMEOUT_MS), 0);
     assert_non_null(strstr(ts_read_text(log), "--data-dir"));
     assert_non_null(strstr(ts_read_text(log), "ECGFM_PORT"));
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--help", NULL}), 0);
-    assert_int_equal(run_cmd(log, (char *[]){NULL}), 2);
-    assert_int_equal(run_cmd(log, (char *[]){"frobnicate", NULL}), 2);
+    assert_int_equal(
+        ts_run_cmd(spawn_cmd, log, (char *[]){"serve", "--help", NULL}, EXIT_TIMEOUT_MS), 0);
+    assert_int_equal(ts_run_cmd(spawn_cmd, log, (char *[]){NULL}, EXIT_TIMEOUT_MS), 2);
+    assert_int_equal(ts_run_cmd(spawn_cmd, log, (char *[]){"frobnicate", NULL}, EXIT_TIMEOUT_MS),
+                     2);
     assert_non_null(strstr(ts_read_text(log), "unknown command \"frobnicate\""));
-    assert_int_equal(run_cmd(log, (char *[]){"version", "--extra", NULL}), 2);
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--prot", "1", NULL}), 2);
+    assert_int_equal(
+        ts_run_cmd(spawn_cmd, log, (char *[]){"version", "--extra", NULL}, EXIT_TIMEOUT_MS), 2);
+    assert_int_equal(
+        ts_run_cmd(spawn_cmd, log, (char *[]){"serve", "--prot", "1", NULL}, EXIT_TIMEOUT_MS), 2);
     assert_non_null(strstr(ts_read_text(log), "unknown option \"--prot\""));
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--port", "70000", NULL}), 2);
-    assert_int_equal(run_cmd(log, (char *[]){"serve", "--config", "/nonexistent.json", NULL}), 2);
+    assert_int_equal(
+        ts_run_cmd(spawn_cmd, log, (char *[]){"serve", "--port", "70000", NULL}, EXIT_TIMEOUT_MS),
+        2);
+    assert_int_equal(ts_run_cmd(spawn_cmd, log,
+                                (char *[]){"serve", "--config", "/nonexistent.json", NULL},
+                                EXIT_TIMEOUT_MS),
+                     2);
 }
 
 static void test_endpoints_and_sigterm(void **state) {
