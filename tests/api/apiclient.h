@@ -1,6 +1,7 @@
-/* apiclient.h — what test_api_transfer and test_api_embed_batch share on top of testserver.h: a
- * temp data directory, keys of each scope made with `ecgfm keys create`, one server started with
- * extra flags and waited for until ready, and requests with a key whose answers are kept whole. */
+/* apiclient.h — on top of testserver.h: answers kept whole in malloc'd buffers (ac_send_to,
+ * ac_read; test_api_checkpoints, test_embed_api), WFDB records as /v1/embed JSON or .npy bodies,
+ * and for test_api_transfer and test_api_embed_batch a temp data directory, keys of each scope and
+ * one server started with extra flags and waited for until ready (the AC environment). */
 #ifndef ECGFM_APICLIENT_H
 #define ECGFM_APICLIENT_H
 

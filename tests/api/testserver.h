@@ -1,5 +1,8 @@
-/* testserver.h — what the tests that drive the real build/ecgfm share: spawning it with a clean
- * environment, waiting for its "listening on" line, HTTP/1.1 over a socket to 127.0.0.1, stopping.
+/* testserver.h — what the tests that drive the real build/ecgfm share: spawning it and its commands
+ * with a clean environment (ts_spawn, ts_run_cmd, ts_make_key, ts_serve), waiting for "listening
+ * on" and /readyz, stopping, temp dirs, and the one HTTP/1.1 client over 127.0.0.1
+ * (ts_send_request; ts_http keeps an answer in a fixed buffer, apiclient.h's ac_read a malloc'd
+ * one) and SSE reads.
  */
 #ifndef ECGFM_TESTSERVER_H
 #define ECGFM_TESTSERVER_H
