@@ -23,33 +23,11 @@
 #define EXIT_TIMEOUT_MS 10000
 #define TOL 1e-5
 
-static char bin[PATH_MAX], root[PATH_MAX], model[PATH_MAX + 64];
-static char tmpdir[] = "/tmp/ecgfm-test-embed-XXXXXX";
-static char embed_key[128]; /* the Bearer key sent with every request, or "" */
-
-/* bin with args in the repository root, stdout to out_log and stderr to err_log (the same file
- * when err_log is NULL); children still running when a test fails are killed by the teardown. */
-static pid_t spawn2(const char *out_log, const char *err_log, char *const args[]) {
-    return ts_spawn(&(ts_spawn_opts){.bin = bin, .log = out_log, .err_log = err_log, .cwd = root},
-                    args);
-}
+static char model[PATH_MAX + 64]; /* AC.bin, AC.root (above the binary), AC.tmpdir: apiclient.h */
+static char embed_key[128];       /* the Bearer key sent with every request, or "" */
 
 static void tmp_path(char *out, size_t size, const char *name) {
-    snprintf(out, size, "%s/%s", tmpdir, name);
-}
-
-/* Run bin with args; returns stdout (malloc'd); fails the test unless it exits 0. */
-static char *run_ok(char *const args[]) {
-    char out[PATH_MAX], err[PATH_MAX];
-    tmp_path(out, sizeof out, "cmd.out");
-    tmp_path(err, sizeof err, "cmd.err");
-    pid_t pid = spawn2(out, err, args);
-    int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *e = ts_slurp(err, NULL);
-        fail_msg("%s %s failed (status %d):\n%s", args[0], args[1] ? args[1] : "", st, e);
-    }
-    return ts_slurp(out, NULL);
+    snprintf(out, size, "%s/%s", AC.tmpdir, name);
 }
 
 /* A JSON POST with the embed key (if any): the socket, the answer not read yet. */
@@ -102,7 +80,7 @@ static void start_server(server *s, const char *name, const char *const *extra) 
     for (int i = 0; extra && extra[i]; i++)
         args[n++] = (char *)extra[i];
     args[n] = NULL;
-    s->pid = spawn2(s->log, NULL, args);
+    s->pid = ac_spawn(s->log, NULL, args);
     s->port = ts_wait_listening(s->pid, s->log, START_TIMEOUT_MS);
     ts_wait_ready(s->port, IO_TIMEOUT_S, START_TIMEOUT_MS, s->log);
 }
@@ -118,7 +96,7 @@ static void make_key(void) {
     char out[PATH_MAX];
     tmp_path(out, sizeof out, "key.out");
     char *args[] = {"keys", "create", "--scope", "embed", "--data-dir", data, NULL};
-    pid_t pid = spawn2(out, "/dev/null", args);
+    pid_t pid = ac_spawn(out, "/dev/null", args);
     int st = ts_wait_exit(pid, EXIT_TIMEOUT_MS);
     embed_key[0] = 0;
     if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return; /* no keys in this build */
@@ -168,7 +146,7 @@ static json_t *cli_embed(const char *file, const char *pooling, const char *fs) 
     if (fs) args[n++] = "--fs", args[n++] = (char *)fs;
     args[n++] = (char *)file;
     args[n] = NULL;
-    char *out = run_ok(args);
+    char *out = ac_run_ok(args, EXIT_TIMEOUT_MS);
     json_error_t e;
     json_t *j = json_loads(out, 0, &e);
     if (!j) fail_msg("ecgfm embed printed no JSON (%s): %.300s", e.text, out);
@@ -200,7 +178,7 @@ static void test_start(void **state) {
 /* The PTB-XL record as a JSON body (leads by name, fs 100, millivolts). */
 static char *ptbxl_json(const char *units_name, double scale) {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", AC.root);
     json_t *body = ac_wfdb_json(path, scale);
     json_object_set_new(body, "units", json_string(units_name));
     char *text = json_dumps(body, JSON_COMPACT);
@@ -211,7 +189,7 @@ static char *ptbxl_json(const char *units_name, double scale) {
 static void test_json_equals_cli(void **state) {
     (void)state;
     char file[PATH_MAX];
-    snprintf(file, sizeof file, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    snprintf(file, sizeof file, "%s/tests/data/ecg/ptbxl/00001_lr.hea", AC.root);
     json_t *cli = cli_embed(file, NULL, NULL);
     const char *units[] = {"mV", "uV"};
     double scale[] = {1.0, 1000.0};
@@ -267,8 +245,8 @@ static void test_wfdb_upload_equals_cli(void **state) {
     (void)state;
     char hea[PATH_MAX], dat[PATH_MAX];
     /* LUDB record 1: 12 leads at 500 Hz, 10 s; per-window embeddings compared. */
-    snprintf(hea, sizeof hea, "%s/tests/data/ecg/ludb/1.hea", root);
-    snprintf(dat, sizeof dat, "%s/tests/data/ecg/ludb/1.dat", root);
+    snprintf(hea, sizeof hea, "%s/tests/data/ecg/ludb/1.hea", AC.root);
+    snprintf(dat, sizeof dat, "%s/tests/data/ecg/ludb/1.dat", AC.root);
     json_t *cli = cli_embed(hea, "windows", NULL);
     const char *files[] = {hea, dat};
     size_t len;
@@ -310,7 +288,7 @@ static void test_csv_upload_equals_cli(void **state) {
     ecg_record r = {0};
     ecg_err err = {0};
     char path[PATH_MAX], csv[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", AC.root);
     if (wfdb_read_record(&r, path, NULL, &err)) fail_msg("%s", err.msg);
     tmp_path(csv, sizeof csv, "00001_lr.csv");
     FILE *f = fopen(csv, "w");
@@ -350,7 +328,7 @@ static void test_csv_upload_equals_cli(void **state) {
 static void test_npy_upload_equals_cli(void **state) {
     (void)state;
     char path[PATH_MAX], npy[PATH_MAX];
-    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", root);
+    snprintf(path, sizeof path, "%s/tests/data/ecg/ptbxl/00001_lr.hea", AC.root);
     size_t len;
     char *body = ac_wfdb_npy(path, &len);
     tmp_path(npy, sizeof npy, "00001_lr.npy");
@@ -716,11 +694,11 @@ static void test_json_reader(void **state) {
 }
 
 static int find_paths(void) {
-    if (ts_find_bin(bin, sizeof bin, "test_embed_api") != 0) return -1;
+    if (ts_find_bin(AC.bin, sizeof AC.bin, "test_embed_api") != 0) return -1;
     /* The repository root: the directory above the binary's (build/ecgfm, build-san/ecgfm). */
     char bdir[PATH_MAX];
-    if (!realpath(bin, bdir)) {
-        fprintf(stderr, "test_embed_api: no ecgfm at %s\n", bin);
+    if (!realpath(AC.bin, bdir)) {
+        fprintf(stderr, "test_embed_api: no ecgfm at %s\n", AC.bin);
         return -1;
     }
     for (int up = 0; up < 2; up++) {
@@ -728,10 +706,10 @@ static int find_paths(void) {
         if (!slash) return -1;
         *slash = 0;
     }
-    snprintf(root, sizeof root, "%s", bdir);
-    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", root);
-    if (access(bin, X_OK) != 0 || access(model, R_OK) != 0) {
-        fprintf(stderr, "test_embed_api: need %s and %s\n", bin, model);
+    snprintf(AC.root, sizeof AC.root, "%s", bdir);
+    snprintf(model, sizeof model, "%s/models/small/checkpoint.safetensors", AC.root);
+    if (access(AC.bin, X_OK) != 0 || access(model, R_OK) != 0) {
+        fprintf(stderr, "test_embed_api: need %s and %s\n", AC.bin, model);
         return -1;
     }
     return 0;
@@ -740,7 +718,8 @@ static int find_paths(void) {
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     if (find_paths() != 0) return 1;
-    if (!mkdtemp(tmpdir)) {
+    snprintf(AC.tmpdir, sizeof AC.tmpdir, "/tmp/ecgfm-test-embed-XXXXXX");
+    if (!mkdtemp(AC.tmpdir)) {
         perror("mkdtemp");
         return 1;
     }
@@ -758,6 +737,6 @@ int main(void) {
         cmocka_unit_test_teardown(test_queue_full_and_drain, ts_kill_children),
     };
     int failed = cmocka_run_group_tests(tests, NULL, ts_kill_children);
-    ts_rm_tmpdir(tmpdir);
+    ts_rm_tmpdir(AC.tmpdir);
     return failed;
 }
