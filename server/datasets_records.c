@@ -374,6 +374,19 @@ out:
     return status;
 }
 
+/* The upload's temp file is the server's business: messages say "the upload" instead of its path.
+ */
+static void scrub_path(char *msg, size_t cap, const char *path) {
+    size_t n = strlen(path);
+    char *p;
+    if (n == 0) return;
+    while ((p = strstr(msg, path))) {
+        char rest[1200];
+        snprintf(rest, sizeof rest, "%s", p + n);
+        snprintf(p, cap - (size_t)(p - msg), "the upload%s", rest);
+    }
+}
+
 /* ---- a file of many records (CODE-15% HDF5) ---- */
 
 int datasets_append_hdf5(db *d, const dataset_info *ds, const void *data, size_t len,
@@ -438,6 +451,8 @@ int datasets_append_hdf5(db *d, const dataset_info *ds, const void *data, size_t
     if (sum.n_skips)
         snprintf(out->first_skip, sizeof out->first_skip, "%s: %s", sum.skips[0].path,
                  sum.skips[0].reason);
+    scrub_path(out->first_skip, sizeof out->first_skip, tmp);
+    scrub_path(err->msg, sizeof err->msg, tmp);
     store_import_summary_free(&sum);
     if (status)
         store_writer_abort(w); /* the unpublished records go */

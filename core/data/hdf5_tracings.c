@@ -122,6 +122,16 @@ static ecg_code open_locked(hdf5_tracings *t, const char *path, ecg_err *err) {
         return err_set(err, ECG_EFORMAT,
                        "%s: dataset '%s' holds %s of %zu bytes: expected float32 or float64", path,
                        tn, class_name(c), tsize);
+    /* Exams that were never written read back as the fill value: a file of a few KB could then
+     * declare millions of constant "records". Compression rarely shrinks tracings 64-fold, so a
+     * file that stores less than 1/64 of what it declares is refused. */
+    unsigned long long declared = (unsigned long long)dims[0] * dims[1] * dims[2] * tsize;
+    unsigned long long stored = (unsigned long long)H5Dget_storage_size(t->tracings);
+    if (declared > 0 && stored < declared / 64)
+        return err_set(err, ECG_EFORMAT,
+                       "%s: dataset '%s' declares %llu bytes (shape %s) but the file stores %llu "
+                       "of them: exams that were never written are not ECGs",
+                       path, tn, declared, shape, stored);
     t->n = (size_t)dims[0];
     t->len = (size_t)dims[1];
     if (!*in) return ECG_OK;

@@ -1230,19 +1230,16 @@ static void test_corpus(void **state) {
         answer_free(&a);
     }
     check_still_fine(group);
-    /* Known issue, reported and not failed on: a 2 KB HDF5 file that declares 50 exams of 4096
-     * samples (chunked, never written, a fill value) is imported as 50 records, about 3 MB in the
-     * store; the exam count is bounded by 2^32, not by the upload's size. */
+    /* A 2 KB HDF5 file that declares 50 exams of 4096 samples (chunked, never written, a fill
+     * value) is refused: stored as records it would amplify a tiny upload without bound. */
     {
         answer d =
             simple("POST", "/v1/datasets", JSON, "{\"name\": \"fill_bomb\", \"kind\": \"ecg\"}");
         answer_free(&d);
         d = simple("POST", "/v1/datasets/fill_bomb/records", H5, "@tmp/h5/fill.h5");
-        if (d.status == 201)
-            print_message("KNOWN ISSUE: an HDF5 upload of a few KB that declares 50 unwritten "
-                          "exams was stored as 50 records (201): uploads amplify without bound\n");
-        else if (d.status >= 500 || d.status < 0)
-            fail_msg("fill-value HDF5 upload: %.600s", d.raw);
+        if (d.status != 422) fail_msg("fill-value HDF5 upload: want 422, got %.600s", d.raw);
+        if (strstr(d.raw, ".upload-"))
+            fail_msg("an error names the server's temp file: %.600s", d.raw);
         answer_free(&d);
         check_still_fine("the fill-value HDF5 upload");
     }
